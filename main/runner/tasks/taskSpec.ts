@@ -1,0 +1,127 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { TaskRejected } from '../errors.ts';
+import type { TaskAssign } from '../protocol/messages.ts';
+
+/** A `task_assign` normalised from either shape (§4.8) and checked for anything that could escape a folder. */
+export interface TaskSpec {
+  taskId: string;
+  agentId: string;
+  projectId: string;
+  prompt: string;
+  agentType: string | undefined;
+  /** argv to spawn; `display` is what the result's `command` field shows. */
+  command: string[];
+  commandSource: 'config' | 'env' | 'fallback';
+  timeoutSeconds: number;
+  worktreePath: string | undefined;
+  branch: string | undefined;
+  baseRef: string | undefined;
+  repoUrl: string | undefined;
+  shadow: boolean;
+}
+
+export interface SpecDefaults {
+  worktreeBase: string;
+  execCommand: string | undefined;
+  executionTimeoutSeconds: number;
+}
+
+/** Safe names: no separators, no `..`, no NUL or control characters, bounded length. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+export function assertSafeId(field: string, value: string): void {
+  if (!SAFE_ID.test(value) || value.includes('..')) {
+    throw new TaskRejected('invalid_task', `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (letters, digits, . _ : @ - only)`);
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+/** config first, then top level (§8: "take each field from config first, then the top level"). */
+function pick(msg: TaskAssign, key: string): unknown {
+  const cfg = (msg.config ?? {}) as Record<string, unknown>;
+  return cfg[key] !== undefined && cfg[key] !== null ? cfg[key] : (msg as Record<string, unknown>)[key];
+}
+
+export function resolvePrompt(msg: TaskAssign): string {
+  const prompt = str(pick(msg, 'prompt'));
+  if (prompt) return prompt.trim();
+  const title = pick(msg, 'title');
+  const description = pick(msg, 'description');
+  if (typeof title === 'string' && typeof description === 'string') return `${title}\n\n${description}`;
+  if (typeof title === 'string') return title;
+  if (typeof description === 'string') return description;
+  return '';
+}
+
+export function shellArgv(script: string): string[] {
+  return process.platform === 'win32' ? ['cmd.exe', '/d', '/s', '/c', script] : ['/bin/sh', '-lc', script];
+}
+
+export const FALLBACK_SCRIPT = 'printf "%s\\n" "$SIBYL_TASK_PROMPT"';
+
+function resolveCommand(msg: TaskAssign, execCommand: string | undefined): { argv: string[]; source: TaskSpec['commandSource'] } {
+  for (const key of ['command', 'exec_command', 'runner_command']) {
+    const v = pick(msg, key);
+    if (Array.isArray(v) && v.length > 0) {
+      if (!v.every((x): x is string => typeof x === 'string') || v[0] === '') {
+        throw new TaskRejected('invalid_task', `config.${key} must be a non-empty list of strings`);
+      }
+      if (v.some((x) => x.includes('\0'))) throw new TaskRejected('invalid_task', `config.${key} contains a NUL byte`);
+      return { argv: v, source: 'config' };
+    }
+    const s = str(v);
+    if (s) {
+      if (s.includes('\0')) throw new TaskRejected('invalid_task', `config.${key} contains a NUL byte`);
+      return { argv: shellArgv(s), source: 'config' };
+    }
+  }
+  if (execCommand && execCommand.trim()) return { argv: shellArgv(execCommand), source: 'env' };
+  return { argv: shellArgv(FALLBACK_SCRIPT), source: 'fallback' };
+}
+
+function resolveTimeout(msg: TaskAssign, fallback: number): number {
+  const v = pick(msg, 'timeout_seconds');
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  if (Number.isFinite(n) && n > 0) return Math.min(n, 7 * 24 * 3600);
+  return fallback;
+}
+
+export function isInside(base: string, candidate: string): boolean {
+  const rel = relative(resolve(base), resolve(candidate));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+export function toTaskSpec(msg: TaskAssign, defaults: SpecDefaults): TaskSpec {
+  assertSafeId('task_id', msg.task_id);
+  assertSafeId('agent_id', msg.agent_id);
+  assertSafeId('project_id', msg.project_id);
+  const worktreePath = str(pick(msg, 'worktree_path'));
+  if (worktreePath !== undefined && (!isAbsolute(worktreePath) || !isInside(defaults.worktreeBase, worktreePath))) {
+    throw new TaskRejected('invalid_task', `config.worktree_path ${JSON.stringify(worktreePath)} is outside the runner's worktree base ${defaults.worktreeBase}`);
+  }
+  const { argv, source } = resolveCommand(msg, defaults.execCommand);
+  const optional = (key: string): string | undefined => {
+    const v = pick(msg, key);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new TaskRejected('invalid_task', `config.${key} must be a string`);
+    return str(v);
+  };
+  return {
+    taskId: msg.task_id,
+    agentId: msg.agent_id,
+    projectId: msg.project_id,
+    prompt: resolvePrompt(msg),
+    agentType: str(pick(msg, 'agent_type')),
+    command: argv,
+    commandSource: source,
+    timeoutSeconds: resolveTimeout(msg, defaults.executionTimeoutSeconds),
+    worktreePath: worktreePath ? resolve(worktreePath) : undefined,
+    branch: optional('branch'),
+    baseRef: optional('base_branch') ?? optional('base_ref'),
+    repoUrl: optional('repo_url'),
+    shadow: pick(msg, 'shadow') === true,
+  };
+}

@@ -1,0 +1,36 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultStatus } from '../protocol/messages.ts';
+import type { TaskSpec } from '../tasks/taskSpec.ts';
+
+/**
+ * Where an agent runs. The task manager only sees this interface; the plain-folder provider
+ * below is the fallback, git worktrees (workspace/worktrees.ts) the main implementation.
+ */
+export interface PreparedWorkspace {
+  /** Absolute working directory of the agent. */
+  path: string;
+  /** Extra environment for the agent (e.g. SIBYL_BRANCH, SIBYL_BASE_REF). */
+  env: Record<string, string>;
+  /** Extra `task_complete.result` fields, computed after the agent exited (branch, commits, diffstat…). */
+  describe(): Promise<Record<string, unknown>>;
+  /** Cleanup according to policy, once the result is recorded. Never throws. */
+  release(outcome: { status: ResultStatus; dirty?: boolean }): Promise<void>;
+}
+
+export interface WorkspaceProvider {
+  prepare(spec: TaskSpec, signal?: AbortSignal): Promise<PreparedWorkspace>;
+}
+
+/** The fallback: a fresh folder `<worktree_base>/<project_id>/<task_id>` (or the validated config.worktree_path). */
+export class FolderWorkspaces implements WorkspaceProvider {
+  readonly #base: string;
+  constructor(worktreeBase: string) {
+    this.#base = worktreeBase;
+  }
+  async prepare(spec: TaskSpec): Promise<PreparedWorkspace> {
+    const path = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
+    await mkdir(path, { recursive: true });
+    return { path, env: {}, describe: async () => ({}), release: async () => {} };
+  }
+}
