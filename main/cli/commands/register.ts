@@ -1,0 +1,68 @@
+import { hostname } from 'node:os';
+import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
+import { TokenProvider } from '../../runner/api/tokens.ts';
+import { UsageError } from '../../runner/errors.ts';
+import { RUNNER_VERSION } from '../../runner/version.ts';
+import { intOption, parse, println, type Io } from '../args.ts';
+import { commandContext, type CommandContext } from '../context.ts';
+import { HELP } from '../help.ts';
+import { deviceLogin } from './login.ts';
+import type { SibylApi } from '../../runner/api/sibylApi.ts';
+import { detectCapabilities } from '../../runner/capabilitiesProbe.ts';
+
+/** --token, else SIBYL_ACCESS_TOKEN, else the stored login for this server, else the device flow on a TTY. */
+async function registrationToken(explicit: string | undefined, ctx: CommandContext, api: SibylApi, io: Io): Promise<string> {
+  if (explicit?.trim()) return explicit.trim();
+  if (io.env.SIBYL_ACCESS_TOKEN?.trim()) return io.env.SIBYL_ACCESS_TOKEN.trim();
+  const creds = await ctx.credentials.load();
+  if ((creds.access_token || creds.refresh_token) && creds.server_url === api.serverUrl) {
+    return new TokenProvider(ctx.credentials, api).accessToken();
+  }
+  if (!io.isTTY) {
+    throw new UsageError(`register: no token for ${api.serverUrl}. Pass --token TOKEN, set SIBYL_ACCESS_TOKEN, or run \`sibyl-runner login --server ${api.serverUrl}\` first.`);
+  }
+  return deviceLogin(api, ctx.credentials, io);
+}
+
+export async function registerCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse('register', argv, {
+    config: { type: 'string', short: 'c' },
+    server: { type: 'string', short: 's' },
+    name: { type: 'string', short: 'n' },
+    'max-agents': { type: 'string', short: 'm' },
+    capability: { type: 'string', multiple: true },
+    token: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return println(io.stdout, HELP.register), 0;
+  const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
+  const server = values.server ?? ctx.config.server_url;
+  if (!server) throw new UsageError('register: --server URL is required');
+  const serverUrl = normalizeServerUrl(server);
+  const maxAgents = intOption('register', 'max-agents', values['max-agents'], 1, 20) ?? ctx.config.max_concurrent_agents;
+  const name = (values.name ?? (ctx.config.name || hostname())).trim();
+  if (!name || name.length > 255) throw new UsageError('register: --name must be 1–255 characters');
+  const api = ctx.api(serverUrl);
+  const token = await registrationToken(values.token, ctx, api, io);
+  const detected = await detectCapabilities();
+  const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
+  const runner = await api.register(token, { name, hostname: hostname(), capabilities, max_concurrent_agents: maxAgents, client_version: RUNNER_VERSION });
+  ctx.file.update({
+    server_url: serverUrl,
+    runner_id: runner.id,
+    graph_runner_id: runner.graph_runner_id,
+    name,
+    max_concurrent_agents: maxAgents,
+    capabilities: [...new Set([...ctx.config.capabilities, ...(values.capability ?? [])])],
+  });
+  if (values.json) {
+    println(io.stdout, JSON.stringify({ runner_id: runner.id, graph_runner_id: runner.graph_runner_id, config_path: ctx.path }));
+  } else {
+    println(io.stdout, `Registered runner "${name}" with ${serverUrl}`);
+    println(io.stdout, `  runner id    ${runner.id}`);
+    println(io.stdout, `  capabilities ${capabilities.join(', ') || '(none)'}`);
+    println(io.stdout, `  config       ${ctx.path}`);
+    println(io.stdout, 'Start it with `sibyl-runner run`.');
+  }
+  return 0;
+}

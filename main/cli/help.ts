@@ -1,0 +1,64 @@
+export const HELP: Record<string, string> = {
+  main: `sibyl-runner — run Sibyl Core's AI coding-agent tasks on this machine, each in its own git worktree.
+
+Usage: sibyl-runner <command> [options]
+
+Commands:
+  register   Register this machine with a Sibyl server
+  login      Sign in to a Sibyl server (device flow in your browser, or --token)
+  run        Start the runner daemon (connects and executes tasks)
+  status     Show the configuration and, while the daemon runs, its live state
+  projects   Link local repositories to Sibyl projects (link | unlink | list)
+  history    List past tasks
+  logs       Print (or follow) a task's log
+
+Global options:
+  -c, --config PATH   runner.yaml to use (default: $SIBYL_CONFIG_FILE, $SIBYL_CONFIG_DIR/runner.yaml,
+                      ~/.config/sibyl/runner.yaml)
+  -h, --help          Help for a command
+  -v, --version       Print the version
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
+  register: `Usage: sibyl-runner register --server URL [options]
+
+Registers this machine as a runner and writes runner_id into runner.yaml (other keys are kept).
+
+Options:
+  -s, --server URL         Sibyl server (site root, e.g. https://sibyl.example.com)
+  -n, --name NAME          Runner name (default: this machine's hostname)
+  -m, --max-agents N       Concurrent agents, 1–20 (default 3)
+      --capability CAP     Extra capability label (repeatable); detected ones are added
+      --token TOKEN        Access token to register with (else $SIBYL_ACCESS_TOKEN, else the stored
+                           login, else the device flow when run in a terminal)
+      --json               Print {"runner_id","graph_runner_id","config_path"}
+  -c, --config PATH        runner.yaml to write`,
+  login: `Usage: sibyl-runner login --server URL [--token TOKEN]
+
+Signs in with the device flow: shows a code, opens nothing by itself, and waits while you approve it
+in a browser. With --token, stores the given access token instead. Credentials are kept in
+credentials.json beside runner.yaml (mode 0600), never in runner.yaml.
+
+Options:
+  -s, --server URL   Sibyl server (default: server_url from runner.yaml)
+      --token TOKEN  Store this access token instead of signing in
+  -c, --config PATH  runner.yaml whose credentials to write`,
+  run: `Usage: sibyl-runner run [options]
+
+Starts the daemon: connects to the server, executes assigned tasks, reconnects forever (unless
+max_reconnect_attempts > 0). SIGINT/SIGTERM drain it: status "draining", running agents stopped and
+reported, clean close, exit 0.
+
+Options:
+  -c, --config PATH     runner.yaml
+  -s, --server URL      Override server_url
+  -n, --name NAME       Override name
+  -m, --max-agents N    Override max_concurrent_agents (1–20)
+      --runner-id ID    Override runner_id
+      --sandbox-mode    Sandbox mode (plain per-task folders, sandbox headers)
+  -q, --quiet           Only errors on stderr (the JSON-lines log in log_dir keeps everything)
+      --verbose         Debug output on stderr`,
+  status: `Usage: sibyl-runner status [--json] [--config PATH]
+
+Prints the runner's configuration and, while a daemon is running for this config, its live state
+(connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.`,
+};

@@ -1,0 +1,45 @@
+import { RunnerError } from '../runner/errors.ts';
+import { RUNNER_VERSION } from '../runner/version.ts';
+import { println, type Io } from './args.ts';
+import { HELP } from './help.ts';
+import { loginCommand } from './commands/login.ts';
+import { registerCommand } from './commands/register.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  register: registerCommand,
+  login: loginCommand,
+  run: runCommand,
+  status: statusCommand,
+};
+
+/** Entry point of `sibyl-runner`: returns the exit code (0 ok, 1 runtime failure, 2 usage/config). */
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, isTTY: Boolean(process.stdin.isTTY && process.stderr.isTTY) }): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    println(command ? io.stdout : io.stderr, HELP.main);
+    return command ? 0 : 2;
+  }
+  if (command === '--version' || command === '-v') {
+    println(io.stdout, RUNNER_VERSION);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    println(io.stderr, `sibyl-runner: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')} (see --help)`);
+    return 2;
+  }
+  try {
+    return await run(rest, io);
+  } catch (err) {
+    if (err instanceof RunnerError) {
+      println(io.stderr, `sibyl-runner ${command}: ${err.message}`);
+      return err.exitCode;
+    }
+    println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,247 @@
+import type { z } from 'zod';
+import { AuthError, ConfigError, RunnerError, ServerError } from '../errors.ts';
+import { logger } from '../logger.ts';
+import {
+  DeviceGrantType,
+  DeviceStartRequest,
+  DeviceStartResponse,
+  DeviceTokenError,
+  DeviceTokenRequest,
+  ErrorBody,
+  HealthResponse,
+  MeResponse,
+  PatchRunnerRequest,
+  RateLimitBody,
+  RefreshRequest,
+  RegisterRequest,
+  RunnerResponse,
+  TokenResponse,
+  Uuid,
+} from './schemas.ts';
+
+const log = logger('api');
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** One device-flow poll (§2.4.3), as data: only transport and protocol failures throw. */
+export type DevicePollResult =
+  | { kind: 'tokens'; tokens: TokenResponse }
+  | { kind: 'pending' }
+  | { kind: 'slow_down' }
+  | { kind: 'expired' }
+  | { kind: 'denied' }
+  | { kind: 'error'; error: string; description: string | undefined };
+
+type Method = 'GET' | 'POST' | 'PATCH';
+
+interface Exchange {
+  method: Method;
+  url: string;
+  status: number;
+  headers: Headers;
+  json: unknown;
+  text: string;
+}
+
+const TLS_CODE =
+  /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT|HOSTNAME_MISMATCH$)/;
+
+/** `server_url` is the site root (§1.1): `https://host[:port][/prefix]`, without a trailing `/`. */
+export function normalizeServerUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`server_url "${raw}" is not a URL (expected e.g. https://sibyl.example.com)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`server_url "${raw}" must start with http:// or https://`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/** The runner WebSocket URL exactly as §1.1 derives it; `runnerId` is the registration's UUID `id`. */
+export function wsUrlFor(serverUrl: string, runnerId: string): string {
+  const root = serverUrl.trim().replace(/\/+$/, '');
+  return `${root.replace(/^https:\/\//i, 'wss://').replace(/^http:\/\//i, 'ws://')}/api/runners/ws/${runnerId}`;
+}
+
+/** `body.name: Field required; body.max_concurrent_agents: Input should be ...`, or the plain detail. */
+export function renderDetail(body: unknown): string | undefined {
+  const parsed = ErrorBody.safeParse(body);
+  if (!parsed.success) return undefined;
+  const { detail } = parsed.data;
+  if (typeof detail === 'string') return detail;
+  return detail.map((i) => `${i.loc.join('.')}: ${i.msg}`).join('; ');
+}
+
+function local<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
+  throw new ConfigError(`invalid ${what}: ${issues}`);
+}
+
+/** The first `code` in an error's cause chain (undici wraps the socket error: TypeError → Error{code}). */
+function causeCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** A client for Sibyl Core's REST API over global `fetch`; every response is validated. */
+export class SibylApi {
+  readonly serverUrl: string;
+  readonly timeoutMs: number;
+
+  constructor(serverUrl: string, opts: { timeoutMs?: number } = {}) {
+    this.serverUrl = normalizeServerUrl(serverUrl);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async health(opts?: CallOptions): Promise<HealthResponse> {
+    return this.expect(await this.exchange('GET', '/health', undefined, undefined, opts), HealthResponse);
+  }
+
+  async register(token: string, req: RegisterRequest, opts?: CallOptions): Promise<RunnerResponse> {
+    const body = local(RegisterRequest, req, 'runner registration');
+    return this.expect(await this.exchange('POST', '/runners/register', token, body, opts), RunnerResponse);
+  }
+
+  async getRunner(token: string, id: string, opts?: CallOptions): Promise<RunnerResponse> {
+    local(Uuid, id, 'runner id');
+    return this.expect(await this.exchange('GET', `/runners/${id}`, token, undefined, opts), RunnerResponse);
+  }
+
+  async patchRunner(token: string, id: string, patch: PatchRunnerRequest, opts?: CallOptions): Promise<RunnerResponse> {
+    local(Uuid, id, 'runner id');
+    const body = local(PatchRunnerRequest, patch, 'runner update');
+    return this.expect(await this.exchange('PATCH', `/runners/${id}`, token, body, opts), RunnerResponse);
+  }
+
+  async me(token: string, opts?: CallOptions): Promise<MeResponse> {
+    return this.expect(await this.exchange('GET', '/auth/me', token, undefined, opts), MeResponse);
+  }
+
+  async startDeviceAuth(req: DeviceStartRequest, opts?: CallOptions): Promise<DeviceStartResponse> {
+    const body = local(DeviceStartRequest, req, 'device login request');
+    return this.expect(await this.exchange('POST', '/auth/device', undefined, body, opts), DeviceStartResponse);
+  }
+
+  async pollDeviceToken(deviceCode: string, opts?: CallOptions): Promise<DevicePollResult> {
+    const body = local(DeviceTokenRequest, { device_code: deviceCode, grant_type: DeviceGrantType }, 'device code');
+    const res = await this.exchange('POST', '/auth/device/token', undefined, body, opts);
+    if (res.status !== 400) return { kind: 'tokens', tokens: this.expect(res, TokenResponse) };
+    const err = DeviceTokenError.safeParse(res.json);
+    if (!err.success) throw this.notSibyl(res);
+    switch (err.data.error) {
+      case 'authorization_pending':
+        return { kind: 'pending' };
+      case 'slow_down':
+        return { kind: 'slow_down' };
+      case 'expired_token':
+        return { kind: 'expired' };
+      case 'access_denied':
+        return { kind: 'denied' };
+      default:
+        return { kind: 'error', error: err.data.error, description: err.data.error_description };
+    }
+  }
+
+  /** Rotates: the refresh token passed in is dead once this returns (§2.6). */
+  async refresh(refreshToken: string, opts?: CallOptions): Promise<TokenResponse> {
+    const body = local(RefreshRequest, { refresh_token: refreshToken }, 'refresh token');
+    return this.expect(await this.exchange('POST', '/auth/refresh', undefined, body, opts), TokenResponse);
+  }
+
+  private async exchange(method: Method, path: string, token: string | undefined, body: unknown, opts?: CallOptions): Promise<Exchange> {
+    const url = `${this.serverUrl}/api${path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+    const started = performance.now();
+    try {
+      const res = await fetch(url, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      log.debug('http', { method, url, status: res.status, ms: Math.round(performance.now() - started) });
+      return { method, url, status: res.status, headers: res.headers, json, text };
+    } catch (err) {
+      if (opts?.signal?.aborted) throw new RunnerError('aborted', `${method} ${url} was cancelled`, { cause: err });
+      if (timeout.aborted) {
+        throw new ServerError('timeout', `${method} ${url} timed out after ${this.timeoutMs / 1000} s`, url, undefined, err);
+      }
+      const code = causeCode(err);
+      if (code !== undefined && TLS_CODE.test(code)) {
+        throw new ServerError(
+          'tls',
+          `TLS problem talking to ${url} (${code}); check the server's certificate, or trust its CA with NODE_EXTRA_CA_CERTS`,
+          url,
+          undefined,
+          err,
+        );
+      }
+      throw new ServerError('network', `cannot reach ${url} (${code ?? (err instanceof Error ? err.message : String(err))})`, url, undefined, err);
+    }
+  }
+
+  private expect<S extends z.ZodType>(res: Exchange, schema: S): z.output<S> {
+    if (res.status < 200 || res.status >= 300) throw this.failure(res);
+    if (res.json === undefined) throw this.notSibyl(res);
+    const parsed = schema.safeParse(res.json);
+    if (!parsed.success) throw this.notSibyl(res, parsed.error.issues[0]);
+    return parsed.data;
+  }
+
+  private notSibyl(res: Exchange, issue?: z.core.$ZodIssue): ServerError {
+    const why = issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : `body starts ${JSON.stringify(res.text.slice(0, 60))}`;
+    return new ServerError(
+      'bad_response',
+      `${res.method} ${res.url} answered HTTP ${res.status} with an unexpected body (${why}); not a Sibyl server? server_url must be the site root`,
+      res.url,
+      res.status,
+    );
+  }
+
+  private failure(res: Exchange): RunnerError {
+    const { status, url } = res;
+    const detail = renderDetail(res.json);
+    const where = `${res.method} ${url}`;
+    if (status === 401 || status === 403) {
+      const why = detail ?? `HTTP ${status}`;
+      const fix = `run \`sibyl-runner login --server ${this.serverUrl}\``;
+      // A refused refresh token means the session is gone (rotated elsewhere or revoked, §2.6).
+      if (url.endsWith('/api/auth/refresh')) return new AuthError(`authentication failed — the server refused the refresh token (${why}); ${fix}`, status);
+      return new AuthError(`the server rejected the token (${why}); ${fix}`, status);
+    }
+    if (status === 422) {
+      return new ServerError('validation', `${where}: the server refused the request: ${detail ?? res.text.slice(0, 200)}`, url, status);
+    }
+    if (status === 429) {
+      const limit = RateLimitBody.safeParse(res.json);
+      const after = res.headers.get('retry-after');
+      const msg = `${where}: rate-limited by the server (${limit.success ? limit.data.error : 'HTTP 429'}); retry ${after ? `in ${after} s` : 'in a minute'}`;
+      return new ServerError('rate_limited', msg, url, status);
+    }
+    if (status >= 500) {
+      const ref = /\(ref: ([0-9a-f]+)\)/i.exec(detail ?? '')?.[1];
+      return new ServerError('server_error', `${where}: server error (HTTP ${status}${ref ? `, ref: ${ref}` : ''})`, url, status);
+    }
+    if (status === 404 && (detail === undefined || detail === 'Not Found')) {
+      return new ServerError('not_found', `${where}: no such route (HTTP 404); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`, url, status);
+    }
+    if (detail === undefined) return this.notSibyl(res);
+    return new ServerError(status === 404 ? 'not_found' : 'http_error', `${where}: ${detail} (HTTP ${status})`, url, status);
+  }
+}

@@ -1,0 +1,136 @@
+import { AuthError, ConfigError } from '../errors.ts';
+import { logger } from '../logger.ts';
+import type { CredentialStore, Credentials } from '../config/credentials.ts';
+import type { SibylApi } from './sibylApi.ts';
+import type { TokenResponse } from './schemas.ts';
+
+const log = logger('tokens');
+
+/** Refresh this long before `exp`, as the CLI does (§2.11, §10.1). */
+const REFRESH_MARGIN_S = 60;
+
+/** The `exp` claim (unix seconds) of a JWT, read without verifying it (§2.1: clients never verify). */
+export function decodeJwtExp(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const exp = claims !== null && typeof claims === 'object' ? (claims as { exp?: unknown }).exp : undefined;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function loginHint(serverUrl: string | undefined): string {
+  return `run \`sibyl-runner login${serverUrl ? ` --server ${serverUrl}` : ''}\``;
+}
+
+/** Store a fresh login. A runner token that belongs to another server is dropped with it. */
+export async function saveLogin(
+  store: CredentialStore,
+  tokens: Pick<TokenResponse, 'access_token' | 'refresh_token' | 'expires_in'>,
+  serverUrl: string,
+  nowMs: number = Date.now(),
+): Promise<Credentials> {
+  let existing: Credentials = {};
+  try {
+    existing = await store.load();
+  } catch (err) {
+    // Logging in is how a user repairs a damaged credentials file, so it must not be blocked by it.
+    if (!(err instanceof ConfigError)) throw err;
+    log.warn('replacing unreadable credentials', { store: store.describe(), error: err });
+  }
+  const creds: Credentials = {
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    access_token_expires_at: Math.floor(nowMs / 1000) + tokens.expires_in,
+    server_url: serverUrl,
+  };
+  if (existing.runner_token && existing.server_url === serverUrl) creds.runner_token = existing.runner_token;
+  await store.save(creds);
+  return creds;
+}
+
+/**
+ * Hands out a usable bearer token: an injected runner token as is, otherwise the user's access
+ * token, refreshed when close to expiry. Refresh tokens rotate (§2.6), so the new pair is saved
+ * before anyone gets to use it, and concurrent callers share one refresh.
+ */
+export class TokenProvider {
+  private readonly store: CredentialStore;
+  private readonly api: SibylApi;
+  private readonly now: () => number;
+  private inflight: Promise<string> | undefined;
+  /** Completed refreshes; lets a reader notice that its snapshot went stale while it was loading. */
+  private refreshes = 0;
+
+  constructor(store: CredentialStore, api: SibylApi, opts: { now?: () => number } = {}) {
+    this.store = store;
+    this.api = api;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async accessToken(): Promise<string> {
+    const seen = this.refreshes;
+    const creds = await this.store.load();
+    if (creds.runner_token) return creds.runner_token;
+    const hint = loginHint(creds.server_url ?? this.api.serverUrl);
+    if (!creds.access_token) {
+      if (creds.refresh_token) return this.refreshNow();
+      throw new AuthError(`not logged in; ${hint}`);
+    }
+    const exp = creds.access_token_expires_at ?? decodeJwtExp(creds.access_token);
+    const nowS = this.now() / 1000;
+    if (exp === undefined || exp - nowS > REFRESH_MARGIN_S) return creds.access_token;
+    if (!creds.refresh_token) {
+      if (exp > nowS) return creds.access_token;
+      throw new AuthError(`the access token has expired and there is no refresh token; ${hint}`);
+    }
+    if (this.refreshes !== seen) return this.accessToken();
+    try {
+      return await this.refreshNow();
+    } catch (err) {
+      // A network blip must not stop us using a token that is still valid for a few seconds.
+      if (!(err instanceof AuthError) && exp > nowS + 5) {
+        log.warn('proactive token refresh failed; using the current token', { error: err });
+        return creds.access_token;
+      }
+      throw err;
+    }
+  }
+
+  /** Forces one refresh (e.g. after the WebSocket closed with 1008); joins a refresh already running. */
+  refreshNow(): Promise<string> {
+    this.inflight ??= this.refreshOnce().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async refreshOnce(): Promise<string> {
+    const creds = await this.store.load();
+    const hint = loginHint(creds.server_url ?? this.api.serverUrl);
+    if (creds.runner_token) {
+      throw new AuthError(`the server rejected the configured runner token, which cannot be refreshed; replace it or remove it and ${hint}`);
+    }
+    if (!creds.refresh_token) throw new AuthError(`authentication failed — ${hint}`);
+    let tokens: TokenResponse;
+    try {
+      tokens = await this.api.refresh(creds.refresh_token);
+    } catch (err) {
+      if (err instanceof AuthError) throw err;
+      if (err instanceof ConfigError) throw new AuthError(`authentication failed (the stored refresh token is malformed) — ${hint}`);
+      throw err;
+    }
+    await this.store.save({
+      ...creds,
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token,
+      access_token_expires_at: Math.floor(this.now() / 1000) + tokens.expires_in,
+    });
+    this.refreshes++;
+    log.info('access token refreshed', { expiresInS: tokens.expires_in });
+    return tokens.access_token;
+  }
+}

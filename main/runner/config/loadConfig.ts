@@ -1,0 +1,138 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { RunnerConfigFile } from './configFile.ts';
+import { defaultConfig, type ConfigFile, type RunnerConfig } from './schema.ts';
+
+export type Env = Record<string, string | undefined>;
+
+/** Command-line values; only those given override (flag > env > file > default, §5.3). */
+export interface ConfigFlags {
+  config?: string;
+  server?: string;
+  name?: string;
+  maxAgents?: number;
+  runnerId?: string;
+  sandboxMode?: boolean;
+}
+
+export interface LoadedConfig {
+  config: RunnerConfig;
+  path: string;
+  file: RunnerConfigFile;
+  exists: boolean;
+}
+
+/** `--config`, else SIBYL_CONFIG_FILE, else $SIBYL_CONFIG_DIR/runner.yaml, else ~/.config/sibyl/runner.yaml. */
+export function locateConfig(flag: string | undefined, env: Env, home = homedir()): string {
+  const pick = flag || env.SIBYL_CONFIG_FILE || (env.SIBYL_CONFIG_DIR ? join(env.SIBYL_CONFIG_DIR, 'runner.yaml') : '');
+  return resolve(expandHome(pick || join(home, '.config', 'sibyl', 'runner.yaml'), home));
+}
+
+export function expandHome(p: string, home = homedir()): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return join(home, p.slice(2));
+  return p;
+}
+
+function absolutePath(value: string, key: string, where: string, home: string): string {
+  const expanded = expandHome(value, home);
+  if (!isAbsolute(expanded)) throw new ConfigError(`${where}: key "${key}": expected an absolute path (or one starting with ~/), got ${JSON.stringify(value)}`);
+  return resolve(expanded);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v !== '' ? v : undefined;
+}
+
+function parseBoolWord(v: string | undefined): boolean | undefined {
+  const w = v?.trim().toLowerCase();
+  if (w && ['1', 'true', 'yes', 'on'].includes(w)) return true;
+  if (w && ['0', 'false', 'no', 'off'].includes(w)) return false;
+  return undefined;
+}
+
+function positiveNumber(raw: string, name: string, integer: boolean): number {
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)}: expected a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return n;
+}
+
+/** Environment overrides with the original's names and rules (§5.3). */
+function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): void {
+  const set = <K extends keyof RunnerConfig>(key: K, v: RunnerConfig[K] | undefined): void => {
+    if (v !== undefined) cfg[key] = v;
+  };
+  set('server_url', nonEmpty(env.SIBYL_SERVER_URL));
+  set('runner_id', nonEmpty(env.SIBYL_RUNNER_ID));
+  set('graph_runner_id', nonEmpty(env.SIBYL_GRAPH_RUNNER_ID));
+  set('name', nonEmpty(env.SIBYL_RUNNER_NAME));
+  set('runner_token', nonEmpty(env.SIBYL_RUNNER_TOKEN));
+  set('access_token', nonEmpty(env.SIBYL_ACCESS_TOKEN));
+  set('sandbox_id', nonEmpty(env.SIBYL_SANDBOX_ID));
+  const maxAgents = nonEmpty(env.SIBYL_MAX_AGENTS);
+  if (maxAgents) {
+    const n = positiveNumber(maxAgents, 'SIBYL_MAX_AGENTS', true);
+    if (n > 20) throw new ConfigError(`environment variable SIBYL_MAX_AGENTS=${maxAgents}: expected 1–20`);
+    cfg.max_concurrent_agents = n;
+  }
+  let sandbox = parseBoolWord(env.SIBYL_SANDBOX_MODE);
+  if (sandbox === undefined) {
+    const mode = env.SIBYL_RUNNER_MODE?.trim().toLowerCase();
+    if (mode === 'sandbox') sandbox = true;
+    else if (mode === 'registered' || mode === 'default') sandbox = false;
+  }
+  if (sandbox === undefined && (nonEmpty(env.SIBYL_SANDBOX_ID) || nonEmpty(env.SIBYL_RUNNER_TOKEN))) sandbox = true;
+  set('sandbox_mode', sandbox);
+  const wt = nonEmpty(env.SIBYL_SANDBOX_WORKTREE_BASE) ?? nonEmpty(env.SIBYL_WORKTREE_BASE);
+  if (wt) cfg.worktree_base = absolutePath(wt, 'worktree_base', 'environment', home);
+  const logDir = nonEmpty(env.SIBYL_LOG_DIR);
+  if (logDir) cfg.log_dir = absolutePath(logDir, 'log_dir', 'environment variable SIBYL_LOG_DIR', home);
+  set('exec_command', nonEmpty(env.SIBYL_RUNNER_EXEC_CMD));
+  const timeout = nonEmpty(env.SIBYL_EXECUTION_TIMEOUT);
+  if (timeout) cfg.execution_timeout = positiveNumber(timeout, 'SIBYL_EXECUTION_TIMEOUT', false);
+  // Sandbox worktree default, decided before flags exactly as the original (§5.3).
+  const worktreeExplicit = file.worktree_base !== undefined || 'SIBYL_SANDBOX_WORKTREE_BASE' in env || 'SIBYL_WORKTREE_BASE' in env;
+  if (cfg.sandbox_mode && !worktreeExplicit) {
+    cfg.worktree_base = `/tmp/sibyl/sandboxes/${cfg.sandbox_id || cfg.runner_id || 'default'}/worktrees`;
+  }
+}
+
+const PATH_KEYS = ['worktree_base', 'log_dir', 'state_dir', 'repo_cache_dir'] as const;
+
+export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: ConfigFlags, home = homedir()): RunnerConfig {
+  const cfg = defaultConfig(home);
+  for (const [key, value] of Object.entries(file)) {
+    if (key in cfg && value !== undefined) (cfg as unknown as Record<string, unknown>)[key] = value;
+  }
+  for (const key of PATH_KEYS) {
+    if (file[key] !== undefined) cfg[key] = absolutePath(file[key], key, where, home);
+  }
+  applyEnv(cfg, file, env, home);
+  if (flags.server !== undefined) cfg.server_url = flags.server;
+  if (flags.name !== undefined) cfg.name = flags.name;
+  if (flags.maxAgents !== undefined && flags.maxAgents > 0) cfg.max_concurrent_agents = flags.maxAgents;
+  if (flags.runnerId !== undefined) cfg.runner_id = flags.runnerId;
+  if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
+  cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
+  if (cfg.server_url && !/^https?:\/\/[^/\s]+/i.test(cfg.server_url)) {
+    throw new ConfigError(`${where}: key "server_url": expected an http(s) URL of the Sibyl site root, got ${JSON.stringify(cfg.server_url)}`);
+  }
+  if (/\/api$/.test(cfg.server_url)) {
+    throw new ConfigError(`${where}: key "server_url": use the site root, without the trailing /api (got ${cfg.server_url})`);
+  }
+  return cfg;
+}
+
+export function loadConfig(opts: { flags?: ConfigFlags; env?: Env; home?: string } = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const flags = opts.flags ?? {};
+  const path = locateConfig(flags.config, env, home);
+  const file = new RunnerConfigFile(path);
+  const raw = file.raw();
+  const values = file.read();
+  return { config: resolveConfig(values, path, env, flags, home), path, file, exists: Object.keys(raw).length > 0 };
+}

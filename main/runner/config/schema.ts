@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * runner.yaml: the original runner's snake_case keys (sibyl-protocol.md §5.2) plus ours.
+ * Every key is optional in the file; unknown keys are kept on write and ignored on read
+ * (the original aborted on them, R21). Token keys are honoured for compatibility but never written.
+ */
+const seconds = z.number().positive();
+export const ConfigFileSchema = z.looseObject({
+  server_url: z.string(),
+  runner_id: z.string(),
+  graph_runner_id: z.string(),
+  name: z.string(),
+  max_concurrent_agents: z.number().int().min(1).max(20),
+  capabilities: z.array(z.string().min(1)),
+  access_token: z.string(),
+  refresh_token: z.string(),
+  runner_token: z.string(),
+  sandbox_mode: z.boolean(),
+  sandbox_id: z.string(),
+  worktree_base: z.string().min(1),
+  log_dir: z.string().min(1),
+  reconnect_interval: seconds,
+  max_reconnect_attempts: z.number().int().min(0),
+  heartbeat_interval: seconds,
+  // ---- ours ----
+  state_dir: z.string().min(1),
+  repo_cache_dir: z.string().min(1),
+  exec_command: z.string(),
+  execution_timeout: seconds,
+  keep_failed_worktrees_hours: z.number().min(0),
+  worktree_disk_cap_mb: z.number().min(0),
+  history_retention_days: z.number().min(0),
+  history_max_tasks: z.number().int().min(0),
+  task_log_max_mb: z.number().positive(),
+  drain_timeout: seconds,
+}).partial();
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** The resolved configuration the core runs with (paths absolute, `~` expanded). */
+export interface RunnerConfig {
+  server_url: string;
+  runner_id: string;
+  graph_runner_id: string;
+  name: string;
+  max_concurrent_agents: number;
+  capabilities: string[];
+  access_token: string;
+  refresh_token: string;
+  runner_token: string;
+  sandbox_mode: boolean;
+  sandbox_id: string;
+  worktree_base: string;
+  log_dir: string;
+  /** backoff base in seconds (first retry is at most this, with full jitter) */
+  reconnect_interval: number;
+  /** 0 = reconnect forever */
+  max_reconnect_attempts: number;
+  heartbeat_interval: number;
+  state_dir: string;
+  repo_cache_dir: string;
+  exec_command: string;
+  execution_timeout: number;
+  keep_failed_worktrees_hours: number;
+  worktree_disk_cap_mb: number;
+  history_retention_days: number;
+  history_max_tasks: number;
+  task_log_max_mb: number;
+  drain_timeout: number;
+}
+
+export const SECRET_KEYS = ['access_token', 'refresh_token', 'runner_token'] as const;
+
+export function defaultConfig(home: string): RunnerConfig {
+  return {
+    server_url: '',
+    runner_id: '',
+    graph_runner_id: '',
+    name: '',
+    max_concurrent_agents: 3,
+    // The original defaulted to ["docker"] and never checked (R8); we send configured ∪ detected.
+    capabilities: [],
+    access_token: '',
+    refresh_token: '',
+    runner_token: '',
+    sandbox_mode: false,
+    sandbox_id: '',
+    worktree_base: `${home}/.sibyl/worktrees`,
+    log_dir: `${home}/.sibyl/logs`,
+    reconnect_interval: 1,
+    max_reconnect_attempts: 0,
+    heartbeat_interval: 30,
+    state_dir: `${home}/.sibyl/state`,
+    repo_cache_dir: `${home}/.sibyl/repos`,
+    exec_command: '',
+    execution_timeout: 3600,
+    keep_failed_worktrees_hours: 24,
+    worktree_disk_cap_mb: 0,
+    history_retention_days: 90,
+    history_max_tasks: 10000,
+    task_log_max_mb: 50,
+    drain_timeout: 30,
+  };
+}

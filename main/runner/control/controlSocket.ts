@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../logger.ts';
+import { ControlRequest, ControlResponse } from './contract.ts';
+
+/** Unix socket beside the config; a named pipe on Windows (derived from the config path). */
+export function controlSocketPath(configPath: string): string {
+  if (process.platform === 'win32') return `\\\\.\\pipe\\sibyl-runner-${createHash('sha256').update(configPath).digest('hex').slice(0, 16)}`;
+  return join(dirname(configPath), 'runner.sock');
+}
+
+export type ControlHandler = (req: ControlRequest) => Promise<unknown> | unknown;
+
+/** Serves the daemon's live state to `sibyl-runner status` and the desktop app. Local only. */
+export class ControlServer {
+  readonly #server: Server;
+  readonly #path: string;
+
+  private constructor(server: Server, path: string) {
+    this.#server = server;
+    this.#path = path;
+  }
+
+  static async listen(path: string, handle: ControlHandler, log: Logger): Promise<ControlServer> {
+    if (process.platform !== 'win32') {
+      // A stale socket from a killed daemon: remove it unless someone is listening on it.
+      if (await ping(path)) throw new Error(`another sibyl-runner is already serving ${path}`);
+      rmSync(path, { force: true });
+    }
+    const server = createServer((sock) => serve(sock, handle, log));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    return new ControlServer(server, path);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (process.platform !== 'win32') rmSync(this.#path, { force: true });
+  }
+}
+
+function serve(sock: Socket, handle: ControlHandler, log: Logger): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > 1024 * 1024) return sock.destroy();
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      void answer(line);
+    }
+  });
+  async function answer(line: string): Promise<void> {
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return reply({ id: -1, ok: false, error: { code: 'bad_request', message: 'not valid JSON' } });
+    }
+    const req = ControlRequest.safeParse(json);
+    const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : -1;
+    if (!req.success) return reply({ id, ok: false, error: { code: 'bad_request', message: req.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } });
+    try {
+      reply({ id, ok: true, result: await handle(req.data) });
+    } catch (err) {
+      log.warn('control request failed', { method: req.data.method, error: err });
+      reply({ id, ok: false, error: { code: 'failed', message: err instanceof Error ? err.message : String(err) } });
+    }
+  }
+  function reply(res: ControlResponse): void {
+    if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
+  }
+}
+
+/** One request to a running daemon; undefined when none is listening. */
+export async function controlRequest(path: string, req: Omit<ControlRequest, 'id'>, timeoutMs = 3000): Promise<ControlResponse | undefined> {
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    let buf = '';
+    const done = (v: ControlResponse | undefined): void => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(undefined), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('error', () => done(undefined));
+    sock.on('connect', () => sock.write(JSON.stringify({ ...req, id: 1 }) + '\n'));
+    sock.on('data', (c: string) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl === -1) return;
+      try {
+        const parsed = ControlResponse.safeParse(JSON.parse(buf.slice(0, nl)));
+        done(parsed.success ? parsed.data : undefined);
+      } catch {
+        done(undefined);
+      }
+    });
+  });
+}
+
+async function ping(path: string): Promise<boolean> {
+  return (await controlRequest(path, { method: 'snapshot' }, 1000)) !== undefined;
+}

@@ -1,0 +1,226 @@
+import { wsUrlFor } from './api/sibylApi.ts';
+import type { RunnerConfig } from './config/schema.ts';
+import type { Snapshot } from './control/contract.ts';
+import { ControlServer, controlSocketPath } from './control/controlSocket.ts';
+import type { ControlRequest } from './control/contract.ts';
+import { Link, type LinkStatus } from './link/link.ts';
+import { MemoryOutboxStore, Outbox, type OutboxStore } from './link/outbox.ts';
+import { background, logger } from './logger.ts';
+import { assertNever, type ServerMessage } from './protocol/messages.ts';
+import type { TaskObserver } from './tasks/taskEvents.ts';
+import { TaskManager } from './tasks/taskManager.ts';
+import type { TaskSpec } from './tasks/taskSpec.ts';
+import { FolderWorkspaces, type WorkspaceProvider } from './workspace/workspace.ts';
+
+/** Where the WebSocket's bearer token comes from (stored login, env token, or OS-encrypted store). */
+export interface AuthSource {
+  accessToken(): Promise<string | undefined>;
+  /** After an auth close: try to get new credentials once. True when it did. */
+  refreshNow(): Promise<boolean>;
+  secrets(): string[];
+}
+
+export interface DaemonOptions {
+  config: RunnerConfig;
+  configPath: string;
+  auth: AuthSource;
+  workspaces?: WorkspaceProvider;
+  validate?: (spec: TaskSpec) => void;
+  observer?: TaskObserver;
+  outboxStore?: OutboxStore;
+  /** warm worktrees to announce on every (re)connect with project_register */
+  projects?: () => { projectId: string; path: string; branch: string | null }[];
+  controlSocket?: boolean;
+  env?: Record<string, string | undefined>;
+  /** test and tuning knobs */
+  pingIntervalMs?: number;
+  redialGraceMs?: number;
+  timeoutGraceMs?: number;
+  cancelGraceMs?: number;
+  onChange?: (snapshot: Snapshot) => void;
+}
+
+/** The runner: link ⇄ task manager ⇄ workspaces, plus the control socket. Shared by the CLI and the desktop app. */
+export class Daemon {
+  readonly #o: DaemonOptions;
+  readonly #log = logger('daemon');
+  readonly link: Link;
+  readonly tasks: TaskManager;
+  readonly outbox: Outbox;
+  readonly #startedAt = Date.now();
+  #control: ControlServer | undefined;
+  #version = 0;
+  #paused = false;
+  #stopped = false;
+
+  constructor(opts: DaemonOptions) {
+    this.#o = opts;
+    const cfg = opts.config;
+    this.link = new Link({
+      url: wsUrlFor(cfg.server_url, cfg.runner_id),
+      headers: () => this.#headers(),
+      onMessage: (m) => this.#onMessage(m),
+      onOpen: () => this.#onOpen(),
+      onStatus: (s) => this.#onLinkStatus(s),
+      onAuthFailure: () => opts.auth.refreshNow(),
+      backoffBaseMs: cfg.reconnect_interval * 1000,
+      maxAttempts: cfg.max_reconnect_attempts,
+      heartbeatIntervalMs: cfg.heartbeat_interval * 1000,
+      ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+      ...(opts.redialGraceMs !== undefined ? { redialGraceMs: opts.redialGraceMs } : {}),
+      log: logger('link'),
+    });
+    this.outbox = new Outbox(opts.outboxStore ?? new MemoryOutboxStore(), this.link, logger('outbox'));
+    this.tasks = new TaskManager({
+      maxAgents: cfg.max_concurrent_agents,
+      worktreeBase: cfg.worktree_base,
+      execCommand: cfg.exec_command || undefined,
+      executionTimeoutSeconds: cfg.execution_timeout,
+      workspaces: opts.workspaces ?? new FolderWorkspaces(cfg.worktree_base),
+      ...(opts.validate ? { validate: opts.validate } : {}),
+      observer: opts.observer ?? {},
+      deliver: (msg) => this.outbox.push(msg),
+      post: (msg) => void this.link.post(msg),
+      onChange: () => this.#changed(),
+      log: logger('tasks'),
+      baseEnv: opts.env ?? process.env,
+      sandboxId: cfg.sandbox_id,
+      secrets: () => opts.auth.secrets(),
+      ...(opts.timeoutGraceMs !== undefined ? { timeoutGraceMs: opts.timeoutGraceMs } : {}),
+      ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#o.controlSocket !== false) {
+      this.#control = await ControlServer.listen(controlSocketPath(this.#o.configPath), (req) => this.#control_(req), logger('control'));
+    }
+    this.#log.info('starting', { runnerId: this.#o.config.runner_id, server: this.#o.config.server_url, maxAgents: this.#o.config.max_concurrent_agents });
+    this.link.start();
+  }
+
+  /**
+   * Graceful stop: status draining, no new tasks, running agents stopped (reported cancelled and
+   * retryable), every result flushed while the link is up, then a clean close.
+   */
+  async stop(graceMs = this.#o.config.drain_timeout * 1000): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#log.info('draining', { running: this.tasks.running().length });
+    this.tasks.drain(true);
+    await this.tasks.whenIdle(graceMs);
+    await Promise.race([this.outbox.flush(), sleep(Math.min(graceMs, 3000))]);
+    await this.link.stop();
+    await this.#control?.close();
+    this.#log.info('stopped', { unsent: this.outbox.size });
+  }
+
+  snapshot(): Snapshot {
+    const cfg = this.#o.config;
+    const link = this.link.status;
+    return {
+      version: this.#version,
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      configPath: this.#o.configPath,
+      runner: { id: cfg.runner_id, name: cfg.name, serverUrl: cfg.server_url, maxAgents: this.tasks.maxAgents, sandboxMode: cfg.sandbox_mode },
+      ...this.tasks.status(),
+      paused: this.#paused,
+      link: stripUndefined(link),
+      running: this.tasks.running().map(stripUndefined),
+      outboxPending: this.outbox.size,
+    };
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.tasks.drain(false);
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.tasks.resume();
+  }
+
+  async #headers(): Promise<Record<string, string>> {
+    const cfg = this.#o.config;
+    const headers: Record<string, string> = {};
+    const token = await this.#o.auth.accessToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    // Ignored by the server (§4.1) but sent for parity with the original.
+    if (cfg.sandbox_id) headers['X-Sibyl-Sandbox-Id'] = cfg.sandbox_id;
+    if (cfg.sandbox_mode) headers['X-Sibyl-Runner-Mode'] = 'sandbox';
+    return headers;
+  }
+
+  #onOpen(): void {
+    // Re-announce everything on every connect (R6): true status, unsent results, warm worktrees.
+    this.tasks.sendStatus();
+    background(this.#log, 'outbox flush', this.outbox.flush());
+    for (const p of this.#o.projects?.() ?? []) {
+      this.link.post({ type: 'project_register', project_id: p.projectId, worktree_path: p.path, worktree_branch: p.branch });
+    }
+  }
+
+  #onMessage(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'heartbeat':
+        this.link.post({ type: 'heartbeat_ack' });
+        this.#changed();
+        return;
+      case 'task_assign':
+        background(this.#log, `task_assign ${msg.task_id}`, this.tasks.assign(msg));
+        return;
+      case 'task_cancel':
+        this.tasks.cancel(msg.task_id);
+        return;
+      case 'project_registered':
+        this.#log.info('project registered', { projectId: msg.project_id });
+        return;
+      case 'error':
+        this.#log.warn('server reported an error', { message: msg.message });
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  #onLinkStatus(s: LinkStatus): void {
+    this.#log.debug('link status', { state: s.state, reason: s.reason });
+    this.#changed();
+  }
+
+  #changed(): void {
+    this.#version++;
+    this.#o.onChange?.(this.snapshot());
+  }
+
+  async #control_(req: ControlRequest): Promise<unknown> {
+    switch (req.method) {
+      case 'snapshot':
+        return this.snapshot();
+      case 'pause':
+        this.pause();
+        return this.snapshot();
+      case 'resume':
+        this.resume();
+        return this.snapshot();
+      case 'cancel':
+        return { cancelled: this.tasks.cancel(req.taskId) };
+      case 'setMaxAgents':
+        this.tasks.maxAgents = req.maxAgents;
+        return this.snapshot();
+      default:
+        return assertNever(req);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** zod's optional() means "absent", not "undefined": drop undefined fields before validation/serialisation. */
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

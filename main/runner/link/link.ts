@@ -1,0 +1,320 @@
+import WebSocket from 'ws';
+import { logger, type Logger } from '../logger.ts';
+import { parseServerFrame, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
+import { Backoff } from './backoff.ts';
+
+export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'auth_failed' | 'stopped';
+
+export interface LinkStatus {
+  state: LinkState;
+  since: number;
+  /** why the link is not open (human sentence), if it is not */
+  reason: string | undefined;
+  attempts: number;
+  nextRetryAt: number | undefined;
+  connectedAt: number | undefined;
+  lastHeartbeatAt: number | undefined;
+}
+
+export interface LinkOptions {
+  url: string;
+  /** Headers for each dial; Authorization is fetched fresh so a refreshed token is used. */
+  headers: () => Promise<Record<string, string>>;
+  onMessage: (msg: ServerMessage) => void;
+  /** Called on every successful (re)connect, before anything else is sent. */
+  onOpen: () => void;
+  onStatus?: (status: LinkStatus) => void;
+  /** Called on an auth close (1008/4003). Return true when new credentials were obtained. */
+  onAuthFailure?: (reason: string) => Promise<boolean>;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** 0 = forever */
+  maxAttempts?: number;
+  pingIntervalMs?: number;
+  /** The server's heartbeat interval; no heartbeat for 2.5× this ⇒ the link is treated as dead (§9 S4/S5). */
+  heartbeatIntervalMs?: number;
+  /** Wait after closing a live link before dialling again, so two connections never overlap (§4.3.2). */
+  redialGraceMs?: number;
+  log?: Logger;
+}
+
+const AUTH_CLOSE_CODES = new Set([1008, 4003]);
+
+/**
+ * The WebSocket link to Sibyl Core: one connection at a time, reconnecting forever (unless
+ * capped) with jittered backoff; ping/pong and a heartbeat watchdog detect dead links.
+ */
+export class Link {
+  readonly #o: Required<Omit<LinkOptions, 'onStatus' | 'onAuthFailure' | 'log'>> & Pick<LinkOptions, 'onStatus' | 'onAuthFailure'>;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  #ws: WebSocket | undefined;
+  #status: LinkStatus = { state: 'idle', since: Date.now(), reason: undefined, attempts: 0, nextRetryAt: undefined, connectedAt: undefined, lastHeartbeatAt: undefined };
+  #retryTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #awaitingPong = false;
+  #stopping = false;
+  #authRetried = false;
+
+  constructor(opts: LinkOptions) {
+    this.#o = {
+      backoffBaseMs: 1000,
+      backoffCapMs: 60_000,
+      maxAttempts: 0,
+      pingIntervalMs: 10_000,
+      heartbeatIntervalMs: 30_000,
+      redialGraceMs: 1500,
+      ...opts,
+    };
+    this.#log = opts.log ?? logger('link');
+    this.#backoff = new Backoff(this.#o.backoffBaseMs, this.#o.backoffCapMs);
+  }
+
+  get status(): LinkStatus {
+    return { ...this.#status };
+  }
+
+  get isOpen(): boolean {
+    return this.#ws?.readyState === WebSocket.OPEN && this.#status.state === 'open';
+  }
+
+  start(): void {
+    this.#stopping = false;
+    this.#dial();
+  }
+
+  /**
+   * Send on the open link. Resolves true once ws has flushed the frame to the socket,
+   * false when there is no open link or the write failed (the caller keeps it queued).
+   */
+  send(msg: RunnerMessage): Promise<boolean> {
+    const ws = this.#ws;
+    if (!ws || !this.isOpen) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      ws.send(JSON.stringify(msg), (err) => resolve(!err));
+    });
+  }
+
+  /** Fire-and-forget send for messages that may be lost (heartbeat_ack, agent_update, status). */
+  post(msg: RunnerMessage): boolean {
+    const ws = this.#ws;
+    if (!ws || !this.isOpen) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** Re-check the link now (OS resumed, network changed): a quick ping, or dial at once if waiting. */
+  kick(): void {
+    if (this.#stopping) return;
+    if (this.#status.state === 'waiting' || this.#status.state === 'auth_failed') {
+      clearTimeout(this.#retryTimer);
+      this.#dial();
+    } else if (this.isOpen && !this.#awaitingPong) {
+      this.#awaitingPong = true;
+      this.#ws?.ping();
+      clearTimeout(this.#pingTimer);
+      this.#pingTimer = setTimeout(() => this.#checkPong(), Math.min(5000, this.#o.pingIntervalMs));
+    }
+  }
+
+  /** Close cleanly (1000) and stop reconnecting. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    this.#clearLiveness();
+    const ws = this.#ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 2000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        else ws.close(1000, 'runner stopping');
+      });
+    }
+    this.#set({ state: 'stopped', reason: 'stopped' });
+  }
+
+  #set(patch: Partial<LinkStatus>): void {
+    const changed = patch.state !== undefined && patch.state !== this.#status.state;
+    this.#status = { ...this.#status, ...patch, ...(changed ? { since: Date.now() } : {}) };
+    if (changed || patch.reason !== undefined) this.#o.onStatus?.(this.status);
+  }
+
+  async #dial(): Promise<void> {
+    if (this.#stopping) return;
+    this.#set({ state: 'connecting', nextRetryAt: undefined, attempts: this.#backoff.attempts });
+    let headers: Record<string, string>;
+    try {
+      headers = await this.#o.headers();
+    } catch (err) {
+      this.#failed(`no usable credentials: ${(err as Error).message}`, true);
+      return;
+    }
+    if (this.#stopping) return;
+    const ws = new WebSocket(this.#o.url, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 15_000 });
+    this.#ws = ws;
+    let opened = false;
+    let closeReason: string | undefined;
+    let authFailure = false;
+
+    ws.on('unexpected-response', (_req, res) => {
+      // e.g. HTTP 500 from server defect S1, or 403 when the runners router is not mounted.
+      closeReason = `server answered HTTP ${res.statusCode} to the WebSocket upgrade at ${this.#o.url}`;
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      opened = true;
+      this.#authRetried = false;
+      this.#set({ state: 'open', reason: undefined, connectedAt: Date.now(), lastHeartbeatAt: undefined });
+      this.#log.info('connected', { url: this.#o.url });
+      this.#startLiveness(ws);
+      try {
+        this.#o.onOpen();
+      } catch (err) {
+        this.#log.error('onOpen handler failed', { error: err });
+      }
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.#log.warn('ignored binary frame');
+        return;
+      }
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+      const parsed = parseServerFrame(text);
+      if (!parsed.ok) {
+        this.#log.warn('ignored server message', { reason: parsed.reason, frame: text.slice(0, 200) });
+        return;
+      }
+      if (parsed.message.type === 'heartbeat') this.#onHeartbeat();
+      try {
+        this.#o.onMessage(parsed.message);
+      } catch (err) {
+        this.#log.error('message handler failed', { type: parsed.message.type, error: err });
+      }
+    });
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+    });
+    ws.on('error', (err) => {
+      closeReason ??= describeSocketError(err, this.#o.url);
+    });
+    ws.on('close', (code, reasonBuf) => {
+      this.#clearLiveness();
+      if (this.#ws === ws) this.#ws = undefined;
+      const reason = reasonBuf.toString('utf8');
+      if (AUTH_CLOSE_CODES.has(code)) {
+        authFailure = true;
+        closeReason = `authentication failed (${code}${reason ? ` ${reason}` : ''})`;
+      } else if (opened) {
+        closeReason ??= `connection closed (${code}${reason ? ` ${reason}` : ''})`;
+      }
+      if (this.#stopping) return;
+      this.#log.warn('link down', { reason: closeReason, code });
+      if (authFailure) void this.#handleAuthFailure(closeReason ?? 'authentication failed');
+      else this.#failed(closeReason ?? `could not connect to ${this.#o.url}`, false);
+    });
+  }
+
+  async #handleAuthFailure(reason: string): Promise<void> {
+    if (!this.#authRetried && this.#o.onAuthFailure) {
+      this.#authRetried = true;
+      let refreshed = false;
+      try {
+        refreshed = await this.#o.onAuthFailure(reason);
+      } catch (err) {
+        this.#log.warn('credential refresh failed', { error: err });
+      }
+      if (refreshed && !this.#stopping) {
+        this.#set({ reason: `${reason}; retrying with refreshed credentials` });
+        this.#schedule(this.#o.redialGraceMs);
+        return;
+      }
+    }
+    this.#failed(`${reason} — sign in again (\`sibyl-runner login\`)`, true);
+  }
+
+  #failed(reason: string, auth: boolean): void {
+    if (this.#stopping) return;
+    if (this.#o.maxAttempts > 0 && this.#backoff.attempts >= this.#o.maxAttempts) {
+      this.#log.error('giving up reconnecting', { attempts: this.#backoff.attempts, reason });
+      this.#set({ state: 'stopped', reason: `${reason}; gave up after ${this.#backoff.attempts} attempts (max_reconnect_attempts)` });
+      return;
+    }
+    const delay = this.#backoff.next();
+    this.#set({ state: auth ? 'auth_failed' : 'waiting', reason, attempts: this.#backoff.attempts, nextRetryAt: Date.now() + delay });
+    this.#schedule(delay);
+  }
+
+  #schedule(delayMs: number): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#dial(), delayMs);
+  }
+
+  #onHeartbeat(): void {
+    // A heartbeat proves a healthy session: only now may the backoff start over (R3).
+    this.#backoff.reset();
+    this.#set({ lastHeartbeatAt: Date.now(), attempts: 0 });
+    this.#armWatchdog();
+  }
+
+  #startLiveness(ws: WebSocket): void {
+    this.#awaitingPong = false;
+    this.#pingTimer = setInterval(() => {
+      if (this.#awaitingPong) {
+        this.#dead(ws, `no pong within ${this.#o.pingIntervalMs} ms (half-open connection)`);
+        return;
+      }
+      this.#awaitingPong = true;
+      ws.ping();
+    }, this.#o.pingIntervalMs);
+    this.#armWatchdog();
+  }
+
+  #checkPong(): void {
+    if (this.#awaitingPong && this.#ws) this.#dead(this.#ws, 'no pong after a link check');
+    else if (this.#ws) this.#startLiveness(this.#ws);
+  }
+
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    if (this.#o.heartbeatIntervalMs <= 0) return;
+    const limit = 2.5 * this.#o.heartbeatIntervalMs;
+    this.#watchdog = setTimeout(() => {
+      if (this.#ws) this.#dead(this.#ws, `no server heartbeat for ${Math.round(limit / 1000)} s (the server may have dropped this runner)`);
+    }, limit);
+  }
+
+  #clearLiveness(): void {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#watchdog);
+  }
+
+  /** Kill a dead link and redial after a grace, so the server never sees two connections (S4). */
+  #dead(ws: WebSocket, reason: string): void {
+    this.#log.warn('link dead', { reason });
+    this.#clearLiveness();
+    ws.removeAllListeners('close');
+    ws.terminate();
+    if (this.#ws === ws) this.#ws = undefined;
+    if (this.#stopping) return;
+    this.#set({ state: 'waiting', reason, nextRetryAt: Date.now() + this.#o.redialGraceMs });
+    this.#schedule(this.#o.redialGraceMs);
+  }
+}
+
+function describeSocketError(err: Error & { code?: string }, url: string): string {
+  const code = err.code ?? '';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code + err.message)) return `TLS problem connecting to ${url}: ${err.message}`;
+  if (code === 'ECONNREFUSED') return `server refused the connection at ${url}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the server host of ${url}`;
+  return `cannot connect to ${url}: ${err.message}`;
+}

@@ -1,0 +1,33 @@
+import type { TaskSpec } from './taskSpec.ts';
+
+/** The original's scrubbed token variables (§5.10). */
+const SCRUBBED = ['SIBYL_RUNNER_TOKEN', 'SIBYL_AUTH_TOKEN', 'SIBYL_API_KEY', 'SIBYL_ACCESS_TOKEN', 'SIBYL_REFRESH_TOKEN'];
+
+/**
+ * The agent's environment: the daemon's, minus our credentials, plus the task variables.
+ * Not an allow-list: agents (Claude Code, Codex, Aider) need their own API keys from the
+ * user's environment; what we hold back is everything that would let the agent act as the runner.
+ */
+export function agentEnv(opts: {
+  base: Record<string, string | undefined>;
+  spec: TaskSpec;
+  worktreePath: string;
+  sandboxId: string;
+  secrets: string[];
+  extra: Record<string, string>;
+}): Record<string, string> {
+  const secrets = new Set(opts.secrets.filter((s) => s.length >= 8));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.base)) {
+    if (v === undefined || SCRUBBED.includes(k) || secrets.has(v)) continue;
+    env[k] = v;
+  }
+  env.SIBYL_TASK_ID = opts.spec.taskId;
+  env.SIBYL_AGENT_ID = opts.spec.agentId;
+  env.SIBYL_PROJECT_ID = opts.spec.projectId;
+  env.SIBYL_TASK_PROMPT = opts.spec.prompt;
+  env.SIBYL_WORKTREE_PATH = opts.worktreePath;
+  if (opts.sandboxId) env.SIBYL_SANDBOX_ID = opts.sandboxId;
+  Object.assign(env, opts.extra);
+  return env;
+}

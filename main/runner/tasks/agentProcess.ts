@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { LineSplitter, LineTail } from './lineSplitter.ts';
+
+export type StreamName = 'stdout' | 'stderr';
+export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
+
+export interface AgentProcessOptions {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** SIGTERM → SIGKILL grace: 10 s for timeouts, 5 s for cancels in the original (§5.12). */
+  timeoutGraceMs?: number;
+  cancelGraceMs?: number;
+  onLine?: (stream: StreamName, line: string) => void;
+  tailLines?: number;
+}
+
+export interface AgentExit {
+  /** exit code, or the negative signal number when killed by a signal (as the original) */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stoppedBy: StopReason | undefined;
+  /** set when the process could not be started (e.g. ENOENT) */
+  spawnError: string | undefined;
+  stdout: string;
+  stderr: string;
+  durationS: number;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6, SIGPIPE: 13 };
+
+/**
+ * One agent in its own process group, so a timeout or cancel reaches every grandchild.
+ * Output is read line by line into a bounded tail; the full stream goes to `onLine` (the task log).
+ */
+export class AgentProcess {
+  readonly pid: number | undefined;
+  readonly started: Promise<void>;
+  readonly exited: Promise<AgentExit>;
+  readonly #child: ChildProcess;
+  readonly #opts: AgentProcessOptions;
+  #stoppedBy: StopReason | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  #done = false;
+
+  constructor(opts: AgentProcessOptions) {
+    this.#opts = opts;
+    const t0 = performance.now();
+    const [file, ...args] = opts.argv;
+    if (!file) throw new Error('empty command');
+    // detached: the child leads a new process group (POSIX), so we can signal -pgid.
+    this.#child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32', windowsHide: true });
+    this.pid = this.#child.pid;
+    const tails = { stdout: new LineTail(opts.tailLines ?? 200), stderr: new LineTail(opts.tailLines ?? 200) };
+    const splitters = {
+      stdout: new LineSplitter((l) => {
+        tails.stdout.push(l);
+        opts.onLine?.('stdout', l);
+      }),
+      stderr: new LineSplitter((l) => {
+        tails.stderr.push(l);
+        opts.onLine?.('stderr', l);
+      }),
+    };
+    this.#child.stdout?.on('data', (c: Buffer) => splitters.stdout.push(c));
+    this.#child.stderr?.on('data', (c: Buffer) => splitters.stderr.push(c));
+
+    this.started = new Promise((res, rej) => {
+      this.#child.once('spawn', () => res());
+      this.#child.once('error', (e) => rej(e));
+    });
+    this.started.catch(() => {});
+
+    this.exited = new Promise<AgentExit>((resolveExit) => {
+      let spawnError: string | undefined;
+      this.#child.once('error', (err: NodeJS.ErrnoException) => {
+        if (this.pid === undefined || err.code === 'ENOENT' || err.code === 'EACCES') {
+          spawnError = err.code === 'ENOENT' ? `command not found: ${file}` : `cannot start ${file}: ${err.message}`;
+          finish(null, null);
+        }
+      });
+      this.#child.once('exit', () => {
+        // The leader is gone; anything left in its group is an orphan holding our pipes. End it.
+        this.#signalGroup('SIGTERM');
+        this.#killTimer ??= setTimeout(() => this.#signalGroup('SIGKILL'), 2000);
+        this.#killTimer.unref();
+      });
+      this.#child.once('close', (code, signal) => finish(code, signal));
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.#done) return;
+        this.#done = true;
+        clearTimeout(this.#timeoutTimer);
+        clearTimeout(this.#killTimer);
+        // Whatever is left of the group (a backgrounded grandchild) must not outlive the task.
+        if (spawnError === undefined) this.#signalGroup('SIGKILL');
+        splitters.stdout.end();
+        splitters.stderr.end();
+        resolveExit({
+          exitCode: code ?? (signal ? -(SIGNAL_NUMBERS[signal] ?? 1) : null),
+          signal,
+          stoppedBy: this.#stoppedBy,
+          spawnError,
+          stdout: tails.stdout.toString(),
+          stderr: tails.stderr.toString(),
+          durationS: (performance.now() - t0) / 1000,
+        });
+      };
+    });
+
+    if (opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs)) {
+      this.#timeoutTimer = setTimeout(() => this.stop('timeout'), Math.min(opts.timeoutMs, 2 ** 31 - 1));
+      this.#timeoutTimer.unref();
+    }
+  }
+
+  /** SIGTERM to the whole group, SIGKILL after the grace period. The first reason wins. */
+  stop(reason: StopReason): void {
+    if (this.#done || this.#stoppedBy) return;
+    this.#stoppedBy = reason;
+    const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
+    this.#signalGroup('SIGTERM');
+    clearTimeout(this.#killTimer);
+    this.#killTimer = setTimeout(() => this.#signalGroup('SIGKILL'), grace);
+    this.#killTimer.unref();
+  }
+
+  #signalGroup(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) return;
+    try {
+      if (process.platform === 'win32') this.#child.kill(signal);
+      else process.kill(-this.pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { RejectReason, TaskComplete, TaskResult } from '../protocol/messages.ts';
+import type { TaskSpec } from './taskSpec.ts';
+
+/** A running task as the UI and `status` show it. */
+export interface RunningTask {
+  taskId: string;
+  agentId: string;
+  projectId: string;
+  prompt: string;
+  phase: 'preparing' | 'running' | 'finishing';
+  assignedAt: number;
+  startedAt: number | undefined;
+  pid: number | undefined;
+  worktreePath: string | undefined;
+  branch: string | undefined;
+  activity: string | undefined;
+  logPath: string | undefined;
+}
+
+/**
+ * What happens to tasks, in order, for the journal, the history and the UI. Every hook may be
+ * async; the task manager awaits the ones that must be on disk before it acts (assigned, finished).
+ */
+export interface TaskObserver {
+  assigned?(spec: TaskSpec, at: number): Promise<void> | void;
+  rejected?(taskId: string, reason: RejectReason, detail: string, raw: { agentId?: string; projectId?: string; prompt?: string }): Promise<void> | void;
+  workspaceReady?(taskId: string, path: string, branch: string | undefined): Promise<void> | void;
+  started?(taskId: string, pid: number, at: number): Promise<void> | void;
+  line?(taskId: string, stream: 'stdout' | 'stderr', line: string): void;
+  activity?(taskId: string, activity: string): void;
+  finished?(taskId: string, result: TaskResult, message: TaskComplete): Promise<void> | void;
+}

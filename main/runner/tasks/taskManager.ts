@@ -1,0 +1,193 @@
+import { errorMessage, TaskRejected } from '../errors.ts';
+import { background, type Logger } from '../logger.ts';
+import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssign, TaskComplete } from '../protocol/messages.ts';
+import type { WorkspaceProvider } from '../workspace/workspace.ts';
+import type { RunningTask, TaskObserver } from './taskEvents.ts';
+import { TaskRun } from './taskRun.ts';
+import { resolvePrompt, toTaskSpec, type SpecDefaults, type TaskSpec } from './taskSpec.ts';
+
+export interface TaskManagerDeps extends SpecDefaults {
+  maxAgents: number;
+  workspaces: WorkspaceProvider;
+  /** Optional synchronous check (e.g. branch names) so a bad task is rejected before it is acked. */
+  validate?: (spec: TaskSpec) => void;
+  observer: TaskObserver;
+  /** durable: persisted, then sent in order (outbox) */
+  deliver: (msg: DurableMessage) => Promise<void>;
+  /** best effort: agent_update and status */
+  post: (msg: AgentUpdate | { type: 'status'; status: RunnerStatus; agent_count: number }) => void;
+  onChange?: () => void;
+  log: Logger;
+  baseEnv: Record<string, string | undefined>;
+  sandboxId: string;
+  secrets: () => string[];
+  timeoutGraceMs?: number;
+  cancelGraceMs?: number;
+  activityIntervalMs?: number;
+}
+
+const RECENT_LIMIT = 500;
+
+/** Admission (capacity, draining, validation, duplicates) and bookkeeping of running tasks. */
+export class TaskManager {
+  readonly #d: TaskManagerDeps;
+  readonly #running = new Map<string, TaskRun>();
+  /** task_complete of recently finished tasks, so a re-sent assignment is answered, not re-run (§9 S11). */
+  readonly #recent = new Map<string, TaskComplete>();
+  readonly #idle = new Set<() => void>();
+  #draining = false;
+  #maxAgents: number;
+
+  constructor(deps: TaskManagerDeps) {
+    this.#d = deps;
+    this.#maxAgents = deps.maxAgents;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get maxAgents(): number {
+    return this.#maxAgents;
+  }
+
+  set maxAgents(n: number) {
+    this.#maxAgents = n;
+    this.sendStatus();
+  }
+
+  running(): RunningTask[] {
+    return [...this.#running.values()].map((r) => ({ ...r.view }));
+  }
+
+  /** online / busy / draining as §5.11, with the true agent count. */
+  status(): { status: RunnerStatus; agent_count: number } {
+    const n = this.#running.size;
+    return { status: this.#draining ? 'draining' : n >= this.#maxAgents ? 'busy' : 'online', agent_count: n };
+  }
+
+  sendStatus(): void {
+    this.#d.post({ type: 'status', ...this.status() });
+    this.#d.onChange?.();
+  }
+
+  /** Handle one `task_assign`. Resolves once the task is acked (or rejected); the run continues in the background. */
+  async assign(msg: TaskAssign): Promise<void> {
+    const { task_id: taskId, agent_id: agentId } = msg;
+    if (this.#running.has(taskId)) {
+      this.#d.log.info('duplicate task_assign for a running task; acking again', { taskId });
+      await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
+      return;
+    }
+    const done = this.#recent.get(taskId);
+    // A retryable failure re-assigned is a genuine new attempt; anything else was already answered.
+    if (done && !done.retryable) {
+      this.#d.log.info('duplicate task_assign for a finished task; re-sending its result', { taskId });
+      await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
+      await this.#d.deliver(done);
+      return;
+    }
+    let spec: TaskSpec;
+    try {
+      if (this.#draining) throw new TaskRejected('runner_draining', 'the runner is draining');
+      spec = toTaskSpec(msg, this.#d);
+      this.#d.validate?.(spec);
+      if (this.#running.size >= this.#maxAgents) throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);
+    } catch (err) {
+      const reason: RejectReason = err instanceof TaskRejected ? err.reason : 'invalid_task';
+      await this.#reject(msg, reason, errorMessage(err));
+      return;
+    }
+    const run = new TaskRun(spec, {
+      workspaces: this.#d.workspaces,
+      observer: this.#d.observer,
+      log: this.#d.log,
+      update: (u) => this.#d.post({ type: 'agent_update', agent_id: spec.agentId, ...u }),
+      baseEnv: this.#d.baseEnv,
+      sandboxId: this.#d.sandboxId,
+      secrets: this.#d.secrets(),
+      ...(this.#d.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#d.timeoutGraceMs } : {}),
+      ...(this.#d.cancelGraceMs !== undefined ? { cancelGraceMs: this.#d.cancelGraceMs } : {}),
+      ...(this.#d.activityIntervalMs !== undefined ? { activityIntervalMs: this.#d.activityIntervalMs } : {}),
+    });
+    this.#running.set(taskId, run);
+    await this.#d.observer.assigned?.(spec, run.view.assignedAt);
+    await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
+    this.sendStatus();
+    background(this.#d.log, `task ${taskId}`, this.#execute(run));
+  }
+
+  async #reject(msg: TaskAssign, reason: RejectReason, detail: string): Promise<void> {
+    this.#d.log.warn('task rejected', { taskId: msg.task_id, reason, detail });
+    const prompt = resolvePrompt(msg);
+    await this.#d.observer.rejected?.(msg.task_id, reason, detail, { agentId: msg.agent_id, projectId: msg.project_id, prompt });
+    await this.#d.deliver({ type: 'task_reject', task_id: msg.task_id, reason });
+  }
+
+  async #execute(run: TaskRun): Promise<void> {
+    const { message, workspace } = await run.execute();
+    const status = message.result.status;
+    try {
+      await this.#d.observer.finished?.(run.spec.taskId, message.result, message);
+      await this.#d.deliver(message);
+    } finally {
+      this.#d.post({
+        type: 'agent_update',
+        agent_id: run.spec.agentId,
+        status: status === 'completed' ? 'completed' : status === 'cancelled' ? 'cancelled' : 'failed',
+        progress: status === 'completed' ? 100 : null,
+        activity: status === 'completed' ? 'Execution finished' : status === 'cancelled' ? 'Execution cancelled' : `Execution ${status}${message.error ? `: ${message.error.slice(0, 160)}` : ''}`,
+      });
+      this.#running.delete(run.spec.taskId);
+      this.#remember(run.spec.taskId, message);
+      this.sendStatus();
+      if (this.#running.size === 0) for (const fn of this.#idle) fn();
+    }
+    if (workspace) await workspace.release({ status, ...(typeof message.result.dirty === 'boolean' ? { dirty: message.result.dirty } : {}) });
+  }
+
+  #remember(taskId: string, msg: TaskComplete): void {
+    this.#recent.set(taskId, msg);
+    if (this.#recent.size > RECENT_LIMIT) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  /** `task_cancel`: unknown ids are logged only (§5.12). */
+  cancel(taskId: string): boolean {
+    const run = this.#running.get(taskId);
+    if (!run) {
+      this.#d.log.info('task_cancel for an unknown task', { taskId });
+      return false;
+    }
+    run.stop('task_cancel');
+    return true;
+  }
+
+  /** Stop accepting tasks; with `cancelRunning`, stop every agent (reported cancelled, retryable). */
+  drain(cancelRunning: boolean): void {
+    this.#draining = true;
+    this.sendStatus();
+    if (cancelRunning) for (const run of this.#running.values()) run.stop('runner_draining');
+  }
+
+  resume(): void {
+    this.#draining = false;
+    this.sendStatus();
+  }
+
+  /** Resolves when no task is running (or after `timeoutMs`). */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const fn = (): void => {
+        clearTimeout(t);
+        this.#idle.delete(fn);
+        resolve(true);
+      };
+      const t = setTimeout(() => {
+        this.#idle.delete(fn);
+        resolve(false);
+      }, timeoutMs);
+      this.#idle.add(fn);
+    });
+  }
+}

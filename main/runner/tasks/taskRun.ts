@@ -1,0 +1,170 @@
+import type { Logger } from '../logger.ts';
+import { errorMessage } from '../errors.ts';
+import type { AgentUpdate, ResultStatus, TaskComplete, TaskResult } from '../protocol/messages.ts';
+import type { PreparedWorkspace, WorkspaceProvider } from '../workspace/workspace.ts';
+import { AgentProcess, type StopReason } from './agentProcess.ts';
+import { agentEnv } from './agentEnv.ts';
+import type { RunningTask, TaskObserver } from './taskEvents.ts';
+import type { TaskSpec } from './taskSpec.ts';
+
+export interface TaskRunDeps {
+  workspaces: WorkspaceProvider;
+  observer: TaskObserver;
+  log: Logger;
+  /** agent_update: fire-and-forget, may be lost while the link is down */
+  update: (msg: Omit<AgentUpdate, 'type' | 'agent_id'>) => void;
+  baseEnv: Record<string, string | undefined>;
+  sandboxId: string;
+  secrets: string[];
+  timeoutGraceMs?: number;
+  cancelGraceMs?: number;
+  /** minimum gap between activity updates of one task */
+  activityIntervalMs?: number;
+}
+
+/** One task from accepted to reported: workspace, agent process, throttled activity, result. */
+export class TaskRun {
+  readonly spec: TaskSpec;
+  readonly view: RunningTask;
+  readonly #deps: TaskRunDeps;
+  #process: AgentProcess | undefined;
+  #stopReason: StopReason | undefined;
+  #latest: string | undefined;
+  #lastSentAt = 0;
+  #activityTimer: NodeJS.Timeout | undefined;
+
+  constructor(spec: TaskSpec, deps: TaskRunDeps) {
+    this.spec = spec;
+    this.#deps = deps;
+    this.view = {
+      taskId: spec.taskId,
+      agentId: spec.agentId,
+      projectId: spec.projectId,
+      prompt: spec.prompt,
+      phase: 'preparing',
+      assignedAt: Date.now(),
+      startedAt: undefined,
+      pid: undefined,
+      worktreePath: undefined,
+      branch: undefined,
+      activity: undefined,
+      logPath: undefined,
+    };
+  }
+
+  stop(reason: StopReason): void {
+    this.#stopReason ??= reason;
+    this.#process?.stop(reason);
+  }
+
+  /** Runs to the end and returns the one `task_complete` for this task. Never throws. */
+  async execute(): Promise<{ message: TaskComplete; workspace: PreparedWorkspace | undefined }> {
+    const { spec } = this;
+    const t0 = performance.now();
+    let workspace: PreparedWorkspace | undefined;
+    try {
+      this.#deps.update({ status: 'running', progress: 5, activity: 'Preparing workspace' });
+      workspace = await this.#deps.workspaces.prepare(spec);
+      this.view.worktreePath = workspace.path;
+      this.view.branch = workspace.env.SIBYL_BRANCH;
+      await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
+      if (this.#stopReason) return { message: this.#cancelledBeforeStart(t0, workspace.path), workspace };
+      this.#deps.update({ status: 'running', progress: 20, activity: 'Launching agent' });
+      const proc = new AgentProcess({
+        argv: spec.command,
+        cwd: workspace.path,
+        env: agentEnv({ base: this.#deps.baseEnv, spec, worktreePath: workspace.path, sandboxId: this.#deps.sandboxId, secrets: this.#deps.secrets, extra: workspace.env }),
+        timeoutMs: spec.timeoutSeconds * 1000,
+        ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
+        ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
+        onLine: (stream, line) => this.#onLine(stream, line),
+      });
+      this.#process = proc;
+      if (proc.pid !== undefined) {
+        this.view.pid = proc.pid;
+        this.view.startedAt = Date.now();
+        this.view.phase = 'running';
+        await this.#deps.observer.started?.(spec.taskId, proc.pid, this.view.startedAt);
+      }
+      if (this.#stopReason) proc.stop(this.#stopReason);
+      const exit = await proc.exited;
+      this.view.phase = 'finishing';
+      clearTimeout(this.#activityTimer);
+      const status: ResultStatus = exit.stoppedBy === 'timeout' ? 'timeout' : exit.stoppedBy ? 'cancelled' : exit.spawnError ? 'failed' : exit.exitCode === 0 ? 'completed' : 'failed';
+      const error =
+        status === 'timeout' ? `timed out after ${spec.timeoutSeconds} s` : status === 'cancelled' ? exit.stoppedBy : exit.spawnError ?? (status === 'failed' ? `agent exited with code ${exit.exitCode}` : undefined);
+      const result: TaskResult = {
+        status,
+        exit_code: exit.exitCode,
+        command: spec.command,
+        worktree_path: workspace.path,
+        stdout: exit.stdout,
+        stderr: exit.stderr,
+        duration_s: round3((performance.now() - t0) / 1000),
+        ...(error !== undefined ? { error } : {}),
+        ...(await this.#describe(workspace)),
+      };
+      return { message: completeMessage(spec.taskId, result, status === 'cancelled' && exit.stoppedBy === 'runner_draining'), workspace };
+    } catch (err) {
+      this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
+      const result: TaskResult = { status: 'failed', exit_code: null, worktree_path: workspace?.path ?? '', duration_s: round3((performance.now() - t0) / 1000), error: errorMessage(err) };
+      // Workspace preparation failures (git fetch, disk) are worth another attempt elsewhere.
+      return { message: completeMessage(spec.taskId, result, true), workspace };
+    }
+  }
+
+  async #describe(workspace: PreparedWorkspace): Promise<Record<string, unknown>> {
+    try {
+      return await workspace.describe();
+    } catch (err) {
+      this.#deps.log.warn('could not describe workspace', { taskId: this.spec.taskId, error: err });
+      return {};
+    }
+  }
+
+  #cancelledBeforeStart(t0: number, path: string): TaskComplete {
+    const reason = this.#stopReason ?? 'task_cancel';
+    return completeMessage(this.spec.taskId, { status: 'cancelled', exit_code: null, worktree_path: path, duration_s: round3((performance.now() - t0) / 1000), error: reason }, reason === 'runner_draining');
+  }
+
+  /** At most one activity update per interval per task, always carrying the latest line. */
+  #onLine(stream: 'stdout' | 'stderr', line: string): void {
+    this.#deps.observer.line?.(this.spec.taskId, stream, line);
+    this.#latest = `${stream}: ${line.slice(0, 200)}`;
+    if (this.#activityTimer) return;
+    const gap = this.#deps.activityIntervalMs ?? 1000;
+    const wait = this.#lastSentAt + gap - performance.now();
+    if (wait <= 0) this.#flushActivity();
+    else {
+      this.#activityTimer = setTimeout(() => this.#flushActivity(), wait);
+      this.#activityTimer.unref();
+    }
+  }
+
+  #flushActivity(): void {
+    this.#activityTimer = undefined;
+    if (this.#latest === undefined || this.view.phase !== 'running') return;
+    this.#lastSentAt = performance.now();
+    this.view.activity = this.#latest;
+    this.#deps.observer.activity?.(this.spec.taskId, this.#latest);
+    this.#deps.update({ status: 'running', progress: null, activity: this.#latest });
+    this.#latest = undefined;
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/** Explicit `success` always (S8); `retryable` when another attempt may succeed. */
+export function completeMessage(taskId: string, result: TaskResult, retryable: boolean): TaskComplete {
+  const success = result.status === 'completed';
+  return {
+    type: 'task_complete',
+    task_id: taskId,
+    success,
+    retryable: !success && retryable,
+    ...(result.error !== undefined && !success ? { error: result.error } : {}),
+    result,
+  };
+}
