@@ -17,7 +17,7 @@ export class RunnerConfigFile {
   constructor(path: string) {
     this.path = path;
     const ext = extname(path);
-    this.#conf = new Conf<Store>({
+    this.#conf = this.#guard(() => new Conf<Store>({
       cwd: dirname(path),
       configName: basename(path, ext),
       fileExtension: ext.replace(/^\./, ''),
@@ -30,17 +30,22 @@ export class RunnerConfigFile {
       },
       accessPropertiesByDotNotation: false,
       configFileMode: 0o644,
-    });
+    }));
   }
 
-  /** The raw mapping (unknown keys included), or {} when the file does not exist. */
-  raw(): Store {
+  /** conf reads the file in its constructor and on every access: turn any parse failure into a ConfigError. */
+  #guard<T>(fn: () => T): T {
     try {
-      return this.#conf.store;
+      return fn();
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`${this.path}: cannot be read as YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
     }
+  }
+
+  /** The raw mapping (unknown keys included), or {} when the file does not exist. */
+  raw(): Store {
+    return this.#guard(() => this.#conf.store);
   }
 
   /** Validated known keys; an invalid value names the file, the key and what was expected. */

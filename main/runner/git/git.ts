@@ -1,0 +1,290 @@
+import { simpleGit, type SimpleGitOptions } from 'simple-git';
+import { RunnerError, errorMessage } from '../errors.ts';
+
+/**
+ * The one module that runs git. Every argument that could come from outside (ref names, paths,
+ * URLs) sits after `--` or `--end-of-options`, or has been checked by refNames.ts first, so a
+ * value such as `--upload-pack=x` can never be read as an option; simple-git's own argument
+ * checks stay on as a second fence.
+ */
+
+export interface GitCallOptions {
+  /** Kill git after this many milliseconds in total. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** For server-supplied URLs only: the transports git may use (GIT_ALLOW_PROTOCOL). */
+  allowProtocols?: string;
+}
+
+export class GitFailed extends RunnerError {
+  readonly args: string[];
+  readonly timedOut: boolean;
+  constructor(args: string[], message: string, timedOut: boolean, cause?: unknown) {
+    super('git_failed', `git ${args[0] ?? ''}: ${message}`, { cause });
+    this.args = args;
+    this.timedOut = timedOut;
+  }
+}
+
+type UnsafeFlags = NonNullable<Partial<SimpleGitOptions>['unsafe']>;
+type UnsafeFlag = keyof UnsafeFlags;
+
+/** Variables that would point git at another repository than the one we pass with `-C`. */
+const REPO_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+/** Editors and pagers are never used by a non-interactive git, and simple-git refuses them in env. */
+const INTERACTIVE_VARS = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER'];
+/**
+ * Variables simple-git refuses unless allowed. They come from the environment of the user who
+ * started the runner (a credential helper, an SSH command), never from the server, so they are
+ * kept and the matching check is relaxed for this process only when the variable is present.
+ */
+const USER_VARS: Record<string, UnsafeFlag> = {
+  GIT_ASKPASS: 'allowUnsafeAskPass',
+  SSH_ASKPASS: 'allowUnsafeAskPass',
+  GIT_SSH: 'allowUnsafeSshCommand',
+  GIT_SSH_COMMAND: 'allowUnsafeSshCommand',
+  GIT_CONFIG_GLOBAL: 'allowUnsafeConfigPaths',
+  GIT_CONFIG_SYSTEM: 'allowUnsafeConfigPaths',
+  GIT_CONFIG: 'allowUnsafeConfigPaths',
+  PREFIX: 'allowUnsafeConfigPaths',
+  GIT_CONFIG_COUNT: 'allowUnsafeConfigEnvCount',
+  GIT_CONFIG_PARAMETERS: 'allowUnsafeConfigEnvCount',
+  GIT_EXEC_PATH: 'allowUnsafeExec',
+  GIT_EXTERNAL_DIFF: 'allowUnsafeDiffExternal',
+  GIT_PROXY_COMMAND: 'allowUnsafeGitProxy',
+  GIT_TEMPLATE_DIR: 'allowUnsafeTemplateDir',
+};
+
+function gitEnvironment(allowProtocols: string | undefined): { env: Record<string, string>; unsafe: UnsafeFlags } {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const k of [...REPO_LOCATION_VARS, ...INTERACTIVE_VARS]) delete env[k];
+  // A fetch must fail, not wait for a password nobody will type.
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GCM_INTERACTIVE = 'never';
+  if (env.GIT_SSH_COMMAND === undefined && env.GIT_SSH === undefined) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
+  env.LC_ALL = 'C'; // stable messages for the few we parse (shortstat, "couldn't find remote ref")
+  if (allowProtocols) env.GIT_ALLOW_PROTOCOL = allowProtocols;
+  const unsafe: UnsafeFlags = {};
+  for (const [k, flag] of Object.entries(USER_VARS)) {
+    if (Object.keys(env).some((key) => key.toUpperCase() === k)) unsafe[flag] = true;
+  }
+  return { env, unsafe };
+}
+
+/** Run git in `dir`; resolves to stdout. Non-zero exits with an empty stderr resolve (simple-git's rule), so callers use commands that print on success. */
+async function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
+  const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+  const signals = [opts.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  const abort = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const { env, unsafe } = gitEnvironment(opts.allowProtocols);
+  try {
+    const git = simpleGit({ baseDir: dir, unsafe, trimmed: false, ...(abort ? { abort } : {}) }).env(env);
+    return await git.raw(args);
+  } catch (err) {
+    const timedOut = timeout?.aborted === true;
+    const message = timedOut ? `timed out after ${opts.timeoutMs} ms` : errorMessage(err).trim() || 'failed';
+    throw new GitFailed(args, message, timedOut, err);
+  }
+}
+
+const lines = (out: string): string[] => out.split('\n').map((l) => l.trim()).filter(Boolean);
+
+export interface RepoInfo {
+  /** Absolute path of the shared git directory (the same for every worktree of one repository). */
+  commonDir: string;
+  bare: boolean;
+  /** Top of the working tree; undefined for a bare repository. */
+  topLevel: string | undefined;
+  /** `dir` relative to topLevel, with a trailing slash, or '' at the top. */
+  prefix: string;
+}
+
+/** Undefined when `dir` is not inside a git repository (or git refuses it, e.g. unsafe ownership). */
+export async function repoInfo(dir: string): Promise<RepoInfo | undefined> {
+  let first: string[];
+  try {
+    first = lines(await run(dir, ['rev-parse', '--path-format=absolute', '--git-common-dir', '--is-bare-repository']));
+  } catch {
+    return undefined;
+  }
+  const [commonDir, bare] = first;
+  if (!commonDir) return undefined;
+  if (bare === 'true') return { commonDir, bare: true, topLevel: undefined, prefix: '' };
+  const out = await run(dir, ['rev-parse', '--show-toplevel', '--show-prefix']);
+  const [topLevel, prefix] = out.split('\n');
+  return { commonDir, bare: false, topLevel: topLevel?.trim() || undefined, prefix: prefix?.trim() ?? '' };
+}
+
+/** `git check-ref-format --branch`: the caller has already refused names starting with "-". */
+export async function isValidBranchName(dir: string, name: string): Promise<boolean> {
+  if (name.startsWith('-')) return false;
+  try {
+    return (await run(dir, ['check-ref-format', '--branch', name])).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The commit `ref` names, or undefined. */
+export async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
+  const out = await run(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]).catch(() => '');
+  return out.trim() || undefined;
+}
+
+/** Target of a symbolic ref (`HEAD`, `refs/remotes/origin/HEAD`), or undefined. */
+export async function symbolicRef(dir: string, name: string): Promise<string | undefined> {
+  const out = await run(dir, ['symbolic-ref', '--quiet', '--', name]).catch(() => '');
+  return out.trim() || undefined;
+}
+
+export async function listRemotes(dir: string): Promise<string[]> {
+  return lines(await run(dir, ['remote']).catch(() => ''));
+}
+
+export async function remoteUrl(dir: string, remote = 'origin'): Promise<string | undefined> {
+  const out = await run(dir, ['remote', 'get-url', '--', remote]).catch(() => '');
+  return out.trim() || undefined;
+}
+
+/** Ask the remote for its HEAD and record it as `refs/remotes/<remote>/HEAD` (network; bounded by opts). */
+export async function updateRemoteHead(dir: string, remote: string, opts: GitCallOptions): Promise<boolean> {
+  try {
+    await run(dir, ['remote', 'set-head', remote, '--auto'], opts);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `git fetch <remote> [refspecs]`, without touching FETCH_HEAD. */
+export async function fetch(dir: string, remote: string, refspecs: string[], opts: GitCallOptions & { prune?: boolean; tags?: boolean } = {}): Promise<void> {
+  const flags = ['--quiet', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), ...(opts.tags === false ? ['--no-tags'] : [])];
+  await run(dir, ['fetch', ...flags, '--', remote, ...refspecs], opts);
+}
+
+/** A bare repository whose `origin` is `url`, fetching branches to `refs/remotes/origin/*` so our own branches are never overwritten. */
+export async function initMirror(dir: string, url: string, opts: GitCallOptions): Promise<void> {
+  await run(process.cwd(), ['init', '--quiet', '--bare', '--', dir]);
+  await run(dir, ['remote', 'add', '--', 'origin', url]);
+  await fetch(dir, 'origin', [], { ...opts, prune: true });
+}
+
+export interface AddWorktree {
+  path: string;
+  /** Create this branch at `start`… */
+  newBranch?: string;
+  start?: string;
+  /** …or check out this existing branch. */
+  branch?: string;
+  /** false: register the worktree only; populateWorktree fills it (outside the repository lock). */
+  checkout: boolean;
+}
+
+export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
+  const noCheckout = w.checkout ? [] : ['--no-checkout'];
+  if (w.newBranch !== undefined && w.start !== undefined) {
+    await run(repo, ['worktree', 'add', '--quiet', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start]);
+  } else if (w.branch !== undefined) {
+    await run(repo, ['worktree', 'add', '--quiet', ...noCheckout, '--', w.path, w.branch]);
+  } else {
+    throw new Error('addWorktree needs newBranch and start, or branch');
+  }
+}
+
+/** Check out HEAD into a worktree added with `checkout: false` (what `worktree add` itself runs). */
+export async function populateWorktree(path: string, signal?: AbortSignal): Promise<void> {
+  await run(path, ['reset', '--hard', '--quiet', '--no-recurse-submodules'], signal ? { signal } : {});
+}
+
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  await run(repo, ['worktree', 'remove', '--force', '--', path]);
+}
+
+export async function pruneWorktrees(repo: string): Promise<void> {
+  await run(repo, ['worktree', 'prune']);
+}
+
+export interface WorktreeEntry {
+  path: string;
+  head: string | undefined;
+  branch: string | undefined;
+  bare: boolean;
+}
+
+export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
+  const out = await run(repo, ['worktree', 'list', '--porcelain', '-z']);
+  const entries: WorktreeEntry[] = [];
+  let cur: WorktreeEntry | undefined;
+  for (const field of out.split('\0')) {
+    if (field === '') {
+      if (cur) entries.push(cur);
+      cur = undefined;
+      continue;
+    }
+    const [key, ...rest] = field.split(' ');
+    const value = rest.join(' ');
+    if (key === 'worktree') cur = { path: value, head: undefined, branch: undefined, bare: false };
+    else if (cur && key === 'HEAD') cur.head = value;
+    else if (cur && key === 'branch') cur.branch = value.replace(/^refs\/heads\//, '');
+    else if (cur && key === 'bare') cur.bare = true;
+  }
+  if (cur) entries.push(cur);
+  return entries;
+}
+
+export async function deleteBranch(repo: string, name: string): Promise<void> {
+  await run(repo, ['branch', '--quiet', '-D', '--', name]);
+}
+
+/** `HEAD`'s branch name, or undefined when detached or unborn. */
+export async function currentBranch(dir: string): Promise<string | undefined> {
+  const ref = await symbolicRef(dir, 'HEAD');
+  return ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+}
+
+export interface CommitSummary {
+  sha: string;
+  subject: string;
+}
+
+/** Commits in `head` not in `base`: the count, and the newest `limit` (as `git log` lists them). */
+export async function commitsBetween(dir: string, base: string, head: string, limit = 50): Promise<{ count: number; items: CommitSummary[] }> {
+  const range = `${base}..${head}`;
+  const count = Number((await run(dir, ['rev-list', '--count', '--end-of-options', range])).trim());
+  const out = await run(dir, ['log', `--max-count=${limit}`, '--format=%H%x1f%s%x1e', '--end-of-options', range]);
+  const items = out
+    .split('\x1e')
+    .map((r) => r.trim())
+    .filter(Boolean)
+    .map((r) => {
+      const [sha = '', subject = ''] = r.split('\x1f');
+      return { sha, subject };
+    });
+  return { count: Number.isFinite(count) ? count : items.length, items };
+}
+
+/** `git diff --shortstat base...head`, as numbers. */
+export async function diffStat(dir: string, base: string, head: string): Promise<{ files_changed: number; insertions: number; deletions: number }> {
+  const out = await run(dir, ['diff', '--shortstat', '--no-ext-diff', '--no-textconv', `${base}...${head}`, '--']);
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
+  return { files_changed: num(/(\d+) files? changed/), insertions: num(/(\d+) insertions?\(\+\)/), deletions: num(/(\d+) deletions?\(-\)/) };
+}
+
+/** Paths `git status` reports (modified, staged, untracked, each untracked file listed). */
+export async function changedPaths(dir: string): Promise<string[]> {
+  const out = await run(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
+  return out
+    .split('\0')
+    .filter((e) => e.length > 3)
+    .map((e) => e.slice(3));
+}
+
+/**
+ * Untracked files under `dir` matching the gitignore-syntax patterns in `patternFile`. Git does the
+ * matching, so negations and directory rules mean exactly what they mean in a .gitignore.
+ */
+export async function untrackedMatching(dir: string, patternFile: string): Promise<string[]> {
+  const out = await run(dir, ['ls-files', '-z', '--others', '--ignored', `--exclude-from=${patternFile}`]);
+  return out.split('\0').filter(Boolean);
+}

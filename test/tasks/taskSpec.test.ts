@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TaskRejected } from '../../main/runner/errors.ts';
+import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
+import { toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
+
+const defaults = { worktreeBase: '/srv/wt', execCommand: undefined, executionTimeoutSeconds: 3600 };
+const base = { type: 'task_assign', task_id: '9e5d3c1b-7a2f-4c8e-b1d0-2f3e4a5b6c7d', agent_id: 'agent_4f1c2b9a7d3e', project_id: 'project_1a2b3c4d5e6f' };
+
+function spec(extra: Record<string, unknown>) {
+  return toTaskSpec(TaskAssignMsg.parse({ ...base, ...extra }), defaults);
+}
+
+test('Variant A (nested config) and Variant B (top-level prompt) both give the prompt (§4.8, R12)', () => {
+  assert.equal(spec({ config: { prompt: '  Add retry logic  ', agent_type: 'general' } }).prompt, 'Add retry logic');
+  const b = spec({ prompt: 'Please work on this', agent_type: 'implementer', shadow: true });
+  assert.equal(b.prompt, 'Please work on this');
+  assert.equal(b.agentType, 'implementer');
+  assert.equal(b.shadow, true);
+  assert.equal(spec({ config: { title: 'T', description: 'D' } }).prompt, 'T\n\nD');
+  assert.equal(spec({ config: 'not an object' }).prompt, '');
+});
+
+test('command resolution: list as argv, string through the shell, env, then the echo fallback', () => {
+  assert.deepEqual(spec({ config: { command: ['claude', '-p', 'x'] } }).command, ['claude', '-p', 'x']);
+  assert.deepEqual(spec({ config: { exec_command: 'make test' } }).command, ['/bin/sh', '-lc', 'make test']);
+  const env = toTaskSpec(TaskAssignMsg.parse(base), { ...defaults, execCommand: 'aider --yes' });
+  assert.deepEqual(env.command, ['/bin/sh', '-lc', 'aider --yes']);
+  const fallback = spec({});
+  assert.equal(fallback.commandSource, 'fallback');
+  assert.match(fallback.command.join(' '), /SIBYL_TASK_PROMPT/);
+});
+
+test('timeout: config.timeout_seconds, else the default', () => {
+  assert.equal(spec({ config: { timeout_seconds: 5 } }).timeoutSeconds, 5);
+  assert.equal(spec({ config: { timeout_seconds: 0 } }).timeoutSeconds, 3600);
+});
+
+test('ids that could escape a folder are rejected as invalid_task', () => {
+  for (const bad of ['..', '../etc', 'a/b', 'a\0b', '', '.hidden', 'x'.repeat(200), 'a\\b', 'a b']) {
+    assert.throws(() => spec({ task_id: bad }), (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task', `task_id ${JSON.stringify(bad)}`);
+    assert.throws(() => spec({ project_id: bad }), TaskRejected);
+  }
+});
+
+test('config.worktree_path outside the worktree base is rejected; inside is accepted', () => {
+  assert.throws(() => spec({ config: { worktree_path: '/etc' } }), /outside the runner's worktree base/);
+  assert.throws(() => spec({ config: { worktree_path: '/srv/wt/../x' } }), /outside/);
+  assert.throws(() => spec({ config: { worktree_path: 'relative/path' } }), /outside/);
+  assert.throws(() => spec({ config: { worktree_path: '/srv/wt' } }), /outside/);
+  assert.equal(spec({ config: { worktree_path: '/srv/wt/p/t' } }).worktreePath, '/srv/wt/p/t');
+});
+
+test('malformed command fields are rejected', () => {
+  assert.throws(() => spec({ config: { command: ['ok', 5] } }), /non-empty list of strings/);
+  assert.throws(() => spec({ config: { branch: 5 } }), /config.branch must be a string/);
+});
