@@ -55,7 +55,7 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
   let intervalS = start.interval;
   for (;;) {
     try {
-      await sleep(intervalS * 1000, signal);
+      await sleep(Math.round(intervalS * 1000), signal);
     } catch (err) {
       throw cancelled(signal, err);
     }

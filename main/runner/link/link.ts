@@ -172,7 +172,6 @@ export class Link {
     });
     ws.on('open', () => {
       opened = true;
-      this.#authRetried = false;
       this.#set({ state: 'open', reason: undefined, connectedAt: Date.now(), lastHeartbeatAt: undefined });
       this.#log.info('connected', { url: this.#o.url });
       this.#startLiveness(ws);
@@ -261,6 +260,7 @@ export class Link {
   #onHeartbeat(): void {
     // A heartbeat proves a healthy session: only now may the backoff start over (R3).
     this.#backoff.reset();
+    this.#authRetried = false;
     this.#set({ lastHeartbeatAt: Date.now(), attempts: 0 });
     this.#armWatchdog();
   }

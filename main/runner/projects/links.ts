@@ -1,0 +1,255 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { writeFileAtomic } from '../config/atomicWrite.ts';
+import { ConfigError, RunnerError, TaskRejected, UsageError, errorMessage } from '../errors.ts';
+import { remoteUrl, repoInfo, type RepoInfo } from '../git/git.ts';
+import { redactUrl } from '../git/refNames.ts';
+import { logger, type Logger } from '../logger.ts';
+import { assertSafeId } from '../tasks/taskSpec.ts';
+import { detectProjectCapabilities } from './capabilities.ts';
+
+/**
+ * Project links: local checkout ⇄ project id. Two sources, read fresh on every call so a
+ * `projects link` made while the daemon runs is seen by the next task:
+ * - the Sibyl CLI's `[paths]` table in `~/.sibyl/config.toml` (sibyl-protocol.md §5.5), read only;
+ * - our own `<configDir>/projects.yaml`, written by `sibyl-runner projects link/unlink`.
+ * Ours wins when both name the same project. A link whose folder is missing or not a git
+ * repository is reported and skipped, never fatal.
+ */
+
+export type LinkSource = 'sibyl-cli' | 'runner';
+
+export interface ProjectLink {
+  projectId: string;
+  /** Absolute path of the linked folder. */
+  path: string;
+  source: LinkSource;
+}
+
+/** A link whose folder is a git repository, with what git says about it. */
+export interface UsableLink extends ProjectLink {
+  repo: RepoInfo;
+}
+
+export interface WarmWorktree {
+  projectId: string;
+  path: string;
+  branch: string | null;
+}
+
+export interface ProjectInfo extends ProjectLink {
+  exists: boolean;
+  isGitRepo: boolean;
+  usable: boolean;
+  /** Why the link is skipped, or null. */
+  problem: string | null;
+  capabilities: string[];
+  /** `origin`'s URL with any password redacted, or null. */
+  remoteUrl: string | null;
+  warmWorktree: { path: string; branch: string | null } | null;
+}
+
+export interface ProjectLinksOptions {
+  /** HOME: `~/.sibyl/config.toml` is read from here, and `~` in paths expands to it. */
+  homeDir: string;
+  /** Where `projects.yaml` lives (the runner's config folder). */
+  configDir: string;
+  log?: Logger;
+}
+
+const LinksFileSchema = z.object({
+  version: z.literal(1),
+  links: z.array(
+    z.object({
+      project_id: z.string().min(1),
+      path: z.string().refine((p) => isAbsolute(p), 'must be an absolute path'),
+    }),
+  ),
+});
+type LinksFile = z.infer<typeof LinksFileSchema>;
+
+const HEADER = '# Project links of sibyl-runner: edit with `sibyl-runner projects link|unlink`.\n';
+
+function isSafeId(id: string): boolean {
+  try {
+    assertSafeId('project_id', id);
+    return true;
+  } catch (err) {
+    if (err instanceof TaskRejected) return false;
+    throw err;
+  }
+}
+
+export class ProjectLinks {
+  readonly cliConfigFile: string;
+  readonly linksFile: string;
+  readonly #home: string;
+  readonly #log: Logger;
+  /** The CLI's file is re-read for every task: say what is wrong with it once. */
+  readonly #warned = new Set<string>();
+
+  constructor(opts: ProjectLinksOptions) {
+    this.#home = opts.homeDir;
+    this.cliConfigFile = join(opts.homeDir, '.sibyl', 'config.toml');
+    this.linksFile = join(opts.configDir, 'projects.yaml');
+    this.#log = opts.log ?? logger('projects');
+  }
+
+  /** Every link, ours first; `warnings` lists entries of the CLI's file that were skipped. */
+  async links(): Promise<{ links: ProjectLink[]; warnings: string[] }> {
+    const [ours, cli] = await Promise.all([this.#readOwn(), this.#readCli()]);
+    const linked = new Set(ours.links.map((l) => l.project_id));
+    const links: ProjectLink[] = ours.links.map((l) => ({ projectId: l.project_id, path: l.path, source: 'runner' }));
+    for (const l of cli.links) if (!linked.has(l.projectId)) links.push(l);
+    for (const w of cli.warnings.filter((x) => !this.#warned.has(x))) {
+      this.#warned.add(w);
+      this.#log.warn('project link skipped', { reason: w });
+    }
+    return { links, warnings: cli.warnings };
+  }
+
+  /** The first usable link of `projectId`; unusable ones are logged and skipped. */
+  async find(projectId: string): Promise<UsableLink | undefined> {
+    const { links } = await this.links();
+    for (const link of links.filter((l) => l.projectId === projectId)) {
+      const checked = await inspect(link);
+      if (checked.repo) return { ...link, repo: checked.repo };
+      this.#log.warn('project link skipped', { projectId, path: link.path, source: link.source, problem: checked.problem });
+    }
+    return undefined;
+  }
+
+  /** Every link with its state, capabilities, remote and (when given) warm worktree. Never throws for a bad link. */
+  async list(opts: { warm?: WarmWorktree[] } = {}): Promise<ProjectInfo[]> {
+    const { links } = await this.links();
+    return Promise.all(
+      links.map(async (link): Promise<ProjectInfo> => {
+        const checked = await inspect(link);
+        const warm = opts.warm?.find((w) => w.projectId === link.projectId);
+        const url = checked.repo ? await remoteUrl(link.path) : undefined;
+        return {
+          ...link,
+          exists: checked.exists,
+          isGitRepo: checked.repo !== undefined,
+          usable: checked.repo !== undefined,
+          problem: checked.problem ?? null,
+          capabilities: checked.exists ? await detectProjectCapabilities(link.path) : [],
+          remoteUrl: url ? redactUrl(url) : null,
+          warmWorktree: warm ? { path: warm.path, branch: warm.branch } : null,
+        };
+      }),
+    );
+  }
+
+  /** Link `path` to `projectId` in projects.yaml (replacing an earlier link of that project). */
+  async link(path: string, projectId: string): Promise<ProjectLink> {
+    if (!isSafeId(projectId)) throw new UsageError(`"${projectId}" is not a project id (letters, digits, . _ : @ - only, e.g. project_1a2b3c4d5e6f)`);
+    const abs = this.#expand(path);
+    const checked = await inspect({ projectId, path: abs, source: 'runner' });
+    if (!checked.repo) throw new RunnerError('link_invalid', `cannot link ${abs}: ${checked.problem ?? 'not usable'}`);
+    const file = await this.#readOwn();
+    const links = file.links.filter((l) => l.project_id !== projectId);
+    links.push({ project_id: projectId, path: abs });
+    await this.#writeOwn({ version: 1, links });
+    this.#log.info('project linked', { projectId, path: abs });
+    return { projectId, path: abs, source: 'runner' };
+  }
+
+  /** Remove our link of `projectId`; links made by the Sibyl CLI are the CLI's to remove. */
+  async unlink(projectId: string): Promise<ProjectLink> {
+    const file = await this.#readOwn();
+    const ours = file.links.find((l) => l.project_id === projectId);
+    if (ours) {
+      await this.#writeOwn({ version: 1, links: file.links.filter((l) => l.project_id !== projectId) });
+      this.#log.info('project unlinked', { projectId, path: ours.path });
+      return { projectId, path: ours.path, source: 'runner' };
+    }
+    const cli = (await this.#readCli()).links.find((l) => l.projectId === projectId);
+    if (cli) {
+      throw new RunnerError('link_external', `${projectId} is linked by the Sibyl CLI ([paths] in ${this.cliConfigFile} → ${cli.path}); remove it there, sibyl-runner only edits ${this.linksFile}`);
+    }
+    throw new RunnerError('link_not_found', `no link for project ${projectId}`);
+  }
+
+  #expand(p: string): string {
+    const home = p === '~' || p.startsWith('~/') ? join(this.#home, p.slice(1)) : p;
+    return resolve(home);
+  }
+
+  async #readOwn(): Promise<LinksFile> {
+    let text: string;
+    try {
+      text = await readFile(this.linksFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, links: [] };
+      throw new ConfigError(`cannot read ${this.linksFile}: ${errorMessage(err)}`, { cause: err });
+    }
+    let data: unknown;
+    try {
+      data = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`${this.linksFile}: not valid YAML: ${errorMessage(err)}`, { cause: err });
+    }
+    if (data === null || data === undefined) return { version: 1, links: [] };
+    const parsed = LinksFileSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const key = issue ? issue.path.join('.') || '(root)' : '(root)';
+      throw new ConfigError(`${this.linksFile}: ${key}: ${issue?.message ?? 'invalid'}`);
+    }
+    parsed.data.links.forEach((l, i) => {
+      if (!isSafeId(l.project_id)) throw new ConfigError(`${this.linksFile}: links.${i}.project_id: "${l.project_id}" is not a valid project id`);
+    });
+    return parsed.data;
+  }
+
+  async #writeOwn(file: LinksFile): Promise<void> {
+    await writeFileAtomic(this.linksFile, HEADER + stringifyYaml(file));
+  }
+
+  /** The CLI's file belongs to another tool: problems in it are warnings, never fatal (§5.5). */
+  async #readCli(): Promise<{ links: ProjectLink[]; warnings: string[] }> {
+    let text: string;
+    try {
+      text = await readFile(this.cliConfigFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { links: [], warnings: [] };
+      return { links: [], warnings: [`cannot read ${this.cliConfigFile}: ${errorMessage(err)}`] };
+    }
+    let doc: Record<string, unknown>;
+    try {
+      doc = parseToml(text);
+    } catch (err) {
+      return { links: [], warnings: [`${this.cliConfigFile} is not valid TOML, its [paths] are ignored: ${errorMessage(err)}`] };
+    }
+    const paths = doc.paths;
+    if (paths === undefined) return { links: [], warnings: [] };
+    if (paths === null || typeof paths !== 'object' || Array.isArray(paths)) {
+      return { links: [], warnings: [`${this.cliConfigFile}: paths is not a table`] };
+    }
+    const links: ProjectLink[] = [];
+    const warnings: string[] = [];
+    for (const [dir, id] of Object.entries(paths)) {
+      if (typeof id !== 'string' || !isSafeId(id)) {
+        warnings.push(`${this.cliConfigFile}: paths."${dir}": ${JSON.stringify(id)} is not a project id`);
+        continue;
+      }
+      links.push({ projectId: id, path: this.#expand(dir), source: 'sibyl-cli' });
+    }
+    return { links, warnings };
+  }
+}
+
+async function inspect(link: ProjectLink): Promise<{ exists: boolean; repo: RepoInfo | undefined; problem: string | undefined }> {
+  try {
+    const s = await stat(link.path);
+    if (!s.isDirectory()) return { exists: true, repo: undefined, problem: `${link.path} is not a directory` };
+  } catch {
+    return { exists: false, repo: undefined, problem: `${link.path} does not exist` };
+  }
+  const repo = await repoInfo(link.path);
+  return repo ? { exists: true, repo, problem: undefined } : { exists: true, repo: undefined, problem: `${link.path} is not a git repository` };
+}

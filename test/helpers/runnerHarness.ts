@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { after } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { defaultConfig, type RunnerConfig } from '../../main/runner/config/schema.ts';
+import { Daemon, type AuthSource, type DaemonOptions } from '../../main/runner/daemon.ts';
+import { configureLogging } from '../../main/runner/logger.ts';
+import { FakeCore, type FakeCoreOptions } from './fakeCore.ts';
+import { tempDir } from './tmp.ts';
+
+configureLogging({ quiet: true });
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const BIN = join(REPO, 'bin', 'sibyl-runner.js');
+
+export interface Harness {
+  core: FakeCore;
+  daemon: Daemon;
+  runnerId: string;
+  token: string;
+  home: string;
+  config: RunnerConfig;
+}
+
+export function staticAuth(token: string, refresh?: () => Promise<boolean>): AuthSource {
+  return { accessToken: async () => token, refreshNow: refresh ?? (async () => false), secrets: () => [token] };
+}
+
+/** A fake Sibyl Core plus an in-process daemon registered with it; both stopped after the test file. */
+export async function startHarness(opts: { core?: FakeCoreOptions; config?: Partial<RunnerConfig>; daemon?: Partial<DaemonOptions>; awaitConnect?: boolean } = {}): Promise<Harness> {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0, ...opts.core });
+  after(() => core.stop());
+  const { id: runnerId, accessToken: token } = core.addRunner({ name: 'test-runner' });
+  const home = tempDir();
+  const config: RunnerConfig = {
+    ...defaultConfig(home),
+    server_url: core.url,
+    runner_id: runnerId,
+    name: 'test-runner',
+    reconnect_interval: 0.05,
+    ...opts.config,
+  };
+  const daemon = new Daemon({ config, configPath: join(home, 'runner.yaml'), auth: staticAuth(token), controlSocket: false, redialGraceMs: 50, env: { PATH: process.env.PATH }, ...opts.daemon });
+  after(() => daemon.stop(2000));
+  await daemon.start();
+  if (opts.awaitConnect !== false) await core.until(() => core.connected(runnerId), 5000, 'runner to connect');
+  return { core, daemon, runnerId, token, home, config };
+}
+
+/** task_assign in Variant A shape with a fresh UUID task id. */
+export function assign(runnerId: string, core: FakeCore, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+  const taskId = crypto.randomUUID();
+  core.send(runnerId, { type: 'task_assign', task_id: taskId, agent_id: `agent_${taskId.slice(0, 12).replace(/-/g, 'a')}`, project_id: 'project_1a2b3c4d5e6f', config, ...extra });
+  return taskId;
+}
+
+export function completionOf(core: FakeCore, taskId: string) {
+  return core.messagesOf('task_complete').filter((m) => m.task_id === taskId);
+}
+
+/** A real `sibyl-runner` process (the pinned Node runs the bin). */
+export function cli(args: string[], env: Record<string, string | undefined>): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return Object.assign(child, { output: () => ({ stdout, stderr }) });
+}
+
+export async function cliRun(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = cli(args, env);
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  return { code, ...child.output() };
+}
+
+export function writeYaml(path: string, value: Record<string, unknown>): void {
+  writeFileSync(path, YAML.stringify(value));
+}
