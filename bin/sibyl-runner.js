@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// Thin launcher: checks the Node version, then loads the TypeScript CLI (Node >= 22.18 strips types).
+// Thin launcher: checks the Node version, then loads the bundled CLI (out/cli.mjs, built by
+// `npm run build`, which `npm ci`, `npm test` and `npm run bench` run) or, without a bundle or with
+// SIBYL_RUNNER_SOURCE=1, the TypeScript sources directly (Node >= 22.18 strips types).
+import { existsSync } from 'node:fs';
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   console.error(`sibyl-runner needs Node >= 22.18 (found ${process.version}). Run it through npm/npx after \`npm ci\`, or install Node 22+.`);
@@ -10,5 +14,7 @@ process.on('warning', (w) => {
   if (w.name === 'ExperimentalWarning') return; // node:sqlite and type stripping are expected here
   console.error(w);
 });
-const { main } = await import('../main/cli/index.ts');
+const bundle = new URL('../out/cli.mjs', import.meta.url);
+const useBundle = process.env.SIBYL_RUNNER_SOURCE !== '1' && existsSync(bundle);
+const { main } = await import(useBundle ? bundle.href : '../main/cli/index.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import pkg from '../../package.json' with { type: 'json' };
 
 /** Sent as `client_version` at registration (≤ 32 chars, §3.2). */
-export const RUNNER_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version.slice(0, 32);
+export const RUNNER_VERSION: string = pkg.version.slice(0, 32);
