@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuthError, RunnerError, ServerError } from '../errors.ts';
+import { assertNever } from '../protocol/messages.ts';
 import type { DevicePollResult, SibylApi } from './sibylApi.ts';
 import type { TokenResponse } from './schemas.ts';
 
@@ -32,6 +33,10 @@ const realSleep: Sleep = async (ms, signal) => {
   await delay(ms, undefined, signal ? { signal } : undefined);
 };
 
+const GRACE_MS = 30_000;
+
+const expired = (): AuthError => new AuthError('the login code expired before it was approved; run `sibyl-runner login` again');
+
 function cancelled(signal: AbortSignal | undefined, cause?: unknown): RunnerError {
   return new RunnerError('aborted', 'device login cancelled', { cause: cause ?? signal?.reason });
 }
@@ -53,6 +58,7 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
     intervalS: start.interval,
   });
   let intervalS = start.interval;
+  const deadline = Date.now() + start.expires_in * 1000;
   for (;;) {
     try {
       await sleep(Math.round(intervalS * 1000), signal);
@@ -80,11 +86,15 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
         intervalS = Math.min(intervalS + SLOW_DOWN_STEP_S, MAX_INTERVAL_S);
         break;
       case 'expired':
-        throw new AuthError('the login code expired before it was approved; run `sibyl-runner login` again');
+        throw expired();
       case 'denied':
         throw new AuthError('the login request was denied in the browser; run `sibyl-runner login` to try again');
       case 'error':
         throw new AuthError(`device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}; run \`sibyl-runner login\` again`);
+      default:
+        assertNever(poll);
     }
+    // The server reports expiry itself; this only guards against one that never does.
+    if (Date.now() > deadline + GRACE_MS) throw expired();
   }
 }

@@ -84,13 +84,18 @@ function local<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   throw new ConfigError(`invalid ${what}: ${issues}`);
 }
 
-/** The first `code` in an error's cause chain (undici wraps the socket error: TypeError → Error{code}). */
-function causeCode(err: unknown): string | undefined {
+/**
+ * The first `code` in an error's cause chain (undici wraps the socket error: TypeError → Error{code}),
+ * else the innermost message ("fetch failed" alone says nothing).
+ */
+function describeCause(err: unknown): { code: string | undefined; text: string } {
+  let text = err instanceof Error ? err.message : String(err);
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    if (typeof code === 'string') return { code, text: code };
+    text = e.message || text;
   }
-  return undefined;
+  return { code: undefined, text };
 }
 
 /** A client for Sibyl Core's REST API over global `fetch`; every response is validated. */
@@ -182,7 +187,7 @@ export class SibylApi {
       if (timeout.aborted) {
         throw new ServerError('timeout', `${method} ${url} timed out after ${this.timeoutMs / 1000} s`, url, undefined, err);
       }
-      const code = causeCode(err);
+      const { code, text } = describeCause(err);
       if (code !== undefined && TLS_CODE.test(code)) {
         throw new ServerError(
           'tls',
@@ -192,7 +197,7 @@ export class SibylApi {
           err,
         );
       }
-      throw new ServerError('network', `cannot reach ${url} (${code ?? (err instanceof Error ? err.message : String(err))})`, url, undefined, err);
+      throw new ServerError('network', `cannot reach ${url} (${text})`, url, undefined, err);
     }
   }
 

@@ -1,7 +1,7 @@
 import { AuthError, ConfigError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { CredentialStore, Credentials } from '../config/credentials.ts';
-import type { SibylApi } from './sibylApi.ts';
+import { normalizeServerUrl, type SibylApi } from './sibylApi.ts';
 import type { TokenResponse } from './schemas.ts';
 
 const log = logger('tokens');
@@ -22,11 +22,19 @@ export function decodeJwtExp(token: string): number | undefined {
   }
 }
 
+function sameServer(a: string, b: string): boolean {
+  try {
+    return normalizeServerUrl(a) === normalizeServerUrl(b);
+  } catch {
+    return false;
+  }
+}
+
 function loginHint(serverUrl: string | undefined): string {
   return `run \`sibyl-runner login${serverUrl ? ` --server ${serverUrl}` : ''}\``;
 }
 
-/** Store a fresh login. A runner token that belongs to another server is dropped with it. */
+/** Store a fresh login for `serverUrl` (the site root, as `SibylApi.serverUrl`); a runner token for another server is dropped. */
 export async function saveLogin(
   store: CredentialStore,
   tokens: Pick<TokenResponse, 'access_token' | 'refresh_token' | 'expires_in'>,
@@ -73,9 +81,9 @@ export class TokenProvider {
 
   async accessToken(): Promise<string> {
     const seen = this.refreshes;
-    const creds = await this.store.load();
+    const creds = await this.load();
     if (creds.runner_token) return creds.runner_token;
-    const hint = loginHint(creds.server_url ?? this.api.serverUrl);
+    const hint = loginHint(this.api.serverUrl);
     if (!creds.access_token) {
       if (creds.refresh_token) return this.refreshNow();
       throw new AuthError(`not logged in; ${hint}`);
@@ -108,9 +116,18 @@ export class TokenProvider {
     return this.inflight;
   }
 
-  private async refreshOnce(): Promise<string> {
+  /** Credentials saved for another server must never be sent to this one. */
+  private async load(): Promise<Credentials> {
     const creds = await this.store.load();
-    const hint = loginHint(creds.server_url ?? this.api.serverUrl);
+    if (creds.server_url !== undefined && !sameServer(creds.server_url, this.api.serverUrl)) {
+      throw new AuthError(`the stored login is for ${creds.server_url}, not ${this.api.serverUrl}; ${loginHint(this.api.serverUrl)}`);
+    }
+    return creds;
+  }
+
+  private async refreshOnce(): Promise<string> {
+    const creds = await this.load();
+    const hint = loginHint(this.api.serverUrl);
     if (creds.runner_token) {
       throw new AuthError(`the server rejected the configured runner token, which cannot be refreshed; replace it or remove it and ${hint}`);
     }
