@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { Snapshot } from '../main/runner/control/contract.ts';
+
+/**
+ * The one contract between the renderer and main: every request channel (`invoke`) with its
+ * input and output schema, and every pushed event with its payload schema. Main parses every
+ * input with these; the preload exposes exactly these; the renderer imports the types only.
+ * Plain zod, no electron: the browser tests drive the same contract through Playwright bindings.
+ */
+
+export const TaskStatus = z.enum(['assigned', 'running', 'completed', 'failed', 'timeout', 'cancelled', 'rejected']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const TaskRow = z.object({
+  taskId: z.string(),
+  agentId: z.string().nullable(),
+  projectId: z.string().nullable(),
+  prompt: z.string(),
+  status: TaskStatus,
+  assignedAt: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  durationS: z.number().nullable(),
+  exitCode: z.number().nullable(),
+  branch: z.string().nullable(),
+  commitCount: z.number().nullable(),
+  error: z.string().nullable(),
+});
+export type TaskRow = z.infer<typeof TaskRow>;
+
+export const TaskDetail = TaskRow.extend({
+  command: z.array(z.string()).nullable(),
+  worktreePath: z.string().nullable(),
+  logPath: z.string().nullable(),
+  rejectReason: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+export type TaskDetail = z.infer<typeof TaskDetail>;
+
+export const HistoryQuery = z.object({
+  status: TaskStatus.optional(),
+  search: z.string().max(200).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export type HistoryQuery = z.input<typeof HistoryQuery>;
+
+export const HistoryPage = z.object({ items: z.array(TaskRow), nextCursor: z.string().nullable(), total: z.number().int() });
+export type HistoryPage = z.infer<typeof HistoryPage>;
+
+export const LogLine = z.object({ at: z.string(), stream: z.string(), text: z.string() });
+export type LogLine = z.infer<typeof LogLine>;
+
+export const ServerCheck = z.object({
+  ok: z.boolean(),
+  /** ok | invalid (not a URL) | unreachable | tls | not_sibyl */
+  kind: z.enum(['ok', 'invalid', 'unreachable', 'tls', 'not_sibyl']),
+  message: z.string(),
+  serverUrl: z.string().optional(),
+  version: z.string().optional(),
+});
+export type ServerCheck = z.infer<typeof ServerCheck>;
+
+export const DeviceCode = z.object({ userCode: z.string(), verificationUri: z.string(), verificationUriComplete: z.string(), expiresInS: z.number() });
+export type DeviceCode = z.infer<typeof DeviceCode>;
+
+export const DeviceLoginEvent = z.object({
+  state: z.enum(['pending', 'approved', 'denied', 'expired', 'error', 'cancelled']),
+  message: z.string(),
+});
+export type DeviceLoginEvent = z.infer<typeof DeviceLoginEvent>;
+
+export const Detected = z.object({ hostname: z.string(), capabilities: z.array(z.string()), worktreeBase: z.string(), maxAgents: z.number().int() });
+
+export const RegisterInput = z.object({
+  serverUrl: z.string().min(1).max(2048),
+  name: z.string().trim().min(1, 'name is required').max(255),
+  maxAgents: z.number().int().min(1).max(20),
+  capabilities: z.array(z.string().trim().min(1).max(64)).max(50),
+  worktreeBase: z.string().min(1).max(4096),
+});
+export type RegisterInput = z.infer<typeof RegisterInput>;
+
+export const Settings = z.object({
+  startAtLogin: z.boolean(),
+  notifications: z.boolean(),
+  maxAgents: z.number().int().min(1).max(20),
+  worktreeBase: z.string(),
+  historyRetentionDays: z.number().min(0),
+  historyMaxTasks: z.number().int().min(0),
+  /** where secrets live, said plainly (e.g. "OS keychain", "file … (0600; no keyring on this system)") */
+  credentialsStorage: z.string(),
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const SettingsPatch = Settings.omit({ credentialsStorage: true }).partial();
+
+export const ProjectLink = z.object({
+  path: z.string(),
+  projectId: z.string(),
+  source: z.string(),
+  ok: z.boolean(),
+  problem: z.string().nullable(),
+  capabilities: z.array(z.string()),
+  remoteUrl: z.string().nullable(),
+});
+export type ProjectLink = z.infer<typeof ProjectLink>;
+
+/** What the window shows: registration plus the daemon's live state (null before registration). */
+export const AppState = z.object({
+  version: z.number().int(),
+  registered: z.boolean(),
+  serverUrl: z.string(),
+  runnerName: z.string(),
+  runnerId: z.string(),
+  /** true when the window shows a headless daemon it attached to */
+  attached: z.boolean(),
+  daemon: Snapshot.nullable(),
+});
+export type AppState = z.infer<typeof AppState>;
+
+const None = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+const TaskRef = z.object({ taskId: z.string().min(1).max(200) });
+
+/** Request channels: name → input and output schemas. */
+export const requests = {
+  'app:state': { input: None, output: AppState },
+  'runner:pause': { input: None, output: AppState },
+  'runner:resume': { input: None, output: AppState },
+  'tasks:cancel': { input: TaskRef, output: z.object({ cancelled: z.boolean() }) },
+  'tasks:openFolder': { input: TaskRef, output: Ok },
+  'history:page': { input: HistoryQuery, output: HistoryPage },
+  'history:get': { input: TaskRef, output: TaskDetail.nullable() },
+  'logs:read': { input: TaskRef.extend({ search: z.string().max(200).optional(), tail: z.number().int().min(1).max(100_000).optional() }), output: z.object({ lines: z.array(LogLine), truncated: z.boolean() }) },
+  'wizard:checkServer': { input: z.object({ url: z.string().max(2048) }), output: ServerCheck },
+  'wizard:startDeviceLogin': { input: z.object({ serverUrl: z.string().max(2048) }), output: DeviceCode },
+  'wizard:cancelDeviceLogin': { input: None, output: Ok },
+  'wizard:useToken': { input: z.object({ serverUrl: z.string().max(2048), token: z.string().trim().min(10, 'paste the whole token').max(8192) }), output: z.object({ user: z.string() }) },
+  'wizard:detect': { input: None, output: Detected },
+  'wizard:register': { input: RegisterInput, output: z.object({ runnerId: z.string() }) },
+  'settings:get': { input: None, output: Settings },
+  'settings:set': { input: SettingsPatch, output: Settings },
+  'projects:list': { input: None, output: z.array(ProjectLink) },
+  'projects:link': { input: z.object({ path: z.string().min(1).max(4096), projectId: z.string().min(1).max(200) }), output: z.array(ProjectLink) },
+  'projects:unlink': { input: z.object({ projectId: z.string().min(1).max(200) }), output: z.array(ProjectLink) },
+  'account:signOut': { input: None, output: AppState },
+  'runner:unregister': { input: None, output: AppState },
+  'os:pickFolder': { input: z.object({ defaultPath: z.string().max(4096).optional() }), output: z.object({ path: z.string().nullable() }) },
+  'os:openExternal': { input: z.object({ url: z.string().url().max(4096) }), output: Ok },
+} as const;
+
+/** Events pushed main → renderer. */
+export const events = {
+  'app:state': AppState,
+  'task:line': z.object({ taskId: z.string(), stream: z.string(), text: z.string(), at: z.string() }),
+  'wizard:device': DeviceLoginEvent,
+} as const;
+
+export type RequestChannel = keyof typeof requests;
+export type EventChannel = keyof typeof events;
+export type RequestInput<C extends RequestChannel> = z.input<(typeof requests)[C]['input']>;
+export type RequestOutput<C extends RequestChannel> = z.output<(typeof requests)[C]['output']>;
+export type EventPayload<E extends EventChannel> = z.output<(typeof events)[E]>;
+
+/** Errors cross the boundary as data, never as thrown exceptions. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+
+/** The handlers main (or a test) provides: one function per request channel. */
+export type Handlers = { [C in RequestChannel]: (input: z.output<(typeof requests)[C]['input']>) => Promise<RequestOutput<C>> };
+
+/** The shape of `window.sibyl`, derived from the contract (not written twice). */
+export interface SibylBridge {
+  invoke<C extends RequestChannel>(channel: C, input: RequestInput<C>): Promise<IpcResult<RequestOutput<C>>>;
+  on<E extends EventChannel>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+export function isRequestChannel(x: unknown): x is RequestChannel {
+  return typeof x === 'string' && Object.hasOwn(requests, x);
+}
+
+/** Parse a request for `channel`: the one place inputs are validated, in main and in tests alike. */
+export function parseInput<C extends RequestChannel>(channel: C, input: unknown): IpcResult<z.output<(typeof requests)[C]['input']>> {
+  const parsed = requests[channel].input.safeParse(input ?? {});
+  if (parsed.success) return { ok: true, value: parsed.data as z.output<(typeof requests)[C]['input']> };
+  const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+  return { ok: false, error: { code: 'bad_input', message: `${channel}: ${detail}` } };
+}
