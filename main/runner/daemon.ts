@@ -2,7 +2,7 @@ import { wsUrlFor } from './api/sibylApi.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Snapshot } from './control/contract.ts';
 import { ControlServer, controlSocketPath } from './control/controlSocket.ts';
-import type { ControlRequest } from './control/contract.ts';
+import type { ControlCommand } from './control/contract.ts';
 import { Link, type LinkStatus } from './link/link.ts';
 import { MemoryOutboxStore, Outbox, type OutboxStore } from './link/outbox.ts';
 import { background, logger } from './logger.ts';
@@ -93,7 +93,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     if (this.#o.controlSocket !== false) {
-      this.#control = await ControlServer.listen(controlSocketPath(this.#o.configPath), (req) => this.#control_(req), logger('control'));
+      this.#control = await ControlServer.listen(controlSocketPath(this.#o.configPath), (req) => this.control(req), logger('control'));
     }
     this.#log.info('starting', { runnerId: this.#o.config.runner_id, server: this.#o.config.server_url, maxAgents: this.#o.config.max_concurrent_agents });
     this.link.start();
@@ -195,7 +195,8 @@ export class Daemon {
     this.#o.onChange?.(this.snapshot());
   }
 
-  async #control_(req: ControlRequest): Promise<unknown> {
+  /** The control commands, for the control socket and the desktop app alike. */
+  async control(req: ControlCommand): Promise<unknown> {
     switch (req.method) {
       case 'snapshot':
         return this.snapshot();

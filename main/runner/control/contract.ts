@@ -49,6 +49,8 @@ export const ControlRequest = z.discriminatedUnion('method', [
   z.object({ id: z.number(), method: z.literal('setMaxAgents'), maxAgents: z.number().int().min(1).max(20) }),
 ]);
 export type ControlRequest = z.infer<typeof ControlRequest>;
+/** A request without its correlation id (what callers build). */
+export type ControlCommand = ControlRequest extends infer R ? (R extends ControlRequest ? Omit<R, 'id'> : never) : never;
 
 export const ControlResponse = z.union([
   z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../logger.ts';
-import { ControlRequest, ControlResponse } from './contract.ts';
+import { ControlRequest, ControlResponse, type ControlCommand } from './contract.ts';
 
 /** Unix socket beside the config; a named pipe on Windows (derived from the config path). */
 export function controlSocketPath(configPath: string): string {
@@ -11,7 +11,7 @@ export function controlSocketPath(configPath: string): string {
   return join(dirname(configPath), 'runner.sock');
 }
 
-export type ControlHandler = (req: ControlRequest) => Promise<unknown> | unknown;
+export type ControlHandler = (req: ControlCommand) => Promise<unknown> | unknown;
 
 /** Serves the daemon's live state to `sibyl-runner status` and the desktop app. Local only. */
 export class ControlServer {
@@ -79,7 +79,7 @@ function serve(sock: Socket, handle: ControlHandler, log: Logger): void {
 }
 
 /** One request to a running daemon; undefined when none is listening. */
-export async function controlRequest(path: string, req: Omit<ControlRequest, 'id'>, timeoutMs = 3000): Promise<ControlResponse | undefined> {
+export async function controlRequest(path: string, req: ControlCommand, timeoutMs = 3000): Promise<ControlResponse | undefined> {
   return new Promise((resolve) => {
     const sock = connect(path);
     let buf = '';

@@ -1,0 +1,32 @@
+import { errorMessage, RunnerError } from '../errors.ts';
+import { logger } from '../logger.ts';
+import { isRequestChannel, parseInput, requests, type Handlers, type IpcResult, type RequestChannel } from '../../../preload/contract.ts';
+
+const log = logger('ipc');
+
+/**
+ * The one entry for every renderer request (Electron's ipcMain and the browser tests alike):
+ * checks the channel, parses the input with the contract, runs the handler and returns errors
+ * as data, never as exceptions thrown across the boundary.
+ */
+export async function dispatch(handlers: Handlers, channel: unknown, input: unknown): Promise<IpcResult<unknown>> {
+  if (!isRequestChannel(channel)) return { ok: false, error: { code: 'unknown_channel', message: `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}` } };
+  const parsed = parseInput(channel, input);
+  if (!parsed.ok) return parsed;
+  try {
+    const handler = handlers[channel] as (i: unknown) => Promise<unknown>;
+    const value = await handler(parsed.value);
+    return { ok: true, value: checkOutput(channel, value) };
+  } catch (err) {
+    const code = err instanceof RunnerError ? err.code : 'failed';
+    if (!(err instanceof RunnerError)) log.error('request failed', { channel, error: err });
+    return { ok: false, error: { code, message: errorMessage(err) } };
+  }
+}
+
+/** Outputs are checked too: a handler that breaks the contract fails loudly here, not in the UI. */
+function checkOutput(channel: RequestChannel, value: unknown): unknown {
+  const parsed = requests[channel].output.safeParse(value);
+  if (!parsed.success) throw new RunnerError('bad_output', `${channel} produced an invalid result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}

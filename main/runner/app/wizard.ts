@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import { runDeviceFlow } from '../api/deviceFlow.ts';
+import { normalizeServerUrl, SibylApi } from '../api/sibylApi.ts';
+import { saveLogin, TokenProvider, decodeJwtExp } from '../api/tokens.ts';
+import type { CredentialStore } from '../config/credentials.ts';
+import { AuthError, ConfigError, errorMessage, RunnerError, ServerError } from '../errors.ts';
+import { logger } from '../logger.ts';
+import { RUNNER_VERSION } from '../version.ts';
+import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '../../../preload/contract.ts';
+
+const log = logger('wizard');
+
+/** Step 1: is this a reachable Sibyl server? Answers as data, never throws. */
+export async function checkServer(url: string): Promise<ServerCheck> {
+  let serverUrl: string;
+  try {
+    serverUrl = normalizeServerUrl(url);
+  } catch (err) {
+    return { ok: false, kind: 'invalid', message: errorMessage(err) };
+  }
+  try {
+    const health = await new SibylApi(serverUrl, { timeoutMs: 10_000 }).health();
+    return { ok: true, kind: 'ok', message: `Sibyl server${health.version ? ` ${health.version}` : ''} at ${serverUrl}`, serverUrl, ...(health.version ? { version: health.version } : {}) };
+  } catch (err) {
+    const code = err instanceof ServerError ? err.code : '';
+    const kind: ServerCheck['kind'] = code === 'tls' ? 'tls' : code === 'network' || code === 'timeout' ? 'unreachable' : 'not_sibyl';
+    return { ok: false, kind, message: errorMessage(err), serverUrl };
+  }
+}
+
+/** Step 2a: one device login at a time; progress is pushed as `wizard:device` events. */
+export class DeviceLogin {
+  readonly #store: CredentialStore;
+  readonly #emit: (e: DeviceLoginEvent) => void;
+  #abort: AbortController | undefined;
+
+  constructor(store: CredentialStore, emit: (e: DeviceLoginEvent) => void) {
+    this.#store = store;
+    this.#emit = emit;
+  }
+
+  /** Resolves with the code to show; approval, denial or expiry arrive as events. */
+  start(serverUrl: string): Promise<DeviceCode> {
+    this.cancel();
+    const ac = new AbortController();
+    this.#abort = ac;
+    const api = new SibylApi(normalizeServerUrl(serverUrl));
+    return new Promise<DeviceCode>((resolve, reject) => {
+      let shown = false;
+      runDeviceFlow(api, {
+        clientName: `sibyl-runner on ${hostname()}`,
+        signal: ac.signal,
+        onCode: (info) => {
+          shown = true;
+          resolve({ userCode: info.userCode, verificationUri: info.verificationUri, verificationUriComplete: info.verificationUriComplete, expiresInS: info.expiresInS });
+          this.#emit({ state: 'pending', message: 'Waiting for approval in the browser…' });
+        },
+      })
+        .then(async (tokens) => {
+          await saveLogin(this.#store, tokens, api.serverUrl);
+          this.#emit({ state: 'approved', message: 'Signed in.' });
+        })
+        .catch((err: unknown) => {
+          if (!shown) return reject(err);
+          if (ac.signal.aborted) return this.#emit({ state: 'cancelled', message: 'Sign-in cancelled.' });
+          const msg = errorMessage(err);
+          const state: DeviceLoginEvent['state'] = /expired/i.test(msg) ? 'expired' : /denied/i.test(msg) ? 'denied' : 'error';
+          log.warn('device login ended', { state, error: err });
+          this.#emit({ state, message: msg });
+        })
+        .finally(() => {
+          if (this.#abort === ac) this.#abort = undefined;
+        });
+    });
+  }
+
+  cancel(): void {
+    this.#abort?.abort();
+    this.#abort = undefined;
+  }
+}
+
+/** Step 2b: a pasted access token (or API key), checked against the server before it is stored. */
+export async function useToken(store: CredentialStore, serverUrl: string, token: string): Promise<{ user: string }> {
+  const api = new SibylApi(normalizeServerUrl(serverUrl));
+  const me = await api.me(token);
+  const exp = decodeJwtExp(token);
+  await store.save({ access_token: token, server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
+  return { user: me.user.email ?? me.user.name ?? me.user.id };
+}
+
+/** Step 4: register with the stored login; returns what runner.yaml must record. */
+export async function registerRunner(store: CredentialStore, input: RegisterInput): Promise<{ id: string; graphRunnerId: string; serverUrl: string }> {
+  const api = new SibylApi(normalizeServerUrl(input.serverUrl));
+  const creds = await store.load();
+  if (!creds.access_token && !creds.refresh_token) throw new AuthError('sign in first (step 2)');
+  if (creds.server_url && creds.server_url !== api.serverUrl) throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
+  const token = await new TokenProvider(store, api).accessToken();
+  try {
+    const runner = await api.register(token, { name: input.name, hostname: hostname(), capabilities: input.capabilities, max_concurrent_agents: input.maxAgents, client_version: RUNNER_VERSION });
+    return { id: runner.id, graphRunnerId: runner.graph_runner_id, serverUrl: api.serverUrl };
+  } catch (err) {
+    if (err instanceof RunnerError) throw err;
+    throw new RunnerError('register_failed', `registration failed: ${errorMessage(err)}`);
+  }
+}
