@@ -1,5 +1,6 @@
 import { simpleGit, type SimpleGitOptions } from 'simple-git';
 import { RunnerError, errorMessage } from '../errors.ts';
+import { redactUrlsIn } from './refNames.ts';
 
 /**
  * The one module that runs git. Every argument that could come from outside (ref names, paths,
@@ -72,18 +73,23 @@ function gitEnvironment(allowProtocols: string | undefined): { env: Record<strin
   return { env, unsafe };
 }
 
-/** Run git in `dir`; resolves to stdout. Non-zero exits with an empty stderr resolve (simple-git's rule), so callers use commands that print on success. */
+/**
+ * Run git in `dir`; resolves to stdout. Two simple-git rules shape the calls below: a non-zero exit
+ * with an empty stderr resolves (so failures must print), and a command that prints nothing at all
+ * costs an extra 50 ms (so `--quiet` is avoided where git has something harmless to say).
+ */
 async function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
   const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
   const signals = [opts.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const abort = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const { env, unsafe } = gitEnvironment(opts.allowProtocols);
   try {
-    const git = simpleGit({ baseDir: dir, unsafe, trimmed: false, ...(abort ? { abort } : {}) }).env(env);
+    // simple-git strips or refuses GIT_* variables it is not told about; this environment was built on purpose.
+    const git = simpleGit({ baseDir: dir, unsafe, allowEnvironment: Object.keys(env), trimmed: false, ...(abort ? { abort } : {}) }).env(env);
     return await git.raw(args);
   } catch (err) {
     const timedOut = timeout?.aborted === true;
-    const message = timedOut ? `timed out after ${opts.timeoutMs} ms` : errorMessage(err).trim() || 'failed';
+    const message = timedOut ? `timed out after ${opts.timeoutMs} ms` : redactUrlsIn(errorMessage(err).trim()) || 'failed';
     throw new GitFailed(args, message, timedOut, err);
   }
 }
@@ -128,13 +134,13 @@ export async function isValidBranchName(dir: string, name: string): Promise<bool
 
 /** The commit `ref` names, or undefined. */
 export async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
-  const out = await run(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]).catch(() => '');
+  const out = await run(dir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]).catch(() => '');
   return out.trim() || undefined;
 }
 
 /** Target of a symbolic ref (`HEAD`, `refs/remotes/origin/HEAD`), or undefined. */
 export async function symbolicRef(dir: string, name: string): Promise<string | undefined> {
-  const out = await run(dir, ['symbolic-ref', '--quiet', '--', name]).catch(() => '');
+  const out = await run(dir, ['symbolic-ref', '--', name]).catch(() => '');
   return out.trim() || undefined;
 }
 
@@ -159,13 +165,13 @@ export async function updateRemoteHead(dir: string, remote: string, opts: GitCal
 
 /** `git fetch <remote> [refspecs]`, without touching FETCH_HEAD. */
 export async function fetch(dir: string, remote: string, refspecs: string[], opts: GitCallOptions & { prune?: boolean; tags?: boolean } = {}): Promise<void> {
-  const flags = ['--quiet', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), ...(opts.tags === false ? ['--no-tags'] : [])];
+  const flags = ['--verbose', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), ...(opts.tags === false ? ['--no-tags'] : [])];
   await run(dir, ['fetch', ...flags, '--', remote, ...refspecs], opts);
 }
 
 /** A bare repository whose `origin` is `url`, fetching branches to `refs/remotes/origin/*` so our own branches are never overwritten. */
 export async function initMirror(dir: string, url: string, opts: GitCallOptions): Promise<void> {
-  await run(process.cwd(), ['init', '--quiet', '--bare', '--', dir]);
+  await run(process.cwd(), ['init', '--bare', '--', dir]);
   await run(dir, ['remote', 'add', '--', 'origin', url]);
   await fetch(dir, 'origin', [], { ...opts, prune: true });
 }
@@ -184,9 +190,9 @@ export interface AddWorktree {
 export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
   const noCheckout = w.checkout ? [] : ['--no-checkout'];
   if (w.newBranch !== undefined && w.start !== undefined) {
-    await run(repo, ['worktree', 'add', '--quiet', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start]);
+    await run(repo, ['worktree', 'add', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start]);
   } else if (w.branch !== undefined) {
-    await run(repo, ['worktree', 'add', '--quiet', ...noCheckout, '--', w.path, w.branch]);
+    await run(repo, ['worktree', 'add', ...noCheckout, '--', w.path, w.branch]);
   } else {
     throw new Error('addWorktree needs newBranch and start, or branch');
   }
@@ -194,7 +200,7 @@ export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
 
 /** Check out HEAD into a worktree added with `checkout: false` (what `worktree add` itself runs). */
 export async function populateWorktree(path: string, signal?: AbortSignal): Promise<void> {
-  await run(path, ['reset', '--hard', '--quiet', '--no-recurse-submodules'], signal ? { signal } : {});
+  await run(path, ['reset', '--hard', '--no-recurse-submodules'], signal ? { signal } : {});
 }
 
 export async function removeWorktree(repo: string, path: string): Promise<void> {
@@ -202,7 +208,7 @@ export async function removeWorktree(repo: string, path: string): Promise<void> 
 }
 
 export async function pruneWorktrees(repo: string): Promise<void> {
-  await run(repo, ['worktree', 'prune']);
+  await run(repo, ['worktree', 'prune', '--verbose']);
 }
 
 export interface WorktreeEntry {
@@ -234,7 +240,7 @@ export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
 }
 
 export async function deleteBranch(repo: string, name: string): Promise<void> {
-  await run(repo, ['branch', '--quiet', '-D', '--', name]);
+  await run(repo, ['branch', '-D', '--', name]);
 }
 
 /** `HEAD`'s branch name, or undefined when detached or unborn. */
@@ -252,6 +258,7 @@ export interface CommitSummary {
 export async function commitsBetween(dir: string, base: string, head: string, limit = 50): Promise<{ count: number; items: CommitSummary[] }> {
   const range = `${base}..${head}`;
   const count = Number((await run(dir, ['rev-list', '--count', '--end-of-options', range])).trim());
+  if (count === 0) return { count, items: [] };
   const out = await run(dir, ['log', `--max-count=${limit}`, '--format=%H%x1f%s%x1e', '--end-of-options', range]);
   const items = out
     .split('\x1e')
@@ -266,6 +273,7 @@ export async function commitsBetween(dir: string, base: string, head: string, li
 
 /** `git diff --shortstat base...head`, as numbers. */
 export async function diffStat(dir: string, base: string, head: string): Promise<{ files_changed: number; insertions: number; deletions: number }> {
+  if (base === head) return { files_changed: 0, insertions: 0, deletions: 0 };
   const out = await run(dir, ['diff', '--shortstat', '--no-ext-diff', '--no-textconv', `${base}...${head}`, '--']);
   const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
   return { files_changed: num(/(\d+) files? changed/), insertions: num(/(\d+) insertions?\(\+\)/), deletions: num(/(\d+) deletions?\(-\)/) };
@@ -273,10 +281,11 @@ export async function diffStat(dir: string, base: string, head: string): Promise
 
 /** Paths `git status` reports (modified, staged, untracked, each untracked file listed). */
 export async function changedPaths(dir: string): Promise<string[]> {
-  const out = await run(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
+  // --branch: a header line that is always there (see run()).
+  const out = await run(dir, ['status', '--porcelain=v1', '-z', '--branch', '--untracked-files=all', '--no-renames']);
   return out
     .split('\0')
-    .filter((e) => e.length > 3)
+    .filter((e) => e.length > 3 && !e.startsWith('## '))
     .map((e) => e.slice(3));
 }
 

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { TaskRejected } from '../errors.ts';
+import type { TaskSpec } from '../tasks/taskSpec.ts';
+
 /**
  * Pure checks on names the server sends us (config.branch, config.base_ref, config.repo_url), so
  * a hostile task is refused before `task_ack` and no such string ever reaches git as an option
@@ -38,6 +42,8 @@ export function repoUrlProblem(url: string): string | undefined {
   if (url.startsWith('-')) return 'starts with "-" (git would read it as an option)';
   if (/[\x00-\x20\x7f]/.test(url)) return 'contains a space or a control character';
   if (url.includes('::')) return 'selects a git remote helper ("::"), which is not allowed';
+  // ssh would read a host such as `-oProxyCommand=…` as an option (CVE-2017-1000117).
+  if (/(:\/\/|@)-/.test(url)) return 'has a host or user starting with "-"';
   if (URL_SCHEMES.test(url) || SCP_LIKE.test(url)) return undefined;
   return 'is not an https, http, ssh, git or file URL, nor an scp-style user@host:path';
 }
@@ -51,4 +57,34 @@ export function redactUrl(url: string): string {
     const user = userinfo.split(':')[0] ?? '';
     return userinfo.includes(':') ? `${scheme}${user}:***@` : `${scheme}${user ? '***' : ''}@`;
   });
+}
+
+/** Every `scheme://userinfo@` in a message (git prints URLs in its errors) → `scheme://***@`. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]+@/gi, '$1***@');
+}
+
+/**
+ * Refuse hostile `config.branch`, `config.base_branch`/`base_ref` and `config.repo_url` before
+ * `task_ack` (synchronous; `prepare` runs it again and also asks `git check-ref-format`).
+ */
+export function validateGitRefs(spec: Pick<TaskSpec, 'branch' | 'baseRef' | 'repoUrl'>): void {
+  const checks: Array<[string, string | undefined, string | undefined]> = [
+    ['config.branch', spec.branch, spec.branch === undefined ? undefined : refNameProblem(spec.branch, 'branch')],
+    ['config.base_branch', spec.baseRef, spec.baseRef === undefined ? undefined : refNameProblem(spec.baseRef, 'base')],
+    ['config.repo_url', spec.repoUrl, spec.repoUrl === undefined ? undefined : repoUrlProblem(spec.repoUrl)],
+  ];
+  for (const [field, value, problem] of checks) {
+    if (problem !== undefined) {
+      const shown = field === 'config.repo_url' && value ? redactUrl(value) : (value ?? '');
+      throw new TaskRejected('invalid_task', `${field} ${JSON.stringify(shown.slice(0, 80))} ${problem}`);
+    }
+  }
+}
+
+/** `sibyl/<first 8 characters of the task id>`, reduced to characters every ref name accepts. */
+export function defaultBranchName(taskId: string): string {
+  const short = taskId.slice(0, 8).replace(/[^A-Za-z0-9_-]/g, '-').replace(/^-+/, '');
+  const name = `sibyl/${short}`;
+  return short && refNameProblem(name, 'branch') === undefined ? name : `sibyl/${createHash('sha256').update(taskId).digest('hex').slice(0, 8)}`;
 }

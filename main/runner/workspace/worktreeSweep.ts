@@ -1,0 +1,96 @@
+import { errorMessage } from '../errors.ts';
+import { pruneWorktrees } from '../git/git.ts';
+import { withRepoLock } from '../git/repoLock.ts';
+import type { Logger } from '../logger.ts';
+import type { ProjectLinks } from '../projects/links.ts';
+import { mirrorDirs } from './repoCache.ts';
+import { WorktreeRegistry, discoverWorktrees, exists, folderSize, removeWorktreeFolder, type WorktreeRecord } from './worktreeCleanup.ts';
+
+/**
+ * The periodic cleanup: finished worktrees whose keep period ended are removed (branches stay),
+ * then the oldest finished ones while the managed worktrees exceed the disk cap, then
+ * `git worktree prune` on every repository touched (on all known repositories at start-up).
+ */
+
+export interface SweepInput {
+  base: string;
+  cacheDir: string;
+  registry: WorktreeRegistry;
+  /** Worktree roots of tasks running in this process: never touched. */
+  active: Set<string>;
+  now: number;
+  keepMs: number;
+  capBytes: number;
+  /** Start-up: adopt unknown worktrees and prune every linked repository and mirror. */
+  pruneAll: boolean;
+  links: Pick<ProjectLinks, 'find' | 'links'>;
+  log: Logger;
+}
+
+export async function sweepWorktrees(s: SweepInput): Promise<{ removed: string[] }> {
+  const removed: string[] = [];
+  const touched = new Map<string, string>(); // repo → lock key
+  const known = new Set((await s.registry.read()).map((r) => r.path));
+  const adopted = s.pruneAll ? await discoverWorktrees(s.base, known) : [];
+
+  // Worktrees of tasks that were running when a previous runner process stopped count as finished now.
+  const records = await s.registry.update((rs) => {
+    const next = rs.map((r) => (r.finishedAt === null && !s.active.has(r.path) ? { ...r, finishedAt: s.now, keepUntil: s.now + s.keepMs, reason: 'runner stopped during the task' } : r));
+    for (const d of adopted) {
+      next.push({ ...d, lockKey: d.repo, branch: '', createdAt: s.now, finishedAt: s.now, keepUntil: s.now + s.keepMs, reason: 'found on disk, unknown to the registry' });
+    }
+    return next;
+  });
+
+  const gone = new Set<string>();
+  const remove = async (r: WorktreeRecord, why: string): Promise<void> => {
+    try {
+      await removeWorktreeFolder(r, s.base, s.log);
+      gone.add(r.path);
+      removed.push(r.path);
+      s.log.info('worktree removed', { path: r.path, why, branch: r.branch || undefined });
+    } catch (err) {
+      s.log.warn('worktree removal failed', { path: r.path, error: errorMessage(err) });
+    }
+  };
+
+  const finished = records.filter((r) => !s.active.has(r.path));
+  for (const r of finished) {
+    if (!(await exists(r.path))) {
+      gone.add(r.path);
+      touched.set(r.repo, r.lockKey);
+    } else if (r.keepUntil !== null && r.keepUntil <= s.now) {
+      await remove(r, 'keep period ended');
+    }
+  }
+
+  if (s.capBytes > 0) {
+    const present = records.filter((r) => !gone.has(r.path));
+    const sizes = new Map<string, number>();
+    for (const r of present) sizes.set(r.path, await folderSize(r.path));
+    let total = [...sizes.values()].reduce((a, b) => a + b, 0);
+    const oldestFirst = present.filter((r) => !s.active.has(r.path) && r.finishedAt !== null).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    for (const r of oldestFirst) {
+      if (total <= s.capBytes) break;
+      await remove(r, 'worktree disk cap');
+      if (gone.has(r.path)) total -= sizes.get(r.path) ?? 0;
+    }
+    if (total > s.capBytes) s.log.warn('worktrees exceed the disk cap; only running tasks are left', { bytes: total, capBytes: s.capBytes });
+  }
+
+  if (gone.size > 0) await s.registry.update((rs) => rs.filter((r) => !gone.has(r.path)));
+
+  for (const r of records) if (gone.has(r.path)) touched.set(r.repo, r.lockKey);
+  if (s.pruneAll) {
+    for (const dir of await mirrorDirs(s.cacheDir)) touched.set(dir, dir);
+    const { links } = await s.links.links();
+    for (const l of links) {
+      const usable = await s.links.find(l.projectId);
+      if (usable) touched.set(usable.path, usable.repo.commonDir);
+    }
+  }
+  for (const [repo, lockKey] of touched) {
+    await withRepoLock(lockKey, () => pruneWorktrees(repo)).catch((err: unknown) => s.log.debug('worktree prune failed', { repo, error: errorMessage(err) }));
+  }
+  return { removed };
+}

@@ -1,0 +1,308 @@
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { RunnerError, TaskRejected, errorMessage } from '../errors.ts';
+import * as git from '../git/git.ts';
+import { REPO_URL_PROTOCOLS, defaultBranchName, validateGitRefs } from '../git/refNames.ts';
+import { withRepoLock } from '../git/repoLock.ts';
+import { logger, type Logger } from '../logger.ts';
+import type { ProjectLinks, WarmWorktree } from '../projects/links.ts';
+import type { ResultStatus } from '../protocol/messages.ts';
+import type { TaskSpec } from '../tasks/taskSpec.ts';
+import { BaseResolver, type ResolvedBase } from './baseRef.ts';
+import { ensureMirror } from './repoCache.ts';
+import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from './workspace.ts';
+import { copyWorktreeIncludes } from './worktreeInclude.ts';
+import { WorktreeRegistry, exists, removeWorktreeFolder, type WorktreeRecord } from './worktreeCleanup.ts';
+import { sweepWorktrees } from './worktreeSweep.ts';
+
+export { defaultBranchName, validateGitRefs };
+
+/**
+ * Every task gets its own git worktree and branch, so parallel agents on one repository never
+ * share a working tree (the original reused one worktree per project, R9, or fell back to an
+ * empty folder, R10). Sources: a linked checkout (projects/links.ts) or a runner-owned mirror of
+ * `config.repo_url`; a task with neither runs in a plain folder.
+ */
+
+export interface GitWorkspacesOptions {
+  /** Worktrees go to `<worktreeBase>/<project_id>/<task_id>`. */
+  worktreeBase: string;
+  /** Mirrors of `config.repo_url` repositories; default `~/.sibyl/repos`. */
+  repoCacheDir?: string;
+  links: Pick<ProjectLinks, 'find' | 'links'>;
+  /** How long a failed or dirty task's worktree is kept for inspection; default 24, 0 removes at once. */
+  keepFailedWorktreesHours?: number;
+  /** Cap on the bytes used by the worktrees this provider manages; oldest finished removed first. 0/undefined: none. */
+  diskCapBytes?: number;
+  /** Bound on each fetch of a base; default 30 s. */
+  fetchTimeoutMs?: number;
+  /** Bound on the first clone of a `repo_url`; default 10 min. */
+  cloneTimeoutMs?: number;
+  log?: Logger;
+  /** Injectable clock (ms since epoch) for the keep period. */
+  now?: () => number;
+  /** Default `<worktreeBase>/.sibyl-worktrees.json`. */
+  registryFile?: string;
+}
+
+interface Source {
+  kind: 'linked' | 'mirror';
+  /** Where git runs for shared operations. */
+  repo: string;
+  lockKey: string;
+  /** The linked checkout's top level (for .worktreeinclude), undefined for a mirror or bare repo. */
+  checkout: string | undefined;
+  /** The linked folder relative to its repository's top level ('' or 'sub/dir/'). */
+  prefix: string;
+  justFetched: boolean;
+}
+
+interface ActiveWorktree {
+  record: WorktreeRecord;
+  base: ResolvedBase;
+  createdBranch: boolean;
+  copied: Set<string>;
+  released: boolean;
+}
+
+export class GitWorkspaces implements WorkspaceProvider {
+  readonly #base: string;
+  readonly #cacheDir: string;
+  readonly #links: Pick<ProjectLinks, 'find' | 'links'>;
+  readonly #keepMs: number;
+  readonly #capBytes: number;
+  readonly #fetchTimeoutMs: number;
+  readonly #cloneTimeoutMs: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #registry: WorktreeRegistry;
+  readonly #bases: BaseResolver;
+  readonly #folders: FolderWorkspaces;
+  readonly #active = new Map<string, ActiveWorktree>();
+  #sweeps = 0;
+
+  constructor(opts: GitWorkspacesOptions) {
+    this.#base = resolve(opts.worktreeBase);
+    this.#cacheDir = resolve(opts.repoCacheDir ?? join(homedir(), '.sibyl', 'repos'));
+    this.#links = opts.links;
+    this.#keepMs = (opts.keepFailedWorktreesHours ?? 24) * 3600_000;
+    this.#capBytes = opts.diskCapBytes ?? 0;
+    this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? 30_000;
+    this.#cloneTimeoutMs = opts.cloneTimeoutMs ?? 600_000;
+    this.#log = opts.log ?? logger('worktrees');
+    this.#now = opts.now ?? Date.now;
+    this.#registry = new WorktreeRegistry(opts.registryFile ?? join(this.#base, '.sibyl-worktrees.json'), this.#log);
+    this.#bases = new BaseResolver(this.#log);
+    this.#folders = new FolderWorkspaces(this.#base);
+  }
+
+  async prepare(spec: TaskSpec, signal?: AbortSignal): Promise<PreparedWorkspace> {
+    validateGitRefs(spec);
+    const source = await this.#source(spec, signal);
+    if (!source) return this.#folder(spec);
+
+    const root = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
+    await this.#claimPath(root);
+    const base = await this.#bases.resolve({
+      repo: source.repo,
+      lockKey: source.lockKey,
+      requested: spec.baseRef,
+      mirror: source.kind === 'mirror',
+      justFetched: source.justFetched,
+      fetchTimeoutMs: this.#fetchTimeoutMs,
+      ...(source.kind === 'mirror' ? { allowProtocols: REPO_URL_PROTOCOLS } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (spec.branch !== undefined && !(await git.isValidBranchName(source.repo, spec.branch))) {
+      throw new TaskRejected('invalid_task', `config.branch ${JSON.stringify(spec.branch)} is refused by git check-ref-format`);
+    }
+
+    await mkdir(dirname(root), { recursive: true });
+    const { branch, created } = await withRepoLock(source.lockKey, () => this.#addWorktree(source.repo, root, spec, base), signal);
+    const record: WorktreeRecord = {
+      path: root,
+      repo: source.repo,
+      lockKey: source.lockKey,
+      projectId: spec.projectId,
+      taskId: spec.taskId,
+      branch,
+      createdAt: this.#now(),
+      finishedAt: null,
+      keepUntil: null,
+      reason: null,
+    };
+    const active: ActiveWorktree = { record, base, createdBranch: created, copied: new Set(), released: false };
+    this.#active.set(root, active);
+    try {
+      await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record]);
+      // Checking out runs outside the repository lock: it only touches this worktree.
+      await git.populateWorktree(root, signal);
+      if (source.checkout) active.copied = new Set(await copyWorktreeIncludes(source.checkout, root, this.#log));
+    } catch (err) {
+      await this.#discard(active);
+      throw err;
+    }
+
+    const agentPath = source.prefix ? join(root, source.prefix) : root;
+    const path = (await stat(agentPath).then((s) => s.isDirectory(), () => false)) ? agentPath : root;
+    this.#log.info('worktree ready', { taskId: spec.taskId, path, branch, base: base.ref, baseCommit: base.commit.slice(0, 12), baseFetched: base.fetched });
+    return {
+      path,
+      env: { SIBYL_BRANCH: branch, SIBYL_BASE_REF: base.ref, SIBYL_BASE_COMMIT: base.commit },
+      describe: () => this.#describe(active),
+      release: (outcome) => this.#release(active, outcome),
+    };
+  }
+
+  /**
+   * Remove worktrees whose keep period ended, apply the disk cap, and prune git's records. Call at
+   * start-up (worktrees left by a previous run are then treated as finished now) and periodically.
+   */
+  async sweep(): Promise<{ removed: string[] }> {
+    const first = this.#sweeps++ === 0;
+    return sweepWorktrees({
+      base: this.#base,
+      cacheDir: this.#cacheDir,
+      registry: this.#registry,
+      active: new Set(this.#active.keys()),
+      now: this.#now(),
+      keepMs: this.#keepMs,
+      capBytes: this.#capBytes,
+      pruneAll: first,
+      links: this.#links,
+      log: this.#log,
+    });
+  }
+
+  /**
+   * For `project_register` on every (re)connect: per project, the newest running task's worktree,
+   * else the linked checkout itself with its current branch.
+   */
+  async warmWorktrees(): Promise<WarmWorktree[]> {
+    const warm = new Map<string, WarmWorktree>();
+    const running = [...this.#active.values()].map((a) => a.record).sort((a, b) => b.createdAt - a.createdAt);
+    for (const r of running) if (!warm.has(r.projectId)) warm.set(r.projectId, { projectId: r.projectId, path: r.path, branch: r.branch });
+    const { links } = await this.#links.links();
+    for (const id of new Set(links.map((l) => l.projectId))) {
+      if (warm.has(id)) continue;
+      const link = await this.#links.find(id);
+      if (link) warm.set(id, { projectId: id, path: link.path, branch: (await git.currentBranch(link.path)) ?? null });
+    }
+    return [...warm.values()];
+  }
+
+  async #source(spec: TaskSpec, signal: AbortSignal | undefined): Promise<Source | undefined> {
+    const link = await this.#links.find(spec.projectId);
+    if (link) {
+      const checkout = link.repo.bare ? undefined : link.repo.topLevel;
+      return { kind: 'linked', repo: link.path, lockKey: link.repo.commonDir, checkout, prefix: link.repo.prefix, justFetched: false };
+    }
+    if (spec.repoUrl === undefined) return undefined;
+    const mirror = await ensureMirror(this.#cacheDir, spec.repoUrl, { timeoutMs: this.#cloneTimeoutMs, log: this.#log, ...(signal ? { signal } : {}) });
+    return { kind: 'mirror', repo: mirror.dir, lockKey: mirror.lockKey, checkout: undefined, prefix: '', justFetched: mirror.created };
+  }
+
+  async #folder(spec: TaskSpec): Promise<PreparedWorkspace> {
+    this.#log.info('no project link and no repo_url: plain folder', { taskId: spec.taskId, projectId: spec.projectId });
+    const ws = await this.#folders.prepare(spec);
+    const note = `project ${spec.projectId} is not linked on this runner and the task has no repo_url: plain folder, no git checkout`;
+    return { ...ws, describe: async () => ({ ...(await ws.describe()), workspace: 'folder', workspace_note: note }) };
+  }
+
+  /** A retried task reuses its path: a leftover worktree of ours is removed; anything else there is an error. */
+  async #claimPath(root: string): Promise<void> {
+    if (this.#active.has(root)) throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
+    if (!(await exists(root))) return;
+    const previous = (await this.#registry.read()).find((r) => r.path === root);
+    if (previous) {
+      await removeWorktreeFolder(previous, this.#base, this.#log);
+      await this.#registry.update((rs) => rs.filter((r) => r.path !== root));
+      return;
+    }
+    const entries = await readdir(root).catch(() => ['?']);
+    if (entries.length > 0) throw new RunnerError('worktree_exists', `${root} already exists and is not a worktree of this runner; move it away`);
+    await rmdir(root);
+  }
+
+  /** Under the repository lock, so two tasks never pick the same branch name. */
+  async #addWorktree(repo: string, root: string, spec: TaskSpec, base: ResolvedBase): Promise<{ branch: string; created: boolean }> {
+    const branchExists = async (name: string): Promise<boolean> => (await git.resolveCommit(repo, `refs/heads/${name}`)) !== undefined;
+    if (spec.branch !== undefined && (await branchExists(spec.branch))) {
+      // The server named an existing branch: continue on it (git refuses if another worktree has it).
+      await git.addWorktree(repo, { path: root, branch: spec.branch, checkout: false });
+      return { branch: spec.branch, created: false };
+    }
+    let branch = spec.branch ?? defaultBranchName(spec.taskId);
+    if (spec.branch === undefined) {
+      // A retried task keeps the earlier attempt's branch (that is its work) and gets a new one.
+      for (let n = 2; (await branchExists(branch)) && n < 100; n++) branch = `${defaultBranchName(spec.taskId)}-${n}`;
+    }
+    await git.addWorktree(repo, { path: root, newBranch: branch, start: base.commit, checkout: false });
+    return { branch, created: true };
+  }
+
+  async #describe(a: ActiveWorktree): Promise<Record<string, unknown>> {
+    const known = { workspace: 'git_worktree', branch: a.record.branch, base_ref: a.base.ref, base_commit: a.base.commit, base_fetched: a.base.fetched };
+    try {
+      const root = a.record.path;
+      const head = await git.resolveCommit(root, 'HEAD');
+      if (head === undefined) throw new Error('the worktree has no HEAD commit');
+      const [branch, commits, stat, dirty] = await Promise.all([
+        git.currentBranch(root),
+        git.commitsBetween(root, a.base.commit, head, 50),
+        git.diffStat(root, a.base.commit, head),
+        this.#dirty(a),
+      ]);
+      return { ...known, branch: branch ?? a.record.branch, head_commit: head, commits, ...stat, dirty };
+    } catch (err) {
+      return { ...known, workspace_error: `cannot describe the worktree: ${errorMessage(err)}` };
+    }
+  }
+
+  /** Uncommitted changes, not counting the files .worktreeinclude copied in. */
+  async #dirty(a: ActiveWorktree): Promise<boolean> {
+    const changed = await git.changedPaths(a.record.path);
+    return changed.some((p) => !a.copied.has(p));
+  }
+
+  async #release(a: ActiveWorktree, outcome: { status: ResultStatus; dirty?: boolean }): Promise<void> {
+    if (a.released) return;
+    a.released = true;
+    const rec = a.record;
+    try {
+      const dirty = outcome.dirty ?? (await this.#dirty(a).catch(() => true));
+      const reason = outcome.status !== 'completed' ? `task ${outcome.status}` : dirty ? 'uncommitted changes' : null;
+      if (reason === null || this.#keepMs <= 0) {
+        await removeWorktreeFolder(rec, this.#base, this.#log);
+        await this.#registry.update((rs) => rs.filter((r) => r.path !== rec.path));
+        this.#log.info('worktree removed, branch kept', { taskId: rec.taskId, branch: rec.branch });
+      } else {
+        const now = this.#now();
+        await this.#registry.update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now + this.#keepMs, reason } : r)));
+        this.#log.info('worktree kept for inspection', { taskId: rec.taskId, path: rec.path, reason, hours: this.#keepMs / 3600_000 });
+      }
+    } catch (err) {
+      this.#log.error('worktree release failed; the next sweep retries', { taskId: rec.taskId, path: rec.path, error: errorMessage(err) });
+      const now = this.#now();
+      await this.#registry.update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r))).catch(() => undefined);
+    } finally {
+      this.#active.delete(rec.path);
+    }
+    if (this.#capBytes > 0) await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
+  }
+
+  /** Undo a half-prepared worktree; a branch we created with no work on it goes too. */
+  async #discard(a: ActiveWorktree): Promise<void> {
+    const rec = a.record;
+    try {
+      await removeWorktreeFolder(rec, this.#base, this.#log);
+      if (a.createdBranch) await withRepoLock(rec.lockKey, () => git.deleteBranch(rec.repo, rec.branch));
+      await this.#registry.update((rs) => rs.filter((r) => r.path !== rec.path));
+    } catch (err) {
+      this.#log.warn('could not undo a failed worktree preparation', { path: rec.path, error: errorMessage(err) });
+    } finally {
+      this.#active.delete(rec.path);
+    }
+  }
+}
