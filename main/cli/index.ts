@@ -6,6 +6,9 @@ import { loginCommand } from './commands/login.ts';
 import { registerCommand } from './commands/register.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
+import { projectsCommand } from './projects.ts';
+import { commandContext } from './context.ts';
+import { dirname } from 'node:path';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
@@ -14,6 +17,14 @@ const COMMANDS: Record<string, Command> = {
   login: loginCommand,
   run: runCommand,
   status: statusCommand,
+  projects: async (argv, io) => {
+    // `--config` selects which runner's projects.yaml; the rest is the projects command's own.
+    const at = argv.findIndex((a) => a === '--config' || a === '-c');
+    const config = at >= 0 ? argv[at + 1] : undefined;
+    const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
+    const ctx = commandContext(config !== undefined ? { config } : {}, io);
+    return projectsCommand(rest, { configDir: dirname(ctx.path), homeDir: ctx.home, stdout: io.stdout, stderr: io.stderr, worktreeBase: ctx.config.worktree_base });
+  },
 };
 
 /** Entry point of `sibyl-runner`: returns the exit code (0 ok, 1 runtime failure, 2 usage/config). */

@@ -1,4 +1,7 @@
-/** Host capabilities (docker, gpu); replaced by projects/capabilities.ts detection once wired. */
-export async function detectCapabilities(): Promise<string[]> {
-  return [];
+import { ProjectLinks } from './projects/links.ts';
+import { detectedCapabilities } from './projects/capabilities.ts';
+
+/** Capabilities to register with: host probes (docker, gpu) ∪ linked projects' markers. */
+export async function detectCapabilities(opts: { homeDir: string; configDir: string }): Promise<string[]> {
+  return detectedCapabilities({ links: new ProjectLinks({ homeDir: opts.homeDir, configDir: opts.configDir }) });
 }

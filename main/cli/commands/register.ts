@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
 import { UsageError } from '../../runner/errors.ts';
@@ -44,7 +45,7 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   if (!name || name.length > 255) throw new UsageError('register: --name must be 1–255 characters');
   const api = ctx.api(serverUrl);
   const token = await registrationToken(values.token, ctx, api, io);
-  const detected = await detectCapabilities();
+  const detected = await detectCapabilities({ homeDir: ctx.home, configDir: dirname(ctx.path) });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
   const runner = await api.register(token, { name, hostname: hostname(), capabilities, max_concurrent_agents: maxAgents, client_version: RUNNER_VERSION });
   ctx.file.update({
