@@ -155,6 +155,8 @@ export const events = {
   'app:state': AppState,
   'task:line': z.object({ taskId: z.string(), stream: z.string(), text: z.string(), at: z.string() }),
   'wizard:device': DeviceLoginEvent,
+  /** main asks the window to show a screen, e.g. a task's detail picked from the tray menu */
+  'app:navigate': z.object({ route: z.enum(['wizard', 'dashboard', 'history', 'settings', 'task']), taskId: z.string().optional() }),
 } as const;
 
 export type RequestChannel = keyof typeof requests;

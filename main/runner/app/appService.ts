@@ -35,9 +35,21 @@ export interface AppServiceOptions {
 
 export type AppEventListener = <E extends EventChannel>(event: E, payload: EventPayload<E>) => void;
 
+export interface FinishedTask {
+  taskId: string;
+  projectId: string;
+  prompt: string;
+  status: string;
+  error: string | undefined;
+}
+
 export interface AppService {
   handlers: Handlers;
   state(): AppState;
+  /** Re-check the link now (OS resumed, network back). */
+  kick(): void;
+  /** A task reached its end (for notifications; not part of the renderer contract). */
+  onTaskFinished(listener: (t: FinishedTask) => void): () => void;
   onEvent(listener: AppEventListener): () => void;
   close(): Promise<void>;
 }
@@ -63,8 +75,14 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     return loadConfig({ flags: { config: opts.configPath }, env: opts.env, home: opts.home });
   }
 
+  const finishedListeners = new Set<(t: FinishedTask) => void>();
   const observer: TaskObserver = {
     line: (taskId, stream, text) => emit('task:line', { taskId, stream, text, at: new Date().toISOString() }),
+    finished: (taskId, result) => {
+      const view = host.snapshot()?.running.find((t) => t.taskId === taskId);
+      const t: FinishedTask = { taskId, projectId: view?.projectId ?? '', prompt: view?.prompt ?? '', status: result.status, error: result.error };
+      for (const l of finishedListeners) l(t);
+    },
   };
   const host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => emit('app:state', state()) });
   const device = new DeviceLogin(credentials, (e) => emit('wizard:device', e));
@@ -188,6 +206,11 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
   return {
     handlers,
     state,
+    kick: () => host.kick(),
+    onTaskFinished(listener) {
+      finishedListeners.add(listener);
+      return () => finishedListeners.delete(listener);
+    },
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -82,6 +82,10 @@ export class RunnerHost {
     this.#o.onChange();
   }
 
+  kick(): void {
+    this.#daemon?.link.kick();
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#poll);
     this.#attachedTo = undefined;

@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import { createAppService, type AppService } from '../runner/app/appService.ts';
+import { configureLogging, logger } from '../runner/logger.ts';
+import { EVENT_CHANNEL } from '../../preload/channels.ts';
+import type { AppState } from '../../preload/contract.ts';
+import { appProtocolHandler } from './appProtocol.ts';
+import { createAutostart } from './autostart.ts';
+import type { ElectronSurface } from './electronSurface.ts';
+import { registerIpc } from './ipc.ts';
+import { APP_SCHEME } from './senderCheck.ts';
+import { TrayController, trayImagePath } from './tray.ts';
+import { trayModel } from './trayModel.ts';
+import { createVault } from './vault.ts';
+import { MainWindow } from './windows.ts';
+
+export interface DesktopOptions {
+  home: string;
+  configPath: string;
+  env: Record<string, string | undefined>;
+  platform: NodeJS.Platform;
+  argv: string[];
+  execPath: string;
+  rendererDir: string;
+  preloadPath: string;
+  trayDir: string;
+  logDir: string;
+  /** how long Quit waits for running agents to be stopped and reported */
+  quitDrainMs?: number;
+  /** desktop-only preferences (electron-store in the app) */
+  prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
+}
+
+export interface Desktop {
+  service: AppService;
+  window: MainWindow;
+  tray: TrayController;
+  quit(): Promise<void>;
+}
+
+const log = logger('desktop');
+
+/** Must run before the app is ready: our renderer is served from a standard, secure scheme. */
+export function registerAppScheme(e: Pick<ElectronSurface, 'protocol'>): void {
+  e.protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+}
+
+/**
+ * The desktop shell: thin wiring of Electron to the core's AppService. Single instance, tray
+ * reflecting state, one locked-down window, IPC through one handler, start at login,
+ * notifications, link re-check on resume, graceful quit.
+ */
+export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promise<Desktop | undefined> {
+  if (!e.app.requestSingleInstanceLock()) {
+    e.app.quit();
+    return undefined;
+  }
+  configureLogging({ logDir: o.logDir });
+  e.app.dock?.hide(); // menu-bar app: no dock icon (LSUIElement in the packaged app)
+  await e.app.whenReady();
+  e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
+
+  const autostart = createAutostart({ platform: o.platform, app: e.app, homeDir: o.home, env: o.env, execPath: o.execPath });
+  const credentials = createVault({ safeStorage: e.safeStorage, dir: join(o.configPath, '..'), platform: o.platform });
+  const ourWebContents = new Set<number>();
+  const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents });
+
+  const service = await createAppService({
+    home: o.home,
+    configPath: o.configPath,
+    env: o.env,
+    ports: {
+      openPath: async (p) => {
+        const err = await e.shell.openPath(p);
+        if (err) throw new Error(err);
+      },
+      openExternal: (url) => e.shell.openExternal(url),
+      pickFolder: async (defaultPath) => {
+        const r = await e.dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'], ...(defaultPath ? { defaultPath } : {}) });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      loginItem: { get: () => autostart.get(), set: (v) => autostart.set(v) },
+      ...(o.prefs ? { prefs: o.prefs } : {}),
+      credentials,
+    },
+  });
+  registerIpc(e.ipcMain, service.handlers, ourWebContents);
+
+  let quitting = false;
+  const quit = async (): Promise<void> => {
+    if (quitting) return;
+    quitting = true;
+    log.info('quitting: draining the runner');
+    await Promise.race([service.close(), new Promise((r) => setTimeout(r, o.quitDrainMs ?? 10_000))]);
+    tray.dispose();
+    e.app.exit(0);
+  };
+
+  const tray = new TrayController({
+    electron: e,
+    tray: new e.Tray(e.nativeImage.createFromPath(trayImagePath(o.trayDir, 'offline', o.platform))),
+    trayDir: o.trayDir,
+    platform: o.platform,
+    onAction: (id, checked) => void onTrayAction(id, checked),
+  });
+  let startAtLogin = await autostart.get().catch(() => false);
+  const renderTray = (state: AppState): void => tray.update(trayModel(state, { startAtLogin }));
+
+  async function onTrayAction(id: string, checked?: boolean): Promise<void> {
+    try {
+      if (id === 'open') await window.show();
+      else if (id === 'pause') await service.handlers['runner:pause']({});
+      else if (id === 'resume') await service.handlers['runner:resume']({});
+      else if (id === 'register') await navigate('wizard');
+      else if (id === 'quit') await quit();
+      else if (id === 'startAtLogin') {
+        await autostart.set(Boolean(checked));
+        startAtLogin = await autostart.get();
+        renderTray(service.state());
+      } else if (id.startsWith('task:')) await navigate('task', id.slice(5));
+    } catch (err) {
+      log.error('tray action failed', { id, error: err });
+    }
+  }
+
+  async function navigate(route: 'wizard' | 'task', taskId?: string): Promise<void> {
+    await window.show();
+    window.send(EVENT_CHANNEL, 'app:navigate', { route, ...(taskId ? { taskId } : {}) });
+  }
+
+  service.onEvent((event, payload) => {
+    window.send(EVENT_CHANNEL, event, payload);
+    if (event === 'app:state') renderTray(payload as AppState);
+  });
+  service.onTaskFinished((t) => {
+    const notify = o.prefs?.get('notifications') ?? true;
+    if (!notify || !e.Notification.isSupported()) return;
+    const ok = t.status === 'completed';
+    const n = new e.Notification({ title: ok ? 'Task completed' : `Task ${t.status}`, body: `${t.projectId}: ${t.prompt.split('\n')[0]?.slice(0, 80) ?? ''}${!ok && t.error ? ` — ${t.error.slice(0, 80)}` : ''}`, silent: ok });
+    n.on('click', () => void navigate('task', t.taskId));
+    n.show();
+  });
+  renderTray(service.state());
+
+  // After sleep or a network change, re-check the link now instead of waiting for a ping timeout.
+  e.powerMonitor.on('resume', () => service.kick());
+  e.powerMonitor.on('unlock-screen', () => service.kick());
+  let online = e.net.isOnline();
+  const netTimer = setInterval(() => {
+    const now = e.net.isOnline();
+    if (now && !online) service.kick();
+    online = now;
+  }, 5000);
+  netTimer.unref();
+
+  e.app.on('second-instance', () => void window.show());
+  e.app.on('activate', () => void window.show());
+  e.app.on('window-all-closed', () => {
+    /* stay in the tray: closing the window keeps the runner */
+  });
+  e.app.on('before-quit', (event) => {
+    if (quitting) return;
+    event.preventDefault();
+    void quit();
+  });
+
+  const hidden = o.argv.includes('--hidden');
+  if (!service.state().registered || !hidden) await window.show();
+  return { service, window, tray, quit };
+}

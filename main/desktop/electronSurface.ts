@@ -1,0 +1,83 @@
+import type { App, SafeStorage } from 'electron';
+
+/**
+ * The slice of Electron's API the desktop shell uses, as structural types. The real `electron`
+ * module satisfies it; the shell's unit tests pass a tiny fake (test/helpers/fakeElectron.ts).
+ */
+export interface WebContentsLike {
+  id: number;
+  send(channel: string, ...args: unknown[]): void;
+  setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' } | { action: 'allow' }): void;
+  on(event: 'will-navigate', listener: (event: { preventDefault(): void }, url: string) => void): unknown;
+  session: { setPermissionRequestHandler(handler: (wc: unknown, permission: string, callback: (granted: boolean) => void) => void): void };
+}
+
+export interface BrowserWindowLike {
+  webContents: WebContentsLike;
+  loadURL(url: string): Promise<void>;
+  show(): void;
+  focus(): void;
+  isDestroyed(): boolean;
+  isMinimized(): boolean;
+  restore(): void;
+  on(event: 'closed', listener: () => void): unknown;
+  once(event: 'ready-to-show', listener: () => void): unknown;
+}
+
+export interface TrayLike {
+  setImage(image: unknown): void;
+  setToolTip(text: string): void;
+  setContextMenu(menu: unknown): void;
+  on(event: 'click', listener: () => void): unknown;
+  destroy(): void;
+}
+
+export interface MenuItemTemplate {
+  id?: string;
+  label?: string;
+  type?: 'normal' | 'separator' | 'checkbox';
+  checked?: boolean;
+  enabled?: boolean;
+  click?: () => void;
+}
+
+export interface IpcInvokeEvent {
+  sender: { id: number };
+  senderFrame: { url: string; parent: unknown } | null;
+}
+
+export interface ElectronSurface {
+  app: Pick<App, 'getLoginItemSettings' | 'setLoginItemSettings'> & {
+    requestSingleInstanceLock(): boolean;
+    whenReady(): Promise<unknown>;
+    on(event: 'second-instance' | 'window-all-closed' | 'before-quit' | 'activate', listener: (event: { preventDefault(): void }) => void): unknown;
+    quit(): void;
+    exit(code?: number): void;
+    getPath(name: 'userData' | 'home'): string;
+    dock?: { hide(): void };
+  };
+  BrowserWindow: new (options: {
+    width: number;
+    height: number;
+    minWidth?: number;
+    minHeight?: number;
+    show: boolean;
+    title: string;
+    backgroundColor?: string;
+    webPreferences: { preload: string; contextIsolation: boolean; sandbox: boolean; nodeIntegration: boolean; webSecurity: boolean; spellcheck?: boolean };
+  }) => BrowserWindowLike;
+  Tray: new (image: unknown) => TrayLike;
+  Menu: { buildFromTemplate(template: MenuItemTemplate[]): unknown };
+  nativeImage: { createFromPath(path: string): unknown };
+  ipcMain: { handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void };
+  shell: { openExternal(url: string): Promise<void>; openPath(path: string): Promise<string> };
+  dialog: { showOpenDialog(options: { properties: ('openDirectory' | 'createDirectory')[]; defaultPath?: string }): Promise<{ canceled: boolean; filePaths: string[] }> };
+  safeStorage: Pick<SafeStorage, 'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'>;
+  Notification: { new (options: { title: string; body: string; silent?: boolean }): { show(): void; on(event: 'click', listener: () => void): unknown }; isSupported(): boolean };
+  powerMonitor: { on(event: 'resume' | 'unlock-screen', listener: () => void): unknown };
+  protocol: {
+    registerSchemesAsPrivileged(schemes: { scheme: string; privileges: { standard: boolean; secure: boolean; supportFetchAPI?: boolean } }[]): void;
+    handle(scheme: string, handler: (request: { url: string }) => Response | Promise<Response>): void;
+  };
+  net: { isOnline(): boolean };
+}

@@ -1,0 +1,33 @@
+// Electron entry (bundled to out/desktop/main.cjs). Everything here is wiring; see desktopApp.ts.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as electron from 'electron';
+import Store from 'electron-store';
+import { locateConfig } from '../runner/config/loadConfig.ts';
+import { registerAppScheme, startDesktop } from './desktopApp.ts';
+import type { ElectronSurface } from './electronSurface.ts';
+
+const surface = electron as unknown as ElectronSurface;
+registerAppScheme(surface);
+
+const prefs = new Store<{ notifications: boolean }>({ name: 'desktop-preferences', defaults: { notifications: true } });
+const home = homedir();
+const appRoot = electron.app.getAppPath();
+const resources = electron.app.isPackaged ? process.resourcesPath : join(appRoot, 'build');
+
+void startDesktop(surface, {
+  home,
+  configPath: locateConfig(undefined, process.env, home),
+  env: process.env,
+  platform: process.platform,
+  argv: process.argv,
+  execPath: process.execPath,
+  rendererDir: join(appRoot, 'out', 'renderer'),
+  preloadPath: join(appRoot, 'out', 'desktop', 'preload.cjs'),
+  trayDir: join(resources, 'tray'),
+  logDir: join(home, '.sibyl', 'logs'),
+  prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },
+}).catch((err: unknown) => {
+  console.error('Sibyl Runner failed to start:', err);
+  electron.app.exit(1);
+});

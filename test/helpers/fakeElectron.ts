@@ -1,0 +1,184 @@
+import type { BrowserWindowLike, ElectronSurface, IpcInvokeEvent, MenuItemTemplate, TrayLike, WebContentsLike } from '../../main/desktop/electronSurface.ts';
+
+/**
+ * The one fake of Electron's API surface (it cannot run here): small classes that record what
+ * the desktop shell asked for, so tests can assert the wiring. Everything behind it is real.
+ */
+type Listener = (...args: never[]) => unknown;
+
+class Emitter {
+  readonly listeners = new Map<string, Listener[]>();
+  on(event: string, listener: Listener): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+  once(event: string, listener: Listener): this {
+    return this.on(event, listener);
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (...a: unknown[]) => unknown)(...args);
+  }
+}
+
+let nextId = 1;
+
+export class FakeWebContents extends Emitter implements WebContentsLike {
+  readonly id = nextId++;
+  readonly sent: { channel: string; args: unknown[] }[] = [];
+  openHandler: ((d: { url: string }) => { action: 'deny' } | { action: 'allow' }) | undefined;
+  permissionHandler: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | undefined;
+  readonly session = { setPermissionRequestHandler: (h: NonNullable<FakeWebContents['permissionHandler']>) => void (this.permissionHandler = h) };
+  send(channel: string, ...args: unknown[]): void {
+    this.sent.push({ channel, args });
+  }
+  setWindowOpenHandler(h: NonNullable<FakeWebContents['openHandler']>): void {
+    this.openHandler = h;
+  }
+}
+
+export class FakeBrowserWindow extends Emitter implements BrowserWindowLike {
+  static all: FakeBrowserWindow[] = [];
+  readonly webContents = new FakeWebContents();
+  readonly options: ConstructorParameters<ElectronSurface['BrowserWindow']>[0];
+  url = '';
+  visible = false;
+  destroyed = false;
+  focused = 0;
+  constructor(options: ConstructorParameters<ElectronSurface['BrowserWindow']>[0]) {
+    super();
+    this.options = options;
+    FakeBrowserWindow.all.push(this);
+  }
+  async loadURL(url: string): Promise<void> {
+    this.url = url;
+    this.emit('ready-to-show');
+  }
+  show(): void {
+    this.visible = true;
+  }
+  focus(): void {
+    this.focused++;
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+  isMinimized(): boolean {
+    return false;
+  }
+  restore(): void {}
+  close(): void {
+    this.destroyed = true;
+    this.emit('closed');
+  }
+}
+
+export class FakeTray extends Emitter implements TrayLike {
+  static last: FakeTray | undefined;
+  image: unknown;
+  tooltip = '';
+  menu: MenuItemTemplate[] = [];
+  destroyed = false;
+  constructor(image: unknown) {
+    super();
+    this.image = image;
+    FakeTray.last = this;
+  }
+  setImage(image: unknown): void {
+    this.image = image;
+  }
+  setToolTip(text: string): void {
+    this.tooltip = text;
+  }
+  setContextMenu(menu: unknown): void {
+    this.menu = menu as MenuItemTemplate[];
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  click(id: string): void {
+    const item = this.menu.find((m) => m.id === id);
+    if (!item?.click) throw new Error(`no clickable tray item ${id}; have ${this.menu.map((m) => m.id).join(', ')}`);
+    item.click();
+  }
+}
+
+export class FakeNotification extends Emitter {
+  static shown: { title: string; body: string }[] = [];
+  readonly options: { title: string; body: string };
+  constructor(options: { title: string; body: string }) {
+    super();
+    this.options = options;
+  }
+  show(): void {
+    FakeNotification.shown.push(this.options);
+  }
+  static isSupported(): boolean {
+    return true;
+  }
+}
+
+export interface FakeElectron extends ElectronSurface {
+  appEvents: Emitter;
+  power: Emitter;
+  invoke(event: IpcInvokeEvent, channel: unknown, input: unknown): Promise<unknown>;
+  opened: string[];
+  exitCode: number | undefined;
+  online: boolean;
+  protocolHandlers: Map<string, (r: { url: string }) => Response | Promise<Response>>;
+}
+
+export function fakeElectron(opts: { singleInstance?: boolean; loginItem?: boolean } = {}): FakeElectron {
+  FakeBrowserWindow.all = [];
+  FakeNotification.shown = [];
+  const appEvents = new Emitter();
+  const power = new Emitter();
+  const handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
+  let login = opts.loginItem ?? false;
+  const e: FakeElectron = {
+    appEvents,
+    power,
+    opened: [],
+    exitCode: undefined,
+    online: true,
+    protocolHandlers: new Map(),
+    invoke: (event, channel, input) => {
+      const h = handlers.get('sibyl:invoke');
+      if (!h) throw new Error('no IPC handler registered');
+      return h(event, channel, input);
+    },
+    app: {
+      requestSingleInstanceLock: () => opts.singleInstance ?? true,
+      whenReady: async () => undefined,
+      on: (event, listener) => appEvents.on(event, listener),
+      quit: () => void (e.exitCode = 0),
+      exit: (code) => void (e.exitCode = code ?? 0),
+      getLoginItemSettings: () => ({ openAtLogin: login }) as ReturnType<ElectronSurface['app']['getLoginItemSettings']>,
+      setLoginItemSettings: (s) => void (login = s.openAtLogin ?? false),
+      getPath: () => '/tmp',
+    },
+    BrowserWindow: FakeBrowserWindow,
+    Tray: FakeTray,
+    Menu: { buildFromTemplate: (t) => t },
+    nativeImage: { createFromPath: (p) => ({ path: p }) },
+    ipcMain: { handle: (channel, listener) => void handlers.set(channel, listener) },
+    shell: {
+      openExternal: async (url) => void e.opened.push(url),
+      openPath: async (p) => (e.opened.push(p), ''),
+    },
+    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+    safeStorage: {
+      isEncryptionAvailable: () => true,
+      encryptString: (s) => Buffer.from(s, 'utf8').map((b) => b ^ 0x5a) as Buffer,
+      decryptString: (b) => Buffer.from(b.map((x) => x ^ 0x5a)).toString('utf8'),
+      getSelectedStorageBackend: () => 'gnome_libsecret',
+    },
+    Notification: FakeNotification,
+    powerMonitor: { on: (event, listener) => power.on(event, listener) },
+    protocol: {
+      registerSchemesAsPrivileged: () => {},
+      handle: (scheme, handler) => void e.protocolHandlers.set(scheme, handler),
+    },
+    net: { isOnline: () => e.online },
+  };
+  return e;
+}
