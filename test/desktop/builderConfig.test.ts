@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Configuration } from 'app-builder-lib';
+import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
+import { DebugLogger } from 'builder-util';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const root = join(import.meta.dirname, '..', '..');
+const raw: unknown = parse(readFileSync(join(root, 'electron-builder.yml'), 'utf8'));
+
+/** The parts of the config this app depends on, with the values it needs. */
+const Expected = z.object({
+  appId: z.literal('dev.sibyl.runner'),
+  productName: z.literal('Sibyl Runner'),
+  directories: z.object({ output: z.literal('dist') }),
+  files: z.array(z.string()),
+  extraResources: z.array(z.object({ from: z.string(), to: z.string() }).strict()),
+  linux: z.object({ target: z.tuple([z.literal('AppImage'), z.literal('deb')]), category: z.literal('Development'), icon: z.literal('build/icons') }),
+  deb: z.object({ depends: z.array(z.string()) }),
+  mac: z.object({
+    target: z.literal('dmg'),
+    category: z.literal('public.app-category.developer-tools'),
+    extendInfo: z.object({ LSUIElement: z.literal(true) }),
+    hardenedRuntime: z.literal(true),
+    entitlements: z.literal('build/entitlements.mac.plist'),
+    entitlementsInherit: z.literal('build/entitlements.mac.plist'),
+    icon: z.literal('build/icon.png'),
+  }),
+  win: z.object({ target: z.literal('nsis'), icon: z.literal('build/icon.png') }),
+  nsis: z.object({ oneClick: z.literal(false), perMachine: z.literal(false) }),
+});
+const config = Expected.parse(raw);
+
+test("electron-builder's own schema accepts the file", async () => {
+  // The schema check is what validates the cast.
+  await validateConfiguration(raw as Configuration, new DebugLogger(false));
+});
+
+test('the app ships its bundles and package.json, never sources or tests', () => {
+  const included = config.files.filter((p) => !p.startsWith('!'));
+  assert.deepEqual(included.sort(), ['out/**', 'package.json']);
+  for (const p of config.files) assert.doesNotMatch(p.replace(/^!/, ''), /^(main|preload|renderer|test|scripts|bench)\//);
+});
+
+test('tray images and the CLI go to resources under their own names', () => {
+  assert.deepEqual(config.extraResources, [
+    { from: 'build/tray', to: 'tray' },
+    { from: 'bin/sibyl-runner.js', to: 'cli/bin/sibyl-runner.js' },
+    { from: 'out/cli.mjs', to: 'cli/out/cli.mjs' },
+  ]);
+  // bin/sibyl-runner.js loads the bundle from ../out/cli.mjs, so the two keep that layout.
+  assert.match(readFileSync(join(root, 'bin/sibyl-runner.js'), 'utf8'), /'\.\.\/out\/cli\.mjs'/);
+  assert.ok(config.deb.depends.includes('git'), 'tasks run in git worktrees');
+});
+
+test('every path the config names exists', () => {
+  const paths = [
+    config.linux.icon,
+    config.mac.icon,
+    config.mac.entitlements,
+    config.win.icon,
+    ...config.extraResources.map((r) => r.from),
+    ...config.files.filter((p) => !/[*!]/.test(p)),
+  ];
+  for (const p of paths) {
+    if (p.startsWith('out/')) {
+      // A build output (out/ is not committed): check that the build writes it.
+      assert.match(readFileSync(join(root, 'scripts/build-cli.mjs'), 'utf8'), new RegExp(`outfile: '${p}'`), `${p} is not produced by scripts/build-cli.mjs`);
+      continue;
+    }
+    assert.ok(existsSync(join(root, p)), `${p} is missing`);
+  }
+  // Linux takes a folder of NxN.png files.
+  const linuxIcons = readdirSync(join(root, config.linux.icon));
+  for (const size of [16, 32, 48, 64, 128, 256, 512]) assert.ok(linuxIcons.includes(`${size}x${size}.png`), `${config.linux.icon}/${size}x${size}.png`);
+  assert.ok(statSync(join(root, 'build/tray')).isDirectory());
+  // Hardened runtime: exactly the two exceptions V8 needs.
+  const entitlements = readFileSync(join(root, config.mac.entitlements), 'utf8');
+  assert.deepEqual([...entitlements.matchAll(/<key>([^<]+)<\/key>/g)].map((m) => m[1]), [
+    'com.apple.security.cs.allow-jit',
+    'com.apple.security.cs.allow-unsigned-executable-memory',
+  ]);
+});
