@@ -24,6 +24,8 @@ export interface DesktopOptions {
   preloadPath: string;
   trayDir: string;
   logDir: string;
+  /** extra arguments for the login item (the app folder when running unpackaged with `electron .`) */
+  autostartArgs?: string[];
   /** how long Quit waits for running agents to be stopped and reported */
   quitDrainMs?: number;
   /** desktop-only preferences (electron-store in the app) */
@@ -59,7 +61,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   await e.app.whenReady();
   e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
 
-  const autostart = createAutostart({ platform: o.platform, app: e.app, homeDir: o.home, env: o.env, execPath: o.execPath });
+  const autostart = createAutostart({ platform: o.platform, app: e.app, homeDir: o.home, env: o.env, execPath: o.execPath, ...(o.autostartArgs ? { args: o.autostartArgs } : {}) });
   const credentials = createVault({ safeStorage: e.safeStorage, dir: join(o.configPath, '..'), platform: o.platform });
   const ourWebContents = new Set<number>();
   const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents });

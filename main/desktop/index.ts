@@ -26,6 +26,7 @@ void startDesktop(surface, {
   preloadPath: join(appRoot, 'out', 'desktop', 'preload.cjs'),
   trayDir: join(resources, 'tray'),
   logDir: join(home, '.sibyl', 'logs'),
+  autostartArgs: electron.app.isPackaged ? [] : [appRoot],
   prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },
 }).catch((err: unknown) => {
   console.error('Sibyl Runner failed to start:', err);
