@@ -29,7 +29,7 @@ export interface DaemonOptions {
   observer?: TaskObserver;
   outboxStore?: OutboxStore;
   /** warm worktrees to announce on every (re)connect with project_register */
-  projects?: () => { projectId: string; path: string; branch: string | null }[];
+  projects?: () => Promise<{ projectId: string; path: string; branch: string | null }[]>;
   controlSocket?: boolean;
   env?: Record<string, string | undefined>;
   /** test and tuning knobs */
@@ -157,8 +157,11 @@ export class Daemon {
     // Re-announce everything on every connect (R6): true status, unsent results, warm worktrees.
     this.tasks.sendStatus();
     background(this.#log, 'outbox flush', this.outbox.flush());
-    for (const p of this.#o.projects?.() ?? []) {
-      this.link.post({ type: 'project_register', project_id: p.projectId, worktree_path: p.path, worktree_branch: p.branch });
+    const projects = this.#o.projects;
+    if (projects) {
+      background(this.#log, 'project_register', (async () => {
+        for (const p of await projects()) this.link.post({ type: 'project_register', project_id: p.projectId, worktree_path: p.path, worktree_branch: p.branch });
+      })());
     }
   }
 

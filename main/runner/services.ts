@@ -38,24 +38,20 @@ export async function wireCoreServices(
     diskCapBytes: config.worktree_disk_cap_mb * 1024 * 1024,
     log: ctx.log.child('worktrees'),
   });
-  let warm: { projectId: string; path: string; branch: string | null }[] = [];
-  const refreshWarm = async (): Promise<void> => {
-    // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
-    warm = (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
-  };
+  // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
+  const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> => (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
   let sweepTimer: NodeJS.Timeout | undefined;
   return {
     daemonOptions: {
       workspaces,
       validate: (spec) => validateGitRefs(spec),
-      observer: composeObservers(ctx.observer, { finished: () => background(ctx.log, 'warm worktree refresh', refreshWarm()) }),
-      projects: () => warm,
+      observer: composeObservers(ctx.observer),
+      projects: warm,
     },
     links,
     workspaces,
     started: async () => {
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));
-      await refreshWarm().catch(() => {});
       sweepTimer = setInterval(() => background(ctx.log, 'worktree sweep', workspaces.sweep()), SWEEP_EVERY_MS);
       sweepTimer.unref();
     },

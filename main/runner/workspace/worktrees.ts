@@ -204,7 +204,7 @@ export class GitWorkspaces implements WorkspaceProvider {
   }
 
   async #folder(spec: TaskSpec): Promise<PreparedWorkspace> {
-    this.#log.info('no project link and no repo_url: plain folder', { taskId: spec.taskId, projectId: spec.projectId });
+    this.#log.debug('no project link and no repo_url: plain folder', { taskId: spec.taskId, projectId: spec.projectId });
     const ws = await this.#folders.prepare(spec);
     const note = `project ${spec.projectId} is not linked on this runner and the task has no repo_url: plain folder, no git checkout`;
     return { ...ws, describe: async () => ({ ...(await ws.describe()), workspace: 'folder', workspace_note: note }) };
