@@ -1,0 +1,137 @@
+import type { HistoryPage, TaskRow, TaskStatus } from '../../preload/contract.ts';
+import { call, messageOf } from './bridge.ts';
+import { debounce, h, mount, setText, uid } from './dom.ts';
+import { count, dateTime, duration, statusBadge, summary } from './format.ts';
+import { Disposer, type Screen, type ScreenContext } from './screen.ts';
+
+const PAGE_SIZE = 50;
+const STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled', 'rejected', 'running', 'assigned'];
+
+// Kept across visits, so coming back from a task's detail shows the same filter, search and page.
+const view: { status: TaskStatus | ''; search: string; cursors: (string | undefined)[] } = { status: '', search: '', cursors: [undefined] };
+
+/** Past tasks: status filter, debounced text search, cursor pagination (newest first). */
+export function historyScreen(ctx: ScreenContext): Screen {
+  const d = new Disposer();
+  const statusSelect = h('select', { id: uid('status'), name: 'status' }, h('option', { value: '' }, 'All statuses'), STATUSES.map((s) => h('option', { value: s, selected: view.status === s }, s)));
+  const searchInput = h('input', { id: uid('search'), type: 'search', name: 'search', value: view.search, placeholder: 'Prompt or task id', autocomplete: 'off', spellcheck: 'false' });
+  const info = h('p', { class: 'small muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'history-count' });
+  const body = h('div', { class: 'history-body' });
+  const newer = h('button', { type: 'button', class: 'btn btn-small' }, '← Newer');
+  const older = h('button', { type: 'button', class: 'btn btn-small' }, 'Older →');
+  let seq = 0;
+  let page: HistoryPage | null = null;
+
+  async function load(): Promise<void> {
+    const mine = ++seq;
+    body.setAttribute('aria-busy', 'true');
+    const index = view.cursors.length - 1;
+    const cursor = view.cursors[index];
+    try {
+      const result = await call('history:page', { limit: PAGE_SIZE, ...(view.status ? { status: view.status } : {}), ...(view.search.trim() ? { search: view.search.trim() } : {}), ...(cursor ? { cursor } : {}) });
+      // A slower answer to an older query must not replace a newer one.
+      if (mine !== seq) return;
+      page = result;
+      const first = index * PAGE_SIZE + 1;
+      setText(info, result.total === 0 ? 'No tasks match.' : `Showing ${count(first)}–${count(first + result.items.length - 1)} of ${count(result.total)}`);
+      mount(body, result.items.length ? table(result.items, ctx) : h('p', { class: 'empty' }, view.status || view.search ? 'No tasks match this filter.' : 'No tasks have run on this machine yet.'));
+    } catch (err) {
+      if (mine !== seq) return;
+      mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err)));
+    }
+    body.removeAttribute('aria-busy');
+    newer.disabled = view.cursors.length <= 1;
+    older.disabled = !page?.nextCursor;
+  }
+
+  const restart = (): void => {
+    view.cursors = [undefined];
+    void load();
+  };
+  const searchLater = debounce(restart, 250);
+  d.add(searchLater.cancel);
+  statusSelect.addEventListener('change', () => {
+    view.status = statusSelect.value === '' ? '' : (statusSelect.value as TaskStatus);
+    restart();
+  });
+  searchInput.addEventListener('input', () => {
+    view.search = searchInput.value;
+    searchLater();
+  });
+  newer.addEventListener('click', () => {
+    if (view.cursors.length > 1) view.cursors.pop();
+    void load();
+  });
+  older.addEventListener('click', () => {
+    if (!page?.nextCursor) return;
+    view.cursors.push(page.nextCursor);
+    void load();
+  });
+
+  // New tasks appear at the top: refresh the first page when the running set changes.
+  let running = runningKey(ctx);
+  d.add(
+    ctx.app.subscribe(() => {
+      const now = runningKey(ctx);
+      if (now === running) return;
+      running = now;
+      if (view.cursors.length === 1) void load();
+    }),
+  );
+  void load();
+
+  const el = h(
+    'div',
+    { class: 'history' },
+    h('h1', { tabindex: '-1' }, 'History'),
+    h(
+      'div',
+      { class: 'toolbar', role: 'search' },
+      h('div', { class: 'field' }, h('label', { for: searchInput.id }, 'Search'), searchInput),
+      h('div', { class: 'field' }, h('label', { for: statusSelect.id }, 'Status'), statusSelect),
+    ),
+    info,
+    h('div', { class: 'card table-card' }, body),
+    h('nav', { class: 'actions pager', 'aria-label': 'Pages' }, newer, older),
+  );
+  return { el, dispose: () => d.dispose() };
+}
+
+function runningKey(ctx: ScreenContext): string {
+  return (ctx.app.current().daemon?.running ?? []).map((t) => t.taskId).join(',');
+}
+
+function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
+  return h(
+    'table',
+    { class: 'history-table', 'data-testid': 'history-table' },
+    h('caption', { class: 'visually-hidden' }, 'Past tasks, newest first'),
+    h(
+      'thead',
+      null,
+      h('tr', null, ['Status', 'Task', 'Project', 'Started', 'Duration', 'Exit', 'Branch'].map((c) => h('th', { scope: 'col', class: c === 'Duration' || c === 'Exit' ? 'num' : null }, c))),
+    ),
+    h('tbody', null, rows.map((r) => row(r, ctx))),
+  );
+}
+
+function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
+  const href = `#/history/${encodeURIComponent(r.taskId)}`;
+  const tr = h(
+    'tr',
+    { 'data-task-id': r.taskId, class: 'clickable' },
+    h('td', null, statusBadge(r.status)),
+    h('td', { class: 'prompt-cell' }, h('a', { href, title: r.prompt }, summary(r.prompt, 90)), h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8))),
+    h('td', { class: 'mono' }, r.projectId ?? '—'),
+    h('td', { class: 'nowrap' }, dateTime(r.startedAt ?? r.assignedAt)),
+    h('td', { class: 'num' }, duration(r.durationS)),
+    h('td', { class: 'num mono' }, r.exitCode === null ? '—' : String(r.exitCode)),
+    h('td', { class: 'mono branch' }, r.branch ?? '—'),
+  );
+  // The whole row is a click target for the mouse; the link inside is the keyboard path.
+  tr.addEventListener('click', (e) => {
+    if (e.target instanceof HTMLAnchorElement || getSelection()?.toString()) return;
+    ctx.navigate(href);
+  });
+  return tr;
+}

@@ -1,0 +1,62 @@
+import type { Locator, Page } from 'playwright-core';
+
+/** The dashboard: runner status, capacity, and one card per running task. */
+export class DashboardPage {
+  readonly page: Page;
+  constructor(page: Page) {
+    this.page = page;
+  }
+
+  async open(): Promise<void> {
+    await this.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+  }
+  get heading(): Locator {
+    return this.page.getByRole('heading', { level: 1, name: 'Dashboard' });
+  }
+  get linkState(): Locator {
+    return this.page.getByTestId('link-state');
+  }
+  get linkReason(): Locator {
+    return this.page.getByTestId('link-reason');
+  }
+  get capacity(): Locator {
+    return this.page.getByTestId('capacity');
+  }
+  get pauseButton(): Locator {
+    return this.page.getByTestId('pause');
+  }
+  get runningSection(): Locator {
+    return this.page.getByRole('region', { name: /^Running/ });
+  }
+  get recent(): Locator {
+    return this.page.getByRole('region', { name: /^Recently finished/ });
+  }
+  task(taskId: string): TaskCardPart {
+    return new TaskCardPart(this.page.locator(`article[data-task-id="${taskId}"]`));
+  }
+}
+
+export class TaskCardPart {
+  readonly root: Locator;
+  constructor(root: Locator) {
+    this.root = root;
+  }
+  get title(): Locator {
+    return this.root.locator('h3');
+  }
+  get activity(): Locator {
+    return this.root.getByTestId('activity');
+  }
+  get elapsed(): Locator {
+    return this.root.getByTestId('elapsed');
+  }
+  get log(): Locator {
+    return this.root.getByLabel('Live output');
+  }
+  get cancelButton(): Locator {
+    return this.root.getByRole('button', { name: 'Cancel', exact: true });
+  }
+  get openFolderButton(): Locator {
+    return this.root.getByRole('button', { name: 'Open folder' });
+  }
+}

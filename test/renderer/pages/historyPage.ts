@@ -1,0 +1,31 @@
+import type { Locator, Page } from 'playwright-core';
+
+/** The history table with its search, status filter and pager. */
+export class HistoryPage {
+  readonly page: Page;
+  constructor(page: Page) {
+    this.page = page;
+  }
+
+  async open(): Promise<void> {
+    await this.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History' }).click();
+  }
+  get search(): Locator {
+    return this.page.getByLabel('Search');
+  }
+  get status(): Locator {
+    return this.page.getByLabel('Status');
+  }
+  get count(): Locator {
+    return this.page.getByTestId('history-count');
+  }
+  get rows(): Locator {
+    return this.page.getByTestId('history-table').locator('tbody tr');
+  }
+  row(taskId: string): Locator {
+    return this.page.locator(`tr[data-task-id="${taskId}"]`);
+  }
+  async openTask(taskId: string): Promise<void> {
+    await this.row(taskId).getByRole('link').click();
+  }
+}
