@@ -109,6 +109,7 @@ export class TaskManager {
       ...(this.#d.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#d.timeoutGraceMs } : {}),
       ...(this.#d.cancelGraceMs !== undefined ? { cancelGraceMs: this.#d.cancelGraceMs } : {}),
       ...(this.#d.activityIntervalMs !== undefined ? { activityIntervalMs: this.#d.activityIntervalMs } : {}),
+      ...(this.#d.onChange ? { onViewChange: this.#d.onChange } : {}),
     });
     this.#running.set(taskId, run);
     await this.#d.observer.assigned?.(spec, run.view.assignedAt);

@@ -20,6 +20,8 @@ export interface TaskRunDeps {
   cancelGraceMs?: number;
   /** minimum gap between activity updates of one task */
   activityIntervalMs?: number;
+  /** the task's view changed (phase, pid, worktree, activity): the UI snapshot is stale */
+  onViewChange?: () => void;
 }
 
 /** One task from accepted to reported: workspace, agent process, throttled activity, result. */
@@ -67,6 +69,7 @@ export class TaskRun {
       workspace = await this.#deps.workspaces.prepare(spec);
       this.view.worktreePath = workspace.path;
       this.view.branch = workspace.env.SIBYL_BRANCH;
+      this.#deps.onViewChange?.();
       await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
       if (this.#stopReason) return { message: this.#cancelledBeforeStart(t0, workspace.path), workspace };
       this.#deps.update({ status: 'running', progress: 20, activity: 'Launching agent' });
@@ -84,6 +87,7 @@ export class TaskRun {
         this.view.pid = proc.pid;
         this.view.startedAt = Date.now();
         this.view.phase = 'running';
+        this.#deps.onViewChange?.();
         await this.#deps.observer.started?.(spec.taskId, proc.pid, this.view.startedAt);
       }
       if (this.#stopReason) proc.stop(this.#stopReason);
@@ -147,6 +151,7 @@ export class TaskRun {
     this.#lastSentAt = performance.now();
     this.view.activity = this.#latest;
     this.#deps.observer.activity?.(this.spec.taskId, this.#latest);
+    this.#deps.onViewChange?.();
     this.#deps.update({ status: 'running', progress: null, activity: this.#latest });
     this.#latest = undefined;
   }
