@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { RunnerError, errorMessage } from '../errors.ts';
+
+/**
+ * The history's SQLite file: WAL (the CLI and the window read while the daemon writes),
+ * synchronous=NORMAL (a power cut may lose the last moments of history, never corrupt it; the
+ * journal, not this file, is what must not lose a result), the schema, and the search index.
+ */
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id INTEGER PRIMARY KEY,
+  task_id TEXT NOT NULL UNIQUE,
+  agent_id TEXT,
+  project_id TEXT,
+  prompt TEXT NOT NULL DEFAULT '',
+  command TEXT,
+  status TEXT NOT NULL CHECK (status IN ('assigned','running','completed','failed','timeout','cancelled','rejected')),
+  reject_reason TEXT,
+  assigned_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  duration_s REAL,
+  exit_code INTEGER,
+  worktree_path TEXT,
+  branch TEXT,
+  commit_count INTEGER,
+  log_path TEXT,
+  error TEXT
+);
+-- The task_complete result (up to 200 lines of stdout and stderr, commits, diffstat) is tens of KB:
+-- kept apart, it does not spread the rows a page or a search walks over ten times as many pages.
+CREATE TABLE IF NOT EXISTS task_results (id INTEGER PRIMARY KEY, result TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS task_results_delete AFTER DELETE ON tasks BEGIN
+  DELETE FROM task_results WHERE id = old.id;
+END;
+-- Secondary indexes end in the rowid, so (status) also serves "newest first within a status".
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
+CREATE INDEX IF NOT EXISTS tasks_assigned ON tasks(assigned_at);
+`;
+
+/** Substring search in the text columns; the trigram tokenizer makes any 3+ character substring an index lookup. */
+const FTS = `
+CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(task_id, agent_id, prompt, content='tasks', content_rowid='id', tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS tasks_fts_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO tasks_fts(rowid, task_id, agent_id, prompt) VALUES (new.id, new.task_id, new.agent_id, new.prompt);
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_fts_delete AFTER DELETE ON tasks BEGIN
+  INSERT INTO tasks_fts(tasks_fts, rowid, task_id, agent_id, prompt) VALUES ('delete', old.id, old.task_id, old.agent_id, old.prompt);
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_fts_update AFTER UPDATE OF task_id, agent_id, prompt ON tasks BEGIN
+  INSERT INTO tasks_fts(tasks_fts, rowid, task_id, agent_id, prompt) VALUES ('delete', old.id, old.task_id, old.agent_id, old.prompt);
+  INSERT INTO tasks_fts(rowid, task_id, agent_id, prompt) VALUES (new.id, new.task_id, new.agent_id, new.prompt);
+END;
+`;
+
+export function openHistoryDb(path: string, wantFullText: boolean): { db: DatabaseSync; fullTextSearch: boolean } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    db.exec(SCHEMA);
+  } catch (err) {
+    throw new RunnerError('history_unavailable', `cannot open the task history at ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  const fullTextSearch = setUpSearch(db, wantFullText);
+  // Written once, so a reader that opens the file later (the CLI beside the daemon) takes no write lock.
+  if (db.prepare('SELECT user_version AS v FROM pragma_user_version').get()?.v !== SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  return { db, fullTextSearch };
+}
+
+/** The FTS index is derived data: create it (and fill it from the table) when missing, drop its triggers when unusable. */
+function setUpSearch(db: DatabaseSync, wanted: boolean): boolean {
+  const hadTriggers = db.prepare('SELECT count(*) AS n FROM sqlite_master WHERE type = ? AND name LIKE ?').get('trigger', 'tasks_fts_%')?.n === 3;
+  try {
+    db.exec('BEGIN');
+    if (!wanted) throw new Error('full-text search turned off');
+    db.exec(FTS);
+    if (!hadTriggers) db.exec(`INSERT INTO tasks_fts(tasks_fts) VALUES ('rebuild')`);
+    db.exec('COMMIT');
+    return true;
+  } catch {
+    db.exec('ROLLBACK');
+    // Triggers into a table this build cannot write would make every upsert fail.
+    db.exec('DROP TRIGGER IF EXISTS tasks_fts_insert; DROP TRIGGER IF EXISTS tasks_fts_delete; DROP TRIGGER IF EXISTS tasks_fts_update;');
+    return false;
+  }
+}
+
+/** For a bulk load inside a transaction: stop indexing row by row... */
+export function suspendSearchIndex(db: DatabaseSync): void {
+  db.exec('DROP TRIGGER tasks_fts_insert; DROP TRIGGER tasks_fts_update;');
+}
+
+/** ...and index everything in one pass at the end (about 4× faster than row by row). */
+export function rebuildSearchIndex(db: DatabaseSync): void {
+  db.exec(FTS);
+  db.exec(`INSERT INTO tasks_fts(tasks_fts) VALUES ('rebuild')`);
+}

@@ -1,0 +1,95 @@
+import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
+import type { TaskComplete } from '../protocol/messages.ts';
+import type { HistoryItem, HistoryPatch, HistoryRecord, HistoryStatus } from './schema.ts';
+
+/** Between the `tasks` table's snake_case columns and the camelCase objects of schema.ts. */
+
+const PROMPT_CHARS = 500;
+
+/** Patch field → column of `tasks`, and how its value is stored. `result` lives in its own table. */
+export const COLUMNS: Record<Exclude<keyof HistoryPatch, 'taskId' | 'result'>, { col: string; store?: (v: unknown) => SQLInputValue }> = {
+  agentId: { col: 'agent_id' },
+  projectId: { col: 'project_id' },
+  prompt: { col: 'prompt', store: (v) => (typeof v === 'string' ? v.slice(0, PROMPT_CHARS) : '') },
+  command: { col: 'command', store: (v) => (v === null ? null : JSON.stringify(v)) },
+  status: { col: 'status' },
+  rejectReason: { col: 'reject_reason' },
+  assignedAt: { col: 'assigned_at' },
+  startedAt: { col: 'started_at' },
+  finishedAt: { col: 'finished_at' },
+  durationS: { col: 'duration_s' },
+  exitCode: { col: 'exit_code' },
+  worktreePath: { col: 'worktree_path' },
+  branch: { col: 'branch' },
+  commitCount: { col: 'commit_count' },
+  logPath: { col: 'log_path' },
+  error: { col: 'error' },
+};
+
+export const ITEM_COLS = 't.id, t.task_id, t.agent_id, t.project_id, t.prompt, t.status, t.assigned_at, t.started_at, t.finished_at, t.duration_s, t.exit_code, t.branch, t.commit_count, t.error';
+
+/** The history fields a task_complete carries, for `upsert` when a task finishes. */
+export function finishedPatch(msg: TaskComplete, finishedAt = Date.now()): HistoryPatch {
+  const r = msg.result;
+  const commits = (r as Record<string, unknown>).commits;
+  const branch = (r as Record<string, unknown>).branch;
+  return {
+    taskId: msg.task_id,
+    status: r.status,
+    finishedAt,
+    durationS: r.duration_s,
+    exitCode: r.exit_code,
+    ...(r.worktree_path ? { worktreePath: r.worktree_path } : {}),
+    ...(typeof branch === 'string' ? { branch } : {}),
+    ...(Array.isArray(commits) ? { commitCount: commits.length } : {}),
+    ...(r.log_path ? { logPath: r.log_path } : {}),
+    error: msg.error ?? r.error ?? null,
+    result: r,
+  };
+}
+
+export function str(v: SQLOutputValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+export function num(v: SQLOutputValue | undefined): number | null {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null;
+}
+
+function json<T>(v: SQLOutputValue | undefined): T | null {
+  if (typeof v !== 'string') return null;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return null;
+  }
+}
+
+export function toItem(row: Record<string, SQLOutputValue>): HistoryItem {
+  return {
+    taskId: str(row.task_id) ?? '',
+    agentId: str(row.agent_id),
+    projectId: str(row.project_id),
+    prompt: str(row.prompt) ?? '',
+    status: (str(row.status) ?? 'failed') as HistoryStatus,
+    assignedAt: num(row.assigned_at) ?? 0,
+    startedAt: num(row.started_at),
+    finishedAt: num(row.finished_at),
+    durationS: num(row.duration_s),
+    exitCode: num(row.exit_code),
+    branch: str(row.branch),
+    commitCount: num(row.commit_count),
+    error: str(row.error),
+  };
+}
+
+export function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
+  return {
+    ...toItem(row),
+    command: json<string[]>(row.command),
+    worktreePath: str(row.worktree_path),
+    logPath: str(row.log_path),
+    rejectReason: str(row.reject_reason),
+    result: json<Record<string, unknown>>(row.result),
+  };
+}

@@ -1,0 +1,272 @@
+import { closeSync, copyFileSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { RunnerError, errorMessage } from '../errors.ts';
+import { logger, type Logger } from '../logger.ts';
+import type { OutboxStore } from '../link/outbox.ts';
+import type { DurableMessage, TaskComplete } from '../protocol/messages.ts';
+import { parseRecord, type JournalRecord } from './records.ts';
+import { JournalState, type InterruptedTask } from './journalState.ts';
+
+export type { InterruptedTask } from './journalState.ts';
+
+/**
+ * The runner's memory across crashes: an append-only JSON-lines file in the state dir recording
+ * every task state change, plus the durable outbox (task_ack / task_reject / task_complete).
+ *
+ * Synchronous on purpose: the few appends per task are small, and a synchronous fsync makes "on
+ * disk before anyone acts" a plain statement order instead of a promise chain to get right. Only
+ * the lines whose loss would matter are fsynced (assigned, started, finished, outbox); the others
+ * (workspace, sent) are made durable by the next fsync or by close(). A lost `sent` line only
+ * means a message is sent again, which the server tolerates (§10 item 4).
+ */
+
+export const JOURNAL_FILE = 'journal.jsonl';
+const DEFAULT_COMPACT_AT = 4 * 1024 * 1024;
+const PROMPT_EXCERPT = 200;
+const COMMAND_ARG_MAX = 1000;
+
+export interface AssignedTask {
+  taskId: string;
+  agentId: string;
+  projectId: string;
+  prompt: string;
+  command: string[];
+}
+
+export interface StartedProcess {
+  pid: number;
+  /** the agent is spawned detached, so this is its pid on POSIX */
+  pgid: number;
+  /** processStartTime(pid), taken right after spawn */
+  startTime: string | undefined;
+  logPath: string | undefined;
+}
+
+export type InterruptedRunningTask = InterruptedTask & { process: NonNullable<InterruptedTask['process']> };
+
+export interface JournalOptions {
+  /** Rewrite the file once it grows past this (default 4 MiB). */
+  compactAtBytes?: number;
+  log?: Logger;
+}
+
+export class Journal implements OutboxStore {
+  readonly path: string;
+  readonly #dir: string;
+  readonly #log: Logger;
+  readonly #compactAt: number;
+  readonly #state = new JournalState();
+  readonly #previousRun: ReadonlySet<string>;
+  #fd: number | undefined;
+  #bytes = 0;
+  #compactedBytes = 0;
+
+  /** Open (or create) `<stateDir>/journal.jsonl`, replay it and compact it. */
+  static open(stateDir: string, opts: JournalOptions = {}): Journal {
+    return new Journal(stateDir, opts);
+  }
+
+  private constructor(stateDir: string, opts: JournalOptions) {
+    this.#dir = stateDir;
+    this.path = join(stateDir, JOURNAL_FILE);
+    this.#log = opts.log ?? logger('journal');
+    this.#compactAt = opts.compactAtBytes ?? DEFAULT_COMPACT_AT;
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.#replay();
+    this.#previousRun = new Set(this.#state.live.keys());
+    // Rewriting at open also drops a torn last line and corrupt lines before anything is appended.
+    this.compact();
+  }
+
+  // ---- task state ----------------------------------------------------------------------------
+
+  assigned(task: AssignedTask): void {
+    this.#append(
+      {
+        k: 'assigned',
+        t: Date.now(),
+        task_id: task.taskId,
+        agent_id: task.agentId,
+        project_id: task.projectId,
+        prompt: task.prompt.slice(0, PROMPT_EXCERPT),
+        command: task.command.map((a) => a.slice(0, COMMAND_ARG_MAX)),
+      },
+      true,
+    );
+  }
+
+  workspaceReady(taskId: string, path: string, branch: string | undefined): void {
+    this.#append({ k: 'workspace', t: Date.now(), task_id: taskId, path, branch: branch ?? null }, false);
+  }
+
+  started(taskId: string, proc: StartedProcess): void {
+    this.#append({ k: 'started', t: Date.now(), task_id: taskId, pid: proc.pid, pgid: proc.pgid, start_time: proc.startTime ?? null, log_path: proc.logPath ?? null }, true);
+  }
+
+  /** The task is over: record it and queue its task_complete in one durable line. Returns the outbox seq. */
+  finish(msg: TaskComplete): number {
+    const earlier = this.#state.finished.get(msg.task_id);
+    if (earlier !== undefined) {
+      // The same message again (finish() from an observer, then enqueue() from the outbox) is expected.
+      const first = this.#state.outbox.get(earlier)?.msg;
+      if (first !== msg && (first === undefined || JSON.stringify(first) !== JSON.stringify(msg))) {
+        this.#log.warn('second task_complete for a task ignored', { taskId: msg.task_id, status: msg.result.status });
+      }
+      return earlier;
+    }
+    const seq = this.#state.nextSeq;
+    this.#append({ k: 'finished', t: Date.now(), task_id: msg.task_id, seq, msg }, true);
+    return seq;
+  }
+
+  // ---- durable outbox --------------------------------------------------------------------------
+
+  /** Persist (fsynced) before the caller's first send attempt. A task_complete goes through finish(). */
+  enqueue(msg: DurableMessage): number {
+    if (msg.type === 'task_complete') return this.finish(msg);
+    const seq = this.#state.nextSeq;
+    this.#append({ k: 'outbox', t: Date.now(), seq, msg }, true);
+    return seq;
+  }
+
+  markSent(seq: number): void {
+    if (!this.#state.outbox.has(seq)) return;
+    this.#append({ k: 'sent', t: Date.now(), seq }, false);
+  }
+
+  /** Unsent messages, oldest first. */
+  pendingOutbox(): { seq: number; msg: DurableMessage }[] {
+    return [...this.#state.outbox.values()].map((r) => ({ seq: r.seq, msg: r.msg }));
+  }
+
+  /** OutboxStore's name for pendingOutbox(), so the link's Outbox can use the journal directly. */
+  pending(): { seq: number; msg: DurableMessage }[] {
+    return this.pendingOutbox();
+  }
+
+  // ---- recovery --------------------------------------------------------------------------------
+
+  /** Every task the previous run accepted and did not finish (including ones never started). */
+  unfinishedFromPreviousRun(): InterruptedTask[] {
+    return [...this.#previousRun].flatMap((id) => {
+      const t = this.#state.live.get(id);
+      return t ? [structuredClone(t)] : [];
+    });
+  }
+
+  /** The previous run's tasks whose agent process was started and never reported finished. */
+  runningFromPreviousRun(): InterruptedRunningTask[] {
+    return this.unfinishedFromPreviousRun().filter((t): t is InterruptedRunningTask => t.process !== undefined);
+  }
+
+  get stats(): { bytes: number; liveTasks: number; pendingOutbox: number; nextSeq: number } {
+    return { bytes: this.#bytes, liveTasks: this.#state.live.size, pendingOutbox: this.#state.outbox.size, nextSeq: this.#state.nextSeq };
+  }
+
+  /** Rewrite the file with only live state (unfinished tasks, unsent messages): temp file, fsync, rename. */
+  compact(): void {
+    const data = this.#state.snapshot(Date.now()).map((r) => JSON.stringify(r) + '\n').join('');
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeAll(fd, Buffer.from(data));
+      fdatasyncSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw new RunnerError('journal_unwritable', `cannot write ${tmp}: ${errorMessage(err)} (is the disk full?)`, { cause: err });
+    }
+    closeSync(fd);
+    renameSync(tmp, this.path);
+    fsyncDir(this.#dir);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = openSync(this.path, 'a', 0o600);
+    this.#bytes = Buffer.byteLength(data);
+    this.#compactedBytes = this.#bytes;
+  }
+
+  close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      fdatasyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #append(rec: JournalRecord, durable: boolean): void {
+    if (this.#fd === undefined) throw new RunnerError('journal_closed', 'the journal is closed');
+    const buf = Buffer.from(JSON.stringify(rec) + '\n');
+    try {
+      writeAll(this.#fd, buf);
+      if (durable) fdatasyncSync(this.#fd);
+    } catch (err) {
+      // Cut a half-written line off so the next append does not glue onto it.
+      try {
+        ftruncateSync(this.#fd, this.#bytes);
+      } catch {
+        /* the replay will skip it as a corrupt line */
+      }
+      throw new RunnerError('journal_unwritable', `cannot append to ${this.path}: ${errorMessage(err)} (is the disk full?)`, { cause: err });
+    }
+    this.#bytes += buf.length;
+    this.#state.apply(rec);
+    // Compact only when at least half the file is dead, so a large live state cannot make every append compact.
+    if (this.#bytes > this.#compactAt && this.#bytes > 2 * this.#compactedBytes) this.compact();
+  }
+
+  #replay(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new RunnerError('journal_unreadable', `cannot read ${this.path}: ${errorMessage(err)}`, { cause: err });
+    }
+    const lines = text.split('\n');
+    // Every complete line ends with "\n": what follows the last one was cut off by a crash.
+    const tail = lines.pop() ?? '';
+    const bad: number[] = [];
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      const rec = parseRecord(line);
+      if (rec) this.#state.apply(rec);
+      else bad.push(i + 1);
+    });
+    if (tail !== '') {
+      const rec = parseRecord(tail);
+      if (rec) this.#state.apply(rec);
+      else this.#log.info('ignored a partial last journal line (interrupted write)', { bytes: Buffer.byteLength(tail) });
+    }
+    if (bad.length > 0) {
+      const copy = `${this.path}.corrupt`;
+      try {
+        copyFileSync(this.path, copy);
+      } catch {
+        /* the warning below still says what happened */
+      }
+      this.#log.warn('skipped corrupt journal lines', { count: bad.length, lines: bad.slice(0, 10), copy });
+    }
+  }
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/** Make a rename durable. Windows cannot open a directory; there the rename is as durable as it gets. */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* see above */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

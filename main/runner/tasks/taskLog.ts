@@ -1,0 +1,207 @@
+import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { lstat, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errorMessage } from '../errors.ts';
+import { logger } from '../logger.ts';
+import { TRUNCATED_MARKER } from './taskLogReader.ts';
+
+export { followTaskLog, parseLogLine, readTaskLog, tailOffset, type TaskLogLine } from './taskLogReader.ts';
+
+/**
+ * Writing a task's log (reading it: taskLogReader.ts). One file per task: every line of the
+ * agent's stdout/stderr plus the runner's own notes, as `<ISO time> <stream> <text>`. Bounded
+ * twice: the file stops at `maxBytes` with one marker line, and memory stops at `maxPendingBytes`
+ * — when the disk cannot keep up with a burst, lines are dropped and counted (a marker says how
+ * many) rather than queued without limit. `write` never blocks: it runs in the pipes' handlers.
+ */
+
+export type LogStream = 'stdout' | 'stderr' | 'runner';
+
+export interface TaskLogWriter {
+  write(stream: LogStream, line: string): void;
+  /** Flush, say how many lines were dropped (if any), and close the file. */
+  close(): Promise<void>;
+  /** bytes in the file, including what is still being flushed */
+  readonly bytes: number;
+  readonly truncated: boolean;
+  /** lines dropped because the disk fell behind (not counting those after truncation) */
+  readonly droppedLines: number;
+  /** high-water mark of bytes held in memory waiting for the disk */
+  readonly peakPendingBytes: number;
+}
+
+export interface TaskLogOptions {
+  maxBytes?: number;
+  maxPendingBytes?: number;
+  maxLineChars?: number;
+}
+
+export const DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024;
+const DEFAULT_MAX_PENDING = 4 * 1024 * 1024;
+const DEFAULT_MAX_LINE_CHARS = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
+
+/** `<logDir>/<taskId>.log`. Task ids are checked as safe names before a task is accepted (taskSpec.ts). */
+export function taskLogPath(logDir: string, taskId: string): string {
+  if (taskId === '' || /[/\\\0]/.test(taskId) || taskId.includes('..')) throw new RangeError(`not a usable task id for a file name: ${JSON.stringify(taskId)}`);
+  return join(logDir, `${taskId}.log`);
+}
+
+export function openTaskLog(path: string, opts: TaskLogOptions = {}): TaskLogWriter {
+  return new TaskLogFile(path, opts);
+}
+
+class TaskLogFile implements TaskLogWriter {
+  readonly #maxBytes: number;
+  readonly #maxPending: number;
+  readonly #maxLine: number;
+  readonly #out: WriteStream;
+  readonly #closed: Promise<void>;
+  #chunks: string[] = [];
+  #chunkBytes = 0;
+  #flushScheduled = false;
+  #bytes: number;
+  #truncated = false;
+  #dropped = 0;
+  #droppedUnreported = 0;
+  #peakPending = 0;
+  #ended = false;
+  #failed = false;
+
+  constructor(path: string, opts: TaskLogOptions) {
+    this.#maxBytes = opts.maxBytes ?? DEFAULT_MAX_LOG_BYTES;
+    this.#maxPending = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING;
+    this.#maxLine = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    let existing = 0;
+    try {
+      existing = statSync(path).size;
+    } catch {
+      /* a new log */
+    }
+    this.#bytes = existing;
+    // Appending: a log reopened after a restart keeps what the previous run wrote, and its cap.
+    this.#truncated = existing >= this.#maxBytes;
+    this.#out = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    this.#closed = new Promise((resolve) => this.#out.once('close', resolve));
+    this.#out.on('error', (err) => {
+      // A full disk must not take the task down: the log stops, the task goes on.
+      if (!this.#failed) logger('tasklog').warn('task log write failed; further output is not logged', { path, error: errorMessage(err) });
+      this.#failed = true;
+    });
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+  get droppedLines(): number {
+    return this.#dropped;
+  }
+  get peakPendingBytes(): number {
+    return this.#peakPending;
+  }
+
+  write(stream: LogStream, line: string): void {
+    if (this.#ended || this.#truncated || this.#failed) return;
+    for (const part of line.split(/\r?\n|\r/)) {
+      const text = part.length > this.#maxLine ? `${part.slice(0, this.#maxLine)} … [${part.length - this.#maxLine} more characters]` : part;
+      const entry = `${new Date().toISOString()} ${stream} ${text}\n`;
+      const len = Buffer.byteLength(entry);
+      if (this.#pending() + len > this.#maxPending) {
+        this.#dropped++;
+        this.#droppedUnreported++;
+        continue;
+      }
+      if (this.#droppedUnreported > 0 && !this.#reportDropped()) return;
+      if (!this.#add(entry, len)) return;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ended) {
+      this.#ended = true;
+      if (!this.#truncated && !this.#failed) this.#reportDropped();
+      this.#flush();
+      this.#out.end();
+    }
+    await this.#closed;
+  }
+
+  #pending(): number {
+    return this.#out.writableLength + this.#chunkBytes;
+  }
+
+  /** Adds one line within the cap; at the cap writes the marker instead and stops. */
+  #add(entry: string, len: number): boolean {
+    if (this.#bytes + len > this.#maxBytes) {
+      const marker = `${new Date().toISOString()} runner ${TRUNCATED_MARKER} ${this.#bytes} bytes; further output dropped\n`;
+      this.#truncated = true;
+      this.#push(marker, Buffer.byteLength(marker));
+      this.#flush();
+      return false;
+    }
+    this.#push(entry, len);
+    return true;
+  }
+
+  #reportDropped(): boolean {
+    if (this.#droppedUnreported === 0) return true;
+    const note = `${new Date().toISOString()} runner [sibyl-runner] ${this.#droppedUnreported} lines dropped: output came faster than the disk took it\n`;
+    this.#droppedUnreported = 0;
+    return this.#add(note, Buffer.byteLength(note));
+  }
+
+  #push(entry: string, len: number): void {
+    this.#chunks.push(entry);
+    this.#chunkBytes += len;
+    this.#bytes += len;
+    this.#peakPending = Math.max(this.#peakPending, this.#pending());
+    if (this.#chunkBytes >= BATCH_BYTES) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#chunkBytes === 0 || this.#out.destroyed) return;
+    this.#out.write(this.#chunks.join(''));
+    this.#chunks = [];
+    this.#chunkBytes = 0;
+  }
+}
+
+/**
+ * Delete `<taskId>.log` files directly in `logDir` that belong to no kept task and were last
+ * written more than `minAgeMs` ago (so a log being written is never removed). Only regular files
+ * inside `logDir` are touched (not symlinks, not subfolders). Give task logs a folder of their own
+ * (e.g. `<log_dir>/tasks`): any other old `*.log` there would count as an orphan. Returns how many
+ * were deleted.
+ */
+export async function pruneLogs(logDir: string, opts: { keepTaskIds: ReadonlySet<string>; minAgeMs?: number }): Promise<number> {
+  const cutoff = Date.now() - (opts.minAgeMs ?? 24 * 3600 * 1000);
+  let names: string[];
+  try {
+    names = await readdir(logDir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.endsWith('.log') || opts.keepTaskIds.has(basename(name, '.log'))) continue;
+    const file = join(logDir, name);
+    try {
+      const st = await lstat(file);
+      if (!st.isFile() || st.mtimeMs > cutoff) continue;
+      await unlink(file);
+      removed++;
+    } catch {
+      /* gone already, or not ours to delete */
+    }
+  }
+  return removed;
+}
