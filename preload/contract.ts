@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Snapshot } from '../main/runner/control/contract.ts';
+import { HistoryItem, HistoryQuery as HistoryQuerySchema, HistoryRecord, HistoryStatus } from '../main/runner/history/schema.ts';
 
 /**
  * The one contract between the renderer and main: every request channel (`invoke`) with its
@@ -8,41 +9,15 @@ import { Snapshot } from '../main/runner/control/contract.ts';
  * Plain zod, no electron: the browser tests drive the same contract through Playwright bindings.
  */
 
-export const TaskStatus = z.enum(['assigned', 'running', 'completed', 'failed', 'timeout', 'cancelled', 'rejected']);
+/** Task rows and details are the history store's own schemas (one schema per message). */
+export const TaskStatus = HistoryStatus;
 export type TaskStatus = z.infer<typeof TaskStatus>;
-
-export const TaskRow = z.object({
-  taskId: z.string(),
-  agentId: z.string().nullable(),
-  projectId: z.string().nullable(),
-  prompt: z.string(),
-  status: TaskStatus,
-  assignedAt: z.number().nullable(),
-  startedAt: z.number().nullable(),
-  finishedAt: z.number().nullable(),
-  durationS: z.number().nullable(),
-  exitCode: z.number().nullable(),
-  branch: z.string().nullable(),
-  commitCount: z.number().nullable(),
-  error: z.string().nullable(),
-});
+export const TaskRow = HistoryItem;
 export type TaskRow = z.infer<typeof TaskRow>;
-
-export const TaskDetail = TaskRow.extend({
-  command: z.array(z.string()).nullable(),
-  worktreePath: z.string().nullable(),
-  logPath: z.string().nullable(),
-  rejectReason: z.string().nullable(),
-  result: z.record(z.string(), z.unknown()).nullable(),
-});
+export const TaskDetail = HistoryRecord;
 export type TaskDetail = z.infer<typeof TaskDetail>;
 
-export const HistoryQuery = z.object({
-  status: TaskStatus.optional(),
-  search: z.string().max(200).optional(),
-  limit: z.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
-});
+export const HistoryQuery = HistoryQuerySchema;
 export type HistoryQuery = z.input<typeof HistoryQuery>;
 
 export const HistoryPage = z.object({ items: z.array(TaskRow), nextCursor: z.string().nullable(), total: z.number().int() });

@@ -61,4 +61,12 @@ Options:
 
 Prints the runner's configuration and, while a daemon is running for this config, its live state
 (connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.`,
+  history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--json] [--config PATH]
+
+Lists past tasks, newest first. --status: assigned, running, completed, failed, timeout, cancelled,
+rejected. --search matches the task id, agent id or prompt (case-insensitive). --limit 1–200 (50).`,
+  logs: `Usage: sibyl-runner logs TASK_ID [--follow] [--search TEXT] [--config PATH]
+
+Prints a task's full output (timestamp, stream, line). --follow keeps printing new lines until
+interrupted.`,
 };

@@ -6,6 +6,8 @@ import { loginCommand } from './commands/login.ts';
 import { registerCommand } from './commands/register.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
+import { historyCommand } from './commands/history.ts';
+import { logsCommand } from './commands/logs.ts';
 import { projectsCommand } from './projects.ts';
 import { commandContext } from './context.ts';
 import { dirname } from 'node:path';
@@ -17,6 +19,8 @@ const COMMANDS: Record<string, Command> = {
   login: loginCommand,
   run: runCommand,
   status: statusCommand,
+  history: historyCommand,
+  logs: logsCommand,
   projects: async (argv, io) => {
     // `--config` selects which runner's projects.yaml; the rest is the projects command's own.
     const at = argv.findIndex((a) => a === '--config' || a === '-c');

@@ -8,7 +8,7 @@ import { MemoryOutboxStore, Outbox, type OutboxStore } from './link/outbox.ts';
 import { background, logger } from './logger.ts';
 import { assertNever, type ServerMessage } from './protocol/messages.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
-import { TaskManager } from './tasks/taskManager.ts';
+import { TaskManager, type TaskManagerDeps } from './tasks/taskManager.ts';
 import type { TaskSpec } from './tasks/taskSpec.ts';
 import { FolderWorkspaces, type WorkspaceProvider } from './workspace/workspace.ts';
 
@@ -38,6 +38,7 @@ export interface DaemonOptions {
   timeoutGraceMs?: number;
   cancelGraceMs?: number;
   onChange?: (snapshot: Snapshot) => void;
+  openLog?: TaskManagerDeps['openLog'];
 }
 
 /** The runner: link ⇄ task manager ⇄ workspaces, plus the control socket. Shared by the CLI and the desktop app. */
@@ -88,6 +89,7 @@ export class Daemon {
       secrets: () => opts.auth.secrets(),
       ...(opts.timeoutGraceMs !== undefined ? { timeoutGraceMs: opts.timeoutGraceMs } : {}),
       ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
+      ...(opts.openLog ? { openLog: opts.openLog } : {}),
     });
   }
 

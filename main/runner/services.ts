@@ -1,28 +1,50 @@
-import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { HistoryBackend } from './app/historyHandlers.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Daemon, DaemonOptions } from './daemon.ts';
+import { historyBackend } from './history/historyBackend.ts';
+import { historyObserver } from './history/historyObserver.ts';
+import { HISTORY_FILE, HistoryStore } from './history/historyStore.ts';
+import { Journal } from './journal/journal.ts';
+import { journalObserver } from './journal/journalObserver.ts';
+import { recoverInterruptedTasks } from './journal/recovery.ts';
 import { background, type Logger } from './logger.ts';
 import { ProjectLinks } from './projects/links.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
+import { openTaskLog, taskLogPath } from './tasks/taskLog.ts';
 import { composeObservers } from './tasks/observers.ts';
-import type { HistoryBackend } from './app/historyHandlers.ts';
 import { GitWorkspaces, validateGitRefs } from './workspace/worktrees.ts';
 
 /** How often finished worktrees past their keep period (and the disk cap) are swept. */
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
+const PRUNE_EVERY_MS = 24 * 3600 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The pieces a daemon runs with besides the link: workspaces, journal, history, project links.
- * One place builds them, so the CLI and the desktop app run the same core.
+ * The pieces a daemon runs with besides the link: workspaces, journal (durable outbox), history,
+ * task logs, project links. One place builds them, so the CLI and the desktop app run the same core.
  */
 export interface CoreServices {
   daemonOptions: Partial<DaemonOptions>;
   links: ProjectLinks;
   workspaces: GitWorkspaces;
-  history?: HistoryBackend;
+  journal: Journal;
+  historyStore: HistoryStore;
+  history: HistoryBackend;
+  /** tasks of a previous run resolved at start-up (reported failed/runner_restarted) */
+  recovered: number;
   started(daemon: Daemon): Promise<void>;
   close(): Promise<void>;
+}
+
+export function taskLogDir(config: RunnerConfig): string {
+  return join(config.log_dir, 'tasks');
+}
+
+export function openHistory(config: RunnerConfig): HistoryStore {
+  mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
+  return new HistoryStore({ dbPath: join(config.state_dir, HISTORY_FILE), logDir: taskLogDir(config) });
 }
 
 export async function wireCoreServices(
@@ -38,25 +60,54 @@ export async function wireCoreServices(
     diskCapBytes: config.worktree_disk_cap_mb * 1024 * 1024,
     log: ctx.log.child('worktrees'),
   });
+  const logDir = taskLogDir(config);
+  mkdirSync(logDir, { recursive: true });
+  const logPaths = new Map<string, string>();
+  const logPathFor = (taskId: string): string | undefined => logPaths.get(taskId);
+  const journal = Journal.open(config.state_dir, { log: ctx.log.child('journal') });
+  const historyStore = openHistory(config);
+  const recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));
+
   // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
   const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> => (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
-  let sweepTimer: NodeJS.Timeout | undefined;
+  const prune = async (): Promise<void> => {
+    const r = await historyStore.prune({ maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks });
+    if (r.rows) ctx.log.info('history pruned', { rows: r.rows, logFiles: r.logFiles });
+  };
+  const cleanup = { finished: (taskId: string) => void logPaths.delete(taskId) };
+  let timers: NodeJS.Timeout[] = [];
   return {
     daemonOptions: {
       workspaces,
       validate: (spec) => validateGitRefs(spec),
-      observer: composeObservers(ctx.observer),
+      outboxStore: journal,
+      observer: composeObservers(journalObserver(journal, logPathFor), historyObserver(historyStore, ctx.log.child('history'), logPathFor), ctx.observer, cleanup),
+      openLog: (taskId) => {
+        const path = taskLogPath(logDir, taskId);
+        logPaths.set(taskId, path);
+        return { path, writer: openTaskLog(path, { maxBytes: config.task_log_max_mb * 1024 * 1024 }) };
+      },
       projects: warm,
     },
     links,
     workspaces,
+    journal,
+    historyStore,
+    history: historyBackend(historyStore),
+    recovered,
     started: async () => {
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));
-      sweepTimer = setInterval(() => background(ctx.log, 'worktree sweep', workspaces.sweep()), SWEEP_EVERY_MS);
-      sweepTimer.unref();
+      await prune().catch((err: unknown) => ctx.log.warn('history prune failed', { error: err }));
+      timers = [
+        setInterval(() => background(ctx.log, 'worktree sweep', workspaces.sweep()), SWEEP_EVERY_MS),
+        setInterval(() => background(ctx.log, 'history prune', prune()), PRUNE_EVERY_MS),
+      ];
+      for (const t of timers) t.unref();
     },
     close: async () => {
-      clearInterval(sweepTimer);
+      for (const t of timers) clearInterval(t);
+      journal.close();
+      historyStore.close();
     },
   };
 }

@@ -10,6 +10,9 @@ import type { TaskObserver } from '../tasks/taskEvents.ts';
 import type { AppState, EventChannel, EventPayload, Handlers, ProjectLink, Settings } from '../../../preload/contract.ts';
 import { historyHandlers, type HistoryBackend } from './historyHandlers.ts';
 import { RunnerHost } from './runnerHost.ts';
+import { openHistory } from '../services.ts';
+import { historyBackend } from '../history/historyBackend.ts';
+import type { HistoryStore } from '../history/historyStore.ts';
 import { checkServer, DeviceLogin, registerRunner, useToken } from './wizard.ts';
 
 /** What only the OS shell can do; Electron provides these, tests provide plain ones. */
@@ -86,7 +89,18 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
   };
   const host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => emit('app:state', state()) });
   const device = new DeviceLogin(credentials, (e) => emit('wizard:device', e));
-  const history = (): HistoryBackend | undefined => opts.history ?? host.services?.history;
+  // Readable even when this process runs no daemon (attached to a headless one, or stopped).
+  let ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
+  const history = (): HistoryBackend | undefined => {
+    if (opts.history) return opts.history;
+    if (host.services) return host.services.history;
+    if (!loaded.config.runner_id) return undefined;
+    if (!ownHistory) {
+      const store = openHistory(loaded.config);
+      ownHistory = { store, backend: historyBackend(store) };
+    }
+    return ownHistory.backend;
+  };
 
   function state(): AppState {
     const c = loaded.config;
@@ -218,6 +232,7 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     async close() {
       device.cancel();
       await host.stop();
+      ownHistory?.store.close();
     },
   };
 }

@@ -3,7 +3,7 @@ import { background, type Logger } from '../logger.ts';
 import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssign, TaskComplete } from '../protocol/messages.ts';
 import type { WorkspaceProvider } from '../workspace/workspace.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
-import { TaskRun } from './taskRun.ts';
+import { TaskRun, type TaskRunDeps } from './taskRun.ts';
 import { resolvePrompt, toTaskSpec, type SpecDefaults, type TaskSpec } from './taskSpec.ts';
 
 export interface TaskManagerDeps extends SpecDefaults {
@@ -24,6 +24,7 @@ export interface TaskManagerDeps extends SpecDefaults {
   timeoutGraceMs?: number;
   cancelGraceMs?: number;
   activityIntervalMs?: number;
+  openLog?: TaskRunDeps['openLog'];
 }
 
 const RECENT_LIMIT = 500;
@@ -110,6 +111,7 @@ export class TaskManager {
       ...(this.#d.cancelGraceMs !== undefined ? { cancelGraceMs: this.#d.cancelGraceMs } : {}),
       ...(this.#d.activityIntervalMs !== undefined ? { activityIntervalMs: this.#d.activityIntervalMs } : {}),
       ...(this.#d.onChange ? { onViewChange: this.#d.onChange } : {}),
+      ...(this.#d.openLog ? { openLog: this.#d.openLog } : {}),
     });
     this.#running.set(taskId, run);
     await this.#d.observer.assigned?.(spec, run.view.assignedAt);

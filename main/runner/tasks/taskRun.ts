@@ -6,6 +6,7 @@ import { AgentProcess, type StopReason } from './agentProcess.ts';
 import { agentEnv } from './agentEnv.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
 import type { TaskSpec } from './taskSpec.ts';
+import type { TaskLogWriter } from './taskLog.ts';
 
 export interface TaskRunDeps {
   workspaces: WorkspaceProvider;
@@ -22,6 +23,8 @@ export interface TaskRunDeps {
   activityIntervalMs?: number;
   /** the task's view changed (phase, pid, worktree, activity): the UI snapshot is stale */
   onViewChange?: () => void;
+  /** the per-task log file (full output with timestamps and stream names) */
+  openLog?: (taskId: string) => { path: string; writer: TaskLogWriter } | undefined;
 }
 
 /** One task from accepted to reported: workspace, agent process, throttled activity, result. */
@@ -34,6 +37,7 @@ export class TaskRun {
   #latest: string | undefined;
   #lastSentAt = 0;
   #activityTimer: NodeJS.Timeout | undefined;
+  #log: TaskLogWriter | undefined;
 
   constructor(spec: TaskSpec, deps: TaskRunDeps) {
     this.spec = spec;
@@ -69,6 +73,12 @@ export class TaskRun {
       workspace = await this.#deps.workspaces.prepare(spec);
       this.view.worktreePath = workspace.path;
       this.view.branch = workspace.env.SIBYL_BRANCH;
+      const log = this.#deps.openLog?.(spec.taskId);
+      if (log) {
+        this.#log = log.writer;
+        this.view.logPath = log.path;
+        log.writer.write('runner', `workspace ${workspace.path}${workspace.env.SIBYL_BRANCH ? ` (branch ${workspace.env.SIBYL_BRANCH})` : ''}; command ${JSON.stringify(spec.command)}`);
+      }
       this.#deps.onViewChange?.();
       await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
       if (this.#stopReason) return { message: this.#cancelledBeforeStart(t0, workspace.path), workspace };
@@ -106,15 +116,26 @@ export class TaskRun {
         stderr: exit.stderr,
         duration_s: round3((performance.now() - t0) / 1000),
         ...(error !== undefined ? { error } : {}),
+        ...(this.view.logPath ? { log_path: this.view.logPath } : {}),
         ...(await this.#describe(workspace)),
       };
+      await this.#closeLog(`agent ended: ${status}${exit.exitCode !== null ? `, exit code ${exit.exitCode}` : ''}${error ? ` (${error})` : ''}`);
       return { message: completeMessage(spec.taskId, result, status === 'cancelled' && exit.stoppedBy === 'runner_draining'), workspace };
     } catch (err) {
       this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
+      await this.#closeLog(`failed: ${errorMessage(err)}`);
       const result: TaskResult = { status: 'failed', exit_code: null, worktree_path: workspace?.path ?? '', duration_s: round3((performance.now() - t0) / 1000), error: errorMessage(err) };
       // Workspace preparation failures (git fetch, disk) are worth another attempt elsewhere.
       return { message: completeMessage(spec.taskId, result, true), workspace };
     }
+  }
+
+  async #closeLog(last: string): Promise<void> {
+    const log = this.#log;
+    this.#log = undefined;
+    if (!log) return;
+    log.write('runner', last);
+    await log.close().catch((err: unknown) => this.#deps.log.warn('could not close the task log', { taskId: this.spec.taskId, error: err }));
   }
 
   async #describe(workspace: PreparedWorkspace): Promise<Record<string, unknown>> {
@@ -133,6 +154,7 @@ export class TaskRun {
 
   /** At most one activity update per interval per task, always carrying the latest line. */
   #onLine(stream: 'stdout' | 'stderr', line: string): void {
+    this.#log?.write(stream, line);
     this.#deps.observer.line?.(this.spec.taskId, stream, line);
     this.#latest = `${stream}: ${line.slice(0, 200)}`;
     if (this.#activityTimer) return;

@@ -1,0 +1,40 @@
+import { HistoryStatus } from '../../runner/history/schema.ts';
+import { openHistory } from '../../runner/services.ts';
+import { UsageError } from '../../runner/errors.ts';
+import { intOption, parse, println, type Io } from '../args.ts';
+import { commandContext } from '../context.ts';
+import { HELP } from '../help.ts';
+
+function when(ms: number | null): string {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';
+}
+
+/** `sibyl-runner history`: the local task history, newest first. */
+export async function historyCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse('history', argv, { config: { type: 'string', short: 'c' }, status: { type: 'string' }, search: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return println(io.stdout, HELP.history), 0;
+  const status = values.status === undefined ? undefined : HistoryStatus.safeParse(values.status);
+  if (status && !status.success) throw new UsageError(`history: --status must be one of ${HistoryStatus.options.join(', ')} (got ${JSON.stringify(values.status)})`);
+  const limit = intOption('history', 'limit', values.limit, 1, 200) ?? 50;
+  const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
+  const store = openHistory(ctx.config);
+  try {
+    const page = store.page({ limit, ...(status?.success ? { status: status.data } : {}), ...(values.search ? { search: values.search } : {}) });
+    if (values.json) {
+      println(io.stdout, JSON.stringify(page.items, null, 2));
+      return 0;
+    }
+    if (!page.items.length) {
+      println(io.stdout, 'No tasks yet.');
+      return 0;
+    }
+    const rows = page.items.map((t) => [t.taskId, t.status, when(t.startedAt ?? t.assignedAt), t.durationS === null ? '-' : `${t.durationS.toFixed(1)}s`, t.exitCode === null ? '-' : String(t.exitCode), t.projectId ?? '-', (t.prompt.split('\n')[0] ?? '').slice(0, 50)]);
+    const head = ['TASK', 'STATUS', 'STARTED', 'TIME', 'EXIT', 'PROJECT', 'PROMPT'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [head, ...rows]) println(io.stdout, r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+    if (page.nextCursor) println(io.stdout, `(more: raise --limit or narrow with --status/--search)`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}

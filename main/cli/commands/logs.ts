@@ -1,0 +1,38 @@
+import { openHistory } from '../../runner/services.ts';
+import { RunnerError, UsageError } from '../../runner/errors.ts';
+import { followTaskLog, readTaskLog, type TaskLogLine } from '../../runner/tasks/taskLog.ts';
+import { parse, println, type Io } from '../args.ts';
+import { commandContext } from '../context.ts';
+import { HELP } from '../help.ts';
+
+const show = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text}`);
+
+/** `sibyl-runner logs TASK_ID [--follow]`: a task's full output. */
+export async function logsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('logs', argv, { config: { type: 'string', short: 'c' }, follow: { type: 'boolean', short: 'f' }, search: { type: 'string' } }, 1);
+  if (values.help) return println(io.stdout, HELP.logs), 0;
+  const taskId = positionals[0];
+  if (!taskId) throw new UsageError('logs: which task? `sibyl-runner logs TASK_ID` (ids are in `sibyl-runner history`)');
+  const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
+  const store = openHistory(ctx.config);
+  const rec = store.get(taskId);
+  store.close();
+  if (!rec) throw new RunnerError('not_found', `no task ${taskId} in the history`);
+  if (!rec.logPath) throw new RunnerError('not_found', `task ${taskId} has no log (it was ${rec.status} before its agent started)`);
+  if (!values.follow) {
+    const { lines } = await readTaskLog(rec.logPath, values.search ? { search: values.search } : {});
+    for (const l of lines) show(io, l);
+    return 0;
+  }
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await followTaskLog(rec.logPath, (l) => show(io, l), ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}
