@@ -111,7 +111,8 @@ async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number
   await r.core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, 120_000, 'big output completion');
   clearInterval(timer);
   const seconds = (performance.now() - t0) / 1000;
-  const updates = r.core.frames.filter((f) => f.message?.type === 'agent_update' && f.message.activity?.startsWith('stdout:')).slice(-1000);
+  const agentId = (msg as { agent_id: string }).agent_id;
+  const updates = r.core.frames.filter((f) => f.message?.type === 'agent_update' && f.message.agent_id === agentId && f.message.activity?.startsWith('stdout:'));
   const gaps = updates.slice(1).map((u, i) => u.at - updates[i]!.at);
   return { growthMb: (peak - base) / 1024, updates: updates.length, minGapMs: gaps.length ? Math.min(...gaps) : NaN, seconds };
 }

@@ -4,7 +4,7 @@ import type { HistoryBackend } from './app/historyHandlers.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Daemon, DaemonOptions } from './daemon.ts';
 import { historyBackend } from './history/historyBackend.ts';
-import { historyObserver } from './history/historyObserver.ts';
+import { historyRecorder } from './history/historyObserver.ts';
 import { HISTORY_FILE, HistoryStore } from './history/historyStore.ts';
 import { Journal } from './journal/journal.ts';
 import { journalObserver } from './journal/journalObserver.ts';
@@ -74,6 +74,7 @@ export async function wireCoreServices(
     const r = await historyStore.prune({ maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks });
     if (r.rows) ctx.log.info('history pruned', { rows: r.rows, logFiles: r.logFiles });
   };
+  const recorder = historyRecorder(historyStore, ctx.log.child('history'), logPathFor);
   const cleanup = { finished: (taskId: string) => void logPaths.delete(taskId) };
   let timers: NodeJS.Timeout[] = [];
   return {
@@ -81,7 +82,7 @@ export async function wireCoreServices(
       workspaces,
       validate: (spec) => validateGitRefs(spec),
       outboxStore: journal,
-      observer: composeObservers(journalObserver(journal, logPathFor), historyObserver(historyStore, ctx.log.child('history'), logPathFor), ctx.observer, cleanup),
+      observer: composeObservers(journalObserver(journal, logPathFor), recorder.observer, ctx.observer, cleanup),
       openLog: (taskId) => {
         const path = taskLogPath(logDir, taskId);
         logPaths.set(taskId, path);
@@ -106,6 +107,7 @@ export async function wireCoreServices(
     },
     close: async () => {
       for (const t of timers) clearInterval(t);
+      recorder.flush();
       journal.close();
       historyStore.close();
     },

@@ -1,31 +1,52 @@
 import type { Logger } from '../logger.ts';
 import type { TaskObserver } from '../tasks/taskEvents.ts';
-import { finishedPatch, type TaskHistory } from './historyStore.ts';
+import { finishedPatch, type HistoryStore } from './historyStore.ts';
 import type { HistoryPatch } from './schema.ts';
 
+/** Writes are batched for this long: one transaction per batch keeps SQLite off the ack/spawn path. */
+const BATCH_MS = 50;
+
+export interface HistoryRecorder {
+  observer: TaskObserver;
+  /** write what is queued now (before close, and before reading in tests) */
+  flush(): void;
+}
+
 /**
- * Task state changes into the queryable history. Writes are deferred a tick so they never delay
- * a task_ack; they stay in order (setImmediate is FIFO). The journal, not this, is what must be
- * on disk first.
+ * Task state changes into the queryable history, batched and in order. The journal, not this,
+ * is what must be on disk before the runner acts; a crash loses at most the last batch here,
+ * and recovery re-derives the outcome from the journal.
  */
-export function historyObserver(history: TaskHistory, log: Logger, logPathFor: (taskId: string) => string | undefined): TaskObserver {
+export function historyRecorder(history: Pick<HistoryStore, 'upsertMany'>, log: Logger, logPathFor: (taskId: string) => string | undefined): HistoryRecorder {
+  let queue: HistoryPatch[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!queue.length) return;
+    const batch = queue;
+    queue = [];
+    try {
+      history.upsertMany(batch);
+    } catch (err) {
+      log.warn('history write failed', { tasks: batch.length, error: err });
+    }
+  };
   const write = (patch: HistoryPatch): void => {
-    setImmediate(() => {
-      try {
-        history.upsert(patch);
-      } catch (err) {
-        log.warn('history write failed', { taskId: patch.taskId, error: err });
-      }
-    });
+    queue.push(patch);
+    timer ??= setTimeout(flush, BATCH_MS);
   };
   return {
-    assigned: (spec, at) => write({ taskId: spec.taskId, agentId: spec.agentId, projectId: spec.projectId, prompt: spec.prompt.slice(0, 500), command: spec.command, status: 'assigned', assignedAt: at }),
-    rejected: (taskId, reason, detail, raw) => {
-      const now = Date.now();
-      write({ taskId, agentId: raw.agentId ?? null, projectId: raw.projectId ?? null, prompt: (raw.prompt ?? '').slice(0, 500), status: 'rejected', rejectReason: reason, error: detail, assignedAt: now, finishedAt: now });
+    flush,
+    observer: {
+      assigned: (spec, at) => write({ taskId: spec.taskId, agentId: spec.agentId, projectId: spec.projectId, prompt: spec.prompt.slice(0, 500), command: spec.command, status: 'assigned', assignedAt: at }),
+      rejected: (taskId, reason, detail, raw) => {
+        const now = Date.now();
+        write({ taskId, agentId: raw.agentId ?? null, projectId: raw.projectId ?? null, prompt: (raw.prompt ?? '').slice(0, 500), status: 'rejected', rejectReason: reason, error: detail, assignedAt: now, finishedAt: now });
+      },
+      workspaceReady: (taskId, path, branch) => write({ taskId, worktreePath: path, branch: branch ?? null, logPath: logPathFor(taskId) ?? null }),
+      started: (taskId, _pid, at) => write({ taskId, status: 'running', startedAt: at }),
+      finished: (_taskId, _result, message) => write(finishedPatch(message)),
     },
-    workspaceReady: (taskId, path, branch) => write({ taskId, worktreePath: path, branch: branch ?? null, logPath: logPathFor(taskId) ?? null }),
-    started: (taskId, _pid, at) => write({ taskId, status: 'running', startedAt: at }),
-    finished: (_taskId, _result, message) => write(finishedPatch(message)),
   };
 }

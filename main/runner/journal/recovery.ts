@@ -45,7 +45,7 @@ export async function recoverInterruptedTasks(journal: Journal, history: TaskHis
     };
     const msg = completeMessage(t.taskId, result, true);
     journal.finish(msg);
-    history?.upsert(finishedPatch(msg));
+    history?.upsert({ agentId: t.agentId || null, projectId: t.projectId || null, prompt: t.prompt.slice(0, 500), command: t.command, assignedAt: t.assignedAt, ...finishedPatch(msg) });
     log.info('reported an interrupted task', { taskId: t.taskId });
   }
   return interrupted.length;
