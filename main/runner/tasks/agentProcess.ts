@@ -115,6 +115,17 @@ export class AgentProcess {
     }
   }
 
+  /** Backpressure: stop reading the agent's output (it blocks on a full pipe) until resumed. */
+  pauseOutput(): void {
+    this.#child.stdout?.pause();
+    this.#child.stderr?.pause();
+  }
+
+  resumeOutput(): void {
+    this.#child.stdout?.resume();
+    this.#child.stderr?.resume();
+  }
+
   /** SIGTERM to the whole group, SIGKILL after the grace period. The first reason wins. */
   stop(reason: StopReason): void {
     if (this.#done || this.#stoppedBy) return;

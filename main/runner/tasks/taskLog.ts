@@ -28,6 +28,10 @@ export interface TaskLogWriter {
   readonly droppedLines: number;
   /** high-water mark of bytes held in memory waiting for the disk */
   readonly peakPendingBytes: number;
+  /** more than half the pending budget is waiting for the disk: the producer should pause */
+  readonly congested: boolean;
+  /** calls `cb` once the disk has caught up (at once when not congested) */
+  whenDrained(cb: () => void): void;
 }
 
 export interface TaskLogOptions {
@@ -37,7 +41,7 @@ export interface TaskLogOptions {
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024;
-const DEFAULT_MAX_PENDING = 4 * 1024 * 1024;
+const DEFAULT_MAX_PENDING = 2 * 1024 * 1024;
 const DEFAULT_MAX_LINE_CHARS = 64 * 1024;
 const BATCH_BYTES = 64 * 1024;
 
@@ -102,6 +106,28 @@ class TaskLogFile implements TaskLogWriter {
   }
   get peakPendingBytes(): number {
     return this.#peakPending;
+  }
+  get congested(): boolean {
+    return !this.#ended && !this.#failed && !this.#truncated && this.#pending() > this.#maxPending / 2;
+  }
+  whenDrained(cb: () => void): void {
+    if (!this.congested) return cb();
+    this.#flush();
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      this.#out.off('drain', retry);
+      this.#out.off('close', once);
+      cb();
+    };
+    const retry = (): void => {
+      if (this.congested) return this.#flush(); // more is queued: write it and wait for the next drain
+      once();
+    };
+    this.#out.on('drain', retry);
+    // A failed or closed file never drains: never leave the producer paused on it.
+    this.#out.once('close', once);
   }
 
   write(stream: LogStream, line: string): void {

@@ -38,6 +38,7 @@ export class TaskRun {
   #lastSentAt = 0;
   #activityTimer: NodeJS.Timeout | undefined;
   #log: TaskLogWriter | undefined;
+  #paused = false;
 
   constructor(spec: TaskSpec, deps: TaskRunDeps) {
     this.spec = spec;
@@ -154,7 +155,20 @@ export class TaskRun {
 
   /** At most one activity update per interval per task, always carrying the latest line. */
   #onLine(stream: 'stdout' | 'stderr', line: string): void {
-    this.#log?.write(stream, line);
+    const log = this.#log;
+    if (log) {
+      log.write(stream, line);
+      // The disk is behind: stop reading (the agent waits on its pipe) rather than buffer or drop.
+      if (log.congested && !this.#paused && this.#process) {
+        this.#paused = true;
+        const proc = this.#process;
+        proc.pauseOutput();
+        log.whenDrained(() => {
+          this.#paused = false;
+          proc.resumeOutput();
+        });
+      }
+    }
     this.#deps.observer.line?.(this.spec.taskId, stream, line);
     this.#latest = `${stream}: ${line.slice(0, 200)}`;
     if (this.#activityTimer) return;
