@@ -3,7 +3,7 @@ import { call, messageOf } from './bridge.ts';
 import { connectionView } from './connection.ts';
 import { h, mount, setText } from './dom.ts';
 import { dateTime, duration, statusBadge, summary } from './format.ts';
-import { Disposer, type Screen, type ScreenContext } from './screen.ts';
+import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 import { TaskCard } from './taskCard.ts';
 
 /** The live view: connection, capacity, pause/resume, running tasks, and the last few finished. */
@@ -87,7 +87,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     const key = [...ids].sort().join(',');
     if (key !== runningIds) {
       runningIds = key;
-      void loadRecent();
+      refreshHistoryView(d, () => void loadRecent());
     }
   }
 

@@ -2,7 +2,7 @@ import type { HistoryPage, TaskRow, TaskStatus } from '../../preload/contract.ts
 import { call, messageOf } from './bridge.ts';
 import { debounce, h, mount, setText, uid } from './dom.ts';
 import { count, dateTime, duration, statusBadge, summary } from './format.ts';
-import { Disposer, type Screen, type ScreenContext } from './screen.ts';
+import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 
 const PAGE_SIZE = 50;
 const STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled', 'rejected', 'running', 'assigned'];
@@ -75,7 +75,7 @@ export function historyScreen(ctx: ScreenContext): Screen {
       const now = runningKey(ctx);
       if (now === running) return;
       running = now;
-      if (view.cursors.length === 1) void load();
+      if (view.cursors.length === 1) refreshHistoryView(d, () => void load());
     }),
   );
   void load();

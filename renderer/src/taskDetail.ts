@@ -59,7 +59,7 @@ function render(task: TaskDetail, d: Disposer): Child[] {
         fact('Duration', duration(task.durationS)),
         fact('Exit code', task.exitCode === null ? null : String(task.exitCode), true),
         fact('Branch', task.branch, true),
-        fact('Commits', task.commitCount === null ? null : String(task.commitCount)),
+        fact('Commits', String(task.commitCount ?? commitsOf(result.commits)?.total ?? '—')),
         fact('Worktree', task.worktreePath, true),
         fact('Log file', task.logPath, true),
         task.error ? fact('Error', task.error) : null,
@@ -81,10 +81,16 @@ function fact(label: string, value: string | null, mono = false): Child[] {
 }
 
 /** `result.commits` is `{ count, items: [{ sha, subject }] }` (issue 4); anything else is not shown. */
-function commitsSection(value: unknown): Child {
+function commitsOf(value: unknown): { total: number; items: { sha: string; subject: string }[] } | null {
   if (typeof value !== 'object' || value === null || !('items' in value) || !Array.isArray(value.items)) return null;
   const items = value.items.filter((c): c is { sha: string; subject: string } => typeof c === 'object' && c !== null && typeof c.sha === 'string' && typeof c.subject === 'string');
-  const total = 'count' in value && typeof value.count === 'number' ? value.count : items.length;
+  return { total: 'count' in value && typeof value.count === 'number' ? value.count : items.length, items };
+}
+
+function commitsSection(value: unknown): Child {
+  const commits = commitsOf(value);
+  if (!commits) return null;
+  const { total, items } = commits;
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'commits-title' },

@@ -7,7 +7,7 @@ import type { Locator } from 'playwright-core';
  */
 export interface LocatorAssertions {
   toHaveText(expected: string | RegExp, opts?: Opts): Promise<void>;
-  toContainText(expected: string, opts?: Opts): Promise<void>;
+  toContainText(expected: string | RegExp, opts?: Opts): Promise<void>;
   toHaveValue(expected: string | RegExp, opts?: Opts): Promise<void>;
   toHaveAttribute(name: string, expected: string | RegExp, opts?: Opts): Promise<void>;
   toHaveCount(expected: number, opts?: Opts): Promise<void>;
@@ -50,7 +50,7 @@ export function expect(locator: Locator): LocatorAssertions & { not: LocatorAsse
     const text = (): Promise<string> => safe(() => locator.innerText({ timeout: 200 }), '<not found>');
     return {
       toHaveText: (expected, opts) => check(`to have text ${String(expected)}`, async () => { const t = (await text()).trim(); return { pass: matches(t, expected), seen: t }; }, opts),
-      toContainText: (expected, opts) => check(`to contain text ${JSON.stringify(expected)}`, async () => { const t = await text(); return { pass: t.includes(expected), seen: t }; }, opts),
+      toContainText: (expected, opts) => check(`to contain text ${String(expected)}`, async () => { const t = await text(); return { pass: typeof expected === 'string' ? t.includes(expected) : expected.test(t), seen: t }; }, opts),
       toHaveValue: (expected, opts) => check(`to have value ${String(expected)}`, async () => { const v = await safe(() => locator.inputValue({ timeout: 200 }), '<not found>'); return { pass: matches(v, expected), seen: v }; }, opts),
       toHaveAttribute: (name, expected, opts) => check(`to have ${name}=${String(expected)}`, async () => { const v = await safe(() => locator.getAttribute(name, { timeout: 200 }), null); return { pass: v !== null && matches(v, expected), seen: v }; }, opts),
       toHaveCount: (expected, opts) => check(`to have count ${expected}`, async () => { const n = await locator.count(); return { pass: n === expected, seen: n }; }, opts),

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { after } from 'node:test';
 import { build } from 'esbuild';
@@ -11,7 +12,6 @@ import { dispatch } from '../../main/runner/app/dispatch.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
 import type { RequestChannel, RequestInput, RequestOutput } from '../../preload/contract.ts';
 import { FakeCore, type FakeCoreOptions } from '../helpers/fakeCore.ts';
-import { tempDir } from '../helpers/tmp.ts';
 import { CHROMIUM_ARGS } from './chromium.ts';
 
 configureLogging({ quiet: true });
@@ -38,6 +38,8 @@ export interface RendererFixture {
   page: Page;
   /** Uncaught errors and console errors of the page (CSP violations show up here). */
   pageErrors: string[];
+  /** Every channel the page invoked, in order. */
+  invoked: string[];
   /** A request straight to the app service, as the window would make it (for set-up, not for checks). */
   call<C extends RequestChannel>(channel: C, input: RequestInput<C>): Promise<RequestOutput<C>>;
   /** Sign in with a token and register, without the wizard; resolves with the runner id once connected. */
@@ -46,11 +48,41 @@ export interface RendererFixture {
   screenshot(name: string): Promise<void>;
 }
 
+/**
+ * Undoes set-up in reverse order (browser, then app service, then servers, then folders), every
+ * step even when an earlier one failed: a folder removed under a live Chromium, or a browser left
+ * running after a failed step, would keep the test process from ending.
+ */
+class Teardown {
+  private readonly steps: [string, () => unknown][] = [];
+  add(what: string, fn: () => unknown): void {
+    this.steps.push([what, fn]);
+  }
+  folder(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
+    return dir;
+  }
+  async run(): Promise<void> {
+    const failures: string[] = [];
+    for (const [what, fn] of this.steps.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (failures.length) throw new Error(`teardown failed: ${failures.join('; ')}`);
+  }
+}
+
 /** Built once per test process into its own folder, so parallel test files never share an output. */
 let built: Promise<{ dir: string; shim: string }> | undefined;
 function buildOnce(): Promise<{ dir: string; shim: string }> {
   built ??= (async () => {
-    const dir = tempDir('sibyl-renderer-');
+    const processTeardown = new Teardown();
+    after(() => processTeardown.run());
+    const dir = processTeardown.folder('sibyl-renderer-');
     execFileSync(process.execPath, [join(REPO, 'scripts', 'build-renderer.mjs'), dir], { stdio: 'inherit' });
     const shim = await build({ entryPoints: [join(import.meta.dirname, 'bridgeShim.ts')], bundle: true, format: 'iife', write: false, platform: 'browser', logLevel: 'warning' });
     return { dir, shim: shim.outputFiles[0]!.text };
@@ -61,7 +93,7 @@ function buildOnce(): Promise<{ dir: string; shim: string }> {
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json', '.png': 'image/png' };
 
 /** A static server for the built renderer on 127.0.0.1, nothing else. */
-async function serve(dir: string): Promise<string> {
+async function serve(dir: string, teardown: Teardown): Promise<string> {
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     const file = join(dir, path === '/' ? 'index.html' : path);
@@ -74,7 +106,7 @@ async function serve(dir: string): Promise<string> {
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  teardown.add('static server', () => new Promise<void>((r) => server.close(() => r())));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
@@ -99,16 +131,18 @@ function testPorts(folder: string): TestPorts {
  */
 export async function openRenderer(executablePath: string, opts: { core?: FakeCoreOptions } = {}): Promise<RendererFixture> {
   const { dir, shim } = await buildOnce();
-  const url = await serve(dir);
+  const teardown = new Teardown();
+  after(() => teardown.run());
+  const url = await serve(dir, teardown);
   const core = await FakeCore.start({ heartbeatIntervalMs: 0, deviceIntervalS: 0.1, ...opts.core });
-  after(() => core.stop());
-  const home = tempDir('sibyl-home-');
+  teardown.add('fake Sibyl Core', () => core.stop());
+  const home = teardown.folder('sibyl-home-');
   const ports = testPorts(join(home, 'picked-folder'));
   mkdirSync(ports.folder, { recursive: true });
   const service = await createAppService({ home, configPath: join(home, '.config', 'sibyl-runner', 'runner.yaml'), env: { PATH: process.env.PATH, HOME: home }, ports });
-  after(() => service.close());
+  teardown.add('app service', () => service.close());
 
-  const context: BrowserContext = await chromium.launchPersistentContext(tempDir('sibyl-chromium-'), {
+  const context: BrowserContext = await chromium.launchPersistentContext(teardown.folder('sibyl-chromium-'), {
     executablePath,
     args: CHROMIUM_ARGS,
     headless: true,
@@ -116,8 +150,12 @@ export async function openRenderer(executablePath: string, opts: { core?: FakeCo
     colorScheme: 'light',
     reducedMotion: 'reduce',
   });
-  after(() => context.close());
-  await context.exposeBinding('__sibylInvoke', (_source, channel: unknown, input: unknown) => dispatch(service.handlers, channel, input));
+  teardown.add('Chromium', () => context.close());
+  const invoked: string[] = [];
+  await context.exposeBinding('__sibylInvoke', (_source, channel: unknown, input: unknown) => {
+    invoked.push(String(channel));
+    return dispatch(service.handlers, channel, input);
+  });
   await context.addInitScript({ content: shim });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
@@ -143,6 +181,7 @@ export async function openRenderer(executablePath: string, opts: { core?: FakeCo
     url,
     page,
     pageErrors,
+    invoked,
     call,
     async registerDirectly(name = 'test-desk') {
       await call('wizard:useToken', { serverUrl: core.url, token: core.mintAccessToken() });

@@ -25,8 +25,9 @@ export function serverStep(w: WizardContext): Child[] {
   const showCheck = (): void => {
     const check = draft.checkedUrl === normalizedUrl(draft.serverUrl) ? draft.check : null;
     result.replaceChildren();
+    // An error from a later step that belongs here (e.g. the server went away during registration) comes first.
+    if (draft.errors[0]) result.append(h('div', { class: 'msg msg-error' }, draft.errors[0]));
     if (check) result.append(checkMessage(check));
-    else if (draft.errors[0]) result.append(h('div', { class: 'msg msg-error' }, draft.errors[0]));
   };
 
   const validate = (showEmpty: boolean): boolean => {

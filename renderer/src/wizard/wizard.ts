@@ -43,7 +43,7 @@ export function wizardScreen(ctx: ScreenContext): Screen {
   listenForDevice();
   const d = new Disposer();
   const stepList = h('ol', { class: 'steps' });
-  const panel = h('section', { class: 'card wizard-panel', 'aria-live': 'off' });
+  const panel = h('section', { class: 'card wizard-panel' });
   const registeredBefore = ctx.app.current().registered;
   // Re-registering usually means the same server: start from it.
   if (registeredBefore && draft.serverUrl === '') draft.serverUrl = ctx.app.current().serverUrl;
