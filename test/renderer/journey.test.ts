@@ -159,6 +159,11 @@ test('first run to history: wizard with device sign-in, a live task on the dashb
   await expect(detail.log).toContainText('agent ended');
   await detail.back();
   await expect(history.search).toHaveValue('flaky');
+
+  // Main can ask for a screen (a task picked from the tray menu or a notification): `app:navigate`.
+  await fx.page.evaluate((id) => window.__sibylEmit('app:navigate', { route: 'task', taskId: id }), failing);
+  await expect(detail.heading).toHaveText('Migrate the build to the new bundler');
+  await expect(detail.fact('Exit code')).toHaveText('3');
   assert.deepEqual(fx.pageErrors, []);
 });
 
