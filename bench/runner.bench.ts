@@ -49,9 +49,11 @@ function assignMsg(command: string[], extra: Record<string, unknown> = {}): { ta
   return { taskId, msg: { type: 'task_assign', task_id: taskId, agent_id: `agent_${String(seq).padStart(12, '0')}`, project_id: 'project_bench', config: { command, ...extra } } };
 }
 
-async function pickupLatency(r: Runner, n: number): Promise<number[]> {
+/** One task at a time; `gapMs` between a completion and the next assignment (0 = back to back). */
+async function pickupLatency(r: Runner, n: number, gapMs = 0): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (gapMs) await sleep(gapMs / 2 + Math.random() * gapMs);
     const { taskId, msg } = assignMsg(['/bin/true']);
     const t0 = performance.now();
     r.core.send(r.id, msg);
@@ -145,8 +147,10 @@ export async function run(): Promise<Row[]> {
     await sleep(3000);
     const idleRss = rssKb(idle.child.pid!) / 1024;
     await pickupLatency(idle, 30); // warm-up: the first tasks run cold (unoptimised) code
+    const spaced = await pickupLatency(idle, 200, 20);
+    rows.push({ figure: 'task_assign→task_ack, 200 tasks, 10–30 ms apart', result: `p50 ${percentile(spaced, 50).toFixed(2)} ms, p99 ${percentile(spaced, 99).toFixed(2)} ms`, target: 'p99 ≤ 1.5 ms' });
     const pickup = await pickupLatency(idle, 200);
-    rows.push({ figure: 'task_assign→task_ack, 200 tasks', result: `p50 ${percentile(pickup, 50).toFixed(2)} ms, p99 ${percentile(pickup, 99).toFixed(2)} ms`, target: 'p99 ≤ 1.5 ms' });
+    rows.push({ figure: 'task_assign→task_ack, 200 tasks, back to back', result: `p50 ${percentile(pickup, 50).toFixed(2)} ms, p99 ${percentile(pickup, 99).toFixed(2)} ms`, target: 'p99 ≤ 1.5 ms' });
     const spawnMs = await spawnLatency(idle, 50);
     rows.push({ figure: 'task_assign→agent running, 50 tasks', result: `p50 ${percentile(spawnMs, 50).toFixed(2)} ms, p99 ${percentile(spawnMs, 99).toFixed(2)} ms`, target: 'p50 ≤ 1.5 ms' });
     const tp = await throughput(idle, 500, 10);

@@ -80,6 +80,11 @@ export class Journal implements OutboxStore {
 
   // ---- task state ----------------------------------------------------------------------------
 
+  /**
+   * Not fsynced by itself: the task_ack enqueued right after it is, and one fdatasync makes both
+   * durable. A crash between the two loses an assignment that was never acked, which the server
+   * re-dispatches after its 300 s lease (§4.9.4).
+   */
   assigned(task: AssignedTask): void {
     this.#append(
       {
@@ -91,7 +96,7 @@ export class Journal implements OutboxStore {
         prompt: task.prompt.slice(0, PROMPT_EXCERPT),
         command: task.command.map((a) => a.slice(0, COMMAND_ARG_MAX)),
       },
-      true,
+      false,
     );
   }
 
