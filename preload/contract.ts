@@ -90,6 +90,8 @@ export const AppState = z.object({
   runnerId: z.string(),
   /** true when the window shows a headless daemon it attached to */
   attached: z.boolean(),
+  /** credentials are stored (a login or a token); false after signing out */
+  signedIn: z.boolean(),
   daemon: Snapshot.nullable(),
 });
 export type AppState = z.infer<typeof AppState>;
@@ -121,6 +123,8 @@ export const requests = {
   'projects:unlink': { input: z.object({ projectId: z.string().min(1).max(200) }), output: z.array(ProjectLink) },
   'account:signOut': { input: None, output: AppState },
   'runner:unregister': { input: None, output: AppState },
+  /** start (or restart) the runner with the stored registration and credentials, e.g. after signing in again */
+  'runner:restart': { input: None, output: AppState },
   'os:pickFolder': { input: z.object({ defaultPath: z.string().max(4096).optional() }), output: z.object({ path: z.string().nullable() }) },
   'os:openExternal': { input: z.object({ url: z.string().url().max(4096) }), output: Ok },
 } as const;

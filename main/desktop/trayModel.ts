@@ -28,6 +28,7 @@ function summary(prompt: string): string {
 export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
   const d = state.daemon;
   if (!state.registered) return { icon: 'offline', text: 'Not registered' };
+  if (!state.signedIn && !state.attached) return { icon: 'error', text: 'Signed out — sign in again' };
   if (!d) return { icon: 'offline', text: 'Runner not running' };
   const l = d.link;
   if (l.state === 'auth_failed') return { icon: 'error', text: 'Authentication failed — sign in again' };

@@ -94,7 +94,7 @@ export async function wireCoreServices(
     workspaces,
     journal,
     historyStore,
-    history: historyBackend(historyStore),
+    history: flushedFirst(historyBackend(historyStore), recorder.flush),
     recovered,
     started: async () => {
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));
@@ -111,5 +111,14 @@ export async function wireCoreServices(
       journal.close();
       historyStore.close();
     },
+  };
+}
+
+/** Reads see every state change already pushed to the window: queued history writes go first. */
+function flushedFirst(backend: HistoryBackend, flush: () => void): HistoryBackend {
+  return {
+    page: (q) => (flush(), backend.page(q)),
+    get: (id) => (flush(), backend.get(id)),
+    readLog: (id, o) => (flush(), backend.readLog(id, o)),
   };
 }

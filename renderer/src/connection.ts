@@ -11,6 +11,7 @@ export interface ConnectionView {
 /** The one wording of the link state, shared by the dashboard, the wizard and the navigation bar. */
 export function connectionView(state: AppState, now = Date.now()): ConnectionView {
   if (!state.registered) return { tone: 'neutral', label: 'Not registered', reason: 'Register this runner with a Sibyl server to start.' };
+  if (!state.signedIn && !state.attached) return { tone: 'danger', label: 'Signed out', reason: 'Sign in again to reconnect this runner (it stays registered).' };
   const daemon = state.daemon;
   if (!daemon) return { tone: 'neutral', label: 'Not running', reason: 'The runner is not running.' };
   const link = daemon.link;
@@ -27,7 +28,7 @@ export function connectionView(state: AppState, now = Date.now()): ConnectionVie
       return { tone: 'warn', label: 'Disconnected', reason: `${why || 'The connection dropped.'}${retry}` };
     }
     case 'auth_failed':
-      return { tone: 'danger', label: 'Authentication failed', reason: `${why ? `${why} ` : ''}Sign in again: Settings → Re-register.` };
+      return { tone: 'danger', label: 'Authentication failed', reason: `${why ? `${why} ` : ''}Sign in again below.` };
     case 'stopped':
       return { tone: 'neutral', label: 'Stopped', reason: why || 'The runner has stopped.' };
     case 'idle':

@@ -1,6 +1,7 @@
 import type { AppState, TaskRow } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
 import { connectionView } from './connection.ts';
+import { signInAgain } from './signInAgain.ts';
 import { h, mount, setText } from './dom.ts';
 import { dateTime, duration, statusBadge, summary } from './format.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
@@ -37,7 +38,11 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     ).finally(() => (pauseBtn.disabled = false));
   });
 
+  const again = signInAgain();
+  d.add(again.dispose);
+
   function render(state: AppState): void {
+    again.update(state);
     const view = connectionView(state);
     dot.dataset.tone = view.tone;
     setText(linkLabel, view.label);
@@ -120,6 +125,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
       { class: 'card status-card', 'aria-label': 'Runner status' },
       h('div', { class: 'status-line', role: 'status', 'aria-live': 'polite' }, dot, linkLabel),
       linkReason,
+      again.el,
       h('div', { class: 'status-grid' }, facts, h('div', { class: 'capacity' }, h('span', { class: 'label' }, 'Agents in use'), h('div', { class: 'row' }, capacityText, meter)), h('div', { class: 'actions' }, pauseBtn)),
       pauseNote,
       extra,

@@ -20,8 +20,8 @@ function snap(over: Partial<Snapshot> = {}, link: Partial<Snapshot['link']> = {}
   };
 }
 
-function state(daemon: Snapshot | null, registered = true): AppState {
-  return { version: 1, registered, serverUrl: registered ? 'https://s.example' : '', runnerName: 'laptop', runnerId: registered ? 'r1' : '', attached: false, daemon };
+function state(daemon: Snapshot | null, registered = true, signedIn = true): AppState {
+  return { version: 1, registered, serverUrl: registered ? 'https://s.example' : '', runnerName: 'laptop', runnerId: registered ? 'r1' : '', attached: false, signedIn, daemon };
 }
 
 const task = (id: string) => ({ taskId: id, agentId: 'a', projectId: 'project_x', prompt: `Fix bug ${id}\nmore`, phase: 'running' as const, assignedAt: 0 });
@@ -30,6 +30,7 @@ test('icon, status line and tooltip for every state', () => {
   const cases: [string, AppState, string, RegExp][] = [
     ['not registered', state(null, false), 'offline', /Not registered/],
     ['registered, not running', state(null), 'offline', /not running/],
+    ['signed out', state(null, true, false), 'error', /Signed out — sign in again/],
     ['connecting', state(snap({}, { state: 'connecting' })), 'connecting', /Connecting/],
     ['waiting briefly', state(snap({}, { state: 'waiting', attempts: 1, reason: 'refused' })), 'connecting', /Connecting/],
     ['unreachable', state(snap({}, { state: 'waiting', attempts: 5, reason: 'server refused the connection' })), 'error', /unreachable — server refused/],

@@ -65,11 +65,12 @@ test('settings save as they change, link projects, and sign out / unregister lea
   await fx.page.getByRole('button', { name: 'Remove link to project_webapp' }).click();
   await expect(settings.projects).toContainText('No linked projects');
 
-  // Sign out: the runner stops and the dashboard says so.
+  // Sign out: the runner stops and the dashboard says so, offering to sign in again.
   await fx.page.getByRole('button', { name: 'Sign out' }).click();
   await fx.core.until(() => !fx.core.connected(runnerId), 5000, 'the runner to disconnect');
   await dash.open();
-  await expect(dash.linkState).toHaveText('Not running');
+  await expect(dash.linkState).toHaveText('Signed out');
+  await expect(fx.page.getByTestId('signin-again')).toBeVisible();
 
   // Unregister, confirmed inline: back to the setup wizard.
   await settings.open();

@@ -88,7 +88,10 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     },
   };
   const host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => emit('app:state', state()) });
-  const device = new DeviceLogin(credentials, (e) => emit('wizard:device', e));
+  const device = new DeviceLogin(credentials, (e) => {
+    emit('wizard:device', e);
+    if (e.state === 'approved') void refreshSignedIn().then(() => emit('app:state', state()));
+  });
   // Readable even when this process runs no daemon (attached to a headless one, or stopped).
   let ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
   const history = (): HistoryBackend | undefined => {
@@ -102,13 +105,21 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     return ownHistory.backend;
   };
 
+  let signedIn = false;
+  async function refreshSignedIn(): Promise<void> {
+    const c = loaded.config;
+    const creds = await credentials.load().catch(() => ({}) as Awaited<ReturnType<CredentialStore['load']>>);
+    signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);
+  }
+
   function state(): AppState {
     const c = loaded.config;
-    return { version: ++version, registered: Boolean(c.runner_id && c.server_url), serverUrl: c.server_url, runnerName: c.name, runnerId: c.runner_id, attached: host.attached, daemon: host.snapshot() };
+    return { version: ++version, registered: Boolean(c.runner_id && c.server_url), serverUrl: c.server_url, runnerName: c.name, runnerId: c.runner_id, attached: host.attached, signedIn, daemon: host.snapshot() };
   }
 
   async function restart(): Promise<void> {
     loaded = load();
+    await refreshSignedIn();
     await host.start(loaded);
     emit('app:state', state());
   }
@@ -150,7 +161,12 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     'wizard:checkServer': async ({ url }) => checkServer(url),
     'wizard:startDeviceLogin': async ({ serverUrl }) => device.start(serverUrl),
     'wizard:cancelDeviceLogin': async () => (device.cancel(), { ok: true as const }),
-    'wizard:useToken': async ({ serverUrl, token }) => useToken(credentials, serverUrl, token),
+    'wizard:useToken': async ({ serverUrl, token }) => {
+      const r = await useToken(credentials, serverUrl, token);
+      await refreshSignedIn();
+      emit('app:state', state());
+      return r;
+    },
     'wizard:detect': async () => ({
       hostname: loaded.config.name || hostname(),
       capabilities: await detectedCapabilities({ links }),
@@ -196,6 +212,7 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     'account:signOut': async () => {
       await host.stop();
       await credentials.save({});
+      await refreshSignedIn();
       emit('app:state', state());
       return state();
     },
@@ -207,6 +224,10 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
       emit('app:state', state());
       return state();
     },
+    'runner:restart': async () => {
+      await restart();
+      return state();
+    },
     'os:pickFolder': async ({ defaultPath }) => ({ path: await opts.ports.pickFolder(defaultPath ?? loaded.config.worktree_base) }),
     'os:openExternal': async ({ url }) => {
       if (!/^https?:\/\//i.test(url)) throw new RunnerError('bad_input', 'only http(s) links can be opened');
@@ -215,6 +236,7 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     },
   };
 
+  await refreshSignedIn();
   await host.start(loaded).catch((err: unknown) => log.error('could not start the runner', { error: err }));
 
   return {

@@ -80,10 +80,19 @@ export class DeviceLogin {
   }
 }
 
+/** The core's auth errors name the CLI command that fixes them; in the window, the fix is signing in. */
+export function forWindow(err: unknown): unknown {
+  if (!(err instanceof AuthError)) return err;
+  const message = err.message.replace(/[;,]?\s*(—\s*)?run `sibyl-runner login[^`]*`/g, '').trim();
+  return new AuthError(`${message} — sign in again`, err.status);
+}
+
 /** Step 2b: a pasted access token (or API key), checked against the server before it is stored. */
 export async function useToken(store: CredentialStore, serverUrl: string, token: string): Promise<{ user: string }> {
   const api = new SibylApi(normalizeServerUrl(serverUrl));
-  const me = await api.me(token);
+  const me = await api.me(token).catch((err: unknown) => {
+    throw forWindow(err);
+  });
   const exp = decodeJwtExp(token);
   await store.save({ access_token: token, server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
   return { user: me.user.email ?? me.user.name ?? me.user.id };
@@ -95,12 +104,12 @@ export async function registerRunner(store: CredentialStore, input: RegisterInpu
   const creds = await store.load();
   if (!creds.access_token && !creds.refresh_token) throw new AuthError('sign in first (step 2)');
   if (creds.server_url && creds.server_url !== api.serverUrl) throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
-  const token = await new TokenProvider(store, api).accessToken();
   try {
+    const token = await new TokenProvider(store, api).accessToken();
     const runner = await api.register(token, { name: input.name, hostname: hostname(), capabilities: input.capabilities, max_concurrent_agents: input.maxAgents, client_version: RUNNER_VERSION });
     return { id: runner.id, graphRunnerId: runner.graph_runner_id, serverUrl: api.serverUrl };
   } catch (err) {
-    if (err instanceof RunnerError) throw err;
+    if (err instanceof RunnerError) throw forWindow(err);
     throw new RunnerError('register_failed', `registration failed: ${errorMessage(err)}`);
   }
 }

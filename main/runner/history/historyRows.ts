@@ -41,7 +41,7 @@ export function finishedPatch(msg: TaskComplete, finishedAt = Date.now()): Histo
     exitCode: r.exit_code,
     ...(r.worktree_path ? { worktreePath: r.worktree_path } : {}),
     ...(typeof branch === 'string' ? { branch } : {}),
-    ...(Array.isArray(commits) ? { commitCount: commits.length } : {}),
+    ...(commitCountOf(commits) !== undefined ? { commitCount: commitCountOf(commits) } : {}),
     ...(r.log_path ? { logPath: r.log_path } : {}),
     error: msg.error ?? r.error ?? null,
     result: r,
@@ -92,4 +92,14 @@ export function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
     rejectReason: str(row.reject_reason),
     result: json<Record<string, unknown>>(row.result),
   };
+}
+
+/** `result.commits` is `{count, items}` from the worktree provider; a bare list is accepted too. */
+function commitCountOf(commits: unknown): number | undefined {
+  if (Array.isArray(commits)) return commits.length;
+  if (commits !== null && typeof commits === 'object') {
+    const count = (commits as { count?: unknown }).count;
+    if (typeof count === 'number' && Number.isInteger(count) && count >= 0) return count;
+  }
+  return undefined;
 }

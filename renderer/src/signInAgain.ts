@@ -1,0 +1,66 @@
+import type { AppState } from '../../preload/contract.ts';
+import { call, messageOf, on } from './bridge.ts';
+import { h, mount, setText } from './dom.ts';
+
+/**
+ * "Sign in again" on the dashboard, for a registered runner whose credentials were refused or
+ * removed: the device flow against the same server, then the runner restarts with the new login.
+ * The registration (runner id) is kept; nothing is re-registered.
+ */
+export function signInAgain(): { el: HTMLElement; update(state: AppState): void; dispose(): void } {
+  const status = h('p', { class: 'small', role: 'status', 'aria-live': 'polite', 'data-testid': 'signin-again-status' });
+  const code = h('output', { class: 'user-code', 'data-testid': 'signin-again-code' });
+  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'signin-again' }, 'Sign in again');
+  const box = h('div', { class: 'signin-again', hidden: true }, h('div', { class: 'row' }, start, code), status);
+  let serverUrl = '';
+  let busy = false;
+
+  const off = on('wizard:device', (e) => {
+    if (!busy) return;
+    setText(status, e.message);
+    if (e.state === 'approved') {
+      busy = false;
+      code.textContent = '';
+      call('runner:restart', {}).then(
+        () => setText(status, 'Signed in; reconnecting…'),
+        (err: unknown) => setText(status, messageOf(err)),
+      );
+    } else if (e.state !== 'pending') {
+      busy = false;
+      start.disabled = false;
+      setText(start, 'Try again');
+    }
+  });
+
+  start.addEventListener('click', () => {
+    busy = true;
+    start.disabled = true;
+    setText(status, 'Starting sign-in…');
+    call('wizard:startDeviceLogin', { serverUrl }).then(
+      (dc) => {
+        mount(code, dc.userCode);
+        setText(status, `Approve code ${dc.userCode} in the browser page that opened.`);
+        void call('os:openExternal', { url: dc.verificationUriComplete }).catch(() => setText(status, `Open ${dc.verificationUri} and enter ${dc.userCode}.`));
+      },
+      (err: unknown) => {
+        busy = false;
+        start.disabled = false;
+        setText(status, messageOf(err));
+      },
+    );
+  });
+
+  return {
+    el: box,
+    update(state) {
+      serverUrl = state.serverUrl;
+      const needed = state.registered && !state.attached && (!state.signedIn || state.daemon?.link.state === 'auth_failed');
+      box.hidden = !needed && !busy;
+      if (!needed && !busy) {
+        start.disabled = false;
+        setText(start, 'Sign in again');
+      }
+    },
+    dispose: off,
+  };
+}
