@@ -24,3 +24,13 @@ export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs
     await sleep(20);
   }
 }
+
+/** Whether a process exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
-import { sleep, tempDir, until } from '../helpers/tmp.ts';
+import { processAlive as alive, sleep, tempDir, until } from '../helpers/tmp.ts';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function setup(): Promise<{ core: FakeCore; home: string; config: string; id: string; env: Record<string, string> }> {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });

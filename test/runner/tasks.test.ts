@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assign, completionOf, startHarness } from '../helpers/runnerHarness.ts';
-import { sleep, until } from '../helpers/tmp.ts';
+import { processAlive, sleep, until } from '../helpers/tmp.ts';
 
 test('heartbeat is acked at once; status is sent on connect', async () => {
   const { core, runnerId } = await startHarness();
@@ -74,14 +74,7 @@ test('task_cancel kills the agent and its grandchild; reported cancelled exactly
   const msg = (await core.waitFor((f) => f.message?.type === 'task_complete', 10_000, 'completion')).message;
   assert.equal(msg?.type === 'task_complete' && msg.result.status, 'cancelled');
   assert.equal(msg?.type === 'task_complete' && msg.success, false);
-  await until(() => {
-    try {
-      process.kill(gpid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'grandchild gone', 5000);
+  await until(() => !processAlive(gpid), 'grandchild gone', 5000);
   await sleep(200);
   assert.equal(completionOf(core, taskId).length, 1);
   assert.equal(core.messagesOf('agent_update').at(-1)?.status, 'cancelled');

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentProcess } from '../../main/runner/tasks/agentProcess.ts';
 import { LineSplitter } from '../../main/runner/tasks/lineSplitter.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { processAlive as alive, tempDir, until } from '../helpers/tmp.ts';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('exit code, tails of both streams, and every line to onLine', async () => {
   const lines: string[] = [];
