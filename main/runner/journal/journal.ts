@@ -1,3 +1,4 @@
+import { fdatasync } from 'node:fs';
 import { closeSync, copyFileSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError, errorMessage } from '../errors.ts';
@@ -126,12 +127,41 @@ export class Journal implements OutboxStore {
 
   // ---- durable outbox --------------------------------------------------------------------------
 
-  /** Persist (fsynced) before the caller's first send attempt. A task_complete goes through finish(). */
+  /**
+   * Written before the caller's first send attempt. A task_complete (the result) goes through
+   * finish() and is fsynced before it leaves. An ack or reject is written (so it survives the
+   * runner being killed) and fsynced in the background: only a power loss in that sub-millisecond
+   * window could lose it, and then the server re-dispatches the task after its lease (§4.9.4) —
+   * not worth holding every pickup for a disk flush.
+   */
   enqueue(msg: DurableMessage): number {
     if (msg.type === 'task_complete') return this.finish(msg);
     const seq = this.#state.nextSeq;
-    this.#append({ k: 'outbox', t: Date.now(), seq, msg }, true);
+    this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);
+    this.#syncSoon();
     return seq;
+  }
+
+  #syncing = false;
+  #syncAgain = false;
+
+  /** One background fdatasync at a time; appends meanwhile are covered by one more. */
+  #syncSoon(): void {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    const fd = this.#fd;
+    if (fd === undefined) return;
+    this.#syncing = true;
+    fdatasync(fd, () => {
+      // EBADF after close/compaction is fine: those sync the file themselves.
+      this.#syncing = false;
+      if (this.#syncAgain) {
+        this.#syncAgain = false;
+        this.#syncSoon();
+      }
+    });
   }
 
   markSent(seq: number): void {
