@@ -37,6 +37,7 @@ test('task round trip: ack, env and cwd, exactly one task_complete with explicit
   assert.equal(completionOf(core, taskId).length, 1);
   const updates = core.messagesOf('agent_update');
   assert.equal(updates.at(-1)?.status, 'completed');
+  assert.ok(updates.some((u) => u.activity === `stdout: ${wt}`), 'the first output line is streamed at once');
   assert.equal(core.invalidFrames.length, 0, JSON.stringify(core.invalidFrames));
 });
 

@@ -47,7 +47,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     ['Runner', `${config.name || 'unnamed-runner'} (${config.runner_id})`],
     ['Server', config.server_url],
     ['Max agents', String(config.max_concurrent_agents)],
-    ['Capabilities', config.capabilities.join(', ') || '(detected at start)'],
+    ['Capabilities', config.capabilities.join(', ') || '(none configured; detected ones are sent at registration)'],
     ['Worktrees', config.worktree_base],
     ['Config', ctx.path],
     ['Credentials', ctx.credentials.describe()],

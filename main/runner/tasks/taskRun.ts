@@ -35,7 +35,7 @@ export class TaskRun {
   #process: AgentProcess | undefined;
   #stopReason: StopReason | undefined;
   #latest: string | undefined;
-  #lastSentAt = 0;
+  #lastSentAt = Number.NEGATIVE_INFINITY;
   #activityTimer: NodeJS.Timeout | undefined;
   #log: TaskLogWriter | undefined;
   #paused = false;
