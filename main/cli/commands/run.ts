@@ -2,7 +2,8 @@ import { SibylApi } from '../../runner/api/sibylApi.ts';
 import { authSourceFor } from '../../runner/auth/authSource.ts';
 import { Daemon } from '../../runner/daemon.ts';
 import { ConfigError } from '../../runner/errors.ts';
-import { configureLogging, logger } from '../../runner/logger.ts';
+import { background, configureLogging, logger } from '../../runner/logger.ts';
+import { syncRegistration } from '../../runner/registrationSync.ts';
 import { intOption, parse, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -41,16 +42,18 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   configureLogging({ logDir: config.log_dir, ...(values.quiet ? { quiet: true } : {}), ...(values.verbose ? { stderrLevel: 'debug' as const } : {}) });
   const log = logger('cli');
   const api = new SibylApi(config.server_url);
+  const auth = authSourceFor(config, ctx.credentials, api);
   const services = await wireCoreServices(config, { home: ctx.home, configPath: ctx.path, log });
   const daemon = new Daemon({
     config,
     configPath: ctx.path,
-    auth: authSourceFor(config, ctx.credentials, api),
+    auth,
     env: io.env,
     ...services.daemonOptions,
   });
   await daemon.start();
   await services.started(daemon);
+  background(log, 'registration sync', syncRegistration(api, auth, config, log));
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       log.info('signal received; draining', { signal: sig });

@@ -7,7 +7,8 @@ import { controlRequest, controlSocketPath } from '../control/controlSocket.ts';
 import type { ControlCommand } from '../control/contract.ts';
 import { Daemon } from '../daemon.ts';
 import { RunnerError } from '../errors.ts';
-import { logger } from '../logger.ts';
+import { background, logger } from '../logger.ts';
+import { syncRegistration } from '../registrationSync.ts';
 import { wireCoreServices, type CoreServices } from '../services.ts';
 import type { TaskObserver } from '../tasks/taskEvents.ts';
 
@@ -69,16 +70,18 @@ export class RunnerHost {
     if (!config.runner_id || !config.server_url) return;
     this.#services = await wireCoreServices(config, { home: this.#o.home, configPath: loaded.path, log, observer: this.#o.observer });
     const api = new SibylApi(config.server_url);
+    const auth = authSourceFor(config, this.#o.credentials, api);
     this.#daemon = new Daemon({
       config,
       configPath: loaded.path,
-      auth: authSourceFor(config, this.#o.credentials, api),
+      auth,
       env: this.#o.env,
       onChange: () => this.#o.onChange(),
       ...this.#services.daemonOptions,
     });
     await this.#daemon.start();
     await this.#services.started(this.#daemon);
+    background(log, 'registration sync', syncRegistration(api, auth, config, log));
     this.#o.onChange();
   }
 
