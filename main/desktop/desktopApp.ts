@@ -5,7 +5,7 @@ import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
 import { appProtocolHandler } from './appProtocol.ts';
 import { createAutostart } from './autostart.ts';
-import type { ElectronSurface } from './electronSurface.ts';
+import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
 import { TrayController, trayImagePath } from './tray.ts';
@@ -30,6 +30,8 @@ export interface DesktopOptions {
   quitDrainMs?: number;
   /** desktop-only preferences (electron-store in the app) */
   prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
+  /** the window's last position and size (electron-store in the app) */
+  windowBounds?: { get(): WindowBounds | undefined; set(b: WindowBounds): void };
 }
 
 export interface Desktop {
@@ -64,7 +66,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   const autostart = createAutostart({ platform: o.platform, app: e.app, homeDir: o.home, env: o.env, execPath: o.execPath, ...(o.autostartArgs ? { args: o.autostartArgs } : {}) });
   const credentials = createVault({ safeStorage: e.safeStorage, dir: join(o.configPath, '..'), platform: o.platform });
   const ourWebContents = new Set<number>();
-  const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents });
+  const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents, ...(o.windowBounds ? { bounds: o.windowBounds } : {}) });
 
   const service = await createAppService({
     home: o.home,

@@ -20,8 +20,16 @@ export interface BrowserWindowLike {
   isDestroyed(): boolean;
   isMinimized(): boolean;
   restore(): void;
-  on(event: 'closed', listener: () => void): unknown;
+  getBounds(): WindowBounds;
+  on(event: 'closed' | 'close', listener: () => void): unknown;
   once(event: 'ready-to-show', listener: () => void): unknown;
+}
+
+export interface WindowBounds {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 export interface TrayLike {
@@ -59,6 +67,8 @@ export interface ElectronSurface {
   BrowserWindow: new (options: {
     width: number;
     height: number;
+    x?: number;
+    y?: number;
     minWidth?: number;
     minHeight?: number;
     show: boolean;

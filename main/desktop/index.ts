@@ -10,7 +10,7 @@ import type { ElectronSurface } from './electronSurface.ts';
 const surface = electron as unknown as ElectronSurface;
 registerAppScheme(surface);
 
-const prefs = new Store<{ notifications: boolean }>({ name: 'desktop-preferences', defaults: { notifications: true } });
+const prefs = new Store<{ notifications: boolean; windowBounds?: { x: number; y: number; width: number; height: number } }>({ name: 'desktop-preferences', defaults: { notifications: true } });
 const home = homedir();
 const appRoot = electron.app.getAppPath();
 const resources = electron.app.isPackaged ? process.resourcesPath : join(appRoot, 'build');
@@ -28,6 +28,7 @@ void startDesktop(surface, {
   logDir: join(home, '.sibyl', 'logs'),
   autostartArgs: electron.app.isPackaged ? [] : [appRoot],
   prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },
+  windowBounds: { get: () => prefs.get('windowBounds'), set: (b) => prefs.set('windowBounds', b) },
 }).catch((err: unknown) => {
   console.error('Sibyl Runner failed to start:', err);
   electron.app.exit(1);

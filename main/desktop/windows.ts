@@ -1,4 +1,4 @@
-import type { BrowserWindowLike, ElectronSurface } from './electronSurface.ts';
+import type { BrowserWindowLike, ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { APP_URL, isExternalHttpUrl } from './senderCheck.ts';
 
 /**
@@ -10,12 +10,14 @@ export class MainWindow {
   readonly #e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>;
   readonly #preload: string;
   readonly #ours: Set<number>;
+  readonly #bounds: { get(): WindowBounds | undefined; set(b: WindowBounds): void } | undefined;
   #win: BrowserWindowLike | undefined;
 
-  constructor(e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>, opts: { preloadPath: string; ourWebContents: Set<number> }) {
+  constructor(e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>, opts: { preloadPath: string; ourWebContents: Set<number>; bounds?: { get(): WindowBounds | undefined; set(b: WindowBounds): void } }) {
     this.#e = e;
     this.#preload = opts.preloadPath;
     this.#ours = opts.ourWebContents;
+    this.#bounds = opts.bounds;
   }
 
   get window(): BrowserWindowLike | undefined {
@@ -31,9 +33,12 @@ export class MainWindow {
       existing.focus();
       return existing;
     }
+    // Where the user left it last time (a desktop-only preference).
+    const saved = this.#bounds?.get();
     const win = new this.#e.BrowserWindow({
-      width: 1080,
-      height: 720,
+      width: saved?.width ?? 1080,
+      height: saved?.height ?? 720,
+      ...(saved ? { x: saved.x, y: saved.y } : {}),
       minWidth: 720,
       minHeight: 480,
       show: false,
@@ -43,6 +48,7 @@ export class MainWindow {
     this.#win = win;
     const id = win.webContents.id;
     this.#ours.add(id);
+    win.on('close', () => this.#bounds?.set(win.getBounds()));
     win.on('closed', () => {
       this.#ours.delete(id);
       if (this.#win === win) this.#win = undefined;

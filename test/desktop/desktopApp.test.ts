@@ -99,3 +99,17 @@ test('a second instance quits at once', async () => {
   assert.equal(d, undefined);
   assert.equal(e.exitCode, 0);
 });
+
+test('the window opens where it was left (bounds kept in the desktop preferences)', async () => {
+  const e = fakeElectron();
+  let saved: { x: number; y: number; width: number; height: number } | undefined = { x: 40, y: 50, width: 900, height: 600 };
+  const home = tempDir();
+  const d = await startDesktop(e, { home, configPath: join(home, 'r.yaml'), env: { HOME: home }, platform: 'linux', argv: [], execPath: '/x', rendererDir: '/r', preloadPath: '/p', trayDir: '/t', logDir: join(home, 'logs'), windowBounds: { get: () => saved, set: (b) => void (saved = b) } });
+  assert.ok(d);
+  after(() => d.service.close());
+  const win = FakeBrowserWindow.all[0]!;
+  assert.deepEqual([win.options.x, win.options.y, win.options.width, win.options.height], [40, 50, 900, 600]);
+  saved = undefined;
+  win.close();
+  assert.deepEqual(saved, { x: 40, y: 50, width: 900, height: 600 }, 'saved on close');
+});

@@ -66,7 +66,11 @@ export class FakeBrowserWindow extends Emitter implements BrowserWindowLike {
     return false;
   }
   restore(): void {}
+  getBounds(): { x: number; y: number; width: number; height: number } {
+    return { x: this.options.x ?? 0, y: this.options.y ?? 0, width: this.options.width, height: this.options.height };
+  }
   close(): void {
+    this.emit('close');
     this.destroyed = true;
     this.emit('closed');
   }
