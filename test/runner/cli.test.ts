@@ -107,3 +107,29 @@ test('login with the device flow stores 0600 credentials; run uses them; status 
   const firstLine = JSON.parse(readFileSync(join(home, 'logs', 'runner.log'), 'utf8').split('\n')[0]!) as Record<string, unknown>;
   assert.equal(typeof firstLine.msg, 'string');
 });
+
+test('the control socket is private to its owner and answers bad requests with errors', async () => {
+  const { ControlServer, controlRequest } = await import('../../main/runner/control/controlSocket.ts');
+  const { logger } = await import('../../main/runner/logger.ts');
+  const { connect } = await import('node:net');
+  const path = join(tempDir(), 'runner.sock');
+  const server = await ControlServer.listen(path, async (req) => ({ echo: req.method }), logger('test'));
+  after(() => server.close());
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(await controlRequest(path, { method: 'snapshot' }), { id: 1, ok: true, result: { echo: 'snapshot' } });
+  const reply = await new Promise<string>((resolve) => {
+    const sock = connect(path);
+    let buf = '';
+    sock.on('data', (c) => {
+      buf += c.toString();
+      if (buf.split('\n').length > 2) {
+        sock.destroy();
+        resolve(buf);
+      }
+    });
+    sock.write('not json\n{"id":7,"method":"cancel"}\n');
+  });
+  const [a, b] = reply.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error: { code: string; message: string } });
+  assert.equal(a!.error.code, 'bad_request');
+  assert.match(b!.error.message, /taskId/);
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../logger.ts';
@@ -34,6 +34,8 @@ export class ControlServer {
       server.once('error', reject);
       server.listen(path, () => resolve());
     });
+    // Local control only: the owner may connect, nobody else (the socket can pause or cancel work).
+    if (process.platform !== 'win32') chmodSync(path, 0o600);
     return new ControlServer(server, path);
   }
 
