@@ -37,7 +37,8 @@ export interface DaemonOptions {
   redialGraceMs?: number;
   timeoutGraceMs?: number;
   cancelGraceMs?: number;
-  onChange?: (snapshot: Snapshot) => void;
+  /** the live state changed; read it with snapshot() (built only when someone looks) */
+  onChange?: () => void;
   openLog?: TaskManagerDeps['openLog'];
 }
 
@@ -197,7 +198,7 @@ export class Daemon {
 
   #changed(): void {
     this.#version++;
-    this.#o.onChange?.(this.snapshot());
+    this.#o.onChange?.();
   }
 
   /** The control commands, for the control socket and the desktop app alike. */

@@ -1,6 +1,6 @@
 import { runDeviceFlow, type DeviceCodeInfo } from '../../runner/api/deviceFlow.ts';
 import { normalizeServerUrl, type SibylApi } from '../../runner/api/sibylApi.ts';
-import { saveLogin, decodeJwtExp } from '../../runner/api/tokens.ts';
+import { saveLogin, storeToken } from '../../runner/api/tokens.ts';
 import type { CredentialStore } from '../../runner/config/credentials.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { parse, println, type Io } from '../args.ts';
@@ -39,10 +39,8 @@ export async function loginCommand(argv: string[], io: Io): Promise<number> {
   const api = ctx.api(normalizeServerUrl(server));
   if (values.token !== undefined) {
     if (!values.token.trim()) throw new UsageError('login: --token is empty');
-    const me = await api.me(values.token.trim());
-    const exp = decodeJwtExp(values.token.trim());
-    await ctx.credentials.save({ access_token: values.token.trim(), server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
-    println(io.stdout, `Signed in to ${api.serverUrl} as ${me.user.email ?? me.user.name ?? me.user.id} (token stored in ${ctx.credentials.describe()}).`);
+    const user = await storeToken(ctx.credentials, api, values.token.trim());
+    println(io.stdout, `Signed in to ${api.serverUrl} as ${user} (token stored in ${ctx.credentials.describe()}).`);
     return 0;
   }
   await deviceLogin(api, ctx.credentials, io);

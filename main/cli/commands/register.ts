@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
 import { UsageError } from '../../runner/errors.ts';
-import { RUNNER_VERSION } from '../../runner/version.ts';
+import { registerThisMachine } from '../../runner/registration.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -47,7 +47,7 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   const token = await registrationToken(values.token, ctx, api, io);
   const detected = await detectCapabilities({ homeDir: ctx.home, configDir: dirname(ctx.path) });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
-  const runner = await api.register(token, { name, hostname: hostname(), capabilities, max_concurrent_agents: maxAgents, client_version: RUNNER_VERSION });
+  const runner = await registerThisMachine(api, token, { name, maxAgents, capabilities });
   ctx.file.update({
     server_url: serverUrl,
     runner_id: runner.id,

@@ -4,10 +4,9 @@ import { Daemon } from '../../runner/daemon.ts';
 import { ConfigError } from '../../runner/errors.ts';
 import { background, configureLogging, logger } from '../../runner/logger.ts';
 import { syncRegistration } from '../../runner/registrationSync.ts';
-import { intOption, parse, type Io } from '../args.ts';
+import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
-import { println } from '../args.ts';
 import { wireCoreServices } from '../../runner/services.ts';
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {

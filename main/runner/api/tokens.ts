@@ -151,3 +151,11 @@ export class TokenProvider {
     return tokens.access_token;
   }
 }
+
+/** Check a pasted access token (or API key) against the server, then store it. Returns who it signs in as. */
+export async function storeToken(store: CredentialStore, api: SibylApi, token: string): Promise<string> {
+  const me = await api.me(token);
+  const exp = decodeJwtExp(token);
+  await store.save({ access_token: token, server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
+  return me.user.email ?? me.user.name ?? me.user.id;
+}

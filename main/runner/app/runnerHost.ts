@@ -76,7 +76,7 @@ export class RunnerHost {
       configPath: loaded.path,
       auth,
       env: this.#o.env,
-      onChange: () => this.#o.onChange(),
+      onChange: this.#o.onChange,
       ...this.#services.daemonOptions,
     });
     await this.#daemon.start();

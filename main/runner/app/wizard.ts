@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { runDeviceFlow } from '../api/deviceFlow.ts';
 import { normalizeServerUrl, SibylApi } from '../api/sibylApi.ts';
-import { saveLogin, TokenProvider, decodeJwtExp } from '../api/tokens.ts';
+import { saveLogin, storeToken, TokenProvider } from '../api/tokens.ts';
 import type { CredentialStore } from '../config/credentials.ts';
 import { AuthError, ConfigError, errorMessage, RunnerError, ServerError } from '../errors.ts';
 import { logger } from '../logger.ts';
-import { RUNNER_VERSION } from '../version.ts';
+import { registerThisMachine } from '../registration.ts';
 import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '../../../preload/contract.ts';
 
 const log = logger('wizard');
@@ -90,12 +90,10 @@ export function forWindow(err: unknown): unknown {
 /** Step 2b: a pasted access token (or API key), checked against the server before it is stored. */
 export async function useToken(store: CredentialStore, serverUrl: string, token: string): Promise<{ user: string }> {
   const api = new SibylApi(normalizeServerUrl(serverUrl));
-  const me = await api.me(token).catch((err: unknown) => {
+  const user = await storeToken(store, api, token).catch((err: unknown) => {
     throw forWindow(err);
   });
-  const exp = decodeJwtExp(token);
-  await store.save({ access_token: token, server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
-  return { user: me.user.email ?? me.user.name ?? me.user.id };
+  return { user };
 }
 
 /** Step 4: register with the stored login; returns what runner.yaml must record. */
@@ -106,7 +104,7 @@ export async function registerRunner(store: CredentialStore, input: RegisterInpu
   if (creds.server_url && creds.server_url !== api.serverUrl) throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
   try {
     const token = await new TokenProvider(store, api).accessToken();
-    const runner = await api.register(token, { name: input.name, hostname: hostname(), capabilities: input.capabilities, max_concurrent_agents: input.maxAgents, client_version: RUNNER_VERSION });
+    const runner = await registerThisMachine(api, token, input);
     return { id: runner.id, graphRunnerId: runner.graph_runner_id, serverUrl: api.serverUrl };
   } catch (err) {
     if (err instanceof RunnerError) throw forWindow(err);

@@ -4,11 +4,11 @@ import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
-import { ConfigError, RunnerError, TaskRejected, UsageError, errorMessage } from '../errors.ts';
+import { ConfigError, RunnerError, UsageError, errorMessage } from '../errors.ts';
 import { remoteUrl, repoInfo, type RepoInfo } from '../git/git.ts';
 import { redactUrl } from '../git/refNames.ts';
 import { logger, type Logger } from '../logger.ts';
-import { assertSafeId } from '../tasks/taskSpec.ts';
+import { isSafeId } from '../tasks/taskSpec.ts';
 import { detectProjectCapabilities } from './capabilities.ts';
 
 /**
@@ -72,16 +72,6 @@ const LinksFileSchema = z.object({
 type LinksFile = z.infer<typeof LinksFileSchema>;
 
 const HEADER = '# Project links of sibyl-runner: edit with `sibyl-runner projects link|unlink`.\n';
-
-function isSafeId(id: string): boolean {
-  try {
-    assertSafeId('project_id', id);
-    return true;
-  } catch (err) {
-    if (err instanceof TaskRejected) return false;
-    throw err;
-  }
-}
 
 export class ProjectLinks {
   readonly cliConfigFile: string;

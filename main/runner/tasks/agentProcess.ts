@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter, LineTail } from './lineSplitter.ts';
+import { killProcessGroup } from './processIdentity.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -139,11 +140,7 @@ export class AgentProcess {
 
   #signalGroup(signal: NodeJS.Signals): void {
     if (this.pid === undefined) return;
-    try {
-      if (process.platform === 'win32') this.#child.kill(signal);
-      else process.kill(-this.pid, signal);
-    } catch {
-      // ESRCH: the group is already gone.
-    }
+    if (process.platform === 'win32') this.#child.kill(signal);
+    else killProcessGroup(this.pid, signal);
   }
 }

@@ -205,7 +205,7 @@ class TaskLogFile implements TaskLogWriter {
  * Delete `<taskId>.log` files directly in `logDir` that belong to no kept task and were last
  * written more than `minAgeMs` ago (so a log being written is never removed). Only regular files
  * inside `logDir` are touched (not symlinks, not subfolders). Give task logs a folder of their own
- * (e.g. `<log_dir>/tasks`): any other old `*.log` there would count as an orphan. Returns how many
+ * (e.g. `<log_dir>/tasks`): every other old `*.log` there would count as an orphan. Returns how many
  * were deleted.
  */
 export async function pruneLogs(logDir: string, opts: { keepTaskIds: ReadonlySet<string>; minAgeMs?: number }): Promise<number> {

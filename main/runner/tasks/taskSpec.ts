@@ -29,8 +29,12 @@ export interface SpecDefaults {
 /** Safe names: no separators, no `..`, no NUL or control characters, bounded length. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
+export function isSafeId(value: string): boolean {
+  return SAFE_ID.test(value) && !value.includes('..');
+}
+
 export function assertSafeId(field: string, value: string): void {
-  if (!SAFE_ID.test(value) || value.includes('..')) {
+  if (!isSafeId(value)) {
     throw new TaskRejected('invalid_task', `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (letters, digits, . _ : @ - only)`);
   }
 }
