@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Snapshot } from '../main/runner/control/contract.ts';
-import { HistoryItem, HistoryQuery as HistoryQuerySchema, HistoryRecord, HistoryStatus } from '../main/runner/history/schema.ts';
+import { CountedHistoryPage, HistoryItem, HistoryQuery as HistoryQuerySchema, HistoryRecord, HistoryStatus, LogLine as LogLineSchema } from '../main/runner/history/schema.ts';
 
 /**
  * The one contract between the renderer and main: every request channel (`invoke`) with its
@@ -20,10 +20,10 @@ export type TaskDetail = z.infer<typeof TaskDetail>;
 export const HistoryQuery = HistoryQuerySchema;
 export type HistoryQuery = z.input<typeof HistoryQuery>;
 
-export const HistoryPage = z.object({ items: z.array(TaskRow), nextCursor: z.string().nullable(), total: z.number().int() });
+export const HistoryPage = CountedHistoryPage;
 export type HistoryPage = z.infer<typeof HistoryPage>;
 
-export const LogLine = z.object({ at: z.string(), stream: z.string(), text: z.string() });
+export const LogLine = LogLineSchema;
 export type LogLine = z.infer<typeof LogLine>;
 
 export const ServerCheck = z.object({

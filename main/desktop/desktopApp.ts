@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createAppService, type AppService } from '../runner/app/appService.ts';
+import { createAppService, type AppService } from '../app/appService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';

@@ -1,4 +1,4 @@
-import { dispatch } from '../runner/app/dispatch.ts';
+import { dispatch } from '../app/dispatch.ts';
 import { logger } from '../runner/logger.ts';
 import { INVOKE_CHANNEL } from '../../preload/channels.ts';
 import type { Handlers } from '../../preload/contract.ts';

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { HistoryBackend } from './app/historyHandlers.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Daemon, DaemonOptions } from './daemon.ts';
-import { historyBackend } from './history/historyBackend.ts';
+import { historyBackend, type HistoryBackend } from './history/historyBackend.ts';
 import { historyRecorder } from './history/historyObserver.ts';
 import { HISTORY_FILE, HistoryStore } from './history/historyStore.ts';
 import { Journal } from './journal/journal.ts';

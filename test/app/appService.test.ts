@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createAppService, type AppService, type DesktopPorts } from '../../main/runner/app/appService.ts';
-import { dispatch } from '../../main/runner/app/dispatch.ts';
+import { createAppService, type AppService, type DesktopPorts } from '../../main/app/appService.ts';
+import { dispatch } from '../../main/app/dispatch.ts';
 import type { AppState, DeviceLoginEvent } from '../../preload/contract.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, writeYaml } from '../helpers/runnerHarness.ts';

@@ -1,8 +1,18 @@
-import type { HistoryBackend } from '../app/historyHandlers.ts';
 import { RunnerError } from '../errors.ts';
 import { readTaskLog } from '../tasks/taskLog.ts';
 import type { TaskHistory } from './historyStore.ts';
-import type { HistoryStatus } from './schema.ts';
+import type { CountedHistoryPage, HistoryRecord, HistoryStatus, LogLine } from './schema.ts';
+
+/**
+ * The task history as the window and the control socket read it: counted pages (newest first),
+ * one task's record, and its log (`tail` last lines, `search` a case-insensitive substring).
+ * Raises RunnerError `not_found` when no log was kept for the task.
+ */
+export interface HistoryBackend {
+  page(q: { status?: string; search?: string; limit: number; cursor?: string }): Promise<CountedHistoryPage>;
+  get(taskId: string): Promise<HistoryRecord | null>;
+  readLog(taskId: string, opts: { search?: string; tail?: number }): Promise<{ lines: LogLine[]; truncated: boolean }>;
+}
 
 /** The history store as the window reads it: pages with a total, details, and logs. */
 export function historyBackend(history: TaskHistory): HistoryBackend {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The local task history as the CLI and the desktop app see it. Field names and nullability match
- * the window's `TaskRow` / `TaskDetail` (preload/contract.ts), so the app can pass rows through;
+ * the window's `TaskRow` / `TaskDetail` (preload/contract.ts imports these), so the app passes rows through;
  * times are ms since the epoch. The table itself is snake_case (historyStore.ts).
  */
 
@@ -80,6 +80,14 @@ export type HistoryQuery = z.input<typeof HistoryQuery>;
 
 export const HistoryPage = z.object({ items: z.array(HistoryItem), nextCursor: z.string().nullable() });
 export type HistoryPage = z.infer<typeof HistoryPage>;
+
+/** A page as the window reads it: with the number of tasks matching the filter. */
+export const CountedHistoryPage = HistoryPage.extend({ total: z.number().int() });
+export type CountedHistoryPage = z.infer<typeof CountedHistoryPage>;
+
+/** One line of a task's log: when (ISO 8601), which stream (stdout, stderr, runner), what. */
+export const LogLine = z.object({ at: z.string(), stream: z.string(), text: z.string() });
+export type LogLine = z.infer<typeof LogLine>;
 
 export const PruneOptions = z.object({
   /** delete finished tasks older than this; 0 keeps them regardless of age */

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
-import { runDeviceFlow } from '../api/deviceFlow.ts';
-import { normalizeServerUrl, SibylApi } from '../api/sibylApi.ts';
-import { saveLogin, storeToken, TokenProvider } from '../api/tokens.ts';
-import type { CredentialStore } from '../config/credentials.ts';
-import { AuthError, ConfigError, errorMessage, RunnerError, ServerError } from '../errors.ts';
-import { logger } from '../logger.ts';
-import { registerThisMachine } from '../registration.ts';
-import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '../../../preload/contract.ts';
+import { runDeviceFlow } from '../runner/api/deviceFlow.ts';
+import { normalizeServerUrl, SibylApi } from '../runner/api/sibylApi.ts';
+import { saveLogin, storeToken, TokenProvider } from '../runner/api/tokens.ts';
+import type { CredentialStore } from '../runner/config/credentials.ts';
+import { AuthError, ConfigError, errorMessage, RunnerError, ServerError } from '../runner/errors.ts';
+import { logger } from '../runner/logger.ts';
+import { registerThisMachine } from '../runner/registration.ts';
+import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '../../preload/contract.ts';
 
 const log = logger('wizard');
 

@@ -1,12 +1,6 @@
-import type { Handlers, HistoryPage, LogLine, TaskDetail } from '../../../preload/contract.ts';
-import { RunnerError } from '../errors.ts';
-
-/** The task history as the window reads it (the core's history store, adapted). */
-export interface HistoryBackend {
-  page(q: { status?: string; search?: string; limit: number; cursor?: string }): Promise<HistoryPage>;
-  get(taskId: string): Promise<TaskDetail | null>;
-  readLog(taskId: string, opts: { search?: string; tail?: number }): Promise<{ lines: LogLine[]; truncated: boolean }>;
-}
+import type { Handlers } from '../../preload/contract.ts';
+import { RunnerError } from '../runner/errors.ts';
+import type { HistoryBackend } from '../runner/history/historyBackend.ts';
 
 type Getter = HistoryBackend | (() => HistoryBackend | undefined);
 

@@ -1,18 +1,18 @@
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { credentialsPathFor, FileCredentialStore, type CredentialStore } from '../config/credentials.ts';
-import { loadConfig, type LoadedConfig } from '../config/loadConfig.ts';
-import { RunnerError } from '../errors.ts';
-import { logger } from '../logger.ts';
-import { detectedCapabilities } from '../projects/capabilities.ts';
-import { ProjectLinks } from '../projects/links.ts';
-import type { TaskObserver } from '../tasks/taskEvents.ts';
-import type { AppState, EventChannel, EventPayload, Handlers, ProjectLink, Settings } from '../../../preload/contract.ts';
-import { historyHandlers, type HistoryBackend } from './historyHandlers.ts';
+import { credentialsPathFor, FileCredentialStore, type CredentialStore } from '../runner/config/credentials.ts';
+import { loadConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
+import { RunnerError } from '../runner/errors.ts';
+import { logger } from '../runner/logger.ts';
+import { detectedCapabilities } from '../runner/projects/capabilities.ts';
+import { ProjectLinks } from '../runner/projects/links.ts';
+import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
+import type { AppState, EventChannel, EventPayload, Handlers, ProjectLink, Settings } from '../../preload/contract.ts';
+import { historyHandlers } from './historyHandlers.ts';
 import { RunnerHost } from './runnerHost.ts';
-import { openHistory } from '../services.ts';
-import { historyBackend } from '../history/historyBackend.ts';
-import type { HistoryStore } from '../history/historyStore.ts';
+import { openHistory } from '../runner/services.ts';
+import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
+import type { HistoryStore } from '../runner/history/historyStore.ts';
 import { checkServer, DeviceLogin, registerRunner, useToken } from './wizard.ts';
 
 /** What only the OS shell can do; Electron provides these, tests provide plain ones. */

@@ -1,6 +1,6 @@
-import { errorMessage, RunnerError } from '../errors.ts';
-import { logger } from '../logger.ts';
-import { isRequestChannel, parseInput, requests, type Handlers, type IpcResult, type RequestChannel } from '../../../preload/contract.ts';
+import { errorMessage, RunnerError } from '../runner/errors.ts';
+import { logger } from '../runner/logger.ts';
+import { isRequestChannel, parseInput, requests, type Handlers, type IpcResult, type RequestChannel } from '../../preload/contract.ts';
 
 const log = logger('ipc');
 

@@ -1,16 +1,16 @@
-import { SibylApi } from '../api/sibylApi.ts';
-import { authSourceFor } from '../auth/authSource.ts';
-import type { CredentialStore } from '../config/credentials.ts';
-import type { LoadedConfig } from '../config/loadConfig.ts';
-import { Snapshot } from '../control/contract.ts';
-import { controlRequest, controlSocketPath } from '../control/controlSocket.ts';
-import type { ControlCommand } from '../control/contract.ts';
-import { Daemon } from '../daemon.ts';
-import { RunnerError } from '../errors.ts';
-import { background, logger } from '../logger.ts';
-import { syncRegistration } from '../registrationSync.ts';
-import { wireCoreServices, type CoreServices } from '../services.ts';
-import type { TaskObserver } from '../tasks/taskEvents.ts';
+import { SibylApi } from '../runner/api/sibylApi.ts';
+import { authSourceFor } from '../runner/auth/authSource.ts';
+import type { CredentialStore } from '../runner/config/credentials.ts';
+import type { LoadedConfig } from '../runner/config/loadConfig.ts';
+import { Snapshot } from '../runner/control/contract.ts';
+import { controlRequest, controlSocketPath } from '../runner/control/controlSocket.ts';
+import type { ControlCommand } from '../runner/control/contract.ts';
+import { Daemon } from '../runner/daemon.ts';
+import { RunnerError } from '../runner/errors.ts';
+import { background, logger } from '../runner/logger.ts';
+import { syncRegistration } from '../runner/registrationSync.ts';
+import { wireCoreServices, type CoreServices } from '../runner/services.ts';
+import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
 
 const log = logger('host');
 
