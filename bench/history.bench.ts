@@ -27,7 +27,28 @@ export interface HistoryBenchFigure {
 
 const SIZES = [1_000, 10_000, 100_000];
 const QUERIES = 200;
-const WORDS = ['retry', 'uploader', 'flaky', 'parser', 'docs', 'schema', 'cache', 'websocket', 'reconnect', 'migrate', 'bump', 'lint', 'the', 'and', 'fix', 'tests', 'module', 'error', 'handler', 'timeout'];
+const WORDS = [
+  'retry',
+  'uploader',
+  'flaky',
+  'parser',
+  'docs',
+  'schema',
+  'cache',
+  'websocket',
+  'reconnect',
+  'migrate',
+  'bump',
+  'lint',
+  'the',
+  'and',
+  'fix',
+  'tests',
+  'module',
+  'error',
+  'handler',
+  'timeout',
+];
 const STATUSES: HistoryStatus[] = ['completed', 'completed', 'completed', 'failed', 'failed', 'timeout', 'cancelled', 'rejected'];
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -53,7 +74,14 @@ function task(i: number): HistoryPatch {
     durationS: 0.85,
     exitCode: 0,
     // A small real result: 25 lines of output (the protocol allows 200 per stream).
-    result: { status: 'completed', exit_code: 0, worktree_path: `/w/${i}`, duration_s: 0.85, stdout: `${'x'.repeat(79)}\n`.repeat(25), stderr: '' },
+    result: {
+      status: 'completed',
+      exit_code: 0,
+      worktree_path: `/w/${i}`,
+      duration_s: 0.85,
+      stdout: `${'x'.repeat(79)}\n`.repeat(25),
+      stderr: '',
+    },
   };
 }
 
@@ -86,19 +114,30 @@ function historyAt(size: number, root: string): HistoryBenchFigure[] {
     let next = size;
     out.push({ size, figure: 'append: new task (autocommit)', ...rate(() => h.upsert(task(next++)), 1000) });
     let upd = size;
-    out.push({ size, figure: 'append: status update (autocommit)', ...rate(() => h.upsert({ taskId: task(upd++).taskId, status: 'running', startedAt: Date.now() }), 1000) });
+    out.push({
+      size,
+      figure: 'append: status update (autocommit)',
+      ...rate(() => h.upsert({ taskId: task(upd++).taskId, status: 'running', startedAt: Date.now() }), 1000),
+    });
 
     const pages: [string, (i: number) => HistoryQuery][] = [
       ['page: newest 50', () => ({})],
       ['page: status filter', (i) => ({ status: (['failed', 'timeout', 'completed', 'cancelled'] as const)[i % 4] })],
       ['page: text search', (i) => ({ search: WORDS[i % WORDS.length]! })],
-      ['page: text search + status', (i) => ({ search: WORDS[i % WORDS.length]!, status: (['failed', 'timeout', 'rejected'] as const)[i % 3] })],
+      [
+        'page: text search + status',
+        (i) => ({ search: WORDS[i % WORDS.length]!, status: (['failed', 'timeout', 'rejected'] as const)[i % 3] }),
+      ],
       ['page: rare text (one task)', (i) => ({ search: `Task ${(i * 7919) % size}:` })],
       ['page: 2-char search (scan)', (i) => ({ search: ['zq', 'xj', 'qv'][i % 3]!, status: 'failed' })],
       ['page: 5th page, cursor', () => ({ cursor: String(Math.max(1, size - 200)) })],
     ];
     for (const [figure, q] of pages) out.push({ size, figure, ...latencies((i) => h.page(q(i)), QUERIES) });
-    out.push({ size, figure: 'count: text search + status', ...latencies((i) => h.count({ search: WORDS[i % WORDS.length]!, status: 'failed' }), QUERIES) });
+    out.push({
+      size,
+      figure: 'count: text search + status',
+      ...latencies((i) => h.count({ search: WORDS[i % WORDS.length]!, status: 'failed' }), QUERIES),
+    });
     return out;
   } finally {
     h.close();
@@ -106,7 +145,20 @@ function historyAt(size: number, root: string): HistoryBenchFigure[] {
 }
 
 function complete(taskId: string): TaskComplete {
-  return { type: 'task_complete', task_id: taskId, success: true, retryable: false, result: { status: 'completed', exit_code: 0, worktree_path: `/w/${taskId}`, duration_s: 12.5, stdout: 'line\n'.repeat(200), stderr: '' } };
+  return {
+    type: 'task_complete',
+    task_id: taskId,
+    success: true,
+    retryable: false,
+    result: {
+      status: 'completed',
+      exit_code: 0,
+      worktree_path: `/w/${taskId}`,
+      duration_s: 12.5,
+      stdout: 'line\n'.repeat(200),
+      stderr: '',
+    },
+  };
 }
 
 function journalFigures(root: string): HistoryBenchFigure[] {
@@ -114,7 +166,11 @@ function journalFigures(root: string): HistoryBenchFigure[] {
   try {
     const out: HistoryBenchFigure[] = [];
     const acks: number[] = [];
-    out.push({ size: undefined, figure: 'journal: enqueue ack (append; fdatasync in background)', ...rate((i) => acks.push(j.enqueue({ type: 'task_ack', task_id: `a${i}`, agent_id: 'agent_1' })), 500) });
+    out.push({
+      size: undefined,
+      figure: 'journal: enqueue ack (append; fdatasync in background)',
+      ...rate((i) => acks.push(j.enqueue({ type: 'task_ack', task_id: `a${i}`, agent_id: 'agent_1' })), 500),
+    });
     out.push({ size: undefined, figure: 'journal: finish (result, append + fdatasync)', ...rate((i) => j.finish(complete(`f${i}`)), 500) });
     out.push({ size: undefined, figure: 'journal: markSent (append, no sync)', ...rate((i) => j.markSent(acks[i]!), acks.length) });
     out.push({
@@ -145,7 +201,11 @@ function toRow(f: HistoryBenchFigure): Row {
   if (f.perSecond !== undefined) parts.push(fmtRate(f.perSecond));
   if (f.p50Ms !== undefined && f.p99Ms !== undefined) parts.push(`p50 ${fmtMs(f.p50Ms)} ms · p99 ${fmtMs(f.p99Ms)} ms`);
   const goal = f.size === 100_000 && f.figure.startsWith('page:') && !f.figure.includes('2-char') ? 'goal ≤ 20 ms' : '-';
-  return { figure: `${f.size === undefined ? '' : `${(f.size / 1000).toFixed(0)}k  `}${f.figure}`, result: parts.join(' · '), target: goal };
+  return {
+    figure: `${f.size === undefined ? '' : `${(f.size / 1000).toFixed(0)}k  `}${f.figure}`,
+    result: parts.join(' · '),
+    target: goal,
+  };
 }
 
 export async function run(): Promise<HistoryBenchFigure[]> {
@@ -154,7 +214,10 @@ export async function run(): Promise<HistoryBenchFigure[]> {
     const figures: HistoryBenchFigure[] = [];
     for (const size of SIZES) figures.push(...historyAt(size, root));
     figures.push(...journalFigures(root));
-    printTable(`task history (SQLite WAL, synchronous=NORMAL, FTS5 trigram) and journal — ${QUERIES} queries per page figure, in ${tmpdir()}`, figures.map(toRow));
+    printTable(
+      `task history (SQLite WAL, synchronous=NORMAL, FTS5 trigram) and journal — ${QUERIES} queries per page figure, in ${tmpdir()}`,
+      figures.map(toRow),
+    );
     return figures;
   } finally {
     rmSync(root, { recursive: true, force: true });

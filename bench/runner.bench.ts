@@ -26,8 +26,23 @@ async function startRunner(core: FakeCore, maxAgents: number): Promise<Runner> {
   const dir = mkdtempSync(join(tmpdir(), 'sibyl-bench-'));
   const { id, accessToken } = core.addRunner({ name: 'bench', max_concurrent_agents: maxAgents });
   const config = join(dir, 'runner.yaml');
-  writeFileSync(config, YAML.stringify({ server_url: core.url, runner_id: id, name: 'bench', max_concurrent_agents: maxAgents, worktree_base: join(dir, 'wt'), log_dir: join(dir, 'logs'), state_dir: join(dir, 'state') }));
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), BIN, 'run', '--quiet', '--config', config], { env: { PATH: process.env.PATH, HOME: dir, SIBYL_ACCESS_TOKEN: accessToken }, stdio: ['ignore', 'ignore', 'inherit'] });
+  writeFileSync(
+    config,
+    YAML.stringify({
+      server_url: core.url,
+      runner_id: id,
+      name: 'bench',
+      max_concurrent_agents: maxAgents,
+      worktree_base: join(dir, 'wt'),
+      log_dir: join(dir, 'logs'),
+      state_dir: join(dir, 'state'),
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), BIN, 'run', '--quiet', '--config', config],
+    { env: { PATH: process.env.PATH, HOME: dir, SIBYL_ACCESS_TOKEN: accessToken }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   await core.until(() => core.connected(id), 15_000, 'bench runner to connect');
   return {
     core,
@@ -46,7 +61,16 @@ let seq = 0;
 function assignMsg(command: string[], extra: Record<string, unknown> = {}): { taskId: string; msg: Record<string, unknown> } {
   const taskId = crypto.randomUUID();
   seq++;
-  return { taskId, msg: { type: 'task_assign', task_id: taskId, agent_id: `agent_${String(seq).padStart(12, '0')}`, project_id: 'project_bench', config: { command, ...extra } } };
+  return {
+    taskId,
+    msg: {
+      type: 'task_assign',
+      task_id: taskId,
+      agent_id: `agent_${String(seq).padStart(12, '0')}`,
+      project_id: 'project_bench',
+      config: { command, ...extra },
+    },
+  };
 }
 
 /** One task at a time; `gapMs` between a completion and the next assignment (0 = back to back). */
@@ -98,7 +122,10 @@ async function throughput(r: Runner, total: number, concurrency: number): Promis
     if (performance.now() - t0 > 60_000) break;
   }
   const secs = (performance.now() - t0) / 1000;
-  const ok = r.core.messagesOf('task_complete').slice(before).filter((m) => m.success).length;
+  const ok = r.core
+    .messagesOf('task_complete')
+    .slice(before)
+    .filter((m) => m.success).length;
   return { perSec: completed / secs, lost: total - ok };
 }
 
@@ -106,7 +133,11 @@ async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number
   const pid = r.child.pid!;
   const base = rssKb(pid);
   let peak = base;
-  const { taskId, msg } = assignMsg(['/bin/sh', '-c', 'i=0; while [ $i -lt 4 ]; do head -c 13107200 /dev/zero | tr "\\0" "x" | fold -w 100; sleep 0.5; i=$((i+1)); done']);
+  const { taskId, msg } = assignMsg([
+    '/bin/sh',
+    '-c',
+    'i=0; while [ $i -lt 4 ]; do head -c 13107200 /dev/zero | tr "\\0" "x" | fold -w 100; sleep 0.5; i=$((i+1)); done',
+  ]);
   const t0 = performance.now();
   r.core.send(r.id, msg);
   const timer = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
@@ -114,7 +145,9 @@ async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number
   clearInterval(timer);
   const seconds = (performance.now() - t0) / 1000;
   const agentId = (msg as { agent_id: string }).agent_id;
-  const updates = r.core.frames.filter((f) => f.message?.type === 'agent_update' && f.message.agent_id === agentId && f.message.activity?.startsWith('stdout:'));
+  const updates = r.core.frames.filter(
+    (f) => f.message?.type === 'agent_update' && f.message.agent_id === agentId && f.message.activity?.startsWith('stdout:'),
+  );
   const gaps = updates.slice(1).map((u, i) => u.at - updates[i]!.at);
   return { growthMb: (peak - base) / 1024, updates: updates.length, minGapMs: gaps.length ? Math.min(...gaps) : NaN, seconds };
 }
@@ -148,15 +181,35 @@ export async function run(): Promise<Row[]> {
     const idleRss = rssKb(idle.child.pid!) / 1024;
     await pickupLatency(idle, 30); // warm-up: the first tasks run cold (unoptimised) code
     const spaced = await pickupLatency(idle, 200, 20);
-    rows.push({ figure: 'task_assign→task_ack, 200 tasks, 10–30 ms apart', result: `p50 ${percentile(spaced, 50).toFixed(2)} ms, p99 ${percentile(spaced, 99).toFixed(2)} ms`, target: 'p99 ≤ 1.5 ms' });
+    rows.push({
+      figure: 'task_assign→task_ack, 200 tasks, 10–30 ms apart',
+      result: `p50 ${percentile(spaced, 50).toFixed(2)} ms, p99 ${percentile(spaced, 99).toFixed(2)} ms`,
+      target: 'p99 ≤ 1.5 ms',
+    });
     const pickup = await pickupLatency(idle, 200);
-    rows.push({ figure: 'task_assign→task_ack, 200 tasks, back to back', result: `p50 ${percentile(pickup, 50).toFixed(2)} ms, p99 ${percentile(pickup, 99).toFixed(2)} ms`, target: 'p99 ≤ 1.5 ms' });
+    rows.push({
+      figure: 'task_assign→task_ack, 200 tasks, back to back',
+      result: `p50 ${percentile(pickup, 50).toFixed(2)} ms, p99 ${percentile(pickup, 99).toFixed(2)} ms`,
+      target: 'p99 ≤ 1.5 ms',
+    });
     const spawnMs = await spawnLatency(idle, 50);
-    rows.push({ figure: 'task_assign→agent running, 50 tasks', result: `p50 ${percentile(spawnMs, 50).toFixed(2)} ms, p99 ${percentile(spawnMs, 99).toFixed(2)} ms`, target: 'p50 ≤ 1.5 ms' });
+    rows.push({
+      figure: 'task_assign→agent running, 50 tasks',
+      result: `p50 ${percentile(spawnMs, 50).toFixed(2)} ms, p99 ${percentile(spawnMs, 99).toFixed(2)} ms`,
+      target: 'p50 ≤ 1.5 ms',
+    });
     const tp = await throughput(idle, 500, 10);
-    rows.push({ figure: '500 /bin/true tasks, concurrency 10', result: `${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost`, target: '≥ 1,000 tasks/s, 0 lost' });
+    rows.push({
+      figure: '500 /bin/true tasks, concurrency 10',
+      result: `${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost`,
+      target: '≥ 1,000 tasks/s, 0 lost',
+    });
     const big = await bigOutput(idle);
-    rows.push({ figure: 'one agent printing 50 MB', result: `RSS +${big.growthMb.toFixed(1)} MB; ${big.updates} activity updates in ${big.seconds.toFixed(1)} s, min gap ${big.minGapMs.toFixed(0)} ms`, target: '≤ 16 MB, ≤ 1/s' });
+    rows.push({
+      figure: 'one agent printing 50 MB',
+      result: `RSS +${big.growthMb.toFixed(1)} MB; ${big.updates} activity updates in ${big.seconds.toFixed(1)} s, min gap ${big.minGapMs.toFixed(0)} ms`,
+      target: '≤ 16 MB, ≤ 1/s',
+    });
     rows.push({ figure: 'idle sibyl-runner run', result: `RSS ${idleRss.toFixed(1)} MB`, target: '≤ 60 MB' });
     const dead = await deadLink(core, idle);
     rows.push({ figure: 'dead link noticed, new connection made', result: `${dead.toFixed(1)} s`, target: '≤ 35 s' });

@@ -13,7 +13,11 @@ export interface Row {
 }
 
 export function printTable(title: string, rows: Row[]): void {
-  const w = [Math.max(6, ...rows.map((r) => r.figure.length)), Math.max(6, ...rows.map((r) => r.result.length)), Math.max(6, ...rows.map((r) => r.target.length))];
+  const w = [
+    Math.max(6, ...rows.map((r) => r.figure.length)),
+    Math.max(6, ...rows.map((r) => r.result.length)),
+    Math.max(6, ...rows.map((r) => r.target.length)),
+  ];
   const line = (a: string, b: string, c: string): string => `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} |`;
   console.log(`\n${title}`);
   console.log(line('figure', 'result', 'target'));

@@ -18,8 +18,17 @@ import { percentile, printTable } from './stats.ts';
 
 const execFileP = promisify(execFile);
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const PROJECT = 'project_bench0000000';
 
 export interface WorktreeBenchFigures {
@@ -60,7 +69,21 @@ let seq = 0;
 function spec(): TaskSpec {
   seq++;
   const taskId = `${(0xbe000000 + seq).toString(16)}-0000-4000-8000-000000000000`;
-  return { taskId, agentId: 'agent_bench', projectId: PROJECT, prompt: '', agentType: undefined, command: ['true'], commandSource: 'config', timeoutSeconds: 60, worktreePath: undefined, branch: undefined, baseRef: undefined, repoUrl: undefined, shadow: false };
+  return {
+    taskId,
+    agentId: 'agent_bench',
+    projectId: PROJECT,
+    prompt: '',
+    agentType: undefined,
+    command: ['true'],
+    commandSource: 'config',
+    timeoutSeconds: 60,
+    worktreePath: undefined,
+    branch: undefined,
+    baseRef: undefined,
+    repoUrl: undefined,
+    shadow: false,
+  };
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
@@ -81,7 +104,9 @@ export async function run(opts: { files?: number; rounds?: number } = {}): Promi
 
     const raw = async (i: number): Promise<number> => {
       const path = join(root, 'raw', String(i));
-      const [ms] = await timed(() => execFileP('git', ['worktree', 'add', '--quiet', '-b', `raw-${i}`, path, 'origin/main'], { cwd: repo, env: GIT_ENV }));
+      const [ms] = await timed(() =>
+        execFileP('git', ['worktree', 'add', '--quiet', '-b', `raw-${i}`, path, 'origin/main'], { cwd: repo, env: GIT_ENV }),
+      );
       git(repo, 'worktree', 'remove', '--force', path);
       return ms;
     };
@@ -106,12 +131,23 @@ export async function run(opts: { files?: number; rounds?: number } = {}): Promi
     if (new Set(eight.map((w: PreparedWorkspace) => w.path)).size !== 8) throw new Error('8 tasks did not get 8 worktrees');
     await Promise.all(eight.map((w) => w.release({ status: 'completed', dirty: false })));
 
-    const figures: WorktreeBenchFigures = { files, rounds, rawMs: rawMedian, prepareMs: prepareMedian, ratio: prepareMedian / rawMedian, concurrent8Ms };
+    const figures: WorktreeBenchFigures = {
+      files,
+      rounds,
+      rawMs: rawMedian,
+      prepareMs: prepareMedian,
+      ratio: prepareMedian / rawMedian,
+      concurrent8Ms,
+    };
     printTable(`worktree preparation (${files} files, median of ${rounds})`, [
       { figure: 'raw git worktree add', result: `${rawMedian.toFixed(0)} ms`, target: '-' },
       { figure: 'GitWorkspaces.prepare', result: `${prepareMedian.toFixed(0)} ms`, target: '-' },
       { figure: 'prepare / raw', result: figures.ratio.toFixed(2), target: '≤ 1.2' },
-      { figure: '8 tasks at once, total', result: `${concurrent8Ms.toFixed(0)} ms (${(concurrent8Ms / rawMedian).toFixed(1)}× one raw add)`, target: '-' },
+      {
+        figure: '8 tasks at once, total',
+        result: `${concurrent8Ms.toFixed(0)} ms (${(concurrent8Ms / rawMedian).toFixed(1)}× one raw add)`,
+        target: '-',
+      },
     ]);
     return figures;
   } finally {

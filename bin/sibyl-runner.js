@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
-  console.error(`sibyl-runner needs Node >= 22.18 (found ${process.version}). Run it through npm/npx after \`npm ci\`, or install Node 22+.`);
+  console.error(
+    `sibyl-runner needs Node >= 22.18 (found ${process.version}). Run it through npm/npx after \`npm ci\`, or install Node 22+.`,
+  );
   process.exit(2);
 }
 process.removeAllListeners('warning');

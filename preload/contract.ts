@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { Snapshot } from '../main/runner/control/contract.ts';
-import { CountedHistoryPage, HistoryItem, HistoryQuery as HistoryQuerySchema, HistoryRecord, HistoryStatus, LogLine as LogLineSchema } from '../main/runner/history/schema.ts';
+import {
+  CountedHistoryPage,
+  HistoryItem,
+  HistoryQuery as HistoryQuerySchema,
+  HistoryRecord,
+  HistoryStatus,
+  LogLine as LogLineSchema,
+} from '../main/runner/history/schema.ts';
 
 /**
  * The one contract between the renderer and main: every request channel (`invoke`) with its
@@ -36,7 +43,12 @@ export const ServerCheck = z.object({
 });
 export type ServerCheck = z.infer<typeof ServerCheck>;
 
-export const DeviceCode = z.object({ userCode: z.string(), verificationUri: z.string(), verificationUriComplete: z.string(), expiresInS: z.number() });
+export const DeviceCode = z.object({
+  userCode: z.string(),
+  verificationUri: z.string(),
+  verificationUriComplete: z.string(),
+  expiresInS: z.number(),
+});
 export type DeviceCode = z.infer<typeof DeviceCode>;
 
 export const DeviceLoginEvent = z.object({
@@ -45,7 +57,12 @@ export const DeviceLoginEvent = z.object({
 });
 export type DeviceLoginEvent = z.infer<typeof DeviceLoginEvent>;
 
-export const Detected = z.object({ hostname: z.string(), capabilities: z.array(z.string()), worktreeBase: z.string(), maxAgents: z.number().int() });
+export const Detected = z.object({
+  hostname: z.string(),
+  capabilities: z.array(z.string()),
+  worktreeBase: z.string(),
+  maxAgents: z.number().int(),
+});
 
 export const RegisterInput = z.object({
   serverUrl: z.string().min(1).max(2048),
@@ -109,17 +126,26 @@ export const requests = {
   'tasks:openFolder': { input: TaskRef, output: Ok },
   'history:page': { input: HistoryQuery, output: HistoryPage },
   'history:get': { input: TaskRef, output: TaskDetail.nullable() },
-  'logs:read': { input: TaskRef.extend({ search: z.string().max(200).optional(), tail: z.number().int().min(1).max(100_000).optional() }), output: z.object({ lines: z.array(LogLine), truncated: z.boolean() }) },
+  'logs:read': {
+    input: TaskRef.extend({ search: z.string().max(200).optional(), tail: z.number().int().min(1).max(100_000).optional() }),
+    output: z.object({ lines: z.array(LogLine), truncated: z.boolean() }),
+  },
   'wizard:checkServer': { input: z.object({ url: z.string().max(2048) }), output: ServerCheck },
   'wizard:startDeviceLogin': { input: z.object({ serverUrl: z.string().max(2048) }), output: DeviceCode },
   'wizard:cancelDeviceLogin': { input: None, output: Ok },
-  'wizard:useToken': { input: z.object({ serverUrl: z.string().max(2048), token: z.string().trim().min(10, 'paste the whole token').max(8192) }), output: z.object({ user: z.string() }) },
+  'wizard:useToken': {
+    input: z.object({ serverUrl: z.string().max(2048), token: z.string().trim().min(10, 'paste the whole token').max(8192) }),
+    output: z.object({ user: z.string() }),
+  },
   'wizard:detect': { input: None, output: Detected },
   'wizard:register': { input: RegisterInput, output: z.object({ runnerId: z.string() }) },
   'settings:get': { input: None, output: Settings },
   'settings:set': { input: SettingsPatch, output: Settings },
   'projects:list': { input: None, output: z.array(ProjectLink) },
-  'projects:link': { input: z.object({ path: z.string().min(1).max(4096), projectId: z.string().min(1).max(200) }), output: z.array(ProjectLink) },
+  'projects:link': {
+    input: z.object({ path: z.string().min(1).max(4096), projectId: z.string().min(1).max(200) }),
+    output: z.array(ProjectLink),
+  },
   'projects:unlink': { input: z.object({ projectId: z.string().min(1).max(200) }), output: z.array(ProjectLink) },
   'account:signOut': { input: None, output: AppState },
   'runner:unregister': { input: None, output: AppState },

@@ -10,7 +10,14 @@ import { FakeCore } from '../test/helpers/fakeCore.ts';
 
 const BIN = resolve(import.meta.dirname, '..', 'bin', 'sibyl-runner.js');
 const home = mkdtempSync(join(tmpdir(), 'sibyl-demo-'));
-const env = { PATH: process.env.PATH, HOME: home, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@example.invalid', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@example.invalid' };
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  GIT_AUTHOR_NAME: 'Demo',
+  GIT_AUTHOR_EMAIL: 'demo@example.invalid',
+  GIT_COMMITTER_NAME: 'Demo',
+  GIT_COMMITTER_EMAIL: 'demo@example.invalid',
+};
 const say = (s: string): void => console.log(`\n\x1b[1m▸ ${s}\x1b[0m`);
 
 function cli(args: string[], onStderr?: (text: string) => void): Promise<number | null> {
@@ -39,7 +46,10 @@ try {
 
   say('sibyl-runner register --name demo-runner --json');
   // Async: this process also serves the fake Sibyl Core, so it must not block while waiting.
-  const reg = spawn(process.execPath, [BIN, 'register', '--server', core.url, '--name', 'demo-runner', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const reg = spawn(process.execPath, [BIN, 'register', '--server', core.url, '--name', 'demo-runner', '--json'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   reg.stdout.on('data', (c: Buffer) => (out += c.toString()));
   if ((await new Promise((r) => reg.on('close', r))) !== 0) throw new Error('register failed');
@@ -49,7 +59,12 @@ try {
   const repo = join(home, 'src', 'demo-app');
   mkdirSync(repo, { recursive: true });
   writeFileSync(join(repo, 'README.md'), '# demo app\n');
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '.'], ['commit', '-q', '-m', 'initial commit']]) spawnSync('git', args, { cwd: repo, env });
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '.'],
+    ['commit', '-q', '-m', 'initial commit'],
+  ])
+    spawnSync('git', args, { cwd: repo, env });
   say('sibyl-runner projects link  (a throwaway git repository as project_demo)');
   await cli(['projects', 'link', repo, 'project_demo']);
 
@@ -64,16 +79,26 @@ try {
     task_id: taskId,
     agent_id: 'agent_0123456789ab',
     project_id: 'project_demo',
-    config: { prompt: 'Add a greeting to the README', command: ['/bin/sh', '-c', 'echo "working on: $SIBYL_TASK_PROMPT"; echo "Hello from the runner" >> README.md; git commit -qam "Add a greeting"; echo done'] },
+    config: {
+      prompt: 'Add a greeting to the README',
+      command: [
+        '/bin/sh',
+        '-c',
+        'echo "working on: $SIBYL_TASK_PROMPT"; echo "Hello from the runner" >> README.md; git commit -qam "Add a greeting"; echo done',
+      ],
+    },
   });
   const done = await core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, 30_000, 'the result');
   const msg = done.message;
   if (msg?.type !== 'task_complete') throw new Error('no result');
   await core.waitFor((f) => f.message?.type === 'status' && f.at > done.at, 5000, 'the status after the task');
   say('What the server received');
-  for (const f of core.frames.filter((x) => x.runnerId === runnerId && x.message?.type !== 'heartbeat_ack')) console.log(`  ${f.message?.type}${f.message?.type === 'agent_update' ? `: ${f.message.activity ?? ''}` : ''}`);
+  for (const f of core.frames.filter((x) => x.runnerId === runnerId && x.message?.type !== 'heartbeat_ack'))
+    console.log(`  ${f.message?.type}${f.message?.type === 'agent_update' ? `: ${f.message.activity ?? ''}` : ''}`);
   const r = msg.result as Record<string, unknown>;
-  console.log(`\n  success=${msg.success} status=${String(r.status)} exit_code=${String(r.exit_code)} branch=${String(r.branch)} commits=${JSON.stringify((r.commits as { count?: number } | undefined)?.count)} files_changed=${String(r.files_changed)}`);
+  console.log(
+    `\n  success=${msg.success} status=${String(r.status)} exit_code=${String(r.exit_code)} branch=${String(r.branch)} commits=${JSON.stringify((r.commits as { count?: number } | undefined)?.count)} files_changed=${String(r.files_changed)}`,
+  );
 
   say('sibyl-runner status');
   await cli(['status']);

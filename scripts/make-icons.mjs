@@ -56,12 +56,14 @@ const ring = (cx, cy, inner, outer) => (x, y) => {
   const d = (x - cx) ** 2 + (y - cy) ** 2;
   return d >= inner * inner && d <= outer * outer;
 };
-const box = (x0, y0, x1, y1, r = 0) => (x, y) => {
-  // Rounded rectangle: distance from the inner rectangle shrunk by r.
-  const dx = Math.max(x0 + r - x, 0, x - (x1 - r));
-  const dy = Math.max(y0 + r - y, 0, y - (y1 - r));
-  return x >= x0 && x <= x1 && y >= y0 && y <= y1 && dx * dx + dy * dy <= r * r;
-};
+const box =
+  (x0, y0, x1, y1, r = 0) =>
+  (x, y) => {
+    // Rounded rectangle: distance from the inner rectangle shrunk by r.
+    const dx = Math.max(x0 + r - x, 0, x - (x1 - r));
+    const dy = Math.max(y0 + r - y, 0, y - (y1 - r));
+    return x >= x0 && x <= x1 && y >= y0 && y <= y1 && dx * dx + dy * dy <= r * r;
+  };
 /** Removes the wedge of `shape` around `centerDeg` (0° = 3 o'clock, counter-clockwise, as on a dial). */
 const withGap = (shape, cx, cy, centerDeg, widthDeg) => (x, y) => {
   const deg = (Math.atan2(cy - y, x - cx) * 180) / Math.PI;
@@ -122,13 +124,19 @@ function render(layers, grid, size, { template = false } = {}) {
   const out = Buffer.alloc(size * size * 4);
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < n; sy++) {
         for (let sx = 0; sx < n; sx++) {
           const x = (px + (sx + 0.5) / n) * scale;
           const y = (py + (sy + 0.5) / n) * scale;
           // Premultiplied "over" per sample; erase is "destination out".
-          let sr = 0, sg = 0, sb = 0, sa = 0;
+          let sr = 0,
+            sg = 0,
+            sb = 0,
+            sa = 0;
           for (const layer of layers) {
             if (!layer.shape(x, y)) continue;
             if (layer.erase) {
@@ -136,9 +144,15 @@ function render(layers, grid, size, { template = false } = {}) {
               continue;
             }
             const [cr, cg, cb] = typeof layer.color === 'function' ? layer.color(x, y) : layer.color;
-            sr = cr; sg = cg; sb = cb; sa = 1;
+            sr = cr;
+            sg = cg;
+            sb = cb;
+            sa = 1;
           }
-          r += sr; g += sg; b += sb; a += sa;
+          r += sr;
+          g += sg;
+          b += sb;
+          a += sa;
         }
       }
       const i = (py * size + px) * 4;

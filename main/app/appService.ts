@@ -83,7 +83,13 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     line: (taskId, stream, text) => emit('task:line', { taskId, stream, text, at: new Date().toISOString() }),
     finished: (taskId, result) => {
       const view = host.snapshot()?.running.find((t) => t.taskId === taskId);
-      const t: FinishedTask = { taskId, projectId: view?.projectId ?? '', prompt: view?.prompt ?? '', status: result.status, error: result.error };
+      const t: FinishedTask = {
+        taskId,
+        projectId: view?.projectId ?? '',
+        prompt: view?.prompt ?? '',
+        status: result.status,
+        error: result.error,
+      };
       for (const l of finishedListeners) l(t);
     },
   };
@@ -108,13 +114,22 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
   let signedIn = false;
   async function refreshSignedIn(): Promise<void> {
     const c = loaded.config;
-    const creds = await credentials.load().catch(() => ({}) as Awaited<ReturnType<CredentialStore['load']>>);
+    const creds: Awaited<ReturnType<CredentialStore['load']>> = await credentials.load().catch(() => ({}));
     signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);
   }
 
   function state(): AppState {
     const c = loaded.config;
-    return { version: ++version, registered: Boolean(c.runner_id && c.server_url), serverUrl: c.server_url, runnerName: c.name, runnerId: c.runner_id, attached: host.attached, signedIn, daemon: host.snapshot() };
+    return {
+      version: ++version,
+      registered: Boolean(c.runner_id && c.server_url),
+      serverUrl: c.server_url,
+      runnerName: c.name,
+      runnerId: c.runner_id,
+      attached: host.attached,
+      signedIn,
+      daemon: host.snapshot(),
+    };
   }
 
   async function restart(): Promise<void> {
@@ -138,7 +153,15 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
   }
 
   async function projectList(): Promise<ProjectLink[]> {
-    return (await links.list()).map((p) => ({ path: p.path, projectId: p.projectId, source: p.source, ok: p.usable, problem: p.problem, capabilities: p.capabilities, remoteUrl: p.remoteUrl }));
+    return (await links.list()).map((p) => ({
+      path: p.path,
+      projectId: p.projectId,
+      source: p.source,
+      ok: p.usable,
+      problem: p.problem,
+      capabilities: p.capabilities,
+      remoteUrl: p.remoteUrl,
+    }));
   }
 
   function requireRunning(): void {
@@ -176,7 +199,15 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
     'wizard:register': async (input) => {
       const reg = await registerRunner(credentials, input);
       await host.stop();
-      loaded.file.update({ server_url: reg.serverUrl, runner_id: reg.id, graph_runner_id: reg.graphRunnerId, name: input.name, max_concurrent_agents: input.maxAgents, capabilities: input.capabilities, worktree_base: input.worktreeBase });
+      loaded.file.update({
+        server_url: reg.serverUrl,
+        runner_id: reg.id,
+        graph_runner_id: reg.graphRunnerId,
+        name: input.name,
+        max_concurrent_agents: input.maxAgents,
+        capabilities: input.capabilities,
+        worktree_base: input.worktreeBase,
+      });
       await restart();
       return { runnerId: reg.id };
     },
@@ -196,7 +227,11 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
         if (host.attached) {
           // One writer per file: the headless daemon owns runner.yaml while it runs.
           if (patch.maxAgents !== undefined) await host.command({ method: 'setMaxAgents', maxAgents: patch.maxAgents });
-          if (Object.keys(file).some((k) => k !== 'max_concurrent_agents')) throw new RunnerError('attached', 'a headless sibyl-runner owns this configuration; change it there (only max agents can be changed from here)');
+          if (Object.keys(file).some((k) => k !== 'max_concurrent_agents'))
+            throw new RunnerError(
+              'attached',
+              'a headless sibyl-runner owns this configuration; change it there (only max agents can be changed from here)',
+            );
         } else {
           loaded.file.update(file);
           loaded = load();

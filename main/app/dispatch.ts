@@ -10,7 +10,8 @@ const log = logger('ipc');
  * as data, never as exceptions thrown across the boundary.
  */
 export async function dispatch(handlers: Handlers, channel: unknown, input: unknown): Promise<IpcResult<unknown>> {
-  if (!isRequestChannel(channel)) return { ok: false, error: { code: 'unknown_channel', message: `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}` } };
+  if (!isRequestChannel(channel))
+    return { ok: false, error: { code: 'unknown_channel', message: `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}` } };
   const parsed = parseInput(channel, input);
   if (!parsed.ok) return parsed;
   try {
@@ -27,6 +28,10 @@ export async function dispatch(handlers: Handlers, channel: unknown, input: unkn
 /** Outputs are checked too: a handler that breaks the contract fails loudly here, not in the UI. */
 function checkOutput(channel: RequestChannel, value: unknown): unknown {
   const parsed = requests[channel].output.safeParse(value);
-  if (!parsed.success) throw new RunnerError('bad_output', `${channel} produced an invalid result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new RunnerError(
+      'bad_output',
+      `${channel} produced an invalid result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }

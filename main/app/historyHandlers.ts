@@ -10,7 +10,12 @@ export function historyHandlers(source: Getter): Pick<Handlers, 'history:page' |
     'history:page': async (q) => {
       const b = backend();
       if (!b) return { items: [], nextCursor: null, total: 0 };
-      return b.page({ limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.search ? { search: q.search } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });
+      return b.page({
+        limit: q.limit,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.search ? { search: q.search } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
     },
     'history:get': async ({ taskId }) => (await backend()?.get(taskId)) ?? null,
     'logs:read': async ({ taskId, search, tail }) => {

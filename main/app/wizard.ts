@@ -20,7 +20,13 @@ export async function checkServer(url: string): Promise<ServerCheck> {
   }
   try {
     const health = await new SibylApi(serverUrl, { timeoutMs: 10_000 }).health();
-    return { ok: true, kind: 'ok', message: `Sibyl server${health.version ? ` ${health.version}` : ''} at ${serverUrl}`, serverUrl, ...(health.version ? { version: health.version } : {}) };
+    return {
+      ok: true,
+      kind: 'ok',
+      message: `Sibyl server${health.version ? ` ${health.version}` : ''} at ${serverUrl}`,
+      serverUrl,
+      ...(health.version ? { version: health.version } : {}),
+    };
   } catch (err) {
     const code = err instanceof ServerError ? err.code : '';
     const kind: ServerCheck['kind'] = code === 'tls' ? 'tls' : code === 'network' || code === 'timeout' ? 'unreachable' : 'not_sibyl';
@@ -52,7 +58,12 @@ export class DeviceLogin {
         signal: ac.signal,
         onCode: (info) => {
           shown = true;
-          resolve({ userCode: info.userCode, verificationUri: info.verificationUri, verificationUriComplete: info.verificationUriComplete, expiresInS: info.expiresInS });
+          resolve({
+            userCode: info.userCode,
+            verificationUri: info.verificationUri,
+            verificationUriComplete: info.verificationUriComplete,
+            expiresInS: info.expiresInS,
+          });
           this.#emit({ state: 'pending', message: 'Waiting for approval in the browser…' });
         },
       })
@@ -61,7 +72,7 @@ export class DeviceLogin {
           this.#emit({ state: 'approved', message: 'Signed in.' });
         })
         .catch((err: unknown) => {
-          if (!shown) return reject(err);
+          if (!shown) return reject(err instanceof Error ? err : new Error(String(err)));
           if (ac.signal.aborted) return this.#emit({ state: 'cancelled', message: 'Sign-in cancelled.' });
           const msg = errorMessage(err);
           const state: DeviceLoginEvent['state'] = /expired/i.test(msg) ? 'expired' : /denied/i.test(msg) ? 'denied' : 'error';
@@ -97,11 +108,15 @@ export async function useToken(store: CredentialStore, serverUrl: string, token:
 }
 
 /** Step 4: register with the stored login; returns what runner.yaml must record. */
-export async function registerRunner(store: CredentialStore, input: RegisterInput): Promise<{ id: string; graphRunnerId: string; serverUrl: string }> {
+export async function registerRunner(
+  store: CredentialStore,
+  input: RegisterInput,
+): Promise<{ id: string; graphRunnerId: string; serverUrl: string }> {
   const api = new SibylApi(normalizeServerUrl(input.serverUrl));
   const creds = await store.load();
   if (!creds.access_token && !creds.refresh_token) throw new AuthError('sign in first (step 2)');
-  if (creds.server_url && creds.server_url !== api.serverUrl) throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
+  if (creds.server_url && creds.server_url !== api.serverUrl)
+    throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
   try {
     const token = await new TokenProvider(store, api).accessToken();
     const runner = await registerThisMachine(api, token, input);

@@ -6,8 +6,14 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** node:util parseArgs with usage errors that name the command and point at --help. */
 export function parse<O extends Options>(command: string, argv: string[], options: O, positionals = 0) {
   try {
-    const out = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals > 0, strict: true });
-    if (out.positionals.length > positionals) throw new UsageError(`${command}: unexpected argument "${out.positionals[positionals]}" (see \`sibyl-runner ${command} --help\`)`);
+    const out = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: positionals > 0,
+      strict: true,
+    });
+    if (out.positionals.length > positionals)
+      throw new UsageError(`${command}: unexpected argument "${out.positionals[positionals]}" (see \`sibyl-runner ${command} --help\`)`);
     return out;
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -18,7 +24,8 @@ export function parse<O extends Options>(command: string, argv: string[], option
 export function intOption(command: string, name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${command}: --${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${command}: --${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
   return n;
 }
 

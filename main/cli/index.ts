@@ -27,12 +27,26 @@ const COMMANDS: Record<string, Command> = {
     const config = at >= 0 ? argv[at + 1] : undefined;
     const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
     const ctx = commandContext(config !== undefined ? { config } : {}, io);
-    return projectsCommand(rest, { configDir: dirname(ctx.path), homeDir: ctx.home, stdout: io.stdout, stderr: io.stderr, worktreeBase: ctx.config.worktree_base });
+    return projectsCommand(rest, {
+      configDir: dirname(ctx.path),
+      homeDir: ctx.home,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      worktreeBase: ctx.config.worktree_base,
+    });
   },
 };
 
 /** Entry point of `sibyl-runner`: returns the exit code (0 ok, 1 runtime failure, 2 usage/config). */
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, isTTY: Boolean(process.stdin.isTTY && process.stderr.isTTY) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+  },
+): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     println(command ? io.stdout : io.stderr, HELP.main);

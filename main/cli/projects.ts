@@ -83,6 +83,10 @@ function formatList(projects: ProjectInfo[]): string {
   ]);
   const header = ['PROJECT', 'PATH', 'SOURCE', 'CAPABILITIES', 'REMOTE', 'WARM WORKTREE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n';
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd() + '\n';
   return line(header) + rows.map(line).join('');
 }

@@ -13,7 +13,8 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Serves `app://sibyl/<file>` from the built renderer folder only; anything else is 404. */
 export function appProtocolHandler(rendererDir: string): (request: { url: string }) => Promise<Response> {
@@ -30,7 +31,13 @@ export function appProtocolHandler(rendererDir: string): (request: { url: string
     if (url.host !== APP_HOST || (file !== root && !file.startsWith(root + sep))) return new Response('not found', { status: 404 });
     try {
       const body = await readFile(file);
-      return new Response(body, { headers: { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' } });
+      return new Response(body, {
+        headers: {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'content-security-policy': CSP,
+          'x-content-type-options': 'nosniff',
+        },
+      });
     } catch {
       return new Response('not found', { status: 404 });
     }

@@ -59,7 +59,11 @@ export function createAutostart(deps: AutostartDeps): Autostart {
 }
 
 /** True when this process was started by the OS at login, so the window should stay closed. */
-export function launchedAtLogin(deps: { platform: NodeJS.Platform; argv: readonly string[]; app: Pick<App, 'getLoginItemSettings'> }): boolean {
+export function launchedAtLogin(deps: {
+  platform: NodeJS.Platform;
+  argv: readonly string[];
+  app: Pick<App, 'getLoginItemSettings'>;
+}): boolean {
   if (deps.argv.includes(HIDDEN_FLAG)) return true;
   // macOS 13+ login items (SMAppService) drop the arguments.
   return deps.platform === 'darwin' && deps.app.getLoginItemSettings().wasOpenedAtLogin;
@@ -129,12 +133,7 @@ const RESERVED = /[\s"'\\><~|&;$*?#()`]/;
  */
 export function execArg(arg: string): string {
   const quoted = RESERVED.test(arg) || arg === '' ? `"${arg.replace(/["`$\\]/g, '\\$&')}"` : arg;
-  return quoted
-    .replace(/%/g, '%%')
-    .replace(/\\/g, '\\\\')
-    .replace(/\n/g, '\\n')
-    .replace(/\t/g, '\\t')
-    .replace(/\r/g, '\\r');
+  return quoted.replace(/%/g, '%%').replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r');
 }
 
 /** Electron joins the Run-key arguments with spaces as they are; a path with spaces needs quotes. */

@@ -63,7 +63,14 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   await e.app.whenReady();
   e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
 
-  const autostart = createAutostart({ platform: o.platform, app: e.app, homeDir: o.home, env: o.env, execPath: o.execPath, ...(o.autostartArgs ? { args: o.autostartArgs } : {}) });
+  const autostart = createAutostart({
+    platform: o.platform,
+    app: e.app,
+    homeDir: o.home,
+    env: o.env,
+    execPath: o.execPath,
+    ...(o.autostartArgs ? { args: o.autostartArgs } : {}),
+  });
   const credentials = createVault({ safeStorage: e.safeStorage, dir: join(o.configPath, '..'), platform: o.platform });
   const ourWebContents = new Set<number>();
   const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents, ...(o.windowBounds ? { bounds: o.windowBounds } : {}) });
@@ -79,7 +86,10 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
       },
       openExternal: (url) => e.shell.openExternal(url),
       pickFolder: async (defaultPath) => {
-        const r = await e.dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'], ...(defaultPath ? { defaultPath } : {}) });
+        const r = await e.dialog.showOpenDialog({
+          properties: ['openDirectory', 'createDirectory'],
+          ...(defaultPath ? { defaultPath } : {}),
+        });
         return r.canceled ? null : (r.filePaths[0] ?? null);
       },
       loginItem: { get: () => autostart.get(), set: (v) => autostart.set(v) },
@@ -139,7 +149,11 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     const notify = o.prefs?.get('notifications') ?? true;
     if (!notify || !e.Notification.isSupported()) return;
     const ok = t.status === 'completed';
-    const n = new e.Notification({ title: ok ? 'Task completed' : `Task ${t.status}`, body: `${t.projectId}: ${t.prompt.split('\n')[0]?.slice(0, 80) ?? ''}${!ok && t.error ? ` — ${t.error.slice(0, 80)}` : ''}`, silent: ok });
+    const n = new e.Notification({
+      title: ok ? 'Task completed' : `Task ${t.status}`,
+      body: `${t.projectId}: ${t.prompt.split('\n')[0]?.slice(0, 80) ?? ''}${!ok && t.error ? ` — ${t.error.slice(0, 80)}` : ''}`,
+      silent: ok,
+    });
     n.on('click', () => void navigate('task', t.taskId));
     n.show();
   });

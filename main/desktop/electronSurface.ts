@@ -58,7 +58,10 @@ export interface ElectronSurface {
   app: Pick<App, 'getLoginItemSettings' | 'setLoginItemSettings'> & {
     requestSingleInstanceLock(): boolean;
     whenReady(): Promise<unknown>;
-    on(event: 'second-instance' | 'window-all-closed' | 'before-quit' | 'activate', listener: (event: { preventDefault(): void }) => void): unknown;
+    on(
+      event: 'second-instance' | 'window-all-closed' | 'before-quit' | 'activate',
+      listener: (event: { preventDefault(): void }) => void,
+    ): unknown;
     quit(): void;
     exit(code?: number): void;
     getPath(name: 'userData' | 'home'): string;
@@ -74,19 +77,36 @@ export interface ElectronSurface {
     show: boolean;
     title: string;
     backgroundColor?: string;
-    webPreferences: { preload: string; contextIsolation: boolean; sandbox: boolean; nodeIntegration: boolean; webSecurity: boolean; spellcheck?: boolean };
+    webPreferences: {
+      preload: string;
+      contextIsolation: boolean;
+      sandbox: boolean;
+      nodeIntegration: boolean;
+      webSecurity: boolean;
+      spellcheck?: boolean;
+    };
   }) => BrowserWindowLike;
   Tray: new (image: unknown) => TrayLike;
   Menu: { buildFromTemplate(template: MenuItemTemplate[]): unknown };
   nativeImage: { createFromPath(path: string): unknown };
   ipcMain: { handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void };
   shell: { openExternal(url: string): Promise<void>; openPath(path: string): Promise<string> };
-  dialog: { showOpenDialog(options: { properties: ('openDirectory' | 'createDirectory')[]; defaultPath?: string }): Promise<{ canceled: boolean; filePaths: string[] }> };
+  dialog: {
+    showOpenDialog(options: {
+      properties: ('openDirectory' | 'createDirectory')[];
+      defaultPath?: string;
+    }): Promise<{ canceled: boolean; filePaths: string[] }>;
+  };
   safeStorage: Pick<SafeStorage, 'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'>;
-  Notification: { new (options: { title: string; body: string; silent?: boolean }): { show(): void; on(event: 'click', listener: () => void): unknown }; isSupported(): boolean };
+  Notification: {
+    new (options: { title: string; body: string; silent?: boolean }): { show(): void; on(event: 'click', listener: () => void): unknown };
+    isSupported(): boolean;
+  };
   powerMonitor: { on(event: 'resume' | 'unlock-screen', listener: () => void): unknown };
   protocol: {
-    registerSchemesAsPrivileged(schemes: { scheme: string; privileges: { standard: boolean; secure: boolean; supportFetchAPI?: boolean } }[]): void;
+    registerSchemesAsPrivileged(
+      schemes: { scheme: string; privileges: { standard: boolean; secure: boolean; supportFetchAPI?: boolean } }[],
+    ): void;
     handle(scheme: string, handler: (request: { url: string }) => Response | Promise<Response>): void;
   };
   net: { isOnline(): boolean };

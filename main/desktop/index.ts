@@ -10,7 +10,10 @@ import type { ElectronSurface } from './electronSurface.ts';
 const surface = electron as unknown as ElectronSurface;
 registerAppScheme(surface);
 
-const prefs = new Store<{ notifications: boolean; windowBounds?: { x: number; y: number; width: number; height: number } }>({ name: 'desktop-preferences', defaults: { notifications: true } });
+const prefs = new Store<{ notifications: boolean; windowBounds?: { x: number; y: number; width: number; height: number } }>({
+  name: 'desktop-preferences',
+  defaults: { notifications: true },
+});
 const home = homedir();
 const appRoot = electron.app.getAppPath();
 const resources = electron.app.isPackaged ? process.resourcesPath : join(appRoot, 'build');

@@ -11,7 +11,10 @@ const log = logger('ipc');
 export function registerIpc(ipcMain: ElectronSurface['ipcMain'], handlers: Handlers, ourWebContents: ReadonlySet<number>): void {
   ipcMain.handle(INVOKE_CHANNEL, async (event: IpcInvokeEvent, channel: unknown, input: unknown) => {
     const frame = event.senderFrame;
-    const trusted = isTrustedSender({ webContentsId: event.sender.id, frameUrl: frame?.url ?? '', isMainFrame: frame !== null && frame.parent === null }, ourWebContents);
+    const trusted = isTrustedSender(
+      { webContentsId: event.sender.id, frameUrl: frame?.url ?? '', isMainFrame: frame !== null && frame.parent === null },
+      ourWebContents,
+    );
     if (!trusted) {
       log.warn('refused IPC from an untrusted sender', { channel: String(channel).slice(0, 60), url: frame?.url?.slice(0, 120) });
       return { ok: false, error: { code: 'forbidden', message: 'request from an untrusted frame' } };

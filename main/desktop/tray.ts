@@ -24,7 +24,14 @@ export class TrayController {
   #timer: NodeJS.Timeout | undefined;
   renders = 0;
 
-  constructor(opts: { electron: Pick<ElectronSurface, 'Menu' | 'nativeImage'>; tray: TrayLike; trayDir: string; platform: NodeJS.Platform; onAction: (id: string, checked?: boolean) => void; delayMs?: number }) {
+  constructor(opts: {
+    electron: Pick<ElectronSurface, 'Menu' | 'nativeImage'>;
+    tray: TrayLike;
+    trayDir: string;
+    platform: NodeJS.Platform;
+    onAction: (id: string, checked?: boolean) => void;
+    delayMs?: number;
+  }) {
     this.#e = opts.electron;
     this.#tray = opts.tray;
     this.#trayDir = opts.trayDir;

@@ -34,12 +34,14 @@ export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
   if (l.state === 'auth_failed') return { icon: 'error', text: 'Authentication failed — sign in again' };
   if (l.state === 'stopped') return { icon: 'offline', text: `Offline${l.reason ? ` — ${l.reason}` : ''}` };
   if (l.state !== 'open') {
-    if (l.state === 'waiting' && l.attempts >= UNREACHABLE_AFTER) return { icon: 'error', text: `Server unreachable${l.reason ? ` — ${l.reason}` : ''}` };
+    if (l.state === 'waiting' && l.attempts >= UNREACHABLE_AFTER)
+      return { icon: 'error', text: `Server unreachable${l.reason ? ` — ${l.reason}` : ''}` };
     return { icon: 'connecting', text: 'Connecting…' };
   }
   const n = d.running.length;
   const capacity = `${n} of ${d.runner.maxAgents} agent${d.runner.maxAgents === 1 ? '' : 's'}`;
-  if (d.paused || d.status === 'draining') return { icon: 'paused', text: n ? `Paused — finishing ${capacity}` : 'Paused — not taking new tasks' };
+  if (d.paused || d.status === 'draining')
+    return { icon: 'paused', text: n ? `Paused — finishing ${capacity}` : 'Paused — not taking new tasks' };
   if (n > 0) return { icon: 'busy', text: `Busy — ${capacity}` };
   return { icon: 'online', text: 'Online — idle' };
 }

@@ -45,7 +45,9 @@ function keychainFor(deps: VaultDeps): { keychain: string } | { why: string } {
     case 'basic_text':
     case 'unknown':
       // basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring.
-      return { why: `no OS keyring was found (safeStorage backend "${backend}"; install and unlock GNOME Keyring or KWallet to encrypt them)` };
+      return {
+        why: `no OS keyring was found (safeStorage backend "${backend}"; install and unlock GNOME Keyring or KWallet to encrypt them)`,
+      };
     default:
       return assertNever(backend);
   }
@@ -81,10 +83,13 @@ function encryptedStore(plain: FileCredentialStore, encPath: string, keychain: s
     try {
       json = JSON.parse(safeStorage.decryptString(Buffer.from(text.trim(), 'base64')));
     } catch (err) {
-      throw new ConfigError(`${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)}); ${SIGN_IN_AGAIN}`, { cause: err });
+      throw new ConfigError(`${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)}); ${SIGN_IN_AGAIN}`, {
+        cause: err,
+      });
     }
     const parsed = Credentials.safeParse(json);
-    if (!parsed.success) throw new ConfigError(`${encPath}: the decrypted credentials are not valid (${parsed.error.issues[0]?.message}); ${SIGN_IN_AGAIN}`);
+    if (!parsed.success)
+      throw new ConfigError(`${encPath}: the decrypted credentials are not valid (${parsed.error.issues[0]?.message}); ${SIGN_IN_AGAIN}`);
     return parsed.data;
   };
 
@@ -112,7 +117,9 @@ function plaintextStore(plain: FileCredentialStore, encPath: string, why: string
       // Credentials saved in a session that had a keyring cannot be read without it; saying so
       // beats looking signed out. Signing in again writes the plaintext file and clears this.
       if (!(await exists(plain.path)) && (await exists(encPath))) {
-        throw new ConfigError(`${encPath}: encrypted with an OS keyring that is not available now (${why}); unlock the keyring and restart, or ${SIGN_IN_AGAIN}`);
+        throw new ConfigError(
+          `${encPath}: encrypted with an OS keyring that is not available now (${why}); unlock the keyring and restart, or ${SIGN_IN_AGAIN}`,
+        );
       }
       return plain.load();
     },

@@ -13,7 +13,10 @@ export class MainWindow {
   readonly #bounds: { get(): WindowBounds | undefined; set(b: WindowBounds): void } | undefined;
   #win: BrowserWindowLike | undefined;
 
-  constructor(e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>, opts: { preloadPath: string; ourWebContents: Set<number>; bounds?: { get(): WindowBounds | undefined; set(b: WindowBounds): void } }) {
+  constructor(
+    e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>,
+    opts: { preloadPath: string; ourWebContents: Set<number>; bounds?: { get(): WindowBounds | undefined; set(b: WindowBounds): void } },
+  ) {
     this.#e = e;
     this.#preload = opts.preloadPath;
     this.#ours = opts.ourWebContents;
@@ -43,7 +46,14 @@ export class MainWindow {
       minHeight: 480,
       show: false,
       title: 'Sibyl Runner',
-      webPreferences: { preload: this.#preload, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+      webPreferences: {
+        preload: this.#preload,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        webSecurity: true,
+        spellcheck: false,
+      },
     });
     this.#win = win;
     const id = win.webContents.id;

@@ -98,7 +98,11 @@ export class Daemon {
     if (this.#o.controlSocket !== false) {
       this.#control = await ControlServer.listen(controlSocketPath(this.#o.configPath), (req) => this.control(req), logger('control'));
     }
-    this.#log.info('starting', { runnerId: this.#o.config.runner_id, server: this.#o.config.server_url, maxAgents: this.#o.config.max_concurrent_agents });
+    this.#log.info('starting', {
+      runnerId: this.#o.config.runner_id,
+      server: this.#o.config.server_url,
+      maxAgents: this.#o.config.max_concurrent_agents,
+    });
     this.link.start();
   }
 
@@ -126,7 +130,13 @@ export class Daemon {
       pid: process.pid,
       startedAt: this.#startedAt,
       configPath: this.#o.configPath,
-      runner: { id: cfg.runner_id, name: cfg.name, serverUrl: cfg.server_url, maxAgents: this.tasks.maxAgents, sandboxMode: cfg.sandbox_mode },
+      runner: {
+        id: cfg.runner_id,
+        name: cfg.name,
+        serverUrl: cfg.server_url,
+        maxAgents: this.tasks.maxAgents,
+        sandboxMode: cfg.sandbox_mode,
+      },
       ...this.tasks.status(),
       paused: this.#paused,
       link: stripUndefined(link),
@@ -162,9 +172,14 @@ export class Daemon {
     background(this.#log, 'outbox flush', this.outbox.flush());
     const projects = this.#o.projects;
     if (projects) {
-      background(this.#log, 'project_register', (async () => {
-        for (const p of await projects()) this.link.post({ type: 'project_register', project_id: p.projectId, worktree_path: p.path, worktree_branch: p.branch });
-      })());
+      background(
+        this.#log,
+        'project_register',
+        (async () => {
+          for (const p of await projects())
+            this.link.post({ type: 'project_register', project_id: p.projectId, worktree_path: p.path, worktree_branch: p.branch });
+        })(),
+      );
     }
   }
 

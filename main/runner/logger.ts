@@ -84,7 +84,13 @@ function write(level: LogLevel, scope: string, msg: string, fields?: LogFields):
     }
   }
   if (LEVELS[level] >= sink.stderrLevel) {
-    const extra = safe && Object.keys(safe).length ? ' ' + Object.entries(safe).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
+    const extra =
+      safe && Object.keys(safe).length
+        ? ' ' +
+          Object.entries(safe)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')
+        : '';
     process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`);
   }
 }

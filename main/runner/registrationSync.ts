@@ -8,7 +8,12 @@ import type { Logger } from './logger.ts';
  * registration or PATCH set; the original never pushed local changes (R8). At start-up, bring the
  * server's record in line with runner.yaml. Best effort: a failure is logged, never fatal.
  */
-export async function syncRegistration(api: SibylApi, auth: AuthSource, config: RunnerConfig, log: Logger): Promise<'unchanged' | 'updated' | 'skipped'> {
+export async function syncRegistration(
+  api: SibylApi,
+  auth: AuthSource,
+  config: RunnerConfig,
+  log: Logger,
+): Promise<'unchanged' | 'updated' | 'skipped'> {
   if (config.sandbox_mode || !config.runner_id) return 'skipped';
   const token = await auth.accessToken();
   if (!token) return 'skipped';

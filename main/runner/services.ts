@@ -68,7 +68,8 @@ export async function wireCoreServices(
   const recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));
 
   // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
-  const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> => (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
+  const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> =>
+    (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
   const prune = async (): Promise<void> => {
     const r = await historyStore.prune({ maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks });
     if (r.rows) ctx.log.info('history pruned', { rows: r.rows, logFiles: r.logFiles });
@@ -93,7 +94,7 @@ export async function wireCoreServices(
     workspaces,
     journal,
     historyStore,
-    history: flushedFirst(historyBackend(historyStore), recorder.flush),
+    history: flushedFirst(historyBackend(historyStore), () => recorder.flush()),
     recovered,
     started: async () => {
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));

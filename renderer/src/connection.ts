@@ -11,14 +11,16 @@ export interface ConnectionView {
 /** The one wording of the link state, shared by the dashboard, the wizard and the navigation bar. */
 export function connectionView(state: AppState, now = Date.now()): ConnectionView {
   if (!state.registered) return { tone: 'neutral', label: 'Not registered', reason: 'Register this runner with a Sibyl server to start.' };
-  if (!state.signedIn && !state.attached) return { tone: 'danger', label: 'Signed out', reason: 'Sign in again to reconnect this runner (it stays registered).' };
+  if (!state.signedIn && !state.attached)
+    return { tone: 'danger', label: 'Signed out', reason: 'Sign in again to reconnect this runner (it stays registered).' };
   const daemon = state.daemon;
   if (!daemon) return { tone: 'neutral', label: 'Not running', reason: 'The runner is not running.' };
   const link = daemon.link;
   const why = sentence(link.reason ?? '');
   switch (link.state) {
     case 'open':
-      if (daemon.paused || daemon.status === 'draining') return { tone: 'warn', label: 'Paused', reason: 'Connected, but not taking new tasks.' };
+      if (daemon.paused || daemon.status === 'draining')
+        return { tone: 'warn', label: 'Paused', reason: 'Connected, but not taking new tasks.' };
       return { tone: 'ok', label: 'Connected', reason: '' };
     case 'connecting':
       return { tone: 'info', label: 'Connecting', reason: why || `Reaching ${daemon.runner.serverUrl}…` };

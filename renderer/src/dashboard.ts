@@ -29,17 +29,19 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
   pauseBtn.addEventListener('click', () => {
     const paused = ctx.app.current().daemon?.paused ?? false;
     pauseBtn.disabled = true;
-    call(paused ? 'runner:resume' : 'runner:pause', {}).then(
-      (s) => {
-        setText(pauseNote, '');
-        ctx.app.accept(s);
-      },
-      (err: unknown) => setText(pauseNote, messageOf(err)),
-    ).finally(() => (pauseBtn.disabled = false));
+    call(paused ? 'runner:resume' : 'runner:pause', {})
+      .then(
+        (s) => {
+          setText(pauseNote, '');
+          ctx.app.accept(s);
+        },
+        (err: unknown) => setText(pauseNote, messageOf(err)),
+      )
+      .finally(() => (pauseBtn.disabled = false));
   });
 
   const again = signInAgain();
-  d.add(again.dispose);
+  d.add(() => again.dispose());
 
   function render(state: AppState): void {
     again.update(state);
@@ -64,7 +66,10 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     meter.value = running.length;
     setText(pauseBtn, daemon?.paused ? 'Resume' : 'Pause new tasks');
     pauseBtn.hidden = !daemon;
-    const notes = [state.attached ? `Showing the headless runner (pid ${daemon?.pid ?? '?'}).` : '', daemon && daemon.outboxPending > 0 ? `${daemon.outboxPending} result(s) waiting to be sent.` : ''];
+    const notes = [
+      state.attached ? `Showing the headless runner (pid ${daemon?.pid ?? '?'}).` : '',
+      daemon && daemon.outboxPending > 0 ? `${daemon.outboxPending} result(s) waiting to be sent.` : '',
+    ];
     setText(extra, notes.filter(Boolean).join(' '));
 
     setText(runningCount, ` (${running.length})`);
@@ -88,7 +93,12 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     });
     ctx.logs.retain(ids);
     empty.hidden = running.length > 0;
-    setText(empty, daemon?.paused ? 'Paused: no new tasks are taken until you resume.' : `No tasks running. Waiting for work from ${state.serverUrl || 'the server'}.`);
+    setText(
+      empty,
+      daemon?.paused
+        ? 'Paused: no new tasks are taken until you resume.'
+        : `No tasks running. Waiting for work from ${state.serverUrl || 'the server'}.`,
+    );
     const key = [...ids].sort().join(',');
     if (key !== runningIds) {
       runningIds = key;
@@ -126,12 +136,23 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
       h('div', { class: 'status-line', role: 'status', 'aria-live': 'polite' }, dot, linkLabel),
       linkReason,
       again.el,
-      h('div', { class: 'status-grid' }, facts, h('div', { class: 'capacity' }, h('span', { class: 'label' }, 'Agents in use'), h('div', { class: 'row' }, capacityText, meter)), h('div', { class: 'actions' }, pauseBtn)),
+      h(
+        'div',
+        { class: 'status-grid' },
+        facts,
+        h('div', { class: 'capacity' }, h('span', { class: 'label' }, 'Agents in use'), h('div', { class: 'row' }, capacityText, meter)),
+        h('div', { class: 'actions' }, pauseBtn),
+      ),
       pauseNote,
       extra,
     ),
     h('section', { 'aria-labelledby': 'running-title' }, h('h2', { id: 'running-title' }, 'Running', runningCount), empty, runningList),
-    h('section', { 'aria-labelledby': 'recent-title', class: 'recent' }, h('h2', { id: 'recent-title' }, 'Recently finished ', h('a', { href: '#/history', class: 'small' }, 'All history')), recentBody),
+    h(
+      'section',
+      { 'aria-labelledby': 'recent-title', class: 'recent' },
+      h('h2', { id: 'recent-title' }, 'Recently finished ', h('a', { href: '#/history', class: 'small' }, 'All history')),
+      recentBody,
+    ),
   );
   return { el, dispose: () => d.dispose() };
 }
@@ -140,7 +161,19 @@ function recentTable(rows: TaskRow[]): HTMLTableElement {
   return h(
     'table',
     { class: 'recent-table' },
-    h('thead', null, h('tr', null, h('th', null, 'Status'), h('th', null, 'Task'), h('th', null, 'Project'), h('th', null, 'Finished'), h('th', { class: 'num' }, 'Duration'))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', null, 'Status'),
+        h('th', null, 'Task'),
+        h('th', null, 'Project'),
+        h('th', null, 'Finished'),
+        h('th', { class: 'num' }, 'Duration'),
+      ),
+    ),
     h(
       'tbody',
       null,

@@ -11,7 +11,11 @@ export type Props = Record<string, string | number | boolean | null | undefined 
 // Set as properties, not attributes, so they reflect the live state of form controls.
 const PROPERTIES = new Set(['value', 'checked', 'disabled', 'selected', 'indeterminate']);
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props | null = null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (props) setProps(el, props);
   append(el, children);
@@ -36,7 +40,10 @@ export function append(parent: Node, children: readonly Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
-    else parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    else
+      parent.appendChild(
+        child instanceof Node ? child : document.createTextNode(typeof child === 'string' ? child : String(child as number)),
+      );
   }
 }
 
@@ -59,7 +66,11 @@ export function uid(prefix: string): string {
 }
 
 /** A labelled field: label, control, hint and an inline error slot wired with aria-describedby. */
-export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, opts: { hint?: string; extra?: Child } = {}): { el: HTMLDivElement; error: HTMLElement; setError: (message: string) => void } {
+export function field(
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
+  opts: { hint?: string; extra?: Child } = {},
+): { el: HTMLDivElement; error: HTMLElement; setError: (message: string) => void } {
   control.id ||= uid('f');
   const hintId = `${control.id}-hint`;
   const errorId = `${control.id}-error`;

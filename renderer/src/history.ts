@@ -13,8 +13,21 @@ const view: { status: TaskStatus | ''; search: string; cursors: (string | undefi
 /** Past tasks: status filter, debounced text search, cursor pagination (newest first). */
 export function historyScreen(ctx: ScreenContext): Screen {
   const d = new Disposer();
-  const statusSelect = h('select', { id: uid('status'), name: 'status' }, h('option', { value: '' }, 'All statuses'), STATUSES.map((s) => h('option', { value: s, selected: view.status === s }, s)));
-  const searchInput = h('input', { id: uid('search'), type: 'search', name: 'search', value: view.search, placeholder: 'Prompt or task id', autocomplete: 'off', spellcheck: 'false' });
+  const statusSelect = h(
+    'select',
+    { id: uid('status'), name: 'status' },
+    h('option', { value: '' }, 'All statuses'),
+    STATUSES.map((s) => h('option', { value: s, selected: view.status === s }, s)),
+  );
+  const searchInput = h('input', {
+    id: uid('search'),
+    type: 'search',
+    name: 'search',
+    value: view.search,
+    placeholder: 'Prompt or task id',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
   const info = h('p', { class: 'small muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'history-count' });
   const body = h('div', { class: 'history-body' });
   const newer = h('button', { type: 'button', class: 'btn btn-small' }, '← Newer');
@@ -28,13 +41,32 @@ export function historyScreen(ctx: ScreenContext): Screen {
     const index = view.cursors.length - 1;
     const cursor = view.cursors[index];
     try {
-      const result = await call('history:page', { limit: PAGE_SIZE, ...(view.status ? { status: view.status } : {}), ...(view.search.trim() ? { search: view.search.trim() } : {}), ...(cursor ? { cursor } : {}) });
+      const result = await call('history:page', {
+        limit: PAGE_SIZE,
+        ...(view.status ? { status: view.status } : {}),
+        ...(view.search.trim() ? { search: view.search.trim() } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
       // A slower answer to an older query must not replace a newer one.
       if (mine !== seq) return;
       page = result;
       const first = index * PAGE_SIZE + 1;
-      setText(info, result.total === 0 ? 'No tasks match.' : `Showing ${count(first)}–${count(first + result.items.length - 1)} of ${count(result.total)}`);
-      mount(body, result.items.length ? table(result.items, ctx) : h('p', { class: 'empty' }, view.status || view.search ? 'No tasks match this filter.' : 'No tasks have run on this machine yet.'));
+      setText(
+        info,
+        result.total === 0
+          ? 'No tasks match.'
+          : `Showing ${count(first)}–${count(first + result.items.length - 1)} of ${count(result.total)}`,
+      );
+      mount(
+        body,
+        result.items.length
+          ? table(result.items, ctx)
+          : h(
+              'p',
+              { class: 'empty' },
+              view.status || view.search ? 'No tasks match this filter.' : 'No tasks have run on this machine yet.',
+            ),
+      );
     } catch (err) {
       if (mine !== seq) return;
       mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err)));
@@ -109,9 +141,19 @@ function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
     h(
       'thead',
       null,
-      h('tr', null, ['Status', 'Task', 'Project', 'Started', 'Duration', 'Exit', 'Branch'].map((c) => h('th', { scope: 'col', class: c === 'Duration' || c === 'Exit' ? 'num' : null }, c))),
+      h(
+        'tr',
+        null,
+        ['Status', 'Task', 'Project', 'Started', 'Duration', 'Exit', 'Branch'].map((c) =>
+          h('th', { scope: 'col', class: c === 'Duration' || c === 'Exit' ? 'num' : null }, c),
+        ),
+      ),
     ),
-    h('tbody', null, rows.map((r) => row(r, ctx))),
+    h(
+      'tbody',
+      null,
+      rows.map((r) => row(r, ctx)),
+    ),
   );
 }
 
@@ -121,7 +163,12 @@ function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
     'tr',
     { 'data-task-id': r.taskId, class: 'clickable' },
     h('td', null, statusBadge(r.status)),
-    h('td', { class: 'prompt-cell' }, h('a', { href, title: r.prompt }, summary(r.prompt, 90)), h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8))),
+    h(
+      'td',
+      { class: 'prompt-cell' },
+      h('a', { href, title: r.prompt }, summary(r.prompt, 90)),
+      h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8)),
+    ),
     h('td', { class: 'mono' }, r.projectId ?? '—'),
     h('td', { class: 'nowrap' }, dateTime(r.startedAt ?? r.assignedAt)),
     h('td', { class: 'num' }, duration(r.durationS)),

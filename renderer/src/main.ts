@@ -76,7 +76,11 @@ async function boot(root: HTMLElement): Promise<void> {
     screen?.dispose();
     screen = create(route);
     nav.hidden = !state.registered && route.name === 'wizard';
-    for (const link of navLinks) link.setAttribute('aria-current', link.dataset.route === route.name || (route.name === 'task' && link.dataset.route === 'history') ? 'page' : 'false');
+    for (const link of navLinks)
+      link.setAttribute(
+        'aria-current',
+        link.dataset.route === route.name || (route.name === 'task' && link.dataset.route === 'history') ? 'page' : 'false',
+      );
     mount(main, screen.el);
     // After a move (not on first load, where Tab should start at the skip link), focus the new
     // screen's heading so keyboard and screen-reader users land on it.
@@ -118,7 +122,9 @@ async function boot(root: HTMLElement): Promise<void> {
   });
   window.addEventListener('hashchange', show);
   // Main may ask for a screen, e.g. a task's detail picked from the tray menu or a notification.
-  on('app:navigate', ({ route, taskId }) => ctx.navigate(route === 'task' ? (taskId ? `#/history/${encodeURIComponent(taskId)}` : '#/history') : `#/${route}`));
+  on('app:navigate', ({ route, taskId }) =>
+    ctx.navigate(route === 'task' ? (taskId ? `#/history/${encodeURIComponent(taskId)}` : '#/history') : `#/${route}`),
+  );
   document.querySelector('.skip-link')?.addEventListener('click', (e) => {
     e.preventDefault();
     (main.querySelector<HTMLElement>('h1') ?? main).focus();
@@ -130,6 +136,14 @@ async function boot(root: HTMLElement): Promise<void> {
 const root = document.getElementById('app');
 if (root) {
   boot(root).catch((err: unknown) => {
-    mount(root, h('div', { class: 'boot msg msg-error', role: 'alert' }, h('strong', null, 'Sibyl Runner could not start its window. '), messageOf(err)));
+    mount(
+      root,
+      h(
+        'div',
+        { class: 'boot msg msg-error', role: 'alert' },
+        h('strong', null, 'Sibyl Runner could not start its window. '),
+        messageOf(err),
+      ),
+    );
   });
 }

@@ -19,8 +19,24 @@ export function projectsSection(): HTMLElement {
               h(
                 'li',
                 null,
-                h('div', null, h('strong', { class: 'mono' }, link.projectId), ' ', h('span', { class: 'mono small' }, link.path), link.ok ? null : h('div', { class: 'field-error' }, link.problem ?? 'This link has a problem.')),
-                h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Remove link to ${link.projectId}`, onclick: () => void change(call('projects:unlink', { projectId: link.projectId })) }, 'Remove'),
+                h(
+                  'div',
+                  null,
+                  h('strong', { class: 'mono' }, link.projectId),
+                  ' ',
+                  h('span', { class: 'mono small' }, link.path),
+                  link.ok ? null : h('div', { class: 'field-error' }, link.problem ?? 'This link has a problem.'),
+                ),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-small',
+                    'aria-label': `Remove link to ${link.projectId}`,
+                    onclick: () => void change(call('projects:unlink', { projectId: link.projectId })),
+                  },
+                  'Remove',
+                ),
               ),
             ),
           ),
@@ -44,11 +60,20 @@ export function projectsSection(): HTMLElement {
   const idInput = h('input', { type: 'text', name: 'projectId', placeholder: 'project_…', spellcheck: 'false', autocomplete: 'off' });
   const id = field('Sibyl project id', idInput);
   choose.addEventListener('click', () => {
-    void call('os:pickFolder', {}).then(({ path: picked }) => {
-      if (picked !== null) pathInput.value = picked;
-    }, (err: unknown) => path.setError(messageOf(err)));
+    void call('os:pickFolder', {}).then(
+      ({ path: picked }) => {
+        if (picked !== null) pathInput.value = picked;
+      },
+      (err: unknown) => path.setError(messageOf(err)),
+    );
   });
-  const form = h('form', { class: 'link-form', novalidate: true }, h('h3', null, 'Link a project'), h('div', { class: 'grid-2' }, path.el, id.el), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Link project')));
+  const form = h(
+    'form',
+    { class: 'link-form', novalidate: true },
+    h('h3', null, 'Link a project'),
+    h('div', { class: 'grid-2' }, path.el, id.el),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Link project')),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     path.setError(pathInput.value.trim() ? '' : 'Choose the project folder.');
@@ -64,5 +89,12 @@ export function projectsSection(): HTMLElement {
       idInput.value = '';
     });
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'settings-projects' }, h('h2', { id: 'settings-projects' }, 'Linked projects'), list, listError, form);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'settings-projects' },
+    h('h2', { id: 'settings-projects' }, 'Linked projects'),
+    list,
+    listError,
+    form,
+  );
 }

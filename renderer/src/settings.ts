@@ -26,7 +26,12 @@ function render(ctx: ScreenContext, initial: Settings): Child[] {
   const history = savedNote();
 
   /** Save one change; on failure the control's error shows why and the control shows the stored value again. */
-  const save = async (saved: HTMLElement, patch: Patch, onError: (message: string) => void, reset: (s: Settings) => void): Promise<void> => {
+  const save = async (
+    saved: HTMLElement,
+    patch: Patch,
+    onError: (message: string) => void,
+    reset: (s: Settings) => void,
+  ): Promise<void> => {
     setText(saved, 'Saving…');
     try {
       settings = await call('settings:set', patch);
@@ -42,11 +47,27 @@ function render(ctx: ScreenContext, initial: Settings): Child[] {
   const toggle = (saved: HTMLElement, label: string, hint: string, key: 'startAtLogin' | 'notifications'): HTMLElement => {
     const box = h('input', { type: 'checkbox', name: key, checked: settings[key] });
     const error = h('div', { class: 'field-error', role: 'alert' });
-    box.addEventListener('change', () => void save(saved, { [key]: box.checked }, (m) => setText(error, m), (s) => (box.checked = s[key])));
+    box.addEventListener(
+      'change',
+      () =>
+        void save(
+          saved,
+          { [key]: box.checked },
+          (m) => setText(error, m),
+          (s) => (box.checked = s[key]),
+        ),
+    );
     return h('div', { class: 'field' }, h('label', { class: 'check' }, box, label), h('div', { class: 'hint' }, hint), error);
   };
 
-  const numberField = (saved: HTMLElement, label: string, hint: string, key: 'maxAgents' | 'historyRetentionDays' | 'historyMaxTasks', min: number, max?: number): HTMLElement => {
+  const numberField = (
+    saved: HTMLElement,
+    label: string,
+    hint: string,
+    key: 'maxAgents' | 'historyRetentionDays' | 'historyMaxTasks',
+    min: number,
+    max?: number,
+  ): HTMLElement => {
     const input = h('input', { type: 'number', name: key, min, max: max ?? null, step: 1, value: String(settings[key]) });
     const f = field(label, input, { hint });
     input.addEventListener('change', () => {
@@ -62,22 +83,33 @@ function render(ctx: ScreenContext, initial: Settings): Child[] {
 
   const folderInput = h('input', { type: 'text', name: 'worktreeBase', value: settings.worktreeBase, spellcheck: 'false' });
   const choose = h('button', { type: 'button', class: 'btn' }, 'Choose…');
-  const folder = field('Worktree folder', folderInput, { hint: 'Where new task worktrees are created. Running tasks keep theirs.', extra: choose });
+  const folder = field('Worktree folder', folderInput, {
+    hint: 'Where new task worktrees are created. Running tasks keep theirs.',
+    extra: choose,
+  });
   const saveFolder = (): void => {
     if (!folderInput.value.trim()) return folder.setError('Choose a folder.');
     void save(runner, { worktreeBase: folderInput.value.trim() }, folder.setError, (s) => (folderInput.value = s.worktreeBase));
   };
   folderInput.addEventListener('change', saveFolder);
   choose.addEventListener('click', () => {
-    void call('os:pickFolder', { defaultPath: folderInput.value || undefined }).then(({ path }) => {
-      if (path === null) return;
-      folderInput.value = path;
-      saveFolder();
-    }, (err: unknown) => folder.setError(messageOf(err)));
+    void call('os:pickFolder', { defaultPath: folderInput.value || undefined }).then(
+      ({ path }) => {
+        if (path === null) return;
+        folderInput.value = path;
+        saveFolder();
+      },
+      (err: unknown) => folder.setError(messageOf(err)),
+    );
   });
 
   return [
-    section('General', general, toggle(general, 'Start at login', 'Start Sibyl Runner in the tray when you log in.', 'startAtLogin'), toggle(general, 'Notifications', 'Notify when a task completes or fails.', 'notifications')),
+    section(
+      'General',
+      general,
+      toggle(general, 'Start at login', 'Start Sibyl Runner in the tray when you log in.', 'startAtLogin'),
+      toggle(general, 'Notifications', 'Notify when a task completes or fails.', 'notifications'),
+    ),
     section('Runner', runner, numberField(runner, 'Maximum concurrent agents', 'From 1 to 20.', 'maxAgents', 1, 20), folder.el),
     projectsSection(),
     section(
@@ -96,7 +128,12 @@ function savedNote(): HTMLElement {
 
 function section(title: string, note: HTMLElement | null, ...children: Child[]): HTMLElement {
   const id = `settings-${title.toLowerCase().replace(/\W+/g, '-')}`;
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('div', { class: 'section-head' }, h('h2', { id }, title), note), ...children);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': id },
+    h('div', { class: 'section-head' }, h('h2', { id }, title), note),
+    ...children,
+  );
 }
 
 function accountSection(ctx: ScreenContext, settings: Settings): HTMLElement {
@@ -114,7 +151,11 @@ function accountSection(ctx: ScreenContext, settings: Settings): HTMLElement {
   unregister.addEventListener('click', () => {
     const yes = h('button', { type: 'button', class: 'btn btn-danger', onclick: () => act('runner:unregister') }, 'Yes, unregister');
     const no = h('button', { type: 'button', class: 'btn', onclick: () => (confirmRow.replaceChildren(), unregister.focus()) }, 'Keep it');
-    confirmRow.replaceChildren(h('span', { class: 'small' }, `Remove runner “${state.runnerName}” from ${state.serverUrl}? Running tasks are cancelled.`), yes, no);
+    confirmRow.replaceChildren(
+      h('span', { class: 'small' }, `Remove runner “${state.runnerName}” from ${state.serverUrl}? Running tasks are cancelled.`),
+      yes,
+      no,
+    );
     yes.focus();
   });
   return section(

@@ -40,7 +40,9 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
       (dc) => {
         mount(code, dc.userCode);
         setText(status, `Approve code ${dc.userCode} in the browser page that opened.`);
-        void call('os:openExternal', { url: dc.verificationUriComplete }).catch(() => setText(status, `Open ${dc.verificationUri} and enter ${dc.userCode}.`));
+        void call('os:openExternal', { url: dc.verificationUriComplete }).catch(() =>
+          setText(status, `Open ${dc.verificationUri} and enter ${dc.userCode}.`),
+        );
       },
       (err: unknown) => {
         busy = false;

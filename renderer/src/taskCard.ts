@@ -27,8 +27,21 @@ export class TaskCard {
     this.el = h(
       'article',
       { class: 'card task-card', 'aria-labelledby': titleId, 'data-task-id': task.taskId },
-      h('header', { class: 'task-head' }, h('h3', { id: titleId, class: 'task-title', title: task.prompt }, summary(task.prompt)), this.phase, this.elapsed),
-      h('p', { class: 'small muted' }, 'Project ', h('span', { class: 'mono' }, task.projectId), ' · task ', h('span', { class: 'mono' }, task.taskId.slice(0, 8))),
+      h(
+        'header',
+        { class: 'task-head' },
+        h('h3', { id: titleId, class: 'task-title', title: task.prompt }, summary(task.prompt)),
+        this.phase,
+        this.elapsed,
+      ),
+      h(
+        'p',
+        { class: 'small muted' },
+        'Project ',
+        h('span', { class: 'mono' }, task.projectId),
+        ' · task ',
+        h('span', { class: 'mono' }, task.taskId.slice(0, 8)),
+      ),
       this.activity,
       this.log,
       this.note,
@@ -40,7 +53,10 @@ export class TaskCard {
   update(task: RunningTask): void {
     this.task = task;
     this.phase.replaceChildren(badge(task.phase, statusTone(task.phase === 'running' ? 'running' : task.phase)));
-    setText(this.activity, task.activity ? task.activity : task.phase === 'preparing' ? 'Preparing the worktree…' : 'No activity reported yet.');
+    setText(
+      this.activity,
+      task.activity ? task.activity : task.phase === 'preparing' ? 'Preparing the worktree…' : 'No activity reported yet.',
+    );
     this.tick(Date.now());
     if (!this.actions.contains(document.activeElement)) this.renderActions();
   }
@@ -52,7 +68,9 @@ export class TaskCard {
   setLines(lines: readonly LogLine[]): void {
     // Follow the end of the output unless the person scrolled up to read.
     const atEnd = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4;
-    this.log.replaceChildren(...lines.slice(-TAIL_LINES).map((l) => h('span', { class: l.stream === 'stderr' ? 'stderr' : null }, `${l.text}\n`)));
+    this.log.replaceChildren(
+      ...lines.slice(-TAIL_LINES).map((l) => h('span', { class: l.stream === 'stderr' ? 'stderr' : null }, `${l.text}\n`)),
+    );
     if (lines.length === 0) this.log.append(h('span', { class: 'muted' }, 'No output yet.'));
     if (atEnd) this.log.scrollTop = this.log.scrollHeight;
   }
@@ -68,7 +86,11 @@ export class TaskCard {
     }
     this.actions.replaceChildren(
       // Always offered: the folder may exist before a state push says so; main answers when it does not.
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => void this.run(call('tasks:openFolder', { taskId })) }, 'Open folder'),
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-small', onclick: () => void this.run(call('tasks:openFolder', { taskId })) },
+        'Open folder',
+      ),
       h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => this.confirm(true) }, 'Cancel'),
     );
   }

@@ -6,7 +6,19 @@ import { Disposer, type Screen, type ScreenContext } from './screen.ts';
 
 const LOG_LINES = 5000;
 // Shown in their own sections or too long for the facts list.
-const RESULT_SKIP = new Set(['commits', 'stdout', 'stderr', 'command', 'status', 'exit_code', 'duration_s', 'worktree_path', 'log_path', 'error', 'branch']);
+const RESULT_SKIP = new Set([
+  'commits',
+  'stdout',
+  'stderr',
+  'command',
+  'status',
+  'exit_code',
+  'duration_s',
+  'worktree_path',
+  'log_path',
+  'error',
+  'branch',
+]);
 
 /** One past task: what was asked, what ran, what came of it, and its full log with search. */
 export function taskDetailScreen(ctx: ScreenContext, taskId: string): Screen {
@@ -29,13 +41,28 @@ export function taskDetailScreen(ctx: ScreenContext, taskId: string): Screen {
     },
     (err: unknown) => mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err))),
   );
-  return { el: h('div', { class: 'detail' }, h('p', null, h('a', { href: '#/history' }, '← History')), head, body), dispose: () => d.dispose() };
+  return {
+    el: h('div', { class: 'detail' }, h('p', null, h('a', { href: '#/history' }, '← History')), head, body),
+    dispose: () => d.dispose(),
+  };
 }
 
 function headExtras(task: TaskDetail): Child[] {
   const openNote = h('span', { class: 'field-error', role: 'alert' });
   const open = task.worktreePath
-    ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => void call('tasks:openFolder', { taskId: task.taskId }).then(() => setText(openNote, ''), (err: unknown) => setText(openNote, messageOf(err))) }, 'Open folder')
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small',
+          onclick: () =>
+            void call('tasks:openFolder', { taskId: task.taskId }).then(
+              () => setText(openNote, ''),
+              (err: unknown) => setText(openNote, messageOf(err)),
+            ),
+        },
+        'Open folder',
+      )
     : null;
   return [statusBadge(task.status), h('span', { class: 'grow' }), open, openNote];
 }
@@ -66,11 +93,29 @@ function render(task: TaskDetail, d: Disposer): Child[] {
         task.rejectReason ? fact('Rejected because', task.rejectReason) : null,
         Object.entries(result)
           .filter(([k, v]) => !RESULT_SKIP.has(k) && v !== null && v !== undefined)
-          .map(([k, v]) => fact(k.replace(/_/g, ' '), typeof v === 'object' ? JSON.stringify(v) : String(v), typeof v !== 'string')),
+          .map(([k, v]) =>
+            fact(
+              k.replace(/_/g, ' '),
+              typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean),
+              typeof v !== 'string',
+            ),
+          ),
       ),
     ),
-    h('section', { class: 'card', 'aria-labelledby': 'prompt-title' }, h('h2', { id: 'prompt-title' }, 'Prompt'), h('pre', { class: 'log prompt', 'data-testid': 'prompt' }, task.prompt || '(empty)')),
-    task.command ? h('section', { class: 'card', 'aria-labelledby': 'cmd-title' }, h('h2', { id: 'cmd-title' }, 'Command'), h('pre', { class: 'log', 'data-testid': 'command' }, shellLine(task.command))) : null,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'prompt-title' },
+      h('h2', { id: 'prompt-title' }, 'Prompt'),
+      h('pre', { class: 'log prompt', 'data-testid': 'prompt' }, task.prompt || '(empty)'),
+    ),
+    task.command
+      ? h(
+          'section',
+          { class: 'card', 'aria-labelledby': 'cmd-title' },
+          h('h2', { id: 'cmd-title' }, 'Command'),
+          h('pre', { class: 'log', 'data-testid': 'command' }, shellLine(task.command)),
+        )
+      : null,
     commitsSection(result.commits),
     logSection(task.taskId, d),
   ];
@@ -83,7 +128,10 @@ function fact(label: string, value: string | null, mono = false): Child[] {
 /** `result.commits` is `{ count, items: [{ sha, subject }] }` (issue 4); anything else is not shown. */
 function commitsOf(value: unknown): { total: number; items: { sha: string; subject: string }[] } | null {
   if (typeof value !== 'object' || value === null || !('items' in value) || !Array.isArray(value.items)) return null;
-  const items = value.items.filter((c): c is { sha: string; subject: string } => typeof c === 'object' && c !== null && typeof c.sha === 'string' && typeof c.subject === 'string');
+  const items = (value.items as unknown[]).filter(
+    (c): c is { sha: string; subject: string } =>
+      typeof c === 'object' && c !== null && 'sha' in c && typeof c.sha === 'string' && 'subject' in c && typeof c.subject === 'string',
+  );
   return { total: 'count' in value && typeof value.count === 'number' ? value.count : items.length, items };
 }
 
@@ -95,7 +143,13 @@ function commitsSection(value: unknown): Child {
     'section',
     { class: 'card', 'aria-labelledby': 'commits-title' },
     h('h2', { id: 'commits-title' }, `Commits (${total})`),
-    items.length ? h('ul', { class: 'commits' }, items.map((c) => h('li', null, h('code', null, c.sha.slice(0, 10)), ' ', c.subject))) : h('p', { class: 'empty' }, 'No commits.'),
+    items.length
+      ? h(
+          'ul',
+          { class: 'commits' },
+          items.map((c) => h('li', null, h('code', null, c.sha.slice(0, 10)), ' ', c.subject)),
+        )
+      : h('p', { class: 'empty' }, 'No commits.'),
     total > items.length ? h('p', { class: 'small muted' }, `and ${total - items.length} more`) : null,
   );
 }
@@ -137,7 +191,13 @@ function logSection(taskId: string, d: Disposer): HTMLElement {
 
 function logLine(line: LogLine, search: string): HTMLElement {
   const time = line.at.length >= 19 ? line.at.slice(11, 19) : line.at;
-  return h('span', { class: `line ${line.stream === 'stderr' ? 'stderr' : ''}` }, h('span', { class: 'muted' }, `${time} `), highlight(line.text, search), '\n');
+  return h(
+    'span',
+    { class: `line ${line.stream === 'stderr' ? 'stderr' : ''}` },
+    h('span', { class: 'muted' }, `${time} `),
+    highlight(line.text, search),
+    '\n',
+  );
 }
 
 function highlight(text: string, search: string): Child[] {

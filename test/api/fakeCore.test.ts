@@ -16,7 +16,7 @@ interface Client {
 function dial(url: string, token?: string): Client {
   const ws = new WebSocket(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
   const received: unknown[] = [];
-  ws.on('message', (data) => received.push(JSON.parse(String(data))));
+  ws.on('message', (data) => received.push(JSON.parse((data as Buffer).toString('utf8'))));
   ws.on('error', () => undefined);
   return {
     ws,
@@ -202,7 +202,10 @@ describe('fake core runner WebSocket', () => {
   });
 
   it('waitFor names what it waited for on timeout', async () => {
-    await assert.rejects(core.waitFor(() => false, 30, 'the impossible'), /waiting for the impossible/);
+    await assert.rejects(
+      core.waitFor(() => false, 30, 'the impossible'),
+      /waiting for the impossible/,
+    );
   });
 });
 

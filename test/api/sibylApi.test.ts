@@ -31,7 +31,13 @@ async function closedPort(): Promise<number> {
   return Number(new URL(s.url).port);
 }
 
-const registration = { name: 'ada-laptop', hostname: 'ada-laptop.local', capabilities: ['node'], max_concurrent_agents: 2, client_version: '0.1.0' };
+const registration = {
+  name: 'ada-laptop',
+  hostname: 'ada-laptop.local',
+  capabilities: ['node'],
+  max_concurrent_agents: 2,
+  client_version: '0.1.0',
+};
 
 describe('SibylApi against the fake core', () => {
   let core: FakeCore;
@@ -109,7 +115,10 @@ describe('SibylApi against the fake core', () => {
   });
 
   it('reports 404, 429 and 5xx with what the server said', async () => {
-    await assert.rejects(api.getRunner(core.mintAccessToken(), randomUUID()), { code: 'not_found', message: /Runner not found \(HTTP 404\)/ });
+    await assert.rejects(api.getRunner(core.mintAccessToken(), randomUUID()), {
+      code: 'not_found',
+      message: /Runner not found \(HTTP 404\)/,
+    });
     core.failNext('GET', '/api/health', 429, { error: 'Rate limit exceeded: 10 per 1 minute' });
     await assert.rejects(api.health(), { code: 'rate_limited', message: /rate-limited .*10 per 1 minute/ });
     core.failNext('GET', '/api/health', 500, { detail: 'An internal error occurred. Please try again later. (ref: 1a2b3c4d)' });
@@ -157,7 +166,10 @@ describe('SibylApi transport failures', () => {
     try {
       const api = new SibylApi(s.url);
       await assert.rejects(api.health(), { code: 'bad_response', message: /not a Sibyl server\?/ });
-      await assert.rejects(api.register('t', registration), { code: 'bad_response', message: /\/api\/runners\/register .*id: .*not a Sibyl server\?/ });
+      await assert.rejects(api.register('t', registration), {
+        code: 'bad_response',
+        message: /\/api\/runners\/register .*id: .*not a Sibyl server\?/,
+      });
     } finally {
       await s.close();
     }
@@ -175,7 +187,10 @@ describe('SibylApi transport failures', () => {
   it('reports TLS trouble as such', async () => {
     const s = await serve((_req, res) => res.end('plain'));
     try {
-      await assert.rejects(new SibylApi(s.url.replace('http:', 'https:')).health(), { code: 'tls', message: /^TLS problem .*ERR_SSL_WRONG_VERSION_NUMBER/ });
+      await assert.rejects(new SibylApi(s.url.replace('http:', 'https:')).health(), {
+        code: 'tls',
+        message: /^TLS problem .*ERR_SSL_WRONG_VERSION_NUMBER/,
+      });
     } finally {
       await s.close();
     }
@@ -185,15 +200,40 @@ describe('SibylApi transport failures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sibyl-tls-'));
     try {
       try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=127.0.0.1',
+            '-keyout',
+            join(dir, 'k.pem'),
+            '-out',
+            join(dir, 'c.pem'),
+          ],
+          { stdio: 'ignore' },
+        );
       } catch {
         t.skip('openssl is not available');
         return;
       }
-      const server = createTlsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_req, res) => res.end('{}'));
+      const server = createTlsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_req, res) =>
+        res.end('{}'),
+      );
       const s = await serve(() => undefined, server);
       try {
-        await assert.rejects(new SibylApi(s.url.replace('http:', 'https:')).health(), { code: 'tls', message: /DEPTH_ZERO_SELF_SIGNED_CERT/ });
+        await assert.rejects(new SibylApi(s.url.replace('http:', 'https:')).health(), {
+          code: 'tls',
+          message: /DEPTH_ZERO_SELF_SIGNED_CERT/,
+        });
       } finally {
         await s.close();
       }

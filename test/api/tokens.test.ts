@@ -71,7 +71,13 @@ describe('TokenProvider', () => {
     await store.save({ runner_token: 'rt', server_url: core.url });
     const now = 1_700_000_000_000;
     const creds = await saveLogin(store, { access_token: 'a', refresh_token: 'r', expires_in: 3600 }, core.url, now);
-    assert.deepEqual(creds, { access_token: 'a', refresh_token: 'r', access_token_expires_at: 1_700_003_600, server_url: core.url, runner_token: 'rt' });
+    assert.deepEqual(creds, {
+      access_token: 'a',
+      refresh_token: 'r',
+      access_token_expires_at: 1_700_003_600,
+      server_url: core.url,
+      runner_token: 'rt',
+    });
     assert.deepEqual(await store.load(), creds);
     const other = await saveLogin(store, { access_token: 'a', refresh_token: 'r', expires_in: 60 }, 'https://elsewhere.example', now);
     assert.equal(other.runner_token, undefined);

@@ -21,7 +21,12 @@ function ports(): DesktopPorts & { opened: string[]; login: boolean } {
 }
 
 async function service(home: string): Promise<AppService> {
-  const s = await createAppService({ home, configPath: join(home, 'cfg', 'runner.yaml'), env: { PATH: process.env.PATH, HOME: home }, ports: ports() });
+  const s = await createAppService({
+    home,
+    configPath: join(home, 'cfg', 'runner.yaml'),
+    env: { PATH: process.env.PATH, HOME: home },
+    ports: ports(),
+  });
   after(() => s.close());
   return s;
 }
@@ -52,12 +57,24 @@ test('wizard end to end: check, device login, register, connect, run a task', as
   core.approveDevice(code.userCode);
   await until(() => device.some((d) => d.state === 'approved'), 'approval event');
   const detected = await call<{ hostname: string; worktreeBase: string }>(s, 'wizard:detect');
-  const { runnerId } = await call<{ runnerId: string }>(s, 'wizard:register', { serverUrl: core.url, name: 'desk', maxAgents: 2, capabilities: ['node'], worktreeBase: join(home, 'wt') });
+  const { runnerId } = await call<{ runnerId: string }>(s, 'wizard:register', {
+    serverUrl: core.url,
+    name: 'desk',
+    maxAgents: 2,
+    capabilities: ['node'],
+    worktreeBase: join(home, 'wt'),
+  });
   assert.equal(core.runner(runnerId)?.name, 'desk');
   void detected;
   await core.until(() => core.connected(runnerId), 5000, 'desktop runner connects');
   await until(() => states.at(-1)?.daemon?.link.state === 'open', 'state pushed as connected');
-  core.send(runnerId, { type: 'task_assign', task_id: crypto.randomUUID(), agent_id: 'agent_dddddddddddd', project_id: 'project_1', config: { command: ['/bin/sh', '-c', 'echo working; sleep 0.5'] } });
+  core.send(runnerId, {
+    type: 'task_assign',
+    task_id: crypto.randomUUID(),
+    agent_id: 'agent_dddddddddddd',
+    project_id: 'project_1',
+    config: { command: ['/bin/sh', '-c', 'echo working; sleep 0.5'] },
+  });
   await until(() => states.some((x) => x.daemon?.running.length === 1), 'running task in a pushed state');
   await core.waitFor((f) => f.message?.type === 'task_complete', 5000, 'completion');
   const st = await call<AppState>(s, 'app:state');
@@ -67,7 +84,13 @@ test('wizard end to end: check, device login, register, connect, run a task', as
 
 test('bad input from the renderer is rejected with a clear error naming the field', async () => {
   const s = await service(tempDir());
-  const r1 = await dispatch(s.handlers, 'wizard:register', { serverUrl: 'x', name: '', maxAgents: 99, capabilities: [], worktreeBase: '/x' });
+  const r1 = await dispatch(s.handlers, 'wizard:register', {
+    serverUrl: 'x',
+    name: '',
+    maxAgents: 99,
+    capabilities: [],
+    worktreeBase: '/x',
+  });
   assert.equal(r1.ok, false);
   assert.match(!r1.ok ? r1.error.message : '', /name: name is required.*maxAgents/);
   const r2 = await dispatch(s.handlers, 'nope:channel', {});
@@ -86,7 +109,13 @@ test('attaches to a running headless daemon instead of starting a second runner'
   const config = join(home, 'cfg', 'runner.yaml');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(join(home, 'cfg'), { recursive: true });
-  writeYaml(config, { server_url: core.url, runner_id: id, name: 'headless', worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
+  writeYaml(config, {
+    server_url: core.url,
+    runner_id: id,
+    name: 'headless',
+    worktree_base: join(home, 'wt'),
+    log_dir: join(home, 'logs'),
+  });
   const daemon = cli(['run', '--config', config], { HOME: home, SIBYL_ACCESS_TOKEN: accessToken });
   await core.until(() => core.connected(id), 10_000, 'headless daemon connects');
   const s = await service(home);

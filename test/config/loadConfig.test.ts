@@ -28,8 +28,23 @@ test('a missing file means defaults; ~ is expanded', () => {
 test('precedence: flag > env > file > default, with the original env names', () => {
   const home = tempDir();
   const path = join(home, 'runner.yaml');
-  writeFileSync(path, YAML.stringify({ server_url: 'http://file.example', name: 'file', max_concurrent_agents: 2, worktree_base: '~/wt', some_future_key: { a: 1 } }));
-  const env = { SIBYL_CONFIG_FILE: path, SIBYL_RUNNER_NAME: 'env', SIBYL_MAX_AGENTS: '5', SIBYL_EXECUTION_TIMEOUT: '12', SIBYL_RUNNER_EXEC_CMD: 'echo hi' };
+  writeFileSync(
+    path,
+    YAML.stringify({
+      server_url: 'http://file.example',
+      name: 'file',
+      max_concurrent_agents: 2,
+      worktree_base: '~/wt',
+      some_future_key: { a: 1 },
+    }),
+  );
+  const env = {
+    SIBYL_CONFIG_FILE: path,
+    SIBYL_RUNNER_NAME: 'env',
+    SIBYL_MAX_AGENTS: '5',
+    SIBYL_EXECUTION_TIMEOUT: '12',
+    SIBYL_RUNNER_EXEC_CMD: 'echo hi',
+  };
   const { config } = loadConfig({ env, home, flags: { maxAgents: 7 } });
   assert.equal(config.server_url, 'http://file.example');
   assert.equal(config.name, 'env');
@@ -52,17 +67,23 @@ test('an invalid value names the file, the key and what was expected', () => {
   const home = tempDir();
   const path = join(home, 'runner.yaml');
   writeFileSync(path, 'max_concurrent_agents: lots\n');
-  assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.equal(err.exitCode, 2);
-    assert.match(err.message, new RegExp(`${path}: key "max_concurrent_agents": .*number`));
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, new RegExp(`${path}: key "max_concurrent_agents": .*number`));
+      return true;
+    },
+  );
   writeFileSync(path, 'server_url: [unclosed\n');
   assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /cannot be read as YAML/);
   writeFileSync(path, '- a\n- b\n');
   assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /expected a YAML mapping/);
-  assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_DIR: tempDir(), SIBYL_MAX_AGENTS: 'many' }, home }), /SIBYL_MAX_AGENTS="many": expected a positive integer/);
+  assert.throws(
+    () => loadConfig({ env: { SIBYL_CONFIG_DIR: tempDir(), SIBYL_MAX_AGENTS: 'many' }, home }),
+    /SIBYL_MAX_AGENTS="many": expected a positive integer/,
+  );
   writeFileSync(path, 'server_url: https://sibyl.example.com/api\n');
   assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /site root/);
 });

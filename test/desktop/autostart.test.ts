@@ -9,7 +9,14 @@ import { tempDir } from '../helpers/tmp.ts';
 /** Electron's login-item calls, recorded; `current` is what the "OS" reports back. */
 function fakeApp(current: Partial<LoginItemSettings> = {}) {
   const calls = { set: [] as Settings[], get: [] as (LoginItemSettingsOptions | undefined)[] };
-  const state: LoginItemSettings = { openAtLogin: false, wasOpenedAtLogin: false, status: 'not-registered', executableWillLaunchAtLogin: false, launchItems: [], ...current };
+  const state: LoginItemSettings = {
+    openAtLogin: false,
+    wasOpenedAtLogin: false,
+    status: 'not-registered',
+    executableWillLaunchAtLogin: false,
+    launchItems: [],
+    ...current,
+  };
   return {
     calls,
     state,
@@ -85,7 +92,13 @@ describe('autostart on Linux (XDG)', () => {
     assert.ok(text.split('\n').includes('Exec="/home/me/Apps/Sibyl Runner-0.1.0.AppImage" --enable-features=X --hidden'), text);
     assert.equal(statSync(join(configHome, 'autostart', 'sibyl-runner.desktop')).mode & 0o777, 0o644);
 
-    const b = createAutostart({ platform: 'linux', app: fakeApp().app, homeDir: home, env: { XDG_CONFIG_HOME: 'relative/cfg' }, execPath: '/usr/bin/x' });
+    const b = createAutostart({
+      platform: 'linux',
+      app: fakeApp().app,
+      homeDir: home,
+      env: { XDG_CONFIG_HOME: 'relative/cfg' },
+      execPath: '/usr/bin/x',
+    });
     assert.equal(b.describe(), `XDG autostart entry ${join(home, '.config', 'autostart', 'sibyl-runner.desktop')}`);
   });
 
@@ -97,7 +110,7 @@ describe('autostart on Linux (XDG)', () => {
     assert.equal(execArg('/opt/$HOME'), '"/opt/\\\\$HOME"');
     assert.equal(execArg('/opt/back\\slash'), '"/opt/back\\\\\\\\slash"');
     assert.equal(execArg('/opt/100%'), '/opt/100%%');
-    assert.equal(execArg('/opt/it\'s'), '"/opt/it\'s"');
+    assert.equal(execArg("/opt/it's"), '"/opt/it\'s"');
     assert.equal(execArg(''), '""');
   });
 });
@@ -105,7 +118,13 @@ describe('autostart on Linux (XDG)', () => {
 describe('autostart on macOS and Windows (Electron login items)', () => {
   test('macOS: set passes openAtLogin, openAsHidden and --hidden; get reads the OS', async () => {
     const fake = fakeApp({ openAtLogin: true });
-    const a = createAutostart({ platform: 'darwin', app: fake.app, homeDir: '/nonexistent', env: {}, execPath: '/Applications/Sibyl Runner.app/Contents/MacOS/Sibyl Runner' });
+    const a = createAutostart({
+      platform: 'darwin',
+      app: fake.app,
+      homeDir: '/nonexistent',
+      env: {},
+      execPath: '/Applications/Sibyl Runner.app/Contents/MacOS/Sibyl Runner',
+    });
     await a.set(true);
     await a.set(false);
     assert.deepEqual(fake.calls.set, [
@@ -121,7 +140,14 @@ describe('autostart on macOS and Windows (Electron login items)', () => {
   test('Windows: set and get name the same executable and quoted arguments', async () => {
     const fake = fakeApp({ openAtLogin: true, executableWillLaunchAtLogin: true });
     const exe = 'C:\\Users\\me\\AppData\\Local\\Programs\\Sibyl Runner\\Sibyl Runner.exe';
-    const a = createAutostart({ platform: 'win32', app: fake.app, homeDir: 'C:\\Users\\me', env: {}, execPath: exe, args: ['C:\\dev\\my app'] });
+    const a = createAutostart({
+      platform: 'win32',
+      app: fake.app,
+      homeDir: 'C:\\Users\\me',
+      env: {},
+      execPath: exe,
+      args: ['C:\\dev\\my app'],
+    });
     await a.set(true);
     assert.deepEqual(fake.calls.set, [{ openAtLogin: true, enabled: true, path: exe, args: ['"C:\\dev\\my app"', '--hidden'] }]);
     assert.equal(await a.get(), true);

@@ -18,7 +18,11 @@ const Expected = z.object({
   directories: z.object({ output: z.literal('dist') }),
   files: z.array(z.string()),
   extraResources: z.array(z.object({ from: z.string(), to: z.string() }).strict()),
-  linux: z.object({ target: z.tuple([z.literal('AppImage'), z.literal('deb')]), category: z.literal('Development'), icon: z.literal('build/icons') }),
+  linux: z.object({
+    target: z.tuple([z.literal('AppImage'), z.literal('deb')]),
+    category: z.literal('Development'),
+    icon: z.literal('build/icons'),
+  }),
   deb: z.object({ depends: z.array(z.string()) }),
   mac: z.object({
     target: z.literal('dmg'),
@@ -68,19 +72,24 @@ test('every path the config names exists', () => {
   for (const p of paths) {
     if (p.startsWith('out/')) {
       // A build output (out/ is not committed): check that the build writes it.
-      assert.match(readFileSync(join(root, 'scripts/build-cli.mjs'), 'utf8'), new RegExp(`outfile: '${p}'`), `${p} is not produced by scripts/build-cli.mjs`);
+      assert.match(
+        readFileSync(join(root, 'scripts/build-cli.mjs'), 'utf8'),
+        new RegExp(`outfile: '${p}'`),
+        `${p} is not produced by scripts/build-cli.mjs`,
+      );
       continue;
     }
     assert.ok(existsSync(join(root, p)), `${p} is missing`);
   }
   // Linux takes a folder of NxN.png files.
   const linuxIcons = readdirSync(join(root, config.linux.icon));
-  for (const size of [16, 32, 48, 64, 128, 256, 512]) assert.ok(linuxIcons.includes(`${size}x${size}.png`), `${config.linux.icon}/${size}x${size}.png`);
+  for (const size of [16, 32, 48, 64, 128, 256, 512])
+    assert.ok(linuxIcons.includes(`${size}x${size}.png`), `${config.linux.icon}/${size}x${size}.png`);
   assert.ok(statSync(join(root, 'build/tray')).isDirectory());
   // Hardened runtime: exactly the two exceptions V8 needs.
   const entitlements = readFileSync(join(root, config.mac.entitlements), 'utf8');
-  assert.deepEqual([...entitlements.matchAll(/<key>([^<]+)<\/key>/g)].map((m) => m[1]), [
-    'com.apple.security.cs.allow-jit',
-    'com.apple.security.cs.allow-unsigned-executable-memory',
-  ]);
+  assert.deepEqual(
+    [...entitlements.matchAll(/<key>([^<]+)<\/key>/g)].map((m) => m[1]),
+    ['com.apple.security.cs.allow-jit', 'com.apple.security.cs.allow-unsigned-executable-memory'],
+  );
 });

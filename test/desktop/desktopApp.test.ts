@@ -9,7 +9,9 @@ import { FakeBrowserWindow, FakeNotification, FakeTray, fakeElectron, type FakeE
 import { writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
-async function boot(opts: { registered?: FakeCore; argv?: string[] } = {}): Promise<{ e: FakeElectron; d: Desktop; home: string; runnerId?: string }> {
+async function boot(
+  opts: { registered?: FakeCore; argv?: string[] } = {},
+): Promise<{ e: FakeElectron; d: Desktop; home: string; runnerId?: string }> {
   const home = tempDir();
   const configPath = join(home, '.config', 'sibyl', 'runner.yaml');
   mkdirSync(join(home, '.config', 'sibyl'), { recursive: true });
@@ -19,21 +21,49 @@ async function boot(opts: { registered?: FakeCore; argv?: string[] } = {}): Prom
     const r = opts.registered.addRunner({ name: 'desk' });
     runnerId = r.id;
     env.SIBYL_ACCESS_TOKEN = r.accessToken;
-    writeYaml(configPath, { server_url: opts.registered.url, runner_id: r.id, name: 'desk', worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
+    writeYaml(configPath, {
+      server_url: opts.registered.url,
+      runner_id: r.id,
+      name: 'desk',
+      worktree_base: join(home, 'wt'),
+      log_dir: join(home, 'logs'),
+    });
   }
   const e = fakeElectron();
-  const d = await startDesktop(e, { home, configPath, env, platform: 'linux', argv: opts.argv ?? [], execPath: '/opt/Sibyl Runner/sibyl-runner', rendererDir: join(home, 'renderer'), preloadPath: '/app/preload.cjs', trayDir: '/app/tray', logDir: join(home, 'logs'), quitDrainMs: 3000 });
+  const d = await startDesktop(e, {
+    home,
+    configPath,
+    env,
+    platform: 'linux',
+    argv: opts.argv ?? [],
+    execPath: '/opt/Sibyl Runner/sibyl-runner',
+    rendererDir: join(home, 'renderer'),
+    preloadPath: '/app/preload.cjs',
+    trayDir: '/app/tray',
+    logDir: join(home, 'logs'),
+    quitDrainMs: 3000,
+  });
   assert.ok(d);
   after(() => d.service.close());
   return { e, d, home, ...(runnerId ? { runnerId } : {}) };
 }
 
-const trusted = (d: Desktop) => ({ sender: { id: [...FakeBrowserWindow.all].at(-1)!.webContents.id }, senderFrame: { url: 'app://sibyl/index.html', parent: null } });
+const trusted = () => ({
+  sender: { id: [...FakeBrowserWindow.all].at(-1)!.webContents.id },
+  senderFrame: { url: 'app://sibyl/index.html', parent: null },
+});
 
 test('first run: the window opens locked down on the wizard; IPC round trip through the contract', async () => {
-  const { e, d } = await boot();
+  const { e } = await boot();
   const win = FakeBrowserWindow.all[0]!;
-  assert.deepEqual(win.options.webPreferences, { preload: '/app/preload.cjs', contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false });
+  assert.deepEqual(win.options.webPreferences, {
+    preload: '/app/preload.cjs',
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    webSecurity: true,
+    spellcheck: false,
+  });
   assert.equal(win.url, 'app://sibyl/index.html');
   assert.equal(win.visible, true);
   assert.deepEqual(win.webContents.openHandler?.({ url: 'https://docs.example/' }), { action: 'deny' });
@@ -46,29 +76,47 @@ test('first run: the window opens locked down on the wizard; IPC round trip thro
   let granted: boolean | undefined;
   win.webContents.permissionHandler?.(null, 'media', (g) => (granted = g));
   assert.equal(granted, false);
-  const res = (await e.invoke(trusted(d), 'app:state', {})) as { ok: boolean; value: AppState };
+  const res = (await e.invoke(trusted(), 'app:state', {})) as { ok: boolean; value: AppState };
   assert.equal(res.ok, true);
   assert.equal(res.value.registered, false);
-  const bad = (await e.invoke(trusted(d), 'settings:set', { maxAgents: 500 })) as { ok: boolean; error: { code: string; message: string } };
+  const bad = (await e.invoke(trusted(), 'settings:set', { maxAgents: 500 })) as { ok: boolean; error: { code: string; message: string } };
   assert.equal(bad.ok, false);
   assert.match(bad.error.message, /maxAgents/);
-  const foreign = (await e.invoke({ sender: { id: 999 }, senderFrame: { url: 'app://sibyl/index.html', parent: null } }, 'app:state', {})) as { ok: boolean; error: { code: string } };
+  const foreign = (await e.invoke(
+    { sender: { id: 999 }, senderFrame: { url: 'app://sibyl/index.html', parent: null } },
+    'app:state',
+    {},
+  )) as { ok: boolean; error: { code: string } };
   assert.equal(foreign.error.code, 'forbidden');
-  const sub = (await e.invoke({ sender: trusted(d).sender, senderFrame: { url: 'app://sibyl/index.html', parent: {} } }, 'app:state', {})) as { ok: boolean };
+  const sub = (await e.invoke(
+    { sender: trusted().sender, senderFrame: { url: 'app://sibyl/index.html', parent: {} } },
+    'app:state',
+    {},
+  )) as { ok: boolean };
   assert.equal(sub.ok, false, 'subframes are refused');
-  await until(() => FakeTray.last?.menu.find((m) => m.id === 'register')?.label === 'Register…', 'tray offers Register… (rendered within 100 ms)', 500);
+  await until(
+    () => FakeTray.last?.menu.find((m) => m.id === 'register')?.label === 'Register…',
+    'tray offers Register… (rendered within 100 ms)',
+    500,
+  );
 });
 
 test('registered: started hidden at login, tray follows the runner state, pause from the tray, notification on completion', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
-  const { e, d, runnerId } = await boot({ registered: core, argv: ['--hidden'] });
+  const { e, runnerId } = await boot({ registered: core, argv: ['--hidden'] });
   assert.equal(FakeBrowserWindow.all.length, 0, '--hidden with a registration opens no window');
   await core.until(() => core.connected(runnerId!), 5000, 'desktop daemon connects');
   const tray = FakeTray.last!;
   await until(() => (tray.image as { path: string }).path.endsWith('online.png'), 'tray shows online');
   assert.match(tray.tooltip, /desk/);
-  core.send(runnerId!, { type: 'task_assign', task_id: crypto.randomUUID(), agent_id: 'agent_eeeeeeeeeeee', project_id: 'project_ui', config: { prompt: 'Polish the tray', command: ['sleep', '0.6'] } });
+  core.send(runnerId!, {
+    type: 'task_assign',
+    task_id: crypto.randomUUID(),
+    agent_id: 'agent_eeeeeeeeeeee',
+    project_id: 'project_ui',
+    config: { prompt: 'Polish the tray', command: ['sleep', '0.6'] },
+  });
   await until(() => (tray.image as { path: string }).path.endsWith('busy.png'), 'tray shows busy');
   assert.ok(tray.menu.some((m) => m.label === 'project_ui: Polish the tray'));
   await until(() => FakeNotification.shown.length === 1, 'a notification when the task completes', 5000);
@@ -85,7 +133,10 @@ test('registered: started hidden at login, tray follows the runner state, pause 
   assert.equal(FakeBrowserWindow.all.length, 1, 'a second launch focuses the window, no new one');
   await until(() => tray.menu.some((m) => m.id === 'resume'), 'tray offers Resume');
   tray.click('resume');
-  await until(() => FakeBrowserWindow.all[0]!.webContents.sent.some((s) => s.channel === 'sibyl:event' && s.args[0] === 'app:state'), 'state pushed to the window');
+  await until(
+    () => FakeBrowserWindow.all[0]!.webContents.sent.some((s) => s.channel === 'sibyl:event' && s.args[0] === 'app:state'),
+    'state pushed to the window',
+  );
   let prevented = false;
   e.appEvents.emit('before-quit', { preventDefault: () => (prevented = true) });
   assert.ok(prevented, 'quit waits for the drain');
@@ -95,7 +146,18 @@ test('registered: started hidden at login, tray follows the runner state, pause 
 
 test('a second instance quits at once', async () => {
   const e = fakeElectron({ singleInstance: false });
-  const d = await startDesktop(e, { home: tempDir(), configPath: join(tempDir(), 'r.yaml'), env: {}, platform: 'linux', argv: [], execPath: '/x', rendererDir: '/r', preloadPath: '/p', trayDir: '/t', logDir: tempDir() });
+  const d = await startDesktop(e, {
+    home: tempDir(),
+    configPath: join(tempDir(), 'r.yaml'),
+    env: {},
+    platform: 'linux',
+    argv: [],
+    execPath: '/x',
+    rendererDir: '/r',
+    preloadPath: '/p',
+    trayDir: '/t',
+    logDir: tempDir(),
+  });
   assert.equal(d, undefined);
   assert.equal(e.exitCode, 0);
 });
@@ -104,7 +166,19 @@ test('the window opens where it was left (bounds kept in the desktop preferences
   const e = fakeElectron();
   let saved: { x: number; y: number; width: number; height: number } | undefined = { x: 40, y: 50, width: 900, height: 600 };
   const home = tempDir();
-  const d = await startDesktop(e, { home, configPath: join(home, 'r.yaml'), env: { HOME: home }, platform: 'linux', argv: [], execPath: '/x', rendererDir: '/r', preloadPath: '/p', trayDir: '/t', logDir: join(home, 'logs'), windowBounds: { get: () => saved, set: (b) => void (saved = b) } });
+  const d = await startDesktop(e, {
+    home,
+    configPath: join(home, 'r.yaml'),
+    env: { HOME: home },
+    platform: 'linux',
+    argv: [],
+    execPath: '/x',
+    rendererDir: '/r',
+    preloadPath: '/p',
+    trayDir: '/t',
+    logDir: join(home, 'logs'),
+    windowBounds: { get: () => saved, set: (b) => void (saved = b) },
+  });
   assert.ok(d);
   after(() => d.service.close());
   const win = FakeBrowserWindow.all[0]!;

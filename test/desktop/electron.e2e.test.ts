@@ -25,20 +25,40 @@ function electronBinary(): string | undefined {
 
 const binary = electronBinary();
 
-test('Electron end to end: launch, window, IPC round trip', { skip: binary ? false : 'no Electron binary here (set ELECTRON_PATH or install one with network access); the shell is covered by test/desktop/desktopApp.test.ts' }, async () => {
-  const { _electron } = await import('playwright-core');
-  const home = tempDir();
-  mkdirSync(join(home, '.config', 'sibyl'), { recursive: true });
-  const app = await _electron.launch({ executablePath: binary!, args: [REPO], env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') } });
-  try {
-    const page = await app.firstWindow();
-    assert.match(page.url(), /^app:\/\/sibyl\//);
-    const state = await page.evaluate(async () => (window as unknown as { sibyl: { invoke(c: string, i: unknown): Promise<{ ok: boolean; value: { registered: boolean } }> } }).sibyl.invoke('app:state', {}));
-    assert.equal(state.ok, true);
-    assert.equal(state.value.registered, false);
-    const hasNode = await page.evaluate(() => typeof (globalThis as { require?: unknown }).require !== 'undefined' || typeof (globalThis as { process?: unknown }).process !== 'undefined');
-    assert.equal(hasNode, false, 'no Node in the renderer');
-  } finally {
-    await app.close();
-  }
-});
+test(
+  'Electron end to end: launch, window, IPC round trip',
+  {
+    skip: binary
+      ? false
+      : 'no Electron binary here (set ELECTRON_PATH or install one with network access); the shell is covered by test/desktop/desktopApp.test.ts',
+  },
+  async () => {
+    const { _electron } = await import('playwright-core');
+    const home = tempDir();
+    mkdirSync(join(home, '.config', 'sibyl'), { recursive: true });
+    const app = await _electron.launch({
+      executablePath: binary!,
+      args: [REPO],
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
+    });
+    try {
+      const page = await app.firstWindow();
+      assert.match(page.url(), /^app:\/\/sibyl\//);
+      const state = await page.evaluate(async () =>
+        (
+          window as unknown as { sibyl: { invoke(c: string, i: unknown): Promise<{ ok: boolean; value: { registered: boolean } }> } }
+        ).sibyl.invoke('app:state', {}),
+      );
+      assert.equal(state.ok, true);
+      assert.equal(state.value.registered, false);
+      const hasNode = await page.evaluate(
+        () =>
+          typeof (globalThis as { require?: unknown }).require !== 'undefined' ||
+          typeof (globalThis as { process?: unknown }).process !== 'undefined',
+      );
+      assert.equal(hasNode, false, 'no Node in the renderer');
+    } finally {
+      await app.close();
+    }
+  },
+);

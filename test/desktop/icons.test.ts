@@ -41,7 +41,7 @@ function readPng(path: string): Png {
   const height = buf.readUInt32BE(20);
   assert.deepEqual([...buf.subarray(24, 29)], [8, 6, 0, 0, 0], `${path}: expected 8-bit RGBA, not interlaced`);
   const idat: Buffer[] = [];
-  for (let off = 8; off < buf.length; ) {
+  for (let off = 8; off < buf.length;) {
     const len = buf.readUInt32BE(off);
     if (buf.toString('ascii', off + 4, off + 8) === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len));
     off += len + 12;
@@ -111,6 +111,9 @@ test('the committed PNGs are what scripts/make-icons.mjs draws', () => {
   const out = tempDir('sibyl-icons-');
   execFileSync(process.execPath, [join(root, 'scripts/make-icons.mjs'), out], { stdio: 'pipe' });
   for (const file of expectedFiles().keys()) {
-    assert.ok(readFileSync(join(out, file)).equals(readFileSync(join(root, file))), `${file} is stale; run node scripts/make-icons.mjs and commit`);
+    assert.ok(
+      readFileSync(join(out, file)).equals(readFileSync(join(root, file))),
+      `${file} is stale; run node scripts/make-icons.mjs and commit`,
+    );
   }
 });

@@ -21,10 +21,26 @@ function snap(over: Partial<Snapshot> = {}, link: Partial<Snapshot['link']> = {}
 }
 
 function state(daemon: Snapshot | null, registered = true, signedIn = true): AppState {
-  return { version: 1, registered, serverUrl: registered ? 'https://s.example' : '', runnerName: 'laptop', runnerId: registered ? 'r1' : '', attached: false, signedIn, daemon };
+  return {
+    version: 1,
+    registered,
+    serverUrl: registered ? 'https://s.example' : '',
+    runnerName: 'laptop',
+    runnerId: registered ? 'r1' : '',
+    attached: false,
+    signedIn,
+    daemon,
+  };
 }
 
-const task = (id: string) => ({ taskId: id, agentId: 'a', projectId: 'project_x', prompt: `Fix bug ${id}\nmore`, phase: 'running' as const, assignedAt: 0 });
+const task = (id: string) => ({
+  taskId: id,
+  agentId: 'a',
+  projectId: 'project_x',
+  prompt: `Fix bug ${id}\nmore`,
+  phase: 'running' as const,
+  assignedAt: 0,
+});
 
 test('icon, status line and tooltip for every state', () => {
   const cases: [string, AppState, string, RegExp][] = [
@@ -33,7 +49,12 @@ test('icon, status line and tooltip for every state', () => {
     ['signed out', state(null, true, false), 'error', /Signed out — sign in again/],
     ['connecting', state(snap({}, { state: 'connecting' })), 'connecting', /Connecting/],
     ['waiting briefly', state(snap({}, { state: 'waiting', attempts: 1, reason: 'refused' })), 'connecting', /Connecting/],
-    ['unreachable', state(snap({}, { state: 'waiting', attempts: 5, reason: 'server refused the connection' })), 'error', /unreachable — server refused/],
+    [
+      'unreachable',
+      state(snap({}, { state: 'waiting', attempts: 5, reason: 'server refused the connection' })),
+      'error',
+      /unreachable — server refused/,
+    ],
     ['auth failed', state(snap({}, { state: 'auth_failed' })), 'error', /Authentication failed — sign in again/],
     ['stopped', state(snap({}, { state: 'stopped', reason: 'gave up' })), 'offline', /Offline — gave up/],
     ['online idle', state(snap()), 'online', /Online — idle/],
@@ -53,7 +74,10 @@ test('icon, status line and tooltip for every state', () => {
 test('menu: running tasks open their detail; pause/resume; start at login; register; quit', () => {
   const busy = trayModel(state(snap({ running: [task('t1')] })), { startAtLogin: true });
   const ids = busy.menu.map((i) => i.id);
-  assert.deepEqual(ids.filter((i) => !i.startsWith('sep')), ['status', 'task:t1', 'open', 'pause', 'startAtLogin', 'register', 'quit']);
+  assert.deepEqual(
+    ids.filter((i) => !i.startsWith('sep')),
+    ['status', 'task:t1', 'open', 'pause', 'startAtLogin', 'register', 'quit'],
+  );
   assert.equal(busy.menu.find((i) => i.id === 'task:t1')?.label, 'project_x: Fix bug t1');
   assert.equal(busy.menu.find((i) => i.id === 'startAtLogin')?.checked, true);
   assert.equal(busy.menu.find((i) => i.id === 'register')?.label, 'Re-register…');

@@ -19,13 +19,19 @@ function fakeSafeStorage(opts: { available?: boolean; backend?: Backend; key?: n
     getSelectedStorageBackend: (): Backend => opts.backend ?? 'gnome_libsecret',
     encryptString: (text: string): Buffer => Buffer.concat([Buffer.from('v10'), xor(Buffer.from(text, 'utf8'))]),
     decryptString: (sealed: Buffer): string => {
-      if (sealed.subarray(0, 3).toString() !== 'v10') throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+      if (sealed.subarray(0, 3).toString() !== 'v10')
+        throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
       return xor(sealed.subarray(3)).toString('utf8');
     },
   };
 }
 
-const creds: Credentials = { access_token: 'at-secret', refresh_token: 'rt-secret', access_token_expires_at: 1_900_000_000, server_url: 'https://sibyl.example' };
+const creds: Credentials = {
+  access_token: 'at-secret',
+  refresh_token: 'rt-secret',
+  access_token_expires_at: 1_900_000_000,
+  server_url: 'https://sibyl.example',
+};
 
 describe('vault with an OS keychain', () => {
   for (const [platform, backend, name] of [
@@ -90,11 +96,17 @@ describe('vault with an OS keychain', () => {
 
     // Another key (the OS keychain entry was reset): decrypts to garbage.
     const otherKey = createVault({ safeStorage: fakeSafeStorage({ key: 0x33 }), dir, platform: 'win32' });
-    await assert.rejects(otherKey.load(), (err: unknown) => err instanceof ConfigError && err.message.includes(enc) && /sign in again/.test(err.message));
+    await assert.rejects(
+      otherKey.load(),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(enc) && /sign in again/.test(err.message),
+    );
 
     for (const content of ['not base64 at all !!!\n', Buffer.from('garbage').toString('base64')]) {
       writeFileSync(enc, content);
-      await assert.rejects(createVault({ safeStorage: fakeSafeStorage(), dir, platform: 'win32' }).load(), (err: unknown) => err instanceof ConfigError && /cannot be decrypted.*sign in again/.test(err.message));
+      await assert.rejects(
+        createVault({ safeStorage: fakeSafeStorage(), dir, platform: 'win32' }).load(),
+        (err: unknown) => err instanceof ConfigError && /cannot be decrypted.*sign in again/.test(err.message),
+      );
     }
 
     // Decrypts, but is not credentials.
@@ -119,7 +131,10 @@ describe('vault without a keyring', () => {
     assert.deepEqual(JSON.parse(readFileSync(json, 'utf8')), creds);
     assert.equal(existsSync(join(dir, 'credentials.enc')), false);
     assert.deepEqual(await vault.load(), creds);
-    assert.match(vault.describe(), /^file .*credentials\.json \(mode 0600\), NOT encrypted: no OS keyring was found \(safeStorage backend "basic_text"/);
+    assert.match(
+      vault.describe(),
+      /^file .*credentials\.json \(mode 0600\), NOT encrypted: no OS keyring was found \(safeStorage backend "basic_text"/,
+    );
   });
 
   test('Linux before app ready (unknown backend) and macOS without encryption use the plaintext file', async () => {
@@ -136,7 +151,10 @@ describe('vault without a keyring', () => {
     const dir = tempDir('sibyl-vault-');
     await createVault({ safeStorage: fakeSafeStorage(), dir, platform: 'linux' }).save(creds);
     const noKeyring = createVault({ safeStorage: fakeSafeStorage({ backend: 'basic_text' }), dir, platform: 'linux' });
-    await assert.rejects(noKeyring.load(), (err: unknown) => err instanceof ConfigError && /not available now.*sign in again/.test(err.message));
+    await assert.rejects(
+      noKeyring.load(),
+      (err: unknown) => err instanceof ConfigError && /not available now.*sign in again/.test(err.message),
+    );
     await noKeyring.save(creds);
     assert.deepEqual(await noKeyring.load(), creds);
   });

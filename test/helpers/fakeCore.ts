@@ -8,7 +8,17 @@ import { RegisterRequest, type RunnerResponse, type TokenResponse } from '../../
 import { issueTokenPair, mintAccessToken, type MintOptions } from './fakeCore/jwt.ts';
 import { handleRequest, internalError } from './fakeCore/rest.ts';
 import { handleUpgrade, heartbeatTick } from './fakeCore/runnerSocket.ts';
-import { createRunner, type Conn, type CoreState, type DeviceRecord, type FakeCoreOptions, type Handshake, type HttpRecord, type InboundFrame, type InvalidFrame } from './fakeCore/state.ts';
+import {
+  createRunner,
+  type Conn,
+  type CoreState,
+  type DeviceRecord,
+  type FakeCoreOptions,
+  type Handshake,
+  type HttpRecord,
+  type InboundFrame,
+  type InvalidFrame,
+} from './fakeCore/state.ts';
 
 /**
  * A fake Sibyl Core for tests and benchmarks: a real HTTP server and runner WebSocket on
@@ -162,7 +172,12 @@ export class FakeCore {
     const orgId = opts.orgId ?? this.orgId;
     const runner = createRunner(
       this.state,
-      RegisterRequest.parse({ name: opts.name ?? 'test-runner', hostname: opts.hostname ?? 'test-host', capabilities: opts.capabilities, max_concurrent_agents: opts.max_concurrent_agents }),
+      RegisterRequest.parse({
+        name: opts.name ?? 'test-runner',
+        hostname: opts.hostname ?? 'test-host',
+        capabilities: opts.capabilities,
+        max_concurrent_agents: opts.max_concurrent_agents,
+      }),
       userId,
       orgId,
     );
@@ -223,7 +238,8 @@ export class FakeCore {
   messagesOf<T extends RunnerMessage['type']>(type: T, runnerId?: string): Extract<RunnerMessage, { type: T }>[] {
     const out: Extract<RunnerMessage, { type: T }>[] = [];
     for (const f of this.frames) {
-      if (f.message?.type === type && (runnerId === undefined || f.runnerId === runnerId)) out.push(f.message as Extract<RunnerMessage, { type: T }>);
+      if (f.message?.type === type && (runnerId === undefined || f.runnerId === runnerId))
+        out.push(f.message as Extract<RunnerMessage, { type: T }>);
     }
     return out;
   }
@@ -242,7 +258,10 @@ export class FakeCore {
       };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        const seen = this.frames.slice(-10).map((f) => f.raw.slice(0, 80)).join('\n  ');
+        const seen = this.frames
+          .slice(-10)
+          .map((f) => f.raw.slice(0, 80))
+          .join('\n  ');
         reject(new Error(`fakeCore: timed out after ${timeoutMs} ms waiting for ${description}; last frames:\n  ${seen || '(none)'}`));
       }, timeoutMs);
       waiters.add(waiter);

@@ -1,4 +1,11 @@
-import type { BrowserWindowLike, ElectronSurface, IpcInvokeEvent, MenuItemTemplate, TrayLike, WebContentsLike } from '../../main/desktop/electronSurface.ts';
+import type {
+  BrowserWindowLike,
+  ElectronSurface,
+  IpcInvokeEvent,
+  MenuItemTemplate,
+  TrayLike,
+  WebContentsLike,
+} from '../../main/desktop/electronSurface.ts';
 
 /**
  * The one fake of Electron's API surface (it cannot run here): small classes that record what
@@ -27,7 +34,9 @@ export class FakeWebContents extends Emitter implements WebContentsLike {
   readonly sent: { channel: string; args: unknown[] }[] = [];
   openHandler: ((d: { url: string }) => { action: 'deny' } | { action: 'allow' }) | undefined;
   permissionHandler: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | undefined;
-  readonly session = { setPermissionRequestHandler: (h: NonNullable<FakeWebContents['permissionHandler']>) => void (this.permissionHandler = h) };
+  readonly session = {
+    setPermissionRequestHandler: (h: NonNullable<FakeWebContents['permissionHandler']>) => void (this.permissionHandler = h),
+  };
   send(channel: string, ...args: unknown[]): void {
     this.sent.push({ channel, args });
   }

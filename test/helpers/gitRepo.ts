@@ -57,7 +57,10 @@ export function makeRepo(dir: string, opts: { branch?: string; files?: Record<st
  * `upstream.git` (bare, the "server") and `checkout` (a clone of it, the user's linked folder).
  * Returns both plus a `push` helper that commits to upstream through a scratch clone.
  */
-export function makeRemotePair(root: string, opts: { branch?: string; files?: Record<string, string> } = {}): {
+export function makeRemotePair(
+  root: string,
+  opts: { branch?: string; files?: Record<string, string> } = {},
+): {
   upstream: string;
   checkout: string;
   url: string;

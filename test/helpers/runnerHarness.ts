@@ -28,7 +28,9 @@ export function staticAuth(token: string, refresh?: () => Promise<boolean>): Aut
 }
 
 /** A fake Sibyl Core plus an in-process daemon registered with it; both stopped after the test file. */
-export async function startHarness(opts: { core?: FakeCoreOptions; config?: Partial<RunnerConfig>; daemon?: Partial<DaemonOptions>; awaitConnect?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { core?: FakeCoreOptions; config?: Partial<RunnerConfig>; daemon?: Partial<DaemonOptions>; awaitConnect?: boolean } = {},
+): Promise<Harness> {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0, ...opts.core });
   after(() => core.stop());
   const { id: runnerId, accessToken: token } = core.addRunner({ name: 'test-runner' });
@@ -41,7 +43,15 @@ export async function startHarness(opts: { core?: FakeCoreOptions; config?: Part
     reconnect_interval: 0.05,
     ...opts.config,
   };
-  const daemon = new Daemon({ config, configPath: join(home, 'runner.yaml'), auth: staticAuth(token), controlSocket: false, redialGraceMs: 50, env: { PATH: process.env.PATH }, ...opts.daemon });
+  const daemon = new Daemon({
+    config,
+    configPath: join(home, 'runner.yaml'),
+    auth: staticAuth(token),
+    controlSocket: false,
+    redialGraceMs: 50,
+    env: { PATH: process.env.PATH },
+    ...opts.daemon,
+  });
   after(() => daemon.stop(2000));
   await daemon.start();
   if (opts.awaitConnect !== false) await core.until(() => core.connected(runnerId), 5000, 'runner to connect');
@@ -49,9 +59,21 @@ export async function startHarness(opts: { core?: FakeCoreOptions; config?: Part
 }
 
 /** task_assign in Variant A shape with a fresh UUID task id. */
-export function assign(runnerId: string, core: FakeCore, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+export function assign(
+  runnerId: string,
+  core: FakeCore,
+  config: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): string {
   const taskId = crypto.randomUUID();
-  core.send(runnerId, { type: 'task_assign', task_id: taskId, agent_id: `agent_${taskId.slice(0, 12).replace(/-/g, 'a')}`, project_id: 'project_1a2b3c4d5e6f', config, ...extra });
+  core.send(runnerId, {
+    type: 'task_assign',
+    task_id: taskId,
+    agent_id: `agent_${taskId.slice(0, 12).replace(/-/g, 'a')}`,
+    project_id: 'project_1a2b3c4d5e6f',
+    config,
+    ...extra,
+  });
   return taskId;
 }
 
@@ -60,19 +82,25 @@ export function completionOf(core: FakeCore, taskId: string) {
 }
 
 /** A real `sibyl-runner` process (the pinned Node runs the bin). */
-export function cli(args: string[], env: Record<string, string | undefined>): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+export function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ChildProcess & { output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return Object.assign(child, { output: () => ({ stdout, stderr }) });
 }
 
-export async function cliRun(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function cliRun(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = cli(args, env);
   const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   return { code, ...child.output() };

@@ -30,7 +30,11 @@ function row(i: number): HistoryPatch & { prompt: string; status: HistoryStatus 
 function expected(rows: ReturnType<typeof row>[], f: { status?: HistoryStatus; search?: string }): string[] {
   const needle = f.search?.toLowerCase();
   return rows
-    .filter((r) => (f.status === undefined || r.status === f.status) && (needle === undefined || [r.taskId, r.agentId ?? '', r.prompt].some((s) => s.toLowerCase().includes(needle))))
+    .filter(
+      (r) =>
+        (f.status === undefined || r.status === f.status) &&
+        (needle === undefined || [r.taskId, r.agentId ?? '', r.prompt].some((s) => s.toLowerCase().includes(needle))),
+    )
     .map((r) => r.taskId)
     .reverse();
 }
@@ -64,7 +68,10 @@ describe('history with 100,000 tasks', () => {
   test('newest first, default 50, limit capped at 200', () => {
     const page = h.page();
     assert.equal(page.items.length, 50);
-    assert.deepEqual(page.items.map((i) => i.taskId), expected(rows, {}).slice(0, 50));
+    assert.deepEqual(
+      page.items.map((i) => i.taskId),
+      expected(rows, {}).slice(0, 50),
+    );
     assert.deepEqual(page.items[0], {
       taskId: uuid(N - 1),
       agentId: rows[N - 1]!.agentId,
@@ -95,7 +102,11 @@ describe('history with 100,000 tasks', () => {
       const want = expected(rows, { search });
       assert.ok(want.length > 0, `"${search}" matches something`);
       assert.equal(h.count({ search }), want.length, `count for "${search}"`);
-      assert.deepEqual(h.page({ search, limit: 200 }).items.map((i) => i.taskId), want.slice(0, 200), `first page for "${search}"`);
+      assert.deepEqual(
+        h.page({ search, limit: 200 }).items.map((i) => i.taskId),
+        want.slice(0, 200),
+        `first page for "${search}"`,
+      );
     }
     assert.deepEqual(all({ search: 'needle-in-haystack' }, 7), expected(rows, { search: 'needle-in-haystack' }));
     assert.deepEqual(h.page({ search: 'no such text anywhere' }), { items: [], nextCursor: null });
@@ -111,7 +122,11 @@ describe('history with 100,000 tasks', () => {
     ]) {
       const want = expected(rows, q);
       assert.equal(h.count(q), want.length, `count ${JSON.stringify(q)}`);
-      assert.deepEqual(h.page({ ...q, limit: 100 }).items.map((i) => i.taskId), want.slice(0, 100), JSON.stringify(q));
+      assert.deepEqual(
+        h.page({ ...q, limit: 100 }).items.map((i) => i.taskId),
+        want.slice(0, 100),
+        JSON.stringify(q),
+      );
     }
     // Few running tasks, a term every row has: the status-driven plan must give the same answer.
     const running = [0, 1, 2].map((k) => ({ ...row(N + k), status: 'running' as const }));
@@ -129,7 +144,10 @@ describe('history with 100,000 tasks', () => {
     assert.equal(got?.exitCode, 3);
     assert.equal(got?.status, rows[12345]!.status, 'status untouched');
     assert.deepEqual(got?.command, ['/bin/sh', '-lc', 'make test']);
-    assert.deepEqual(h.page({ search: 'zebra' }).items.map((i) => i.taskId), [id]);
+    assert.deepEqual(
+      h.page({ search: 'zebra' }).items.map((i) => i.taskId),
+      [id],
+    );
     assert.ok(!h.page({ search: '#12345:', limit: 200 }).items.some((i) => i.taskId === id), 'the old text is no longer found');
   });
 
@@ -143,12 +161,21 @@ describe('history basics', () => {
     const dir = tempDir();
     const opts = { dbPath: join(dir, 'h.sqlite'), logDir: join(dir, 'logs') };
     const rows = Array.from({ length: 3000 }, (_, i) => row(i));
-    const queries = [{ search: 'flaky' }, { search: 'PARSER the', status: 'failed' as const }, { search: uuid(77) }, { search: 'e', status: 'timeout' as const }];
+    const queries = [
+      { search: 'flaky' },
+      { search: 'PARSER the', status: 'failed' as const },
+      { search: uuid(77) },
+      { search: 'e', status: 'timeout' as const },
+    ];
     const scan = new HistoryStore({ ...opts, fullTextSearch: false });
     assert.equal(scan.fullTextSearch, false);
     scan.upsertMany(rows);
     for (const q of queries) {
-      assert.deepEqual(scan.page({ ...q, limit: 200 }).items.map((i) => i.taskId), expected(rows, q).slice(0, 200), JSON.stringify(q));
+      assert.deepEqual(
+        scan.page({ ...q, limit: 200 }).items.map((i) => i.taskId),
+        expected(rows, q).slice(0, 200),
+        JSON.stringify(q),
+      );
       assert.equal(scan.count(q), expected(rows, q).length);
     }
     scan.upsert({ taskId: uuid(5), prompt: 'changed while unindexed: okapi' });
@@ -158,7 +185,11 @@ describe('history basics', () => {
     const indexed = new HistoryStore(opts);
     assert.equal(indexed.fullTextSearch, true);
     for (const q of [...queries, { search: 'okapi' }]) {
-      assert.deepEqual(indexed.page({ ...q, limit: 200 }).items.map((i) => i.taskId), expected(rows, q).slice(0, 200), JSON.stringify(q));
+      assert.deepEqual(
+        indexed.page({ ...q, limit: 200 }).items.map((i) => i.taskId),
+        expected(rows, q).slice(0, 200),
+        JSON.stringify(q),
+      );
     }
     indexed.close();
   });
@@ -167,13 +198,34 @@ describe('history basics', () => {
     const dir = tempDir();
     const dbPath = join(dir, 'h.sqlite');
     const h = new HistoryStore({ dbPath, logDir: join(dir, 'logs') });
-    h.upsert({ taskId: 't1', agentId: 'agent_1', projectId: 'project_1', prompt: 'p'.repeat(800), command: ['claude', '-p', 'x'], assignedAt: 1000 });
+    h.upsert({
+      taskId: 't1',
+      agentId: 'agent_1',
+      projectId: 'project_1',
+      prompt: 'p'.repeat(800),
+      command: ['claude', '-p', 'x'],
+      assignedAt: 1000,
+    });
     assert.equal(h.get('t1')?.status, 'assigned');
     assert.equal(h.get('t1')?.prompt.length, 500, 'prompt stored as its first 500 characters');
     h.upsert({ taskId: 't1', status: 'running', startedAt: 2000, worktreePath: '/w/t1', logPath: join(dir, 'logs', 't1.log') });
     h.upsert(
       finishedPatch(
-        { type: 'task_complete', task_id: 't1', success: false, retryable: false, error: 'agent exited with code 2', result: { status: 'failed', exit_code: 2, worktree_path: '/w/t1', duration_s: 4.25, branch: 'sibyl/t1', commits: [{ sha: 'a' }, { sha: 'b' }] } },
+        {
+          type: 'task_complete',
+          task_id: 't1',
+          success: false,
+          retryable: false,
+          error: 'agent exited with code 2',
+          result: {
+            status: 'failed',
+            exit_code: 2,
+            worktree_path: '/w/t1',
+            duration_s: 4.25,
+            branch: 'sibyl/t1',
+            commits: [{ sha: 'a' }, { sha: 'b' }],
+          },
+        },
         5000,
       ),
     );
@@ -212,7 +264,11 @@ describe('history basics', () => {
     assert.equal(again.get('t1')?.exitCode, 2);
     assert.equal(again.get('t2')?.rejectReason, 'at_capacity');
     assert.equal(again.get('nope'), undefined);
-    assert.deepEqual(again.page({ search: 'ppp' }).items.map((i) => i.taskId), ['t1'], 'the search index survived the reopen');
+    assert.deepEqual(
+      again.page({ search: 'ppp' }).items.map((i) => i.taskId),
+      ['t1'],
+      'the search index survived the reopen',
+    );
     again.close();
   });
 
@@ -237,7 +293,13 @@ describe('history basics', () => {
       writeFileSync(logOf(i), 'log\n');
       // 0–9: 100 days old; 10–29: recent. Task 5 is still running: never pruned.
       const at = i < 10 ? now - 100 * day + i : now - 1000 + i;
-      h.upsert({ taskId: `t${i}`, status: i === 5 ? 'running' : 'completed', assignedAt: at, finishedAt: i === 5 ? null : at + 1, logPath: logOf(i) });
+      h.upsert({
+        taskId: `t${i}`,
+        status: i === 5 ? 'running' : 'completed',
+        assignedAt: at,
+        finishedAt: i === 5 ? null : at + 1,
+        logPath: logOf(i),
+      });
     }
     h.upsert({ taskId: 'no-log', status: 'failed', assignedAt: now - 200 * day, finishedAt: now - 200 * day });
 

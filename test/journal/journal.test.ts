@@ -15,14 +15,28 @@ configureLogging({ quiet: true });
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'crashWriter.ts');
 
 function complete(taskId: string, status: 'completed' | 'failed' = 'completed'): TaskComplete {
-  return { type: 'task_complete', task_id: taskId, success: status === 'completed', retryable: false, result: { status, exit_code: status === 'completed' ? 0 : 1, worktree_path: `/w/${taskId}`, duration_s: 1.5 } };
+  return {
+    type: 'task_complete',
+    task_id: taskId,
+    success: status === 'completed',
+    retryable: false,
+    result: { status, exit_code: status === 'completed' ? 0 : 1, worktree_path: `/w/${taskId}`, duration_s: 1.5 },
+  };
 }
 const ack = (taskId: string): DurableMessage => ({ type: 'task_ack', task_id: taskId, agent_id: 'agent_000000000001' });
 const reject = (taskId: string): DurableMessage => ({ type: 'task_reject', task_id: taskId, reason: 'at_capacity' });
-const assign = (taskId: string) => ({ taskId, agentId: 'agent_000000000001', projectId: 'project_1', prompt: `do ${taskId}`, command: ['/bin/sh', '-lc', 'true'] });
+const assign = (taskId: string) => ({
+  taskId,
+  agentId: 'agent_000000000001',
+  projectId: 'project_1',
+  prompt: `do ${taskId}`,
+  command: ['/bin/sh', '-lc', 'true'],
+});
 
 function lines(path: string): string[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 test('a task round trip is journalled and only what is unsent survives a reopen', () => {
@@ -83,7 +97,10 @@ test('a torn last line is ignored, cut away, and later appends stay valid', () =
   appendFileSync(path, '{"k":"outbox","t":1700000000000,"seq":99,"msg":{"type":"task_ack","task_');
 
   const again = Journal.open(dir);
-  assert.deepEqual(again.pendingOutbox().map((p) => p.seq), [s1]);
+  assert.deepEqual(
+    again.pendingOutbox().map((p) => p.seq),
+    [s1],
+  );
   assert.equal(again.unfinishedFromPreviousRun().length, 1);
   const s2 = again.enqueue(reject('t2'));
   again.close();
@@ -91,7 +108,10 @@ test('a torn last line is ignored, cut away, and later appends stay valid', () =
   assert.ok(readFileSync(path, 'utf8').endsWith('\n'));
 
   const third = Journal.open(dir);
-  assert.deepEqual(third.pendingOutbox().map((p) => p.seq), [s1, s2]);
+  assert.deepEqual(
+    third.pendingOutbox().map((p) => p.seq),
+    [s1, s2],
+  );
   third.close();
 });
 
@@ -109,7 +129,10 @@ test('a corrupt line in the middle is skipped, not fatal, and a copy is kept', (
   appendFileSync(path, `${JSON.stringify({ k: 'outbox', t: 1, seq: 50, msg: reject('t9') })}\n`);
 
   const again = Journal.open(dir);
-  assert.deepEqual(again.pendingOutbox().map((p) => p.seq), [s1, 50]);
+  assert.deepEqual(
+    again.pendingOutbox().map((p) => p.seq),
+    [s1, 50],
+  );
   assert.ok(existsSync(`${path}.corrupt`), 'the unreadable original is kept for a post-mortem');
   assert.ok(again.enqueue(ack('t10')) > 50);
   again.close();
@@ -166,14 +189,17 @@ test('a second task_complete for the same run is refused; a re-assigned task may
   again.assigned(assign('t1')); // the server re-dispatched it (lease expiry)
   const second = again.finish(complete('t1'));
   assert.ok(second > first);
-  assert.deepEqual(again.pendingOutbox().map((p) => p.seq), [second]);
+  assert.deepEqual(
+    again.pendingOutbox().map((p) => p.seq),
+    [second],
+  );
   again.close();
 });
 
 test('after kill -9 the interrupted task and its agent process are recoverable', { skip: process.platform === 'win32' }, async () => {
   const dir = tempDir();
   const child = spawn(process.execPath, [FIXTURE, 'hold', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   const agentPid = Number(/ready (\d+)/.exec(chunk.toString())?.[1]);
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
@@ -189,7 +215,10 @@ test('after kill -9 the interrupted task and its agent process are recoverable',
   assert.equal(task.branch, 'sibyl/held');
   assert.equal(task.logPath, '/logs/task-held.log');
   assert.equal(task.process.pid, agentPid);
-  assert.deepEqual(j.pendingOutbox().map((p) => p.msg.type), ['task_ack']);
+  assert.deepEqual(
+    j.pendingOutbox().map((p) => p.msg.type),
+    ['task_ack'],
+  );
 
   // What the daemon does with it: the agent survived its parent; end it only if it is still ours.
   assert.equal(isSameProcess(task.process.pid, task.process.startTime), true);
@@ -197,7 +226,13 @@ test('after kill -9 the interrupted task and its agent process are recoverable',
   killProcessGroup(task.process.pgid, 'SIGKILL');
   await until(() => !groupAlive(task.process.pgid), 'the orphaned agent to be killed');
   const seq = j.finish({ ...complete(task.taskId, 'failed'), retryable: true, error: 'runner restarted' });
-  assert.deepEqual(j.pendingOutbox().map((p) => p.seq).at(-1), seq);
+  assert.deepEqual(
+    j
+      .pendingOutbox()
+      .map((p) => p.seq)
+      .at(-1),
+    seq,
+  );
   assert.deepEqual(j.runningFromPreviousRun(), [], 'finished now');
   j.close();
 });
@@ -219,7 +254,11 @@ test('kill -9 in the middle of appends never makes the journal unreadable', { sk
     assert.ok(interrupted.length <= 1 + round, `at most one task per killed run is interrupted (${interrupted.length})`);
     const pending = j.pendingOutbox();
     const seqs = pending.map((p) => p.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'outbox in sequence order');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'outbox in sequence order',
+    );
     for (const p of pending) assert.ok(p.msg.type === 'task_complete' || p.msg.type === 'task_ack');
     // Settle what the crash left behind, as the daemon would, so the next round starts clean.
     for (const t of interrupted) j.finish(complete(t.taskId, 'failed'));

@@ -3,7 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, RunnerError, UsageError } from '../../main/runner/errors.ts';
-import { detectHostCapabilities, detectProjectCapabilities, detectedCapabilities, unionCapabilities } from '../../main/runner/projects/capabilities.ts';
+import {
+  detectHostCapabilities,
+  detectProjectCapabilities,
+  detectedCapabilities,
+  unionCapabilities,
+} from '../../main/runner/projects/capabilities.ts';
 import { ProjectLinks } from '../../main/runner/projects/links.ts';
 import { git, makeRepo, writeFiles } from '../helpers/gitRepo.ts';
 import { quiet, scratch } from '../helpers/workspaceFixture.ts';
@@ -26,7 +31,9 @@ describe('ProjectLinks', () => {
     const repo = makeRepo(join(dir, 'uploader'), { files: { 'package.json': '{}', 'go.mod': 'module x' } });
     git(repo, 'remote', 'add', 'origin', 'https://user:s3cret@example.com/uploader.git');
     makeRepo(join(home, 'src', 'site'));
-    cliConfig(`[server]\nurl = "https://x"\n\n[paths]\n"${repo}" = "project_1a2b3c4d5e6f"\n"~/src/site" = "project_9f8e7d6c5b4a"\n"/elsewhere" = 42\n`);
+    cliConfig(
+      `[server]\nurl = "https://x"\n\n[paths]\n"${repo}" = "project_1a2b3c4d5e6f"\n"~/src/site" = "project_9f8e7d6c5b4a"\n"/elsewhere" = 42\n`,
+    );
     const { links: all, warnings } = await links.links();
     assert.deepEqual(all, [
       { projectId: 'project_1a2b3c4d5e6f', path: repo, source: 'sibyl-cli' },
@@ -76,7 +83,9 @@ describe('ProjectLinks', () => {
     const { dir, links, cliConfig } = fixture();
     const good = makeRepo(join(dir, 'good'));
     mkdirSync(join(dir, 'plain'));
-    cliConfig(`[paths]\n"${join(dir, 'gone')}" = "project_gone00000000"\n"${join(dir, 'plain')}" = "project_plain0000000"\n"${good}" = "project_good00000000"\n`);
+    cliConfig(
+      `[paths]\n"${join(dir, 'gone')}" = "project_gone00000000"\n"${join(dir, 'plain')}" = "project_plain0000000"\n"${good}" = "project_good00000000"\n`,
+    );
     const listed = await links.list();
     const byId = new Map(listed.map((p) => [p.projectId, p]));
     assert.equal(byId.get('project_gone00000000')?.exists, false);
@@ -95,7 +104,10 @@ describe('ProjectLinks', () => {
     const { configDir, links } = fixture();
     mkdirSync(configDir, { recursive: true });
     writeFileSync(join(configDir, 'projects.yaml'), 'version: 1\nlinks:\n  - project_id: project_x\n    path: relative/path\n');
-    await assert.rejects(links.links(), (e: unknown) => e instanceof ConfigError && e.message.includes('projects.yaml') && e.message.includes('links.0.path'));
+    await assert.rejects(
+      links.links(),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('projects.yaml') && e.message.includes('links.0.path'),
+    );
     writeFileSync(join(configDir, 'projects.yaml'), 'version: 1\nlinks: [\n');
     await assert.rejects(links.links(), (e: unknown) => e instanceof ConfigError && /projects\.yaml: not valid YAML/.test(e.message));
   });
@@ -104,7 +116,7 @@ describe('ProjectLinks', () => {
 describe('capabilities', () => {
   test('project markers follow the original table, top level only', async () => {
     const dir = scratch();
-    writeFiles(dir, { 'pyproject.toml': '', 'App.csproj': '', 'Dockerfile': '', 'nested/Cargo.toml': '' });
+    writeFiles(dir, { 'pyproject.toml': '', 'App.csproj': '', Dockerfile: '', 'nested/Cargo.toml': '' });
     assert.deepEqual(await detectProjectCapabilities(dir), ['python', 'dotnet', 'docker']);
     assert.deepEqual(await detectProjectCapabilities(join(dir, 'missing')), []);
   });
@@ -125,7 +137,7 @@ describe('capabilities', () => {
   test('detected = host ∪ usable projects; a Dockerfile does not give the host docker', async () => {
     assert.deepEqual(unionCapabilities([], [['node', 'docker'], ['python']], ['custom']), ['custom', 'node', 'python']);
     const { dir, links } = fixture();
-    await links.link(makeRepo(join(dir, 'r'), { files: { 'Cargo.toml': '', 'Dockerfile': '' } }), 'project_rust00000000');
+    await links.link(makeRepo(join(dir, 'r'), { files: { 'Cargo.toml': '', Dockerfile: '' } }), 'project_rust00000000');
     assert.deepEqual(await detectedCapabilities({ links, probe: async (cmd) => cmd === 'docker' }), ['docker', 'rust']);
     assert.deepEqual(await detectedCapabilities({ links, probe: async () => false }), ['rust']);
   });

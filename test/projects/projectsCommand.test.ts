@@ -29,7 +29,10 @@ describe('sibyl-runner projects', () => {
     assert.match(table.out, /project_1a2b3c4d5e6f\s+\S+app\s+runner\s+node\s+-\s+\S+app \(main\)/);
     const json = await cli(['list', '--json'], ctx);
     const parsed = JSON.parse(json.out) as { projects: Array<{ projectId: string; usable: boolean; capabilities: string[] }> };
-    assert.deepEqual(parsed.projects.map((p) => [p.projectId, p.usable, p.capabilities]), [['project_1a2b3c4d5e6f', true, ['node']]]);
+    assert.deepEqual(
+      parsed.projects.map((p) => [p.projectId, p.usable, p.capabilities]),
+      [['project_1a2b3c4d5e6f', true, ['node']]],
+    );
     assert.equal((await cli(['unlink', 'project_1a2b3c4d5e6f'], ctx)).code, 0);
     assert.match((await cli(['list'], ctx)).out, /No linked projects/);
   });

@@ -5,10 +5,12 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/tmp.ts';
 
-
 const REPO = join(import.meta.dirname, '..', '..');
 const SRC = join(REPO, 'renderer', 'src');
-const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+const files = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 const IMPORT = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm;
 
 test('the renderer imports only itself, and the contract as types: no Node, no electron, no zod at run time', () => {
@@ -20,7 +22,8 @@ test('the renderer imports only itself, and the contract as types: no Node, no e
       if (!spec.startsWith('.')) problems.push(`${where} (not a local module)`);
       else if (!spec.endsWith('.ts')) problems.push(`${where} (local imports end in .ts)`);
       else if (spec.includes('/preload/') && !typeOnly) problems.push(`${where} (the contract is imported as types only)`);
-      else if (!spec.includes('/preload/contract.ts') && relative(SRC, join(file, '..', spec)).startsWith('..')) problems.push(`${where} (outside renderer/src)`);
+      else if (!spec.includes('/preload/contract.ts') && relative(SRC, join(file, '..', spec)).startsWith('..'))
+        problems.push(`${where} (outside renderer/src)`);
     }
   }
   assert.deepEqual(problems, []);
@@ -33,7 +36,10 @@ test('the bundle is one self-contained script under the strict CSP', () => {
   assert.doesNotMatch(js, /\brequire\(|\beval\(|new Function\(/);
   assert.doesNotMatch(js, /ZodError|safeParse/, 'zod stays out of the renderer bundle');
   const html = readFileSync(join(out, 'index.html'), 'utf8');
-  assert.match(html, /content="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'"/);
+  assert.match(
+    html,
+    /content="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'"/,
+  );
   assert.doesNotMatch(html, /<script>|<style>|\sstyle="|\son[a-z]+="/, 'no inline script, style or handler');
   // Deterministic: building again gives the same bytes.
   const again = tempDir('sibyl-renderer-build-');

@@ -84,13 +84,26 @@ function buildOnce(): Promise<{ dir: string; shim: string }> {
     after(() => processTeardown.run());
     const dir = processTeardown.folder('sibyl-renderer-');
     execFileSync(process.execPath, [join(REPO, 'scripts', 'build-renderer.mjs'), dir], { stdio: 'inherit' });
-    const shim = await build({ entryPoints: [join(import.meta.dirname, 'bridgeShim.ts')], bundle: true, format: 'iife', write: false, platform: 'browser', logLevel: 'warning' });
+    const shim = await build({
+      entryPoints: [join(import.meta.dirname, 'bridgeShim.ts')],
+      bundle: true,
+      format: 'iife',
+      write: false,
+      platform: 'browser',
+      logLevel: 'warning',
+    });
     return { dir, shim: shim.outputFiles[0]!.text };
   })();
   return built;
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.png': 'image/png',
+};
 
 /** A static server for the built renderer on 127.0.0.1, nothing else. */
 async function serve(dir: string, teardown: Teardown): Promise<string> {
@@ -139,7 +152,12 @@ export async function openRenderer(executablePath: string, opts: { core?: FakeCo
   const home = teardown.folder('sibyl-home-');
   const ports = testPorts(join(home, 'picked-folder'));
   mkdirSync(ports.folder, { recursive: true });
-  const service = await createAppService({ home, configPath: join(home, '.config', 'sibyl-runner', 'runner.yaml'), env: { PATH: process.env.PATH, HOME: home }, ports });
+  const service = await createAppService({
+    home,
+    configPath: join(home, '.config', 'sibyl-runner', 'runner.yaml'),
+    env: { PATH: process.env.PATH, HOME: home },
+    ports,
+  });
   teardown.add('app service', () => service.close());
 
   const context: BrowserContext = await chromium.launchPersistentContext(teardown.folder('sibyl-chromium-'), {
@@ -185,7 +203,13 @@ export async function openRenderer(executablePath: string, opts: { core?: FakeCo
     call,
     async registerDirectly(name = 'test-desk') {
       await call('wizard:useToken', { serverUrl: core.url, token: core.mintAccessToken() });
-      const { runnerId } = await call('wizard:register', { serverUrl: core.url, name, maxAgents: 3, capabilities: ['git', 'node'], worktreeBase: join(home, 'worktrees') });
+      const { runnerId } = await call('wizard:register', {
+        serverUrl: core.url,
+        name,
+        maxAgents: 3,
+        capabilities: ['git', 'node'],
+        worktreeBase: join(home, 'worktrees'),
+      });
       await core.until(() => core.connected(runnerId), 5000, 'the runner to connect');
       return runnerId;
     },

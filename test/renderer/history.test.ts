@@ -13,7 +13,19 @@ const browser = chromiumPath();
 const TASKS = 10_000;
 const STATUSES = ['completed', 'completed', 'completed', 'failed', 'completed', 'cancelled', 'completed', 'timeout'] as const;
 const VERBS = ['Fix', 'Refactor', 'Document', 'Speed up', 'Test', 'Upgrade', 'Remove'];
-const THINGS = ['the login form', 'the billing export', 'flaky CI', 'the search index', 'dark mode', 'the CLI parser', 'retry logic', 'the settings page', 'error messages', 'the release script', 'caching'];
+const THINGS = [
+  'the login form',
+  'the billing export',
+  'flaky CI',
+  'the search index',
+  'dark mode',
+  'the CLI parser',
+  'retry logic',
+  'the settings page',
+  'error messages',
+  'the release script',
+  'caching',
+];
 
 /** A long history written into the runner's real history store (the one the app service reads). */
 function seed(home: string): { failed: number } {
@@ -43,53 +55,57 @@ function seed(home: string): { failed: number } {
   return { failed: rows.filter((r) => r.status === 'failed').length };
 }
 
-test('history with 10,000 tasks: cursor pages, filter, debounced search, and back from a task to the same page', { skip: browser ? false : NO_CHROMIUM, timeout: 60_000 }, async () => {
-  const fx = await openRenderer(browser!);
-  await fx.registerDirectly('history-desk');
-  const { failed } = seed(fx.home);
-  await fx.page.reload();
-  const history = new HistoryPage(fx.page);
-  await history.open();
-  await expect(history.count).toHaveText('Showing 1–50 of 10,000');
-  await expect(history.rows).toHaveCount(50);
-  await expect(history.rows.first()).toContainText('Task 9999:');
+test(
+  'history with 10,000 tasks: cursor pages, filter, debounced search, and back from a task to the same page',
+  { skip: browser ? false : NO_CHROMIUM, timeout: 60_000 },
+  async () => {
+    const fx = await openRenderer(browser!);
+    await fx.registerDirectly('history-desk');
+    const { failed } = seed(fx.home);
+    await fx.page.reload();
+    const history = new HistoryPage(fx.page);
+    await history.open();
+    await expect(history.count).toHaveText('Showing 1–50 of 10,000');
+    await expect(history.rows).toHaveCount(50);
+    await expect(history.rows.first()).toContainText('Task 9999:');
 
-  // Older / Newer walk the cursor; each page answers quickly at this size.
-  const older = fx.page.getByRole('button', { name: 'Older →' });
-  const newer = fx.page.getByRole('button', { name: '← Newer' });
-  const t0 = performance.now();
-  await older.click();
-  await expect(history.count).toHaveText('Showing 51–100 of 10,000');
-  const pageMs = performance.now() - t0;
-  assert.ok(pageMs < 1500, `next page shown in ${Math.round(pageMs)} ms`);
-  await expect(history.rows.first()).toContainText('Task 9949:');
-  await older.click();
-  await expect(history.count).toHaveText('Showing 101–150 of 10,000');
-  await newer.click();
-  await expect(history.count).toHaveText('Showing 51–100 of 10,000');
+    // Older / Newer walk the cursor; each page answers quickly at this size.
+    const older = fx.page.getByRole('button', { name: 'Older →' });
+    const newer = fx.page.getByRole('button', { name: '← Newer' });
+    const t0 = performance.now();
+    await older.click();
+    await expect(history.count).toHaveText('Showing 51–100 of 10,000');
+    const pageMs = performance.now() - t0;
+    assert.ok(pageMs < 1500, `next page shown in ${Math.round(pageMs)} ms`);
+    await expect(history.rows.first()).toContainText('Task 9949:');
+    await older.click();
+    await expect(history.count).toHaveText('Showing 101–150 of 10,000');
+    await newer.click();
+    await expect(history.count).toHaveText('Showing 51–100 of 10,000');
 
-  // A task's detail and back: the same page, filter and search are still there.
-  await history.rows.first().getByRole('link').click();
-  await expect(new TaskDetailPage(fx.page).heading).toHaveText(/^Task 9949:/);
-  await new TaskDetailPage(fx.page).back();
-  await expect(history.count).toHaveText('Showing 51–100 of 10,000');
+    // A task's detail and back: the same page, filter and search are still there.
+    await history.rows.first().getByRole('link').click();
+    await expect(new TaskDetailPage(fx.page).heading).toHaveText(/^Task 9949:/);
+    await new TaskDetailPage(fx.page).back();
+    await expect(history.count).toHaveText('Showing 51–100 of 10,000');
 
-  // The status filter starts again at the first page.
-  await history.status.selectOption('failed');
-  await expect(history.count).toHaveText(`Showing 1–50 of ${failed.toLocaleString('en-US')}`);
-  await expect(history.rows.first()).toContainText(/failed/i);
+    // The status filter starts again at the first page.
+    await history.status.selectOption('failed');
+    await expect(history.count).toHaveText(`Showing 1–50 of ${failed.toLocaleString('en-US')}`);
+    await expect(history.rows.first()).toContainText(/failed/i);
 
-  // Typing is debounced: a whole word costs one or two queries, not one per key.
-  await history.status.selectOption('');
-  const before = fx.invoked.filter((c) => c === 'history:page').length;
-  await history.search.pressSequentially('Task 1234:', { delay: 30 });
-  await expect(history.rows).toHaveCount(1);
-  await expect(history.count).toHaveText('Showing 1–1 of 1');
-  const queries = fx.invoked.filter((c) => c === 'history:page').length - before;
-  assert.ok(queries <= 2, `${queries} history queries for one typed search`);
-  await history.search.fill('zebra crossing');
-  await expect(history.count).toHaveText('No tasks match.');
-  await history.search.fill('Speed up');
-  await expect(history.count).toHaveText(/^Showing 1–50 of [\d,]+$/);
-  assert.deepEqual(fx.pageErrors, []);
-});
+    // Typing is debounced: a whole word costs one or two queries, not one per key.
+    await history.status.selectOption('');
+    const before = fx.invoked.filter((c) => c === 'history:page').length;
+    await history.search.pressSequentially('Task 1234:', { delay: 30 });
+    await expect(history.rows).toHaveCount(1);
+    await expect(history.count).toHaveText('Showing 1–1 of 1');
+    const queries = fx.invoked.filter((c) => c === 'history:page').length - before;
+    assert.ok(queries <= 2, `${queries} history queries for one typed search`);
+    await history.search.fill('zebra crossing');
+    await expect(history.count).toHaveText('No tasks match.');
+    await history.search.fill('Speed up');
+    await expect(history.count).toHaveText(/^Showing 1–50 of [\d,]+$/);
+    assert.deepEqual(fx.pageErrors, []);
+  },
+);

@@ -8,7 +8,11 @@ export async function tabTo(page: Page, name: string | RegExp, max = 40): Promis
     const current = await page.evaluate(() => {
       const el = document.activeElement;
       if (!(el instanceof HTMLElement)) return '';
-      const labelled = el.getAttribute('aria-label') ?? (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement ? [...(el.labels ?? [])].map((l) => l.textContent ?? '').join(' ') : '');
+      const labelled =
+        el.getAttribute('aria-label') ??
+        (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement
+          ? [...(el.labels ?? [])].map((l) => l.textContent ?? '').join(' ')
+          : '');
       return (labelled || el.textContent || '').trim().replace(/\s+/g, ' ');
     });
     seen.push(current);
@@ -34,7 +38,8 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
       .filter((el) => el.offsetParent !== null)
       .filter((el) => {
         if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return false;
-        if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement) return (el.labels?.length ?? 0) === 0;
+        if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement)
+          return (el.labels?.length ?? 0) === 0;
         return !(el.textContent ?? '').trim();
       })
       .map((el) => el.outerHTML.slice(0, 120)),

@@ -61,7 +61,9 @@ test('wizard errors are shown inline next to the step that caused them, and noth
   // Step 4: the server refuses the registration; the error is tied to "This runner", where it is fixed.
   await wizard.runnerName.fill('refused-runner');
   await wizard.continueButton.click();
-  fx.core.failNext('POST', '/api/runners/register', 422, { detail: [{ type: 'value_error', loc: ['body', 'name'], msg: 'Value error, name already taken', input: 'refused-runner' }] });
+  fx.core.failNext('POST', '/api/runners/register', 422, {
+    detail: [{ type: 'value_error', loc: ['body', 'name'], msg: 'Value error, name already taken', input: 'refused-runner' }],
+  });
   await wizard.registerButton.click();
   await expect(wizard.registrationError).toContainText('name already taken');
   await expect(wizard.step('This runner')).toBeVisible();

@@ -18,7 +18,25 @@ test('register: sends the fields, writes runner.yaml without any secret, prints 
   const home = tempDir();
   const config = join(home, 'cfg', 'runner.yaml');
   const token = c.mintAccessToken();
-  const r = await cliRun(['register', '--server', c.url, '--name', 'ci-box', '--max-agents', '4', '--capability', 'gpu', '--token', token, '--json', '--config', config], { HOME: home });
+  const r = await cliRun(
+    [
+      'register',
+      '--server',
+      c.url,
+      '--name',
+      'ci-box',
+      '--max-agents',
+      '4',
+      '--capability',
+      'gpu',
+      '--token',
+      token,
+      '--json',
+      '--config',
+      config,
+    ],
+    { HOME: home },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { runner_id: string; graph_runner_id: string; config_path: string };
   assert.equal(out.config_path, config);
@@ -83,14 +101,24 @@ test('login with the device flow stores 0600 credentials; run uses them; status 
   const run = cli(['run', '--config', config], { HOME: home });
   await c.until(() => c.connected(id), 10_000, 'daemon to connect with the stored login');
   const taskId = crypto.randomUUID();
-  c.send(id, { type: 'task_assign', task_id: taskId, agent_id: 'agent_cccccccccccc', project_id: 'project_1', prompt: 'long one', config: { command: ['sleep', '60'] } });
+  c.send(id, {
+    type: 'task_assign',
+    task_id: taskId,
+    agent_id: 'agent_cccccccccccc',
+    project_id: 'project_1',
+    prompt: 'long one',
+    config: { command: ['sleep', '60'] },
+  });
   await c.waitFor((f) => f.message?.type === 'task_ack', 5000, 'ack');
 
   const st = await cliRun(['status', '--json', '--config', config], { HOME: home });
   assert.equal(st.code, 0, st.stderr);
   const status = JSON.parse(st.stdout) as { daemon: { link: { state: string }; running: { taskId: string }[]; status: string } };
   assert.equal(status.daemon.link.state, 'open');
-  assert.deepEqual(status.daemon.running.map((t) => t.taskId), [taskId]);
+  assert.deepEqual(
+    status.daemon.running.map((t) => t.taskId),
+    [taskId],
+  );
   assert.ok(!st.stdout.includes('eyJ'), 'no token in status output');
 
   const t0 = Date.now();
@@ -129,7 +157,10 @@ test('the control socket is private to its owner and answers bad requests with e
     });
     sock.write('not json\n{"id":7,"method":"cancel"}\n');
   });
-  const [a, b] = reply.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error: { code: string; message: string } });
+  const [a, b] = reply
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ok: boolean; error: { code: string; message: string } });
   assert.equal(a!.error.code, 'bad_request');
   assert.match(b!.error.message, /taskId/);
 });

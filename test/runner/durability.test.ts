@@ -6,7 +6,6 @@ import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
 import { processAlive as alive, sleep, tempDir, until } from '../helpers/tmp.ts';
 
-
 async function setup(): Promise<{ core: FakeCore; home: string; config: string; id: string; env: Record<string, string> }> {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
@@ -14,13 +13,30 @@ async function setup(): Promise<{ core: FakeCore; home: string; config: string; 
   const { id, accessToken } = core.addRunner({ name: 'durable' });
   mkdirSync(join(home, 'cfg'), { recursive: true });
   const config = join(home, 'cfg', 'runner.yaml');
-  writeYaml(config, { server_url: core.url, runner_id: id, name: 'durable', worktree_base: join(home, 'wt'), log_dir: join(home, 'logs'), state_dir: join(home, 'state'), reconnect_interval: 0.1 });
+  writeYaml(config, {
+    server_url: core.url,
+    runner_id: id,
+    name: 'durable',
+    worktree_base: join(home, 'wt'),
+    log_dir: join(home, 'logs'),
+    state_dir: join(home, 'state'),
+    reconnect_interval: 0.1,
+  });
   return { core, home, config, id, env: { HOME: home, SIBYL_ACCESS_TOKEN: accessToken } };
 }
 
 function assignMsg(command: string[], prompt = 'durable work'): { taskId: string; msg: Record<string, unknown> } {
   const taskId = crypto.randomUUID();
-  return { taskId, msg: { type: 'task_assign', task_id: taskId, agent_id: `agent_${taskId.replace(/-/g, '').slice(0, 12)}`, project_id: 'project_1', config: { prompt, command } } };
+  return {
+    taskId,
+    msg: {
+      type: 'task_assign',
+      task_id: taskId,
+      agent_id: `agent_${taskId.replace(/-/g, '').slice(0, 12)}`,
+      project_id: 'project_1',
+      config: { prompt, command },
+    },
+  };
 }
 
 test('kill -9 the runner mid-task: on restart the orphaned agent (and its child) is stopped and the task reported once as failed/runner_restarted', async () => {
@@ -32,8 +48,18 @@ test('kill -9 the runner mid-task: on restart the orphaned agent (and its child)
   const pidFile = join(home, 'wt', 'project_1', taskId, 'child.pid');
   await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'agent child pid', 10_000);
   const childPid = Number(readFileSync(pidFile, 'utf8'));
-  await until(() => core.frames.some((f) => f.message?.type === 'agent_update' && /agent \d+ working/.test(f.message.activity ?? '')), 'agent output streamed');
-  const agentPid = Number(/agent (\d+) working/.exec(core.messagesOf('agent_update').map((u) => u.activity ?? '').join('\n'))![1]);
+  await until(
+    () => core.frames.some((f) => f.message?.type === 'agent_update' && /agent \d+ working/.test(f.message.activity ?? '')),
+    'agent output streamed',
+  );
+  const agentPid = Number(
+    /agent (\d+) working/.exec(
+      core
+        .messagesOf('agent_update')
+        .map((u) => u.activity ?? '')
+        .join('\n'),
+    )![1],
+  );
   runner.kill('SIGKILL');
   await new Promise((r) => runner.on('close', r));
   assert.ok(alive(agentPid) && alive(childPid), 'the agent survives its runner (it leads its own group)');
@@ -85,7 +111,11 @@ test('server down while three tasks finish, runner restarted, then the server: a
   await until(() => core.messagesOf('task_complete').length >= 3, 'completions after both restarts', 15_000);
   await sleep(500);
   const order = core.messagesOf('task_complete').map((m) => m.task_id);
-  assert.deepEqual(order, tasks.map((t) => t.taskId), 'in order, each once');
+  assert.deepEqual(
+    order,
+    tasks.map((t) => t.taskId),
+    'in order, each once',
+  );
   assert.ok(core.messagesOf('task_complete').every((m) => m.success));
 
   const logs = await cliRun(['logs', tasks[2]!.taskId, '--config', config], env);

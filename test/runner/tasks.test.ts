@@ -16,7 +16,8 @@ test('heartbeat is acked at once; status is sent on connect', async () => {
 
 test('task round trip: ack, env and cwd, exactly one task_complete with explicit success', async () => {
   const { core, runnerId, config } = await startHarness();
-  const script = 'pwd; echo "id=$SIBYL_TASK_ID agent=$SIBYL_AGENT_ID project=$SIBYL_PROJECT_ID"; echo "prompt=$SIBYL_TASK_PROMPT"; echo "wt=$SIBYL_WORKTREE_PATH"; echo "tok=${SIBYL_ACCESS_TOKEN:-none}"; echo warn >&2';
+  const script =
+    'pwd; echo "id=$SIBYL_TASK_ID agent=$SIBYL_AGENT_ID project=$SIBYL_PROJECT_ID"; echo "prompt=$SIBYL_TASK_PROMPT"; echo "wt=$SIBYL_WORKTREE_PATH"; echo "tok=${SIBYL_ACCESS_TOKEN:-none}"; echo warn >&2';
   const taskId = assign(runnerId, core, { prompt: 'Fix the bug', command: ['/bin/sh', '-c', script] });
   const done = await core.waitFor((f) => f.message?.type === 'task_complete', 10_000, 'task_complete');
   const ackIdx = core.frames.findIndex((f) => f.message?.type === 'task_ack');
@@ -37,7 +38,10 @@ test('task round trip: ack, env and cwd, exactly one task_complete with explicit
   assert.equal(completionOf(core, taskId).length, 1);
   const updates = core.messagesOf('agent_update');
   assert.equal(updates.at(-1)?.status, 'completed');
-  assert.ok(updates.some((u) => u.activity === `stdout: ${wt}`), 'the first output line is streamed at once');
+  assert.ok(
+    updates.some((u) => u.activity === `stdout: ${wt}`),
+    'the first output line is streamed at once',
+  );
   assert.equal(core.invalidFrames.length, 0, JSON.stringify(core.invalidFrames));
 });
 
@@ -116,7 +120,13 @@ test('malformed and hostile messages are ignored or rejected; the daemon keeps w
 test('a duplicate task_assign never starts a second process (§9 S11)', async () => {
   const { core, runnerId } = await startHarness();
   const taskId = crypto.randomUUID();
-  const msg = { type: 'task_assign', task_id: taskId, agent_id: 'agent_aaaaaaaaaaaa', project_id: 'project_1', config: { command: ['/bin/sh', '-c', 'sleep 0.3; echo once'] } };
+  const msg = {
+    type: 'task_assign',
+    task_id: taskId,
+    agent_id: 'agent_aaaaaaaaaaaa',
+    project_id: 'project_1',
+    config: { command: ['/bin/sh', '-c', 'sleep 0.3; echo once'] },
+  };
   core.send(runnerId, msg);
   core.send(runnerId, msg);
   await until(() => completionOf(core, taskId).length, 'completion');

@@ -6,10 +6,15 @@ import { processAlive as alive, tempDir, until } from '../helpers/tmp.ts';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-
 test('exit code, tails of both streams, and every line to onLine', async () => {
   const lines: string[] = [];
-  const p = new AgentProcess({ argv: ['/bin/sh', '-c', 'for i in $(seq 1 300); do echo out$i; done; echo err >&2; exit 3'], cwd: tempDir(), env, timeoutMs: 10_000, onLine: (s, l) => lines.push(`${s}:${l}`) });
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', 'for i in $(seq 1 300); do echo out$i; done; echo err >&2; exit 3'],
+    cwd: tempDir(),
+    env,
+    timeoutMs: 10_000,
+    onLine: (s, l) => lines.push(`${s}:${l}`),
+  });
   const exit = await p.exited;
   assert.equal(exit.exitCode, 3);
   assert.equal(exit.stdout.split('\n').length, 200);
@@ -20,7 +25,13 @@ test('exit code, tails of both streams, and every line to onLine', async () => {
 
 test('cancel kills the whole process group, grandchildren included', async () => {
   const dir = tempDir();
-  const p = new AgentProcess({ argv: ['/bin/sh', '-c', 'sleep 300 & echo $! > grandchild.pid; wait'], cwd: dir, env, timeoutMs: 60_000, cancelGraceMs: 2000 });
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', 'sleep 300 & echo $! > grandchild.pid; wait'],
+    cwd: dir,
+    env,
+    timeoutMs: 60_000,
+    cancelGraceMs: 2000,
+  });
   await p.started;
   const { readFileSync, existsSync } = await import('node:fs');
   await until(() => existsSync(`${dir}/grandchild.pid`) && readFileSync(`${dir}/grandchild.pid`, 'utf8').trim(), 'grandchild pid');
@@ -33,7 +44,13 @@ test('cancel kills the whole process group, grandchildren included', async () =>
 });
 
 test('timeout: SIGTERM, then SIGKILL after the grace for an agent that ignores SIGTERM', async () => {
-  const p = new AgentProcess({ argv: ['/bin/sh', '-c', 'trap "" TERM; sleep 30'], cwd: tempDir(), env, timeoutMs: 300, timeoutGraceMs: 300 });
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', 'trap "" TERM; sleep 30'],
+    cwd: tempDir(),
+    env,
+    timeoutMs: 300,
+    timeoutGraceMs: 300,
+  });
   const exit = await p.exited;
   assert.equal(exit.stoppedBy, 'timeout');
   assert.ok(exit.durationS < 10, `took ${exit.durationS}s`);

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { groupAlive, isOurProcessGroup, isSameProcess, killProcessGroup, processStartTime } from '../../main/runner/tasks/processIdentity.ts';
+import {
+  groupAlive,
+  isOurProcessGroup,
+  isSameProcess,
+  killProcessGroup,
+  processStartTime,
+} from '../../main/runner/tasks/processIdentity.ts';
 import { until } from '../helpers/tmp.ts';
 
 const posix = process.platform !== 'win32';

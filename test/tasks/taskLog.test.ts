@@ -94,10 +94,16 @@ test('readTaskLog: tail, search, and the last N matches', async () => {
   const log = openTaskLog(path);
   for (let i = 1; i <= 300; i++) log.write(i % 3 === 0 ? 'stderr' : 'stdout', i % 10 === 0 ? `ERROR step ${i}` : `step ${i}`);
   await log.close();
-  assert.deepEqual((await readTaskLog(path, { tail: 3 })).lines.map((l) => l.text), ['step 298', 'step 299', 'ERROR step 300']);
+  assert.deepEqual(
+    (await readTaskLog(path, { tail: 3 })).lines.map((l) => l.text),
+    ['step 298', 'step 299', 'ERROR step 300'],
+  );
   const errors = await readTaskLog(path, { search: 'error' });
   assert.equal(errors.lines.length, 30, 'case-insensitive search');
-  assert.deepEqual((await readTaskLog(path, { search: 'ERROR', tail: 2 })).lines.map((l) => l.text), ['ERROR step 290', 'ERROR step 300']);
+  assert.deepEqual(
+    (await readTaskLog(path, { search: 'ERROR', tail: 2 })).lines.map((l) => l.text),
+    ['ERROR step 290', 'ERROR step 300'],
+  );
   assert.equal((await readTaskLog(path, { tail: 1000 })).lines.length, 300);
   assert.deepEqual((await readTaskLog(path, { tail: 0 })).lines, []);
   await assert.rejects(readTaskLog(join(tempDir(), 'missing.log')), /no task log/);
@@ -164,7 +170,14 @@ test('pruneLogs deletes old logs of unknown tasks inside the log dir only', asyn
   const removed = await pruneLogs(logDir, { keepTaskIds: new Set(['keep-me', 'runner']) });
   assert.equal(removed, 1);
   assert.ok(!existsSync(taskLogPath(logDir, 'orphan')));
-  for (const p of [taskLogPath(logDir, 'keep-me'), taskLogPath(logDir, 'fresh'), join(logDir, 'runner.log'), join(logDir, 'notes.txt'), join(outside, 'victim.log'), join(logDir, 'dir.log')]) {
+  for (const p of [
+    taskLogPath(logDir, 'keep-me'),
+    taskLogPath(logDir, 'fresh'),
+    join(logDir, 'runner.log'),
+    join(logDir, 'notes.txt'),
+    join(outside, 'victim.log'),
+    join(logDir, 'dir.log'),
+  ]) {
     assert.ok(existsSync(p), `${p} kept`);
   }
   assert.throws(() => taskLogPath(logDir, '../escape'), RangeError);

@@ -5,7 +5,12 @@ import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
 import { toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
 
 const defaults = { worktreeBase: '/srv/wt', execCommand: undefined, executionTimeoutSeconds: 3600 };
-const base = { type: 'task_assign', task_id: '9e5d3c1b-7a2f-4c8e-b1d0-2f3e4a5b6c7d', agent_id: 'agent_4f1c2b9a7d3e', project_id: 'project_1a2b3c4d5e6f' };
+const base = {
+  type: 'task_assign',
+  task_id: '9e5d3c1b-7a2f-4c8e-b1d0-2f3e4a5b6c7d',
+  agent_id: 'agent_4f1c2b9a7d3e',
+  project_id: 'project_1a2b3c4d5e6f',
+};
 
 function spec(extra: Record<string, unknown>) {
   return toTaskSpec(TaskAssignMsg.parse({ ...base, ...extra }), defaults);
@@ -38,7 +43,11 @@ test('timeout: config.timeout_seconds, else the default', () => {
 
 test('ids that could escape a folder are rejected as invalid_task', () => {
   for (const bad of ['..', '../etc', 'a/b', 'a\0b', '', '.hidden', 'x'.repeat(200), 'a\\b', 'a b']) {
-    assert.throws(() => spec({ task_id: bad }), (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task', `task_id ${JSON.stringify(bad)}`);
+    assert.throws(
+      () => spec({ task_id: bad }),
+      (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task',
+      `task_id ${JSON.stringify(bad)}`,
+    );
     assert.throws(() => spec({ project_id: bad }), TaskRejected);
   }
 });

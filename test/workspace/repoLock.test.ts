@@ -20,7 +20,10 @@ describe('RepoLocks', () => {
 
   test('a failing holder releases the lock; an aborted waiter gives up without breaking the order', async () => {
     const locks = new RepoLocks();
-    await assert.rejects(locks.run('/r', async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      locks.run('/r', async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     const order: string[] = [];
     const holder = locks.run('/r', async () => {
       await sleep(20);

@@ -45,18 +45,66 @@ describe('GitWorkspaces.prepare', () => {
 
   test('hostile branch names, base refs and repo URLs are rejected', async () => {
     const { ws, base } = await setup();
-    const badBranches = ['--upload-pack=x', '../x', 'a b', 'tab\there', 'nul\0x', 'a..b', 'x.lock', '-b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[b', 'a\\b', '@', 'a@{1}', '/x', 'x/', 'a//b', '.hidden', 'x.', 'HEAD', 'line\nbreak', 'x'.repeat(300)];
+    const badBranches = [
+      '--upload-pack=x',
+      '../x',
+      'a b',
+      'tab\there',
+      'nul\0x',
+      'a..b',
+      'x.lock',
+      '-b',
+      'a~1',
+      'a^',
+      'a:b',
+      'a?',
+      'a*',
+      'a[b',
+      'a\\b',
+      '@',
+      'a@{1}',
+      '/x',
+      'x/',
+      'a//b',
+      '.hidden',
+      'x.',
+      'HEAD',
+      'line\nbreak',
+      'x'.repeat(300),
+    ];
     for (const branch of badBranches) {
-      assert.throws(() => validateGitRefs({ branch, baseRef: undefined, repoUrl: undefined }), (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task', `branch ${JSON.stringify(branch)}`);
+      assert.throws(
+        () => validateGitRefs({ branch, baseRef: undefined, repoUrl: undefined }),
+        (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task',
+        `branch ${JSON.stringify(branch)}`,
+      );
     }
     for (const baseRef of ['--upload-pack=x', '../main', 'main..evil', 'a b', '-', 'main\r']) {
-      assert.throws(() => validateGitRefs({ branch: undefined, baseRef, repoUrl: undefined }), TaskRejected, `base ${JSON.stringify(baseRef)}`);
+      assert.throws(
+        () => validateGitRefs({ branch: undefined, baseRef, repoUrl: undefined }),
+        TaskRejected,
+        `base ${JSON.stringify(baseRef)}`,
+      );
     }
-    for (const repoUrl of ['--upload-pack=touch /tmp/pwned', 'ext::sh -c touch% /tmp/pwned', 'fd::17', 'https://host/a b', '/srv/local/path', 'ssh://-oProxyCommand=touch%20x/repo', 'git@-oProxyCommand=x:repo']) {
-      assert.throws(() => validateGitRefs({ branch: undefined, baseRef: undefined, repoUrl }), TaskRejected, `url ${JSON.stringify(repoUrl)}`);
+    for (const repoUrl of [
+      '--upload-pack=touch /tmp/pwned',
+      'ext::sh -c touch% /tmp/pwned',
+      'fd::17',
+      'https://host/a b',
+      '/srv/local/path',
+      'ssh://-oProxyCommand=touch%20x/repo',
+      'git@-oProxyCommand=x:repo',
+    ]) {
+      assert.throws(
+        () => validateGitRefs({ branch: undefined, baseRef: undefined, repoUrl }),
+        TaskRejected,
+        `url ${JSON.stringify(repoUrl)}`,
+      );
     }
-    for (const ok of ['feature/x', 'sibyl/agent-1a2b', 'release-1.2', 'user@feature']) validateGitRefs({ branch: ok, baseRef: ok, repoUrl: undefined });
-    for (const url of ['https://github.com/a/b.git', 'git@github.com:a/b.git', 'ssh://git@host/x', 'file:///srv/x.git']) validateGitRefs({ branch: undefined, baseRef: undefined, repoUrl: url });
+    for (const ok of ['feature/x', 'sibyl/agent-1a2b', 'release-1.2', 'user@feature'])
+      validateGitRefs({ branch: ok, baseRef: ok, repoUrl: undefined });
+    for (const url of ['https://github.com/a/b.git', 'git@github.com:a/b.git', 'ssh://git@host/x', 'file:///srv/x.git'])
+      validateGitRefs({ branch: undefined, baseRef: undefined, repoUrl: url });
 
     await assert.rejects(ws.prepare(spec({ branch: '--upload-pack=x' })), TaskRejected);
     await assert.rejects(ws.prepare(spec({ baseRef: '--upload-pack=x' })), TaskRejected);
@@ -103,7 +151,13 @@ describe('GitWorkspaces.prepare', () => {
     const pair = makeRemotePair(join(dir, 'src'), { branch: 'trunk' });
     const links = new ProjectLinks({ homeDir: join(dir, 'home'), configDir: join(dir, 'config'), log: quiet });
     await links.link(pair.checkout, 'project_trunk000000');
-    const ws = new GitWorkspaces({ worktreeBase: join(dir, 'wt'), repoCacheDir: join(dir, 'repos'), links, log: quiet, fetchTimeoutMs: 5000 });
+    const ws = new GitWorkspaces({
+      worktreeBase: join(dir, 'wt'),
+      repoCacheDir: join(dir, 'repos'),
+      links,
+      log: quiet,
+      fetchTimeoutMs: 5000,
+    });
     const w = await ws.prepare(spec({ projectId: 'project_trunk000000' }));
     assert.equal(w.env.SIBYL_BASE_REF, 'origin/trunk');
     await w.release({ status: 'completed' });

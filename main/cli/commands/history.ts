@@ -11,15 +11,26 @@ function when(ms: number | null): string {
 
 /** `sibyl-runner history`: the local task history, newest first. */
 export async function historyCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parse('history', argv, { config: { type: 'string', short: 'c' }, status: { type: 'string' }, search: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
-  if (values.help) return println(io.stdout, HELP.history), 0;
+  const { values } = parse('history', argv, {
+    config: { type: 'string', short: 'c' },
+    status: { type: 'string' },
+    search: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return (println(io.stdout, HELP.history), 0);
   const status = values.status === undefined ? undefined : HistoryStatus.safeParse(values.status);
-  if (status && !status.success) throw new UsageError(`history: --status must be one of ${HistoryStatus.options.join(', ')} (got ${JSON.stringify(values.status)})`);
+  if (status && !status.success)
+    throw new UsageError(`history: --status must be one of ${HistoryStatus.options.join(', ')} (got ${JSON.stringify(values.status)})`);
   const limit = intOption('history', 'limit', values.limit, 1, 200) ?? 50;
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const store = openHistory(ctx.config);
   try {
-    const page = store.page({ limit, ...(status?.success ? { status: status.data } : {}), ...(values.search ? { search: values.search } : {}) });
+    const page = store.page({
+      limit,
+      ...(status?.success ? { status: status.data } : {}),
+      ...(values.search ? { search: values.search } : {}),
+    });
     if (values.json) {
       println(io.stdout, JSON.stringify(page.items, null, 2));
       return 0;
@@ -28,7 +39,15 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
       println(io.stdout, 'No tasks yet.');
       return 0;
     }
-    const rows = page.items.map((t) => [t.taskId, t.status, when(t.startedAt ?? t.assignedAt), t.durationS === null ? '-' : `${t.durationS.toFixed(1)}s`, t.exitCode === null ? '-' : String(t.exitCode), t.projectId ?? '-', (t.prompt.split('\n')[0] ?? '').slice(0, 50)]);
+    const rows = page.items.map((t) => [
+      t.taskId,
+      t.status,
+      when(t.startedAt ?? t.assignedAt),
+      t.durationS === null ? '-' : `${t.durationS.toFixed(1)}s`,
+      t.exitCode === null ? '-' : String(t.exitCode),
+      t.projectId ?? '-',
+      (t.prompt.split('\n')[0] ?? '').slice(0, 50),
+    ]);
     const head = ['TASK', 'STATUS', 'STARTED', 'TIME', 'EXIT', 'PROJECT', 'PROMPT'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [head, ...rows]) println(io.stdout, r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));

@@ -31,8 +31,12 @@ export async function deviceLogin(api: SibylApi, store: CredentialStore, io: Io)
 }
 
 export async function loginCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parse('login', argv, { config: { type: 'string', short: 'c' }, server: { type: 'string', short: 's' }, token: { type: 'string' } });
-  if (values.help) return println(io.stdout, HELP.login), 0;
+  const { values } = parse('login', argv, {
+    config: { type: 'string', short: 'c' },
+    server: { type: 'string', short: 's' },
+    token: { type: 'string' },
+  });
+  if (values.help) return (println(io.stdout, HELP.login), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const server = values.server ?? ctx.config.server_url;
   if (!server) throw new UsageError('login: --server URL is required (no server_url in the config yet)');

@@ -9,8 +9,13 @@ const show = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.s
 
 /** `sibyl-runner logs TASK_ID [--follow]`: a task's full output. */
 export async function logsCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('logs', argv, { config: { type: 'string', short: 'c' }, follow: { type: 'boolean', short: 'f' }, search: { type: 'string' } }, 1);
-  if (values.help) return println(io.stdout, HELP.logs), 0;
+  const { values, positionals } = parse(
+    'logs',
+    argv,
+    { config: { type: 'string', short: 'c' }, follow: { type: 'boolean', short: 'f' }, search: { type: 'string' } },
+    1,
+  );
+  if (values.help) return (println(io.stdout, HELP.logs), 0);
   const taskId = positionals[0];
   if (!taskId) throw new UsageError('logs: which task? `sibyl-runner logs TASK_ID` (ids are in `sibyl-runner history`)');
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);

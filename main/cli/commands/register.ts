@@ -20,7 +20,9 @@ async function registrationToken(explicit: string | undefined, ctx: CommandConte
     return new TokenProvider(ctx.credentials, api).accessToken();
   }
   if (!io.isTTY) {
-    throw new UsageError(`register: no token for ${api.serverUrl}. Pass --token TOKEN, set SIBYL_ACCESS_TOKEN, or run \`sibyl-runner login --server ${api.serverUrl}\` first.`);
+    throw new UsageError(
+      `register: no token for ${api.serverUrl}. Pass --token TOKEN, set SIBYL_ACCESS_TOKEN, or run \`sibyl-runner login --server ${api.serverUrl}\` first.`,
+    );
   }
   return deviceLogin(api, ctx.credentials, io);
 }
@@ -35,7 +37,7 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
     token: { type: 'string' },
     json: { type: 'boolean' },
   });
-  if (values.help) return println(io.stdout, HELP.register), 0;
+  if (values.help) return (println(io.stdout, HELP.register), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const server = values.server ?? ctx.config.server_url;
   if (!server) throw new UsageError('register: --server URL is required');

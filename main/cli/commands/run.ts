@@ -22,7 +22,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     quiet: { type: 'boolean', short: 'q' },
     verbose: { type: 'boolean' },
   });
-  if (values.help) return println(io.stdout, HELP.run), 0;
+  if (values.help) return (println(io.stdout, HELP.run), 0);
   const maxAgents = intOption('run', 'max-agents', values['max-agents'], 1, 20);
   const ctx = commandContext(
     {
@@ -36,9 +36,15 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     io,
   );
   const { config } = ctx;
-  if (!config.server_url) throw new ConfigError(`no server configured in ${ctx.path}; run \`sibyl-runner register --server URL\` or pass --server`);
-  if (!config.runner_id) throw new ConfigError(`no runner_id in ${ctx.path}; run \`sibyl-runner register --server ${config.server_url}\` first`);
-  configureLogging({ logDir: config.log_dir, ...(values.quiet ? { quiet: true } : {}), ...(values.verbose ? { stderrLevel: 'debug' as const } : {}) });
+  if (!config.server_url)
+    throw new ConfigError(`no server configured in ${ctx.path}; run \`sibyl-runner register --server URL\` or pass --server`);
+  if (!config.runner_id)
+    throw new ConfigError(`no runner_id in ${ctx.path}; run \`sibyl-runner register --server ${config.server_url}\` first`);
+  configureLogging({
+    logDir: config.log_dir,
+    ...(values.quiet ? { quiet: true } : {}),
+    ...(values.verbose ? { stderrLevel: 'debug' as const } : {}),
+  });
   const log = logger('cli');
   const api = new SibylApi(config.server_url);
   const auth = authSourceFor(config, ctx.credentials, api);

@@ -14,7 +14,7 @@ function ago(ms: number): string {
 /** Config plus, while a daemon serves the control socket, its live state. */
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('status', argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
-  if (values.help) return println(io.stdout, HELP.status), 0;
+  if (values.help) return (println(io.stdout, HELP.status), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const { config } = ctx;
   const registered = Boolean(config.runner_id);
@@ -29,7 +29,17 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
           registered,
           config_path: ctx.path,
           credentials: ctx.credentials.describe(),
-          runner: { id: config.runner_id, graph_runner_id: config.graph_runner_id, name: config.name, server_url: config.server_url, max_concurrent_agents: config.max_concurrent_agents, capabilities: config.capabilities, sandbox_mode: config.sandbox_mode, worktree_base: config.worktree_base, log_dir: config.log_dir },
+          runner: {
+            id: config.runner_id,
+            graph_runner_id: config.graph_runner_id,
+            name: config.name,
+            server_url: config.server_url,
+            max_concurrent_agents: config.max_concurrent_agents,
+            capabilities: config.capabilities,
+            sandbox_mode: config.sandbox_mode,
+            worktree_base: config.worktree_base,
+            log_dir: config.log_dir,
+          },
           daemon: snapshot ?? null,
         },
         null,
@@ -56,14 +66,24 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   if (!snapshot) rows.push(['Daemon', 'not running']);
   else {
     const l = snapshot.link;
-    const link = l.state === 'open' ? `connected for ${ago(now - (l.connectedAt ?? now))}` : `${l.state.replace('_', ' ')}${l.reason ? ` — ${l.reason}` : ''}${l.nextRetryAt ? ` (retry in ${ago(l.nextRetryAt - now)})` : ''}`;
-    rows.push(['Daemon', `running (pid ${snapshot.pid}, up ${ago(now - snapshot.startedAt)})${snapshot.paused ? ', paused' : ''}`], ['Link', link], ['Status', `${snapshot.status}, ${snapshot.running.length}/${snapshot.runner.maxAgents} agents`]);
+    const link =
+      l.state === 'open'
+        ? `connected for ${ago(now - (l.connectedAt ?? now))}`
+        : `${l.state.replace('_', ' ')}${l.reason ? ` — ${l.reason}` : ''}${l.nextRetryAt ? ` (retry in ${ago(l.nextRetryAt - now)})` : ''}`;
+    rows.push(
+      ['Daemon', `running (pid ${snapshot.pid}, up ${ago(now - snapshot.startedAt)})${snapshot.paused ? ', paused' : ''}`],
+      ['Link', link],
+      ['Status', `${snapshot.status}, ${snapshot.running.length}/${snapshot.runner.maxAgents} agents`],
+    );
     if (snapshot.outboxPending) rows.push(['Unsent', `${snapshot.outboxPending} message(s) waiting for the link`]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${v}`);
   for (const t of snapshot?.running ?? []) {
-    println(io.stdout, `  • ${t.taskId}  ${t.phase}  ${ago(now - (t.startedAt ?? t.assignedAt))}  ${t.prompt.split('\n')[0]?.slice(0, 60) ?? ''}`);
+    println(
+      io.stdout,
+      `  • ${t.taskId}  ${t.phase}  ${ago(now - (t.startedAt ?? t.assignedAt))}  ${t.prompt.split('\n')[0]?.slice(0, 60) ?? ''}`,
+    );
   }
   return 0;
 }

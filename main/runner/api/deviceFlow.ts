@@ -90,7 +90,9 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
       case 'denied':
         throw new AuthError('the login request was denied in the browser; run `sibyl-runner login` to try again');
       case 'error':
-        throw new AuthError(`device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}; run \`sibyl-runner login\` again`);
+        throw new AuthError(
+          `device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}; run \`sibyl-runner login\` again`,
+        );
       default:
         assertNever(poll);
     }

@@ -227,7 +227,8 @@ export class SibylApi {
       const why = detail ?? `HTTP ${status}`;
       const fix = `run \`sibyl-runner login --server ${this.serverUrl}\``;
       // A refused refresh token means the session is gone (rotated elsewhere or revoked, §2.6).
-      if (url.endsWith('/api/auth/refresh')) return new AuthError(`authentication failed — the server refused the refresh token (${why}); ${fix}`, status);
+      if (url.endsWith('/api/auth/refresh'))
+        return new AuthError(`authentication failed — the server refused the refresh token (${why}); ${fix}`, status);
       return new AuthError(`the server rejected the token (${why}); ${fix}`, status);
     }
     if (status === 422) {
@@ -244,7 +245,12 @@ export class SibylApi {
       return new ServerError('server_error', `${where}: server error (HTTP ${status}${ref ? `, ref: ${ref}` : ''})`, url, status);
     }
     if (status === 404 && (detail === undefined || detail === 'Not Found')) {
-      return new ServerError('not_found', `${where}: no such route (HTTP 404); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`, url, status);
+      return new ServerError(
+        'not_found',
+        `${where}: no such route (HTTP 404); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`,
+        url,
+        status,
+      );
     }
     if (detail === undefined) return this.notSibyl(res);
     return new ServerError(status === 404 ? 'not_found' : 'http_error', `${where}: ${detail} (HTTP ${status})`, url, status);

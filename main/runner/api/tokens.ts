@@ -129,7 +129,9 @@ export class TokenProvider {
     const creds = await this.load();
     const hint = loginHint(this.api.serverUrl);
     if (creds.runner_token) {
-      throw new AuthError(`the server rejected the configured runner token, which cannot be refreshed; replace it or remove it and ${hint}`);
+      throw new AuthError(
+        `the server rejected the configured runner token, which cannot be refreshed; replace it or remove it and ${hint}`,
+      );
     }
     if (!creds.refresh_token) throw new AuthError(`authentication failed — ${hint}`);
     let tokens: TokenResponse;

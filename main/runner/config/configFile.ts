@@ -17,20 +17,23 @@ export class RunnerConfigFile {
   constructor(path: string) {
     this.path = path;
     const ext = extname(path);
-    this.#conf = this.#guard(() => new Conf<Store>({
-      cwd: dirname(path),
-      configName: basename(path, ext),
-      fileExtension: ext.replace(/^\./, ''),
-      serialize: (value) => YAML.stringify(value),
-      deserialize: (text) => {
-        const doc = YAML.parse(text) as unknown;
-        if (doc === null || doc === undefined) return {};
-        if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: expected a YAML mapping of keys to values`);
-        return doc as Store;
-      },
-      accessPropertiesByDotNotation: false,
-      configFileMode: 0o644,
-    }));
+    this.#conf = this.#guard(
+      () =>
+        new Conf<Store>({
+          cwd: dirname(path),
+          configName: basename(path, ext),
+          fileExtension: ext.replace(/^\./, ''),
+          serialize: (value) => YAML.stringify(value),
+          deserialize: (text) => {
+            const doc = YAML.parse(text) as unknown;
+            if (doc === null || doc === undefined) return {};
+            if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: expected a YAML mapping of keys to values`);
+            return doc as Store;
+          },
+          accessPropertiesByDotNotation: false,
+          configFileMode: 0o644,
+        }),
+    );
   }
 
   /** conf reads the file in its constructor and on every access: turn any parse failure into a ConfigError. */

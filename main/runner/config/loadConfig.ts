@@ -37,7 +37,8 @@ export function expandHome(p: string, home = homedir()): string {
 
 function absolutePath(value: string, key: string, where: string, home: string): string {
   const expanded = expandHome(value, home);
-  if (!isAbsolute(expanded)) throw new ConfigError(`${where}: key "${key}": expected an absolute path (or one starting with ~/), got ${JSON.stringify(value)}`);
+  if (!isAbsolute(expanded))
+    throw new ConfigError(`${where}: key "${key}": expected an absolute path (or one starting with ~/), got ${JSON.stringify(value)}`);
   return resolve(expanded);
 }
 
@@ -118,7 +119,9 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
   if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
   cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
   if (cfg.server_url && !/^https?:\/\/[^/\s]+/i.test(cfg.server_url)) {
-    throw new ConfigError(`${where}: key "server_url": expected an http(s) URL of the Sibyl site root, got ${JSON.stringify(cfg.server_url)}`);
+    throw new ConfigError(
+      `${where}: key "server_url": expected an http(s) URL of the Sibyl site root, got ${JSON.stringify(cfg.server_url)}`,
+    );
   }
   if (/\/api$/.test(cfg.server_url)) {
     throw new ConfigError(`${where}: key "server_url": use the site root, without the trailing /api (got ${cfg.server_url})`);

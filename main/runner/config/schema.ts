@@ -6,35 +6,37 @@ import { z } from 'zod';
  * (the original aborted on them, R21). Token keys are honoured for compatibility but never written.
  */
 const seconds = z.number().positive();
-export const ConfigFileSchema = z.looseObject({
-  server_url: z.string(),
-  runner_id: z.string(),
-  graph_runner_id: z.string(),
-  name: z.string(),
-  max_concurrent_agents: z.number().int().min(1).max(20),
-  capabilities: z.array(z.string().min(1)),
-  access_token: z.string(),
-  refresh_token: z.string(),
-  runner_token: z.string(),
-  sandbox_mode: z.boolean(),
-  sandbox_id: z.string(),
-  worktree_base: z.string().min(1),
-  log_dir: z.string().min(1),
-  reconnect_interval: seconds,
-  max_reconnect_attempts: z.number().int().min(0),
-  heartbeat_interval: seconds,
-  // ---- ours ----
-  state_dir: z.string().min(1),
-  repo_cache_dir: z.string().min(1),
-  exec_command: z.string(),
-  execution_timeout: seconds,
-  keep_failed_worktrees_hours: z.number().min(0),
-  worktree_disk_cap_mb: z.number().min(0),
-  history_retention_days: z.number().min(0),
-  history_max_tasks: z.number().int().min(0),
-  task_log_max_mb: z.number().positive(),
-  drain_timeout: seconds,
-}).partial();
+export const ConfigFileSchema = z
+  .looseObject({
+    server_url: z.string(),
+    runner_id: z.string(),
+    graph_runner_id: z.string(),
+    name: z.string(),
+    max_concurrent_agents: z.number().int().min(1).max(20),
+    capabilities: z.array(z.string().min(1)),
+    access_token: z.string(),
+    refresh_token: z.string(),
+    runner_token: z.string(),
+    sandbox_mode: z.boolean(),
+    sandbox_id: z.string(),
+    worktree_base: z.string().min(1),
+    log_dir: z.string().min(1),
+    reconnect_interval: seconds,
+    max_reconnect_attempts: z.number().int().min(0),
+    heartbeat_interval: seconds,
+    // ---- ours ----
+    state_dir: z.string().min(1),
+    repo_cache_dir: z.string().min(1),
+    exec_command: z.string(),
+    execution_timeout: seconds,
+    keep_failed_worktrees_hours: z.number().min(0),
+    worktree_disk_cap_mb: z.number().min(0),
+    history_retention_days: z.number().min(0),
+    history_max_tasks: z.number().int().min(0),
+    task_log_max_mb: z.number().positive(),
+    drain_timeout: seconds,
+  })
+  .partial();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
 /** The resolved configuration the core runs with (paths absolute, `~` expanded). */

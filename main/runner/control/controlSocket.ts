@@ -7,11 +7,13 @@ import { ControlRequest, ControlResponse, type ControlCommand } from './contract
 
 /** Unix socket beside the config; a named pipe on Windows (derived from the config path). */
 export function controlSocketPath(configPath: string): string {
-  if (process.platform === 'win32') return `\\\\.\\pipe\\sibyl-runner-${createHash('sha256').update(configPath).digest('hex').slice(0, 16)}`;
+  if (process.platform === 'win32')
+    return `\\\\.\\pipe\\sibyl-runner-${createHash('sha256').update(configPath).digest('hex').slice(0, 16)}`;
   return join(dirname(configPath), 'runner.sock');
 }
 
-export type ControlHandler = (req: ControlCommand) => Promise<unknown> | unknown;
+/** Answers one control request; may return a value or a promise of one. */
+export type ControlHandler = (req: ControlCommand) => unknown;
 
 /** Serves the daemon's live state to `sibyl-runner status` and the desktop app. Local only. */
 export class ControlServer {
@@ -67,7 +69,12 @@ function serve(sock: Socket, handle: ControlHandler, log: Logger): void {
     }
     const req = ControlRequest.safeParse(json);
     const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : -1;
-    if (!req.success) return reply({ id, ok: false, error: { code: 'bad_request', message: req.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } });
+    if (!req.success)
+      return reply({
+        id,
+        ok: false,
+        error: { code: 'bad_request', message: req.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') },
+      });
     try {
       reply({ id, ok: true, result: await handle(req.data) });
     } catch (err) {

@@ -31,7 +31,16 @@ type UnsafeFlags = NonNullable<Partial<SimpleGitOptions>['unsafe']>;
 type UnsafeFlag = keyof UnsafeFlags;
 
 /** Variables that would point git at another repository than the one we pass with `-C`. */
-const REPO_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+const REPO_LOCATION_VARS = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+];
 /** Editors and pagers are never used by a non-interactive git, and simple-git refuses them in env. */
 const INTERACTIVE_VARS = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER'];
 /**
@@ -85,7 +94,9 @@ async function run(dir: string, args: string[], opts: GitCallOptions = {}): Prom
   const { env, unsafe } = gitEnvironment(opts.allowProtocols);
   try {
     // simple-git strips or refuses GIT_* variables it is not told about; this environment was built on purpose.
-    const git = simpleGit({ baseDir: dir, unsafe, allowEnvironment: Object.keys(env), trimmed: false, ...(abort ? { abort } : {}) }).env(env);
+    const git = simpleGit({ baseDir: dir, unsafe, allowEnvironment: Object.keys(env), trimmed: false, ...(abort ? { abort } : {}) }).env(
+      env,
+    );
     return await git.raw(args);
   } catch (err) {
     const timedOut = timeout?.aborted === true;
@@ -94,7 +105,11 @@ async function run(dir: string, args: string[], opts: GitCallOptions = {}): Prom
   }
 }
 
-const lines = (out: string): string[] => out.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (out: string): string[] =>
+  out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 export interface RepoInfo {
   /** Absolute path of the shared git directory (the same for every worktree of one repository). */
@@ -164,7 +179,12 @@ export async function updateRemoteHead(dir: string, remote: string, opts: GitCal
 }
 
 /** `git fetch <remote> [refspecs]`, without touching FETCH_HEAD. */
-export async function fetch(dir: string, remote: string, refspecs: string[], opts: GitCallOptions & { prune?: boolean; tags?: boolean } = {}): Promise<void> {
+export async function fetch(
+  dir: string,
+  remote: string,
+  refspecs: string[],
+  opts: GitCallOptions & { prune?: boolean; tags?: boolean } = {},
+): Promise<void> {
   const flags = ['--verbose', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), ...(opts.tags === false ? ['--no-tags'] : [])];
   await run(dir, ['fetch', ...flags, '--', remote, ...refspecs], opts);
 }
@@ -255,7 +275,12 @@ export interface CommitSummary {
 }
 
 /** Commits in `head` not in `base`: the count, and the newest `limit` (as `git log` lists them). */
-export async function commitsBetween(dir: string, base: string, head: string, limit = 50): Promise<{ count: number; items: CommitSummary[] }> {
+export async function commitsBetween(
+  dir: string,
+  base: string,
+  head: string,
+  limit = 50,
+): Promise<{ count: number; items: CommitSummary[] }> {
   const range = `${base}..${head}`;
   const count = Number((await run(dir, ['rev-list', '--count', '--end-of-options', range])).trim());
   if (count === 0) return { count, items: [] };
@@ -272,11 +297,19 @@ export async function commitsBetween(dir: string, base: string, head: string, li
 }
 
 /** `git diff --shortstat base...head`, as numbers. */
-export async function diffStat(dir: string, base: string, head: string): Promise<{ files_changed: number; insertions: number; deletions: number }> {
+export async function diffStat(
+  dir: string,
+  base: string,
+  head: string,
+): Promise<{ files_changed: number; insertions: number; deletions: number }> {
   if (base === head) return { files_changed: 0, insertions: 0, deletions: 0 };
   const out = await run(dir, ['diff', '--shortstat', '--no-ext-diff', '--no-textconv', `${base}...${head}`, '--']);
   const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
-  return { files_changed: num(/(\d+) files? changed/), insertions: num(/(\d+) insertions?\(\+\)/), deletions: num(/(\d+) deletions?\(-\)/) };
+  return {
+    files_changed: num(/(\d+) files? changed/),
+    insertions: num(/(\d+) insertions?\(\+\)/),
+    deletions: num(/(\d+) deletions?\(-\)/),
+  };
 }
 
 /** Paths `git status` reports (modified, staged, untracked, each untracked file listed). */

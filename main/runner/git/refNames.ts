@@ -17,6 +17,7 @@ export function refNameProblem(name: string, kind: 'branch' | 'base'): string | 
   if (name.length > MAX_REF_LENGTH) return `is longer than ${MAX_REF_LENGTH} characters`;
   if (name.startsWith('-')) return 'starts with "-" (git would read it as an option)';
   // Spaces, ASCII control characters, DEL, C1 controls and Unicode line separators.
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\x00-\x20\x7f\u0080-\u009f\u2028\u2029]/.test(name)) return 'contains a space or a control character';
   if (/[~^:?*[\\]/.test(name)) return 'contains one of ~ ^ : ? * [ \\';
   if (name.includes('..')) return 'contains ".."';
@@ -40,6 +41,7 @@ const SCP_LIKE = /^([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:(?!:)[^\s]+$/;
 export function repoUrlProblem(url: string): string | undefined {
   if (url.length > 2048) return 'is longer than 2048 characters';
   if (url.startsWith('-')) return 'starts with "-" (git would read it as an option)';
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\x00-\x20\x7f]/.test(url)) return 'contains a space or a control character';
   if (url.includes('::')) return 'selects a git remote helper ("::"), which is not allowed';
   // ssh would read a host such as `-oProxyCommand=…` as an option (CVE-2017-1000117).
@@ -84,7 +86,12 @@ export function validateGitRefs(spec: Pick<TaskSpec, 'branch' | 'baseRef' | 'rep
 
 /** `sibyl/<first 8 characters of the task id>`, reduced to characters every ref name accepts. */
 export function defaultBranchName(taskId: string): string {
-  const short = taskId.slice(0, 8).replace(/[^A-Za-z0-9_-]/g, '-').replace(/^-+/, '');
+  const short = taskId
+    .slice(0, 8)
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .replace(/^-+/, '');
   const name = `sibyl/${short}`;
-  return short && refNameProblem(name, 'branch') === undefined ? name : `sibyl/${createHash('sha256').update(taskId).digest('hex').slice(0, 8)}`;
+  return short && refNameProblem(name, 'branch') === undefined
+    ? name
+    : `sibyl/${createHash('sha256').update(taskId).digest('hex').slice(0, 8)}`;
 }

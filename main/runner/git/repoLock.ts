@@ -23,7 +23,7 @@ export class RepoLocks {
       if (signal) {
         signal.throwIfAborted();
         await new Promise<void>((res, rej) => {
-          const onAbort = (): void => rej(signal.reason);
+          const onAbort = (): void => rej(signal.reason as Error);
           signal.addEventListener('abort', onAbort, { once: true });
           previous.then(() => {
             signal.removeEventListener('abort', onAbort);

@@ -71,13 +71,15 @@ export function openHistoryDb(path: string, wantFullText: boolean): { db: Databa
   }
   const fullTextSearch = setUpSearch(db, wantFullText);
   // Written once, so a reader that opens the file later (the CLI beside the daemon) takes no write lock.
-  if (db.prepare('SELECT user_version AS v FROM pragma_user_version').get()?.v !== SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  if (db.prepare('SELECT user_version AS v FROM pragma_user_version').get()?.v !== SCHEMA_VERSION)
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   return { db, fullTextSearch };
 }
 
 /** The FTS index is derived data: create it (and fill it from the table) when missing, drop its triggers when unusable. */
 function setUpSearch(db: DatabaseSync, wanted: boolean): boolean {
-  const hadTriggers = db.prepare('SELECT count(*) AS n FROM sqlite_master WHERE type = ? AND name LIKE ?').get('trigger', 'tasks_fts_%')?.n === 3;
+  const hadTriggers =
+    db.prepare('SELECT count(*) AS n FROM sqlite_master WHERE type = ? AND name LIKE ?').get('trigger', 'tasks_fts_%')?.n === 3;
   try {
     db.exec('BEGIN');
     if (!wanted) throw new Error('full-text search turned off');

@@ -17,7 +17,11 @@ export interface HistoryRecorder {
  * is what must be on disk before the runner acts; a crash loses at most the last batch here,
  * and recovery re-derives the outcome from the journal.
  */
-export function historyRecorder(history: Pick<HistoryStore, 'upsertMany'>, log: Logger, logPathFor: (taskId: string) => string | undefined): HistoryRecorder {
+export function historyRecorder(
+  history: Pick<HistoryStore, 'upsertMany'>,
+  log: Logger,
+  logPathFor: (taskId: string) => string | undefined,
+): HistoryRecorder {
   let queue: HistoryPatch[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
@@ -39,12 +43,32 @@ export function historyRecorder(history: Pick<HistoryStore, 'upsertMany'>, log: 
   return {
     flush,
     observer: {
-      assigned: (spec, at) => write({ taskId: spec.taskId, agentId: spec.agentId, projectId: spec.projectId, prompt: spec.prompt.slice(0, 500), command: spec.command, status: 'assigned', assignedAt: at }),
+      assigned: (spec, at) =>
+        write({
+          taskId: spec.taskId,
+          agentId: spec.agentId,
+          projectId: spec.projectId,
+          prompt: spec.prompt.slice(0, 500),
+          command: spec.command,
+          status: 'assigned',
+          assignedAt: at,
+        }),
       rejected: (taskId, reason, detail, raw) => {
         const now = Date.now();
-        write({ taskId, agentId: raw.agentId ?? null, projectId: raw.projectId ?? null, prompt: (raw.prompt ?? '').slice(0, 500), status: 'rejected', rejectReason: reason, error: detail, assignedAt: now, finishedAt: now });
+        write({
+          taskId,
+          agentId: raw.agentId ?? null,
+          projectId: raw.projectId ?? null,
+          prompt: (raw.prompt ?? '').slice(0, 500),
+          status: 'rejected',
+          rejectReason: reason,
+          error: detail,
+          assignedAt: now,
+          finishedAt: now,
+        });
       },
-      workspaceReady: (taskId, path, branch) => write({ taskId, worktreePath: path, branch: branch ?? null, logPath: logPathFor(taskId) ?? null }),
+      workspaceReady: (taskId, path, branch) =>
+        write({ taskId, worktreePath: path, branch: branch ?? null, logPath: logPathFor(taskId) ?? null }),
       started: (taskId, _pid, at) => write({ taskId, status: 'running', startedAt: at }),
       finished: (_taskId, _result, message) => write(finishedPatch(message)),
     },

@@ -26,7 +26,8 @@ export const COLUMNS: Record<Exclude<keyof HistoryPatch, 'taskId' | 'result'>, {
   error: { col: 'error' },
 };
 
-export const ITEM_COLS = 't.id, t.task_id, t.agent_id, t.project_id, t.prompt, t.status, t.assigned_at, t.started_at, t.finished_at, t.duration_s, t.exit_code, t.branch, t.commit_count, t.error';
+export const ITEM_COLS =
+  't.id, t.task_id, t.agent_id, t.project_id, t.prompt, t.status, t.assigned_at, t.started_at, t.finished_at, t.duration_s, t.exit_code, t.branch, t.commit_count, t.error';
 
 /** The history fields a task_complete carries, for `upsert` when a task finishes. */
 export function finishedPatch(msg: TaskComplete, finishedAt = Date.now()): HistoryPatch {

@@ -95,7 +95,9 @@ export class HistoryStore implements TaskHistory {
     this.#stmt(sql).run(patch.taskId, ...values);
     if (patch.result === null) this.#stmt('DELETE FROM task_results WHERE id = (SELECT id FROM tasks WHERE task_id = ?)').run(patch.taskId);
     else if (patch.result !== undefined) {
-      this.#stmt('INSERT INTO task_results (id, result) SELECT id, ? FROM tasks WHERE task_id = ? ON CONFLICT(id) DO UPDATE SET result = excluded.result').run(JSON.stringify(patch.result), patch.taskId);
+      this.#stmt(
+        'INSERT INTO task_results (id, result) SELECT id, ? FROM tasks WHERE task_id = ? ON CONFLICT(id) DO UPDATE SET result = excluded.result',
+      ).run(JSON.stringify(patch.result), patch.taskId);
     }
   }
 
@@ -124,7 +126,11 @@ export class HistoryStore implements TaskHistory {
 
   page(query: HistoryQuery = {}): HistoryPage {
     const parsed = HistoryQuerySchema.safeParse(query);
-    if (!parsed.success) throw new RunnerError('invalid_query', `bad history query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new RunnerError(
+        'invalid_query',
+        `bad history query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const q = parsed.data;
     const before = q.cursor === undefined ? undefined : parseCursor(q.cursor);
     const { from, where, params, order } = this.#filter(q);
@@ -187,7 +193,15 @@ export class HistoryStore implements TaskHistory {
     const ageCut = maxAgeDays > 0 ? Date.now() - maxAgeDays * 86_400_000 : null;
     const live = LIVE_STATUSES.map(() => '?').join(', ');
     // The id of the maxTasks-th newest finished task: finished tasks older than it are over the count.
-    const keepFrom = maxTasks > 0 ? num(this.#stmt(`SELECT id FROM tasks WHERE status NOT IN (${live}) ORDER BY id DESC LIMIT 1 OFFSET ?`).get(...LIVE_STATUSES, maxTasks - 1)?.id) : null;
+    const keepFrom =
+      maxTasks > 0
+        ? num(
+            this.#stmt(`SELECT id FROM tasks WHERE status NOT IN (${live}) ORDER BY id DESC LIMIT 1 OFFSET ?`).get(
+              ...LIVE_STATUSES,
+              maxTasks - 1,
+            )?.id,
+          )
+        : null;
     if (ageCut === null && keepFrom === null) return { rows: 0, logFiles: 0 };
     const doomed = this.#stmt(
       `SELECT id, log_path FROM tasks WHERE status NOT IN (${live}) AND (

@@ -1,5 +1,17 @@
 import { fdatasync } from 'node:fs';
-import { closeSync, copyFileSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError, errorMessage } from '../errors.ts';
 import { logger, type Logger } from '../logger.ts';
@@ -106,7 +118,18 @@ export class Journal implements OutboxStore {
   }
 
   started(taskId: string, proc: StartedProcess): void {
-    this.#append({ k: 'started', t: Date.now(), task_id: taskId, pid: proc.pid, pgid: proc.pgid, start_time: proc.startTime ?? null, log_path: proc.logPath ?? null }, true);
+    this.#append(
+      {
+        k: 'started',
+        t: Date.now(),
+        task_id: taskId,
+        pid: proc.pid,
+        pgid: proc.pgid,
+        start_time: proc.startTime ?? null,
+        log_path: proc.logPath ?? null,
+      },
+      true,
+    );
   }
 
   /** The task is over: record it and queue its task_complete in one durable line. Returns the outbox seq. */
@@ -200,7 +223,10 @@ export class Journal implements OutboxStore {
 
   /** Rewrite the file with only live state (unfinished tasks, unsent messages): temp file, fsync, rename. */
   compact(): void {
-    const data = this.#state.snapshot(Date.now()).map((r) => JSON.stringify(r) + '\n').join('');
+    const data = this.#state
+      .snapshot(Date.now())
+      .map((r) => JSON.stringify(r) + '\n')
+      .join('');
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
@@ -245,7 +271,9 @@ export class Journal implements OutboxStore {
       } catch {
         /* the replay will skip it as a corrupt line */
       }
-      throw new RunnerError('journal_unwritable', `cannot append to ${this.path}: ${errorMessage(err)} (is the disk full?)`, { cause: err });
+      throw new RunnerError('journal_unwritable', `cannot append to ${this.path}: ${errorMessage(err)} (is the disk full?)`, {
+        cause: err,
+      });
     }
     this.#bytes += buf.length;
     this.#state.apply(rec);

@@ -8,7 +8,14 @@ import type { Journal } from './journal.ts';
  */
 export function journalObserver(journal: Journal, logPathFor: (taskId: string) => string | undefined): TaskObserver {
   return {
-    assigned: (spec) => journal.assigned({ taskId: spec.taskId, agentId: spec.agentId, projectId: spec.projectId, prompt: spec.prompt, command: spec.command }),
+    assigned: (spec) =>
+      journal.assigned({
+        taskId: spec.taskId,
+        agentId: spec.agentId,
+        projectId: spec.projectId,
+        prompt: spec.prompt,
+        command: spec.command,
+      }),
     workspaceReady: (taskId, path, branch) => journal.workspaceReady(taskId, path, branch),
     // Agents lead their own process group (spawned detached), so pgid = pid. The start time lets
     // recovery tell our process from a recycled pid.

@@ -105,7 +105,19 @@ export class JournalState {
   #task(taskId: string, t: number): InterruptedTask {
     let task = this.live.get(taskId);
     if (!task) {
-      task = { taskId, agentId: '', projectId: '', prompt: '', command: [], assignedAt: t, acked: false, worktreePath: undefined, branch: undefined, logPath: undefined, process: undefined };
+      task = {
+        taskId,
+        agentId: '',
+        projectId: '',
+        prompt: '',
+        command: [],
+        assignedAt: t,
+        acked: false,
+        worktreePath: undefined,
+        branch: undefined,
+        logPath: undefined,
+        process: undefined,
+      };
       this.live.set(taskId, task);
     }
     return task;
@@ -114,11 +126,29 @@ export class JournalState {
 
 function taskRecords(task: InterruptedTask): JournalRecord[] {
   const out: JournalRecord[] = [
-    { k: 'assigned', t: task.assignedAt, task_id: task.taskId, agent_id: task.agentId, project_id: task.projectId, prompt: task.prompt, command: task.command },
+    {
+      k: 'assigned',
+      t: task.assignedAt,
+      task_id: task.taskId,
+      agent_id: task.agentId,
+      project_id: task.projectId,
+      prompt: task.prompt,
+      command: task.command,
+    },
   ];
   if (task.acked) out.push({ k: 'acked', t: task.assignedAt, task_id: task.taskId });
-  if (task.worktreePath !== undefined) out.push({ k: 'workspace', t: task.assignedAt, task_id: task.taskId, path: task.worktreePath, branch: task.branch ?? null });
+  if (task.worktreePath !== undefined)
+    out.push({ k: 'workspace', t: task.assignedAt, task_id: task.taskId, path: task.worktreePath, branch: task.branch ?? null });
   const p = task.process;
-  if (p) out.push({ k: 'started', t: p.startedAt, task_id: task.taskId, pid: p.pid, pgid: p.pgid, start_time: p.startTime ?? null, log_path: task.logPath ?? null });
+  if (p)
+    out.push({
+      k: 'started',
+      t: p.startedAt,
+      task_id: task.taskId,
+      pid: p.pid,
+      pgid: p.pgid,
+      start_time: p.startTime ?? null,
+      log_path: task.logPath ?? null,
+    });
   return out;
 }

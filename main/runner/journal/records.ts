@@ -30,7 +30,13 @@ export const AssignedRecord = z.object({
 /** Written by compaction only: at run time `enqueue(task_ack)` is what marks a task acked. */
 export const AckedRecord = z.object({ k: z.literal('acked'), ...base, task_id: z.string() });
 
-export const WorkspaceRecord = z.object({ k: z.literal('workspace'), ...base, task_id: z.string(), path: z.string(), branch: z.string().nullable() });
+export const WorkspaceRecord = z.object({
+  k: z.literal('workspace'),
+  ...base,
+  task_id: z.string(),
+  path: z.string(),
+  branch: z.string().nullable(),
+});
 
 export const StartedRecord = z.object({
   k: z.literal('started'),
@@ -50,11 +56,26 @@ export const OutboxRecord = z.object({ k: z.literal('outbox'), ...base, seq: z.n
  * The end of a task and its task_complete in one line: one write, one fsync, so a crash can never
  * leave a finished task without the message that reports it.
  */
-export const FinishedRecord = z.object({ k: z.literal('finished'), ...base, task_id: z.string(), seq: z.number().int().min(1), msg: TaskCompleteMsg });
+export const FinishedRecord = z.object({
+  k: z.literal('finished'),
+  ...base,
+  task_id: z.string(),
+  seq: z.number().int().min(1),
+  msg: TaskCompleteMsg,
+});
 
 export const SentRecord = z.object({ k: z.literal('sent'), ...base, seq: z.number().int().min(1) });
 
-export const JournalRecord = z.discriminatedUnion('k', [MetaRecord, AssignedRecord, AckedRecord, WorkspaceRecord, StartedRecord, OutboxRecord, FinishedRecord, SentRecord]);
+export const JournalRecord = z.discriminatedUnion('k', [
+  MetaRecord,
+  AssignedRecord,
+  AckedRecord,
+  WorkspaceRecord,
+  StartedRecord,
+  OutboxRecord,
+  FinishedRecord,
+  SentRecord,
+]);
 export type JournalRecord = z.infer<typeof JournalRecord>;
 export type AssignedRecord = z.infer<typeof AssignedRecord>;
 export type StartedRecord = z.infer<typeof StartedRecord>;

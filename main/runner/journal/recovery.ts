@@ -15,7 +15,12 @@ import type { Journal } from './journal.ts';
  * retryable so the server can run it again. `failed`, not `cancelled`: the server treats
  * cancelled as terminal (§4.6.6).
  */
-export async function recoverInterruptedTasks(journal: Journal, history: TaskHistory | undefined, log: Logger, graceMs = 3000): Promise<number> {
+export async function recoverInterruptedTasks(
+  journal: Journal,
+  history: TaskHistory | undefined,
+  log: Logger,
+  graceMs = 3000,
+): Promise<number> {
   const interrupted = journal.unfinishedFromPreviousRun();
   for (const t of interrupted) {
     if (t.process && isOurProcessGroup(t.process.pgid, t.process.startTime)) {
@@ -45,7 +50,14 @@ export async function recoverInterruptedTasks(journal: Journal, history: TaskHis
     };
     const msg = completeMessage(t.taskId, result, true);
     journal.finish(msg);
-    history?.upsert({ agentId: t.agentId || null, projectId: t.projectId || null, prompt: t.prompt.slice(0, 500), command: t.command, assignedAt: t.assignedAt, ...finishedPatch(msg) });
+    history?.upsert({
+      agentId: t.agentId || null,
+      projectId: t.projectId || null,
+      prompt: t.prompt.slice(0, 500),
+      command: t.command,
+      assignedAt: t.assignedAt,
+      ...finishedPatch(msg),
+    });
     log.info('reported an interrupted task', { taskId: t.taskId });
   }
   return interrupted.length;

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { logger, type Logger } from '../logger.ts';
+import { background, logger, type Logger } from '../logger.ts';
 import { parseServerFrame, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 
@@ -49,7 +49,15 @@ export class Link {
   readonly #log: Logger;
   readonly #backoff: Backoff;
   #ws: WebSocket | undefined;
-  #status: LinkStatus = { state: 'idle', since: Date.now(), reason: undefined, attempts: 0, nextRetryAt: undefined, connectedAt: undefined, lastHeartbeatAt: undefined };
+  #status: LinkStatus = {
+    state: 'idle',
+    since: Date.now(),
+    reason: undefined,
+    attempts: 0,
+    nextRetryAt: undefined,
+    connectedAt: undefined,
+    lastHeartbeatAt: undefined,
+  };
   #retryTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
@@ -81,7 +89,7 @@ export class Link {
 
   start(): void {
     this.#stopping = false;
-    this.#dial();
+    this.#redial();
   }
 
   /**
@@ -109,7 +117,7 @@ export class Link {
     if (this.#stopping) return;
     if (this.#status.state === 'waiting' || this.#status.state === 'auth_failed') {
       clearTimeout(this.#retryTimer);
-      this.#dial();
+      this.#redial();
     } else if (this.isOpen && !this.#awaitingPong) {
       this.#awaitingPong = true;
       this.#ws?.ping();
@@ -145,6 +153,10 @@ export class Link {
     const changed = patch.state !== undefined && patch.state !== this.#status.state;
     this.#status = { ...this.#status, ...patch, ...(changed ? { since: Date.now() } : {}) };
     if (changed || patch.reason !== undefined) this.#o.onStatus?.(this.status);
+  }
+
+  #redial(): void {
+    background(this.#log, 'connect', this.#dial());
   }
 
   async #dial(): Promise<void> {
@@ -186,7 +198,11 @@ export class Link {
         this.#log.warn('ignored binary frame');
         return;
       }
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Buffer.from(data).toString('utf8');
       const parsed = parseServerFrame(text);
       if (!parsed.ok) {
         this.#log.warn('ignored server message', { reason: parsed.reason, frame: text.slice(0, 200) });
@@ -254,7 +270,7 @@ export class Link {
 
   #schedule(delayMs: number): void {
     clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => void this.#dial(), delayMs);
+    this.#retryTimer = setTimeout(() => this.#redial(), delayMs);
   }
 
   #onHeartbeat(): void {

@@ -75,8 +75,14 @@ export async function detectedCapabilities(opts: {
   probe?: Probe;
 }): Promise<string[]> {
   const [host, projects] = await Promise.all([
-    detectHostCapabilities({ ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.probe ? { probe: opts.probe } : {}) }),
+    detectHostCapabilities({
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.probe ? { probe: opts.probe } : {}),
+    }),
     opts.links ? opts.links.list() : Promise.resolve([]),
   ]);
-  return unionCapabilities(host, projects.filter((p) => p.usable).map((p) => p.capabilities));
+  return unionCapabilities(
+    host,
+    projects.filter((p) => p.usable).map((p) => p.capabilities),
+  );
 }

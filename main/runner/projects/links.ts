@@ -136,7 +136,8 @@ export class ProjectLinks {
 
   /** Link `path` to `projectId` in projects.yaml (replacing an earlier link of that project). */
   async link(path: string, projectId: string): Promise<ProjectLink> {
-    if (!isSafeId(projectId)) throw new UsageError(`"${projectId}" is not a project id (letters, digits, . _ : @ - only, e.g. project_1a2b3c4d5e6f)`);
+    if (!isSafeId(projectId))
+      throw new UsageError(`"${projectId}" is not a project id (letters, digits, . _ : @ - only, e.g. project_1a2b3c4d5e6f)`);
     const abs = this.#expand(path);
     const checked = await inspect({ projectId, path: abs, source: 'runner' });
     if (!checked.repo) throw new RunnerError('link_invalid', `cannot link ${abs}: ${checked.problem ?? 'not usable'}`);
@@ -159,7 +160,10 @@ export class ProjectLinks {
     }
     const cli = (await this.#readCli()).links.find((l) => l.projectId === projectId);
     if (cli) {
-      throw new RunnerError('link_external', `${projectId} is linked by the Sibyl CLI ([paths] in ${this.cliConfigFile} → ${cli.path}); remove it there, sibyl-runner only edits ${this.linksFile}`);
+      throw new RunnerError(
+        'link_external',
+        `${projectId} is linked by the Sibyl CLI ([paths] in ${this.cliConfigFile} → ${cli.path}); remove it there, sibyl-runner only edits ${this.linksFile}`,
+      );
     }
     throw new RunnerError('link_not_found', `no link for project ${projectId}`);
   }
@@ -191,7 +195,8 @@ export class ProjectLinks {
       throw new ConfigError(`${this.linksFile}: ${key}: ${issue?.message ?? 'invalid'}`);
     }
     parsed.data.links.forEach((l, i) => {
-      if (!isSafeId(l.project_id)) throw new ConfigError(`${this.linksFile}: links.${i}.project_id: "${l.project_id}" is not a valid project id`);
+      if (!isSafeId(l.project_id))
+        throw new ConfigError(`${this.linksFile}: links.${i}.project_id: "${l.project_id}" is not a valid project id`);
     });
     return parsed.data;
   }
@@ -241,5 +246,7 @@ async function inspect(link: ProjectLink): Promise<{ exists: boolean; repo: Repo
     return { exists: false, repo: undefined, problem: `${link.path} does not exist` };
   }
   const repo = await repoInfo(link.path);
-  return repo ? { exists: true, repo, problem: undefined } : { exists: true, repo: undefined, problem: `${link.path} is not a git repository` };
+  return repo
+    ? { exists: true, repo, problem: undefined }
+    : { exists: true, repo: undefined, problem: `${link.path} is not a git repository` };
 }

@@ -130,9 +130,7 @@ export type AgentUpdate = z.infer<typeof AgentUpdateMsg>;
 /** Messages the server must get: queued while the link is down and sent in order after reconnect. */
 export type DurableMessage = z.infer<typeof TaskAckMsg> | z.infer<typeof TaskRejectMsg> | TaskComplete;
 
-export type ParsedInbound =
-  | { ok: true; message: ServerMessage }
-  | { ok: false; reason: string; type?: string };
+export type ParsedInbound = { ok: true; message: ServerMessage } | { ok: false; reason: string; type?: string };
 
 /** Parse one text frame. Never throws: malformed input is reported, not fatal (the daemon must not crash on input). */
 export function parseServerFrame(text: string): ParsedInbound {

@@ -29,7 +29,16 @@ export interface AgentExit {
   durationS: number;
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6, SIGPIPE: 13 };
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGSEGV: 11,
+  SIGABRT: 6,
+  SIGPIPE: 13,
+};
 
 /**
  * One agent in its own process group, so a timeout or cancel reaches every grandchild.
@@ -52,7 +61,13 @@ export class AgentProcess {
     const [file, ...args] = opts.argv;
     if (!file) throw new Error('empty command');
     // detached: the child leads a new process group (POSIX), so we can signal -pgid.
-    this.#child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32', windowsHide: true });
+    this.#child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+      windowsHide: true,
+    });
     this.pid = this.#child.pid;
     const tails = { stdout: new LineTail(opts.tailLines ?? 200), stderr: new LineTail(opts.tailLines ?? 200) };
     const splitters = {

@@ -16,7 +16,12 @@ export function processStartTime(pid: number): string | undefined {
   if (process.platform === 'win32') return undefined;
   try {
     // LC_ALL=C: lstart is a formatted date, and it must read the same in the next run.
-    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } }).trim();
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, LC_ALL: 'C' },
+    }).trim();
     return out === '' ? undefined : out.replace(/\s+/g, ' ');
   } catch {
     return undefined; // ps exits 1 when there is no such process

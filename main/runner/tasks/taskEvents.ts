@@ -23,7 +23,12 @@ export interface RunningTask {
  */
 export interface TaskObserver {
   assigned?(spec: TaskSpec, at: number): Promise<void> | void;
-  rejected?(taskId: string, reason: RejectReason, detail: string, raw: { agentId?: string; projectId?: string; prompt?: string }): Promise<void> | void;
+  rejected?(
+    taskId: string,
+    reason: RejectReason,
+    detail: string,
+    raw: { agentId?: string; projectId?: string; prompt?: string },
+  ): Promise<void> | void;
   workspaceReady?(taskId: string, path: string, branch: string | undefined): Promise<void> | void;
   started?(taskId: string, pid: number, at: number): Promise<void> | void;
   line?(taskId: string, stream: 'stdout' | 'stderr', line: string): void;

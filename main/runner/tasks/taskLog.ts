@@ -47,7 +47,8 @@ const BATCH_BYTES = 64 * 1024;
 
 /** `<logDir>/<taskId>.log`. Task ids are checked as safe names before a task is accepted (taskSpec.ts). */
 export function taskLogPath(logDir: string, taskId: string): string {
-  if (taskId === '' || /[/\\\0]/.test(taskId) || taskId.includes('..')) throw new RangeError(`not a usable task id for a file name: ${JSON.stringify(taskId)}`);
+  if (taskId === '' || /[/\\\0]/.test(taskId) || taskId.includes('..'))
+    throw new RangeError(`not a usable task id for a file name: ${JSON.stringify(taskId)}`);
   return join(logDir, `${taskId}.log`);
 }
 
@@ -133,7 +134,8 @@ class TaskLogFile implements TaskLogWriter {
   write(stream: LogStream, line: string): void {
     if (this.#ended || this.#truncated || this.#failed) return;
     for (const part of line.split(/\r?\n|\r/)) {
-      const text = part.length > this.#maxLine ? `${part.slice(0, this.#maxLine)} … [${part.length - this.#maxLine} more characters]` : part;
+      const text =
+        part.length > this.#maxLine ? `${part.slice(0, this.#maxLine)} … [${part.length - this.#maxLine} more characters]` : part;
       const entry = `${new Date().toISOString()} ${stream} ${text}\n`;
       const len = Buffer.byteLength(entry);
       if (this.#pending() + len > this.#maxPending) {

@@ -26,7 +26,10 @@ export function parseLogLine(line: string): TaskLogLine {
  * Read a task's log: all of it, the last `tail` lines, or (with `search`, case-insensitive on the
  * text) the last `tail` matching lines. Streams the file, so memory follows the answer, not the file.
  */
-export async function readTaskLog(path: string, opts: { tail?: number; search?: string } = {}): Promise<{ lines: TaskLogLine[]; truncated: boolean }> {
+export async function readTaskLog(
+  path: string,
+  opts: { tail?: number; search?: string } = {},
+): Promise<{ lines: TaskLogLine[]; truncated: boolean }> {
   try {
     await lstat(path);
   } catch (err) {
@@ -100,7 +103,12 @@ export async function tailOffset(path: string, n: number): Promise<number> {
  * appended, until `signal` aborts. Polls (fs.watch misses appends on some network and container
  * file systems); waits for a file that does not exist yet; starts over if the file shrinks.
  */
-export async function followTaskLog(path: string, onLine: (line: TaskLogLine) => void, signal: AbortSignal, opts: { tail?: number; pollMs?: number } = {}): Promise<void> {
+export async function followTaskLog(
+  path: string,
+  onLine: (line: TaskLogLine) => void,
+  signal: AbortSignal,
+  opts: { tail?: number; pollMs?: number } = {},
+): Promise<void> {
   const pollMs = opts.pollMs ?? 250;
   let offset: number | undefined;
   let decoder = new StringDecoder('utf8');

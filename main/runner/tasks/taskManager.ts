@@ -93,7 +93,8 @@ export class TaskManager {
       if (this.#draining) throw new TaskRejected('runner_draining', 'the runner is draining');
       spec = toTaskSpec(msg, this.#d);
       this.#d.validate?.(spec);
-      if (this.#running.size >= this.#maxAgents) throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);
+      if (this.#running.size >= this.#maxAgents)
+        throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);
     } catch (err) {
       const reason: RejectReason = err instanceof TaskRejected ? err.reason : 'invalid_task';
       await this.#reject(msg, reason, errorMessage(err));
@@ -139,14 +140,20 @@ export class TaskManager {
         agent_id: run.spec.agentId,
         status: status === 'completed' ? 'completed' : status === 'cancelled' ? 'cancelled' : 'failed',
         progress: status === 'completed' ? 100 : null,
-        activity: status === 'completed' ? 'Execution finished' : status === 'cancelled' ? 'Execution cancelled' : `Execution ${status}${message.error ? `: ${message.error.slice(0, 160)}` : ''}`,
+        activity:
+          status === 'completed'
+            ? 'Execution finished'
+            : status === 'cancelled'
+              ? 'Execution cancelled'
+              : `Execution ${status}${message.error ? `: ${message.error.slice(0, 160)}` : ''}`,
       });
       this.#running.delete(run.spec.taskId);
       this.#remember(run.spec.taskId, message);
       this.sendStatus();
       if (this.#running.size === 0) for (const fn of this.#idle) fn();
     }
-    if (workspace) await workspace.release({ status, ...(typeof message.result.dirty === 'boolean' ? { dirty: message.result.dirty } : {}) });
+    if (workspace)
+      await workspace.release({ status, ...(typeof message.result.dirty === 'boolean' ? { dirty: message.result.dirty } : {}) });
   }
 
   #remember(taskId: string, msg: TaskComplete): void {

@@ -78,7 +78,10 @@ export class TaskRun {
       if (log) {
         this.#log = log.writer;
         this.view.logPath = log.path;
-        log.writer.write('runner', `workspace ${workspace.path}${workspace.env.SIBYL_BRANCH ? ` (branch ${workspace.env.SIBYL_BRANCH})` : ''}; command ${JSON.stringify(spec.command)}`);
+        log.writer.write(
+          'runner',
+          `workspace ${workspace.path}${workspace.env.SIBYL_BRANCH ? ` (branch ${workspace.env.SIBYL_BRANCH})` : ''}; command ${JSON.stringify(spec.command)}`,
+        );
       }
       this.#deps.onViewChange?.();
       await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
@@ -87,7 +90,14 @@ export class TaskRun {
       const proc = new AgentProcess({
         argv: spec.command,
         cwd: workspace.path,
-        env: agentEnv({ base: this.#deps.baseEnv, spec, worktreePath: workspace.path, sandboxId: this.#deps.sandboxId, secrets: this.#deps.secrets, extra: workspace.env }),
+        env: agentEnv({
+          base: this.#deps.baseEnv,
+          spec,
+          worktreePath: workspace.path,
+          sandboxId: this.#deps.sandboxId,
+          secrets: this.#deps.secrets,
+          extra: workspace.env,
+        }),
         timeoutMs: spec.timeoutSeconds * 1000,
         ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
         ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
@@ -105,9 +115,22 @@ export class TaskRun {
       const exit = await proc.exited;
       this.view.phase = 'finishing';
       clearTimeout(this.#activityTimer);
-      const status: ResultStatus = exit.stoppedBy === 'timeout' ? 'timeout' : exit.stoppedBy ? 'cancelled' : exit.spawnError ? 'failed' : exit.exitCode === 0 ? 'completed' : 'failed';
+      const status: ResultStatus =
+        exit.stoppedBy === 'timeout'
+          ? 'timeout'
+          : exit.stoppedBy
+            ? 'cancelled'
+            : exit.spawnError
+              ? 'failed'
+              : exit.exitCode === 0
+                ? 'completed'
+                : 'failed';
       const error =
-        status === 'timeout' ? `timed out after ${spec.timeoutSeconds} s` : status === 'cancelled' ? exit.stoppedBy : exit.spawnError ?? (status === 'failed' ? `agent exited with code ${exit.exitCode}` : undefined);
+        status === 'timeout'
+          ? `timed out after ${spec.timeoutSeconds} s`
+          : status === 'cancelled'
+            ? exit.stoppedBy
+            : (exit.spawnError ?? (status === 'failed' ? `agent exited with code ${exit.exitCode}` : undefined));
       const result: TaskResult = {
         status,
         exit_code: exit.exitCode,
@@ -120,12 +143,20 @@ export class TaskRun {
         ...(this.view.logPath ? { log_path: this.view.logPath } : {}),
         ...(await this.#describe(workspace)),
       };
-      await this.#closeLog(`agent ended: ${status}${exit.exitCode !== null ? `, exit code ${exit.exitCode}` : ''}${error ? ` (${error})` : ''}`);
+      await this.#closeLog(
+        `agent ended: ${status}${exit.exitCode !== null ? `, exit code ${exit.exitCode}` : ''}${error ? ` (${error})` : ''}`,
+      );
       return { message: completeMessage(spec.taskId, result, status === 'cancelled' && exit.stoppedBy === 'runner_draining'), workspace };
     } catch (err) {
       this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
       await this.#closeLog(`failed: ${errorMessage(err)}`);
-      const result: TaskResult = { status: 'failed', exit_code: null, worktree_path: workspace?.path ?? '', duration_s: round3((performance.now() - t0) / 1000), error: errorMessage(err) };
+      const result: TaskResult = {
+        status: 'failed',
+        exit_code: null,
+        worktree_path: workspace?.path ?? '',
+        duration_s: round3((performance.now() - t0) / 1000),
+        error: errorMessage(err),
+      };
       // Workspace preparation failures (git fetch, disk) are worth another attempt elsewhere.
       return { message: completeMessage(spec.taskId, result, true), workspace };
     }
@@ -136,7 +167,9 @@ export class TaskRun {
     this.#log = undefined;
     if (!log) return;
     log.write('runner', last);
-    await log.close().catch((err: unknown) => this.#deps.log.warn('could not close the task log', { taskId: this.spec.taskId, error: err }));
+    await log
+      .close()
+      .catch((err: unknown) => this.#deps.log.warn('could not close the task log', { taskId: this.spec.taskId, error: err }));
   }
 
   async #describe(workspace: PreparedWorkspace): Promise<Record<string, unknown>> {
@@ -150,7 +183,11 @@ export class TaskRun {
 
   #cancelledBeforeStart(t0: number, path: string): TaskComplete {
     const reason = this.#stopReason ?? 'task_cancel';
-    return completeMessage(this.spec.taskId, { status: 'cancelled', exit_code: null, worktree_path: path, duration_s: round3((performance.now() - t0) / 1000), error: reason }, reason === 'runner_draining');
+    return completeMessage(
+      this.spec.taskId,
+      { status: 'cancelled', exit_code: null, worktree_path: path, duration_s: round3((performance.now() - t0) / 1000), error: reason },
+      reason === 'runner_draining',
+    );
   }
 
   /** At most one activity update per interval per task, always carrying the latest line. */

@@ -35,7 +35,10 @@ export function isSafeId(value: string): boolean {
 
 export function assertSafeId(field: string, value: string): void {
   if (!isSafeId(value)) {
-    throw new TaskRejected('invalid_task', `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (letters, digits, . _ : @ - only)`);
+    throw new TaskRejected(
+      'invalid_task',
+      `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (letters, digits, . _ : @ - only)`,
+    );
   }
 }
 
@@ -104,7 +107,10 @@ export function toTaskSpec(msg: TaskAssign, defaults: SpecDefaults): TaskSpec {
   assertSafeId('project_id', msg.project_id);
   const worktreePath = str(pick(msg, 'worktree_path'));
   if (worktreePath !== undefined && (!isAbsolute(worktreePath) || !isInside(defaults.worktreeBase, worktreePath))) {
-    throw new TaskRejected('invalid_task', `config.worktree_path ${JSON.stringify(worktreePath)} is outside the runner's worktree base ${defaults.worktreeBase}`);
+    throw new TaskRejected(
+      'invalid_task',
+      `config.worktree_path ${JSON.stringify(worktreePath)} is outside the runner's worktree base ${defaults.worktreeBase}`,
+    );
   }
   const { argv, source } = resolveCommand(msg, defaults.execCommand);
   const optional = (key: string): string | undefined => {

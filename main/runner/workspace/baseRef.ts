@@ -55,7 +55,10 @@ export class BaseResolver {
     }
     name ??= await this.#defaultBranch(req, remote);
     if (name === undefined) {
-      throw new RunnerError('base_not_found', `cannot tell the default branch of ${req.repo} (no remote HEAD, no local branch); send config.base_branch`);
+      throw new RunnerError(
+        'base_not_found',
+        `cannot tell the default branch of ${req.repo} (no remote HEAD, no local branch); send config.base_branch`,
+      );
     }
     if (remote !== undefined && !req.mirror && name !== 'HEAD') {
       if (isSha) {
@@ -66,12 +69,18 @@ export class BaseResolver {
       }
     }
 
-    const candidates = isSha || name === 'HEAD' ? [name] : [...(remote ? [`refs/remotes/${remote}/${name}`] : []), `refs/heads/${name}`, `refs/tags/${name}`, name];
+    const candidates =
+      isSha || name === 'HEAD'
+        ? [name]
+        : [...(remote ? [`refs/remotes/${remote}/${name}`] : []), `refs/heads/${name}`, `refs/tags/${name}`, name];
     for (const ref of candidates) {
       const commit = await resolveCommit(req.repo, ref);
       if (commit) return { ref: ref.replace(/^refs\/(remotes|heads|tags)\//, ''), commit, fetched };
     }
-    throw new RunnerError('base_not_found', `base ${JSON.stringify(req.requested ?? name)} does not exist in ${req.repo}${fetched ? '' : ' (and the remote could not be fetched)'}`);
+    throw new RunnerError(
+      'base_not_found',
+      `base ${JSON.stringify(req.requested ?? name)} does not exist in ${req.repo}${fetched ? '' : ' (and the remote could not be fetched)'}`,
+    );
   }
 
   async #defaultBranch(req: BaseRequest, remote: string | undefined): Promise<string | undefined> {

@@ -27,15 +27,27 @@ export interface Mirror {
 }
 
 /** The mirror of `url`, cloned into a temporary folder and renamed so a half-done clone never looks like a cache. */
-export async function ensureMirror(repoCacheDir: string, url: string, opts: { timeoutMs: number; signal?: AbortSignal; log: Logger }): Promise<Mirror> {
+export async function ensureMirror(
+  repoCacheDir: string,
+  url: string,
+  opts: { timeoutMs: number; signal?: AbortSignal; log: Logger },
+): Promise<Mirror> {
   const dir = mirrorDir(repoCacheDir, url);
   return withRepoLock(
     dir,
     async () => {
-      if (await stat(dir).then(() => true, () => false)) {
+      if (
+        await stat(dir).then(
+          () => true,
+          () => false,
+        )
+      ) {
         const actual = await remoteUrl(dir);
         if (actual !== url) {
-          throw new RunnerError('repo_cache_mismatch', `repository cache ${dir} has origin ${actual ? redactUrl(actual) : '(none)'}, expected ${redactUrl(url)}; delete the folder to re-clone`);
+          throw new RunnerError(
+            'repo_cache_mismatch',
+            `repository cache ${dir} has origin ${actual ? redactUrl(actual) : '(none)'}, expected ${redactUrl(url)}; delete the folder to re-clone`,
+          );
         }
         return { dir, lockKey: dir, created: false };
       }

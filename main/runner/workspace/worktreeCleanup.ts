@@ -79,7 +79,11 @@ export class WorktreeRegistry {
  * cannot (the repository was deleted, the folder is no longer a worktree) the folder is deleted
  * anyway, but only inside the runner's worktree base.
  */
-export async function removeWorktreeFolder(rec: Pick<WorktreeRecord, 'path' | 'repo' | 'lockKey'>, worktreeBase: string, log: Logger): Promise<void> {
+export async function removeWorktreeFolder(
+  rec: Pick<WorktreeRecord, 'path' | 'repo' | 'lockKey'>,
+  worktreeBase: string,
+  log: Logger,
+): Promise<void> {
   await withRepoLock(rec.lockKey, async () => {
     try {
       await removeWorktree(rec.repo, rec.path);
@@ -116,7 +120,11 @@ export async function folderSize(dir: string): Promise<number> {
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) stack.push(p);
-      else total += await lstat(p).then((s) => s.size, () => 0);
+      else
+        total += await lstat(p).then(
+          (s) => s.size,
+          () => 0,
+        );
     }
   }
   return total;
@@ -126,7 +134,10 @@ export async function folderSize(dir: string): Promise<number> {
  * Worktrees at `<base>/<project>/<task>` that the registry does not know (a lost or corrupt
  * registry): each with the repository git says it belongs to.
  */
-export async function discoverWorktrees(base: string, known: Set<string>): Promise<Array<{ path: string; repo: string; projectId: string; taskId: string }>> {
+export async function discoverWorktrees(
+  base: string,
+  known: Set<string>,
+): Promise<Array<{ path: string; repo: string; projectId: string; taskId: string }>> {
   const found: Array<{ path: string; repo: string; projectId: string; taskId: string }> = [];
   const projects = await readdir(base, { withFileTypes: true }).catch(() => []);
   for (const p of projects) {

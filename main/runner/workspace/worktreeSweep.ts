@@ -4,7 +4,14 @@ import { withRepoLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectLinks } from '../projects/links.ts';
 import { mirrorDirs } from './repoCache.ts';
-import { WorktreeRegistry, discoverWorktrees, exists, folderSize, removeWorktreeFolder, type WorktreeRecord } from './worktreeCleanup.ts';
+import {
+  type WorktreeRegistry,
+  discoverWorktrees,
+  exists,
+  folderSize,
+  removeWorktreeFolder,
+  type WorktreeRecord,
+} from './worktreeCleanup.ts';
 
 /**
  * The periodic cleanup: finished worktrees whose keep period ended are removed (branches stay),
@@ -35,9 +42,21 @@ export async function sweepWorktrees(s: SweepInput): Promise<{ removed: string[]
 
   // Worktrees of tasks that were running when a previous runner process stopped count as finished now.
   const records = await s.registry.update((rs) => {
-    const next = rs.map((r) => (r.finishedAt === null && !s.active.has(r.path) ? { ...r, finishedAt: s.now, keepUntil: s.now + s.keepMs, reason: 'runner stopped during the task' } : r));
+    const next = rs.map((r) =>
+      r.finishedAt === null && !s.active.has(r.path)
+        ? { ...r, finishedAt: s.now, keepUntil: s.now + s.keepMs, reason: 'runner stopped during the task' }
+        : r,
+    );
     for (const d of adopted) {
-      next.push({ ...d, lockKey: d.repo, branch: '', createdAt: s.now, finishedAt: s.now, keepUntil: s.now + s.keepMs, reason: 'found on disk, unknown to the registry' });
+      next.push({
+        ...d,
+        lockKey: d.repo,
+        branch: '',
+        createdAt: s.now,
+        finishedAt: s.now,
+        keepUntil: s.now + s.keepMs,
+        reason: 'found on disk, unknown to the registry',
+      });
     }
     return next;
   });
@@ -69,13 +88,16 @@ export async function sweepWorktrees(s: SweepInput): Promise<{ removed: string[]
     const sizes = new Map<string, number>();
     for (const r of present) sizes.set(r.path, await folderSize(r.path));
     let total = [...sizes.values()].reduce((a, b) => a + b, 0);
-    const oldestFirst = present.filter((r) => !s.active.has(r.path) && r.finishedAt !== null).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    const oldestFirst = present
+      .filter((r) => !s.active.has(r.path) && r.finishedAt !== null)
+      .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
     for (const r of oldestFirst) {
       if (total <= s.capBytes) break;
       await remove(r, 'worktree disk cap');
       if (gone.has(r.path)) total -= sizes.get(r.path) ?? 0;
     }
-    if (total > s.capBytes) s.log.warn('worktrees exceed the disk cap; only running tasks are left', { bytes: total, capBytes: s.capBytes });
+    if (total > s.capBytes)
+      s.log.warn('worktrees exceed the disk cap; only running tasks are left', { bytes: total, capBytes: s.capBytes });
   }
 
   if (gone.size > 0) await s.registry.update((rs) => rs.filter((r) => !gone.has(r.path)));
@@ -90,7 +112,9 @@ export async function sweepWorktrees(s: SweepInput): Promise<{ removed: string[]
     }
   }
   for (const [repo, lockKey] of touched) {
-    await withRepoLock(lockKey, () => pruneWorktrees(repo)).catch((err: unknown) => s.log.debug('worktree prune failed', { repo, error: errorMessage(err) }));
+    await withRepoLock(lockKey, () => pruneWorktrees(repo)).catch((err: unknown) =>
+      s.log.debug('worktree prune failed', { repo, error: errorMessage(err) }),
+    );
   }
   return { removed };
 }

@@ -145,8 +145,20 @@ export class GitWorkspaces implements WorkspaceProvider {
     }
 
     const agentPath = source.prefix ? join(root, source.prefix) : root;
-    const path = (await stat(agentPath).then((s) => s.isDirectory(), () => false)) ? agentPath : root;
-    this.#log.info('worktree ready', { taskId: spec.taskId, path, branch, base: base.ref, baseCommit: base.commit.slice(0, 12), baseFetched: base.fetched });
+    const path = (await stat(agentPath).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+      ? agentPath
+      : root;
+    this.#log.info('worktree ready', {
+      taskId: spec.taskId,
+      path,
+      branch,
+      base: base.ref,
+      baseCommit: base.commit.slice(0, 12),
+      baseFetched: base.fetched,
+    });
     return {
       path,
       env: { SIBYL_BRANCH: branch, SIBYL_BASE_REF: base.ref, SIBYL_BASE_COMMIT: base.commit },
@@ -199,7 +211,11 @@ export class GitWorkspaces implements WorkspaceProvider {
       return { kind: 'linked', repo: link.path, lockKey: link.repo.commonDir, checkout, prefix: link.repo.prefix, justFetched: false };
     }
     if (spec.repoUrl === undefined) return undefined;
-    const mirror = await ensureMirror(this.#cacheDir, spec.repoUrl, { timeoutMs: this.#cloneTimeoutMs, log: this.#log, ...(signal ? { signal } : {}) });
+    const mirror = await ensureMirror(this.#cacheDir, spec.repoUrl, {
+      timeoutMs: this.#cloneTimeoutMs,
+      log: this.#log,
+      ...(signal ? { signal } : {}),
+    });
     return { kind: 'mirror', repo: mirror.dir, lockKey: mirror.lockKey, checkout: undefined, prefix: '', justFetched: mirror.created };
   }
 
@@ -221,7 +237,8 @@ export class GitWorkspaces implements WorkspaceProvider {
       return;
     }
     const entries = await readdir(root).catch(() => ['?']);
-    if (entries.length > 0) throw new RunnerError('worktree_exists', `${root} already exists and is not a worktree of this runner; move it away`);
+    if (entries.length > 0)
+      throw new RunnerError('worktree_exists', `${root} already exists and is not a worktree of this runner; move it away`);
     await rmdir(root);
   }
 
@@ -243,7 +260,13 @@ export class GitWorkspaces implements WorkspaceProvider {
   }
 
   async #describe(a: ActiveWorktree): Promise<Record<string, unknown>> {
-    const known = { workspace: 'git_worktree', branch: a.record.branch, base_ref: a.base.ref, base_commit: a.base.commit, base_fetched: a.base.fetched };
+    const known = {
+      workspace: 'git_worktree',
+      branch: a.record.branch,
+      base_ref: a.base.ref,
+      base_commit: a.base.commit,
+      base_fetched: a.base.fetched,
+    };
     try {
       const root = a.record.path;
       const head = await git.resolveCommit(root, 'HEAD');
@@ -279,17 +302,22 @@ export class GitWorkspaces implements WorkspaceProvider {
         this.#log.info('worktree removed, branch kept', { taskId: rec.taskId, branch: rec.branch });
       } else {
         const now = this.#now();
-        await this.#registry.update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now + this.#keepMs, reason } : r)));
+        await this.#registry.update((rs) =>
+          rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now + this.#keepMs, reason } : r)),
+        );
         this.#log.info('worktree kept for inspection', { taskId: rec.taskId, path: rec.path, reason, hours: this.#keepMs / 3600_000 });
       }
     } catch (err) {
       this.#log.error('worktree release failed; the next sweep retries', { taskId: rec.taskId, path: rec.path, error: errorMessage(err) });
       const now = this.#now();
-      await this.#registry.update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r))).catch(() => undefined);
+      await this.#registry
+        .update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r)))
+        .catch(() => undefined);
     } finally {
       this.#active.delete(rec.path);
     }
-    if (this.#capBytes > 0) await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
+    if (this.#capBytes > 0)
+      await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
   }
 
   /** Undo a half-prepared worktree; a branch we created with no work on it goes too. */

@@ -8,7 +8,13 @@ export function runnerStep(w: WizardContext): Child[] {
   const next = h('button', { type: 'submit', form: 'runner-form', class: 'btn btn-primary', 'data-key': 'next' }, 'Continue');
   if (!draft.detected) {
     void detect(w);
-    return stepFrame(w, 'This runner', '', [h('p', { class: 'row muted', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Looking at this machine…')], null);
+    return stepFrame(
+      w,
+      'This runner',
+      '',
+      [h('p', { class: 'row muted', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Looking at this machine…')],
+      null,
+    );
   }
 
   const nameInput = h('input', { type: 'text', name: 'name', value: draft.name, maxlength: 255, autocomplete: 'off', 'data-key': 'name' });
@@ -18,14 +24,28 @@ export function runnerStep(w: WizardContext): Child[] {
     name.setError('');
   });
 
-  const maxInput = h('input', { type: 'number', name: 'maxAgents', min: 1, max: 20, step: 1, value: String(draft.maxAgents), 'data-key': 'max' });
+  const maxInput = h('input', {
+    type: 'number',
+    name: 'maxAgents',
+    min: 1,
+    max: 20,
+    step: 1,
+    value: String(draft.maxAgents),
+    'data-key': 'max',
+  });
   const max = field('Maximum concurrent agents', maxInput, { hint: 'From 1 to 20. Each agent works in its own git worktree.' });
   maxInput.addEventListener('input', () => {
     draft.maxAgents = Number(maxInput.value);
     max.setError('');
   });
 
-  const folderInput = h('input', { type: 'text', name: 'worktreeBase', value: draft.worktreeBase, spellcheck: 'false', 'data-key': 'folder' });
+  const folderInput = h('input', {
+    type: 'text',
+    name: 'worktreeBase',
+    value: draft.worktreeBase,
+    spellcheck: 'false',
+    'data-key': 'folder',
+  });
   const choose = h('button', { type: 'button', class: 'btn', 'data-key': 'choose' }, 'Choose…');
   const folder = field('Worktree folder', folderInput, { hint: 'Where task worktrees are created.', extra: choose });
   folderInput.addEventListener('input', () => {
@@ -49,7 +69,11 @@ export function runnerStep(w: WizardContext): Child[] {
     e.preventDefault();
     const checks: [string, HTMLInputElement, (m: string) => void][] = [
       [draft.name.trim() ? '' : 'Give the runner a name.', nameInput, name.setError],
-      [Number.isInteger(draft.maxAgents) && draft.maxAgents >= 1 && draft.maxAgents <= 20 ? '' : 'Enter a whole number from 1 to 20.', maxInput, max.setError],
+      [
+        Number.isInteger(draft.maxAgents) && draft.maxAgents >= 1 && draft.maxAgents <= 20 ? '' : 'Enter a whole number from 1 to 20.',
+        maxInput,
+        max.setError,
+      ],
       [draft.worktreeBase.trim() ? '' : 'Choose a folder for worktrees.', folderInput, folder.setError],
     ];
     for (const [message, , setError] of checks) setError(message);
@@ -96,7 +120,14 @@ function capabilities(w: WizardContext): HTMLElement {
     if (draft.capabilities.length === 0) list.append(h('p', { class: 'small muted' }, 'None detected.'));
   };
   renderList();
-  const addInput = h('input', { type: 'text', name: 'customCapability', maxlength: 64, placeholder: 'e.g. gpu', 'aria-label': 'Add a capability', 'data-key': 'cap-new' });
+  const addInput = h('input', {
+    type: 'text',
+    name: 'customCapability',
+    maxlength: 64,
+    placeholder: 'e.g. gpu',
+    'aria-label': 'Add a capability',
+    'data-key': 'cap-new',
+  });
   const addError = h('div', { class: 'field-error', role: 'alert' });
   const add = (): void => {
     const name = addInput.value.trim();
@@ -120,5 +151,13 @@ function capabilities(w: WizardContext): HTMLElement {
     add();
   });
   const addBtn = h('button', { type: 'button', class: 'btn btn-small', onclick: add, 'data-key': 'cap-add' }, 'Add');
-  return h('fieldset', null, h('legend', null, 'Capabilities'), h('p', { class: 'hint' }, 'Tasks that need a capability go only to runners that have it.'), list, h('div', { class: 'row add-row' }, addInput, addBtn), addError);
+  return h(
+    'fieldset',
+    null,
+    h('legend', null, 'Capabilities'),
+    h('p', { class: 'hint' }, 'Tasks that need a capability go only to runners that have it.'),
+    list,
+    h('div', { class: 'row add-row' }, addInput, addBtn),
+    addError,
+  );
 }

@@ -15,7 +15,16 @@ const TITLES: Record<ServerCheck['kind'], string> = {
 /** Step 1: the server URL, checked locally as you type and against the server on "Check". */
 export function serverStep(w: WizardContext): Child[] {
   const { draft } = w;
-  const input = h('input', { type: 'url', name: 'server', value: draft.serverUrl, placeholder: 'https://sibyl.example.com', autocomplete: 'url', spellcheck: 'false', required: true, 'data-key': 'url' });
+  const input = h('input', {
+    type: 'url',
+    name: 'server',
+    value: draft.serverUrl,
+    placeholder: 'https://sibyl.example.com',
+    autocomplete: 'url',
+    spellcheck: 'false',
+    required: true,
+    'data-key': 'url',
+  });
   const checkBtn = h('button', { type: 'button', class: 'btn', 'data-key': 'check' }, 'Check');
   const url = field('Sibyl server URL', input, { hint: 'The address you open Sibyl at in your browser.', extra: checkBtn });
   const result = h('div', { class: 'check-result', role: 'status', 'aria-live': 'polite' });
@@ -46,7 +55,9 @@ export function serverStep(w: WizardContext): Child[] {
     busy = true;
     validate(false);
     next.disabled = true;
-    result.replaceChildren(h('div', { class: 'msg msg-info row' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), `Checking ${target}…`));
+    result.replaceChildren(
+      h('div', { class: 'msg msg-info row' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), `Checking ${target}…`),
+    );
     try {
       draft.check = await call('wizard:checkServer', { url: target });
       draft.checkedUrl = target;

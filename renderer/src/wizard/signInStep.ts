@@ -8,7 +8,11 @@ export function signInStep(w: WizardContext): Child[] {
   const { draft } = w;
   const server = serverOf(draft);
   const signedIn = draft.signedIn?.serverUrl === server ? draft.signedIn : null;
-  const next = h('button', { type: 'button', class: 'btn btn-primary', 'data-key': 'next', disabled: !signedIn, onclick: () => w.goto(2) }, 'Continue');
+  const next = h(
+    'button',
+    { type: 'button', class: 'btn btn-primary', 'data-key': 'next', disabled: !signedIn, onclick: () => w.goto(2) },
+    'Continue',
+  );
 
   const modes = h(
     'fieldset',
@@ -27,7 +31,13 @@ export function signInStep(w: WizardContext): Child[] {
 }
 
 function modeRadio(w: WizardContext, mode: 'device' | 'token', label: string): HTMLLabelElement {
-  const input = h('input', { type: 'radio', name: 'auth-mode', value: mode, checked: w.draft.authMode === mode, 'data-key': `mode-${mode}` });
+  const input = h('input', {
+    type: 'radio',
+    name: 'auth-mode',
+    value: mode,
+    checked: w.draft.authMode === mode,
+    'data-key': `mode-${mode}`,
+  });
   input.addEventListener('change', () => {
     w.draft.authMode = mode;
     w.rerender();
@@ -59,7 +69,17 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
     append(panel, [
       h('p', null, 'Your browser opens Sibyl; approve the code shown here and this window continues by itself.'),
       event?.state === 'error' ? h('div', { class: 'msg msg-error', role: 'alert' }, event.message) : null,
-      h('button', { type: 'button', class: 'btn btn-primary', 'data-key': 'device-start', onclick: () => void start(), disabled: event?.state === 'pending' }, 'Sign in with browser'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-primary',
+          'data-key': 'device-start',
+          onclick: () => void start(),
+          disabled: event?.state === 'pending',
+        },
+        'Sign in with browser',
+      ),
     ]);
     return panel;
   }
@@ -80,11 +100,21 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
   const failed = event.state === 'denied' || event.state === 'expired' || event.state === 'error';
   append(panel, [
     h('p', null, 'Check that your browser shows this code, then approve:'),
-    h('div', { class: 'code-row' }, codeEl, h('button', { type: 'button', class: 'btn btn-small', 'data-key': 'copy', onclick: () => void copy() }, 'Copy code'), copyNote),
+    h(
+      'div',
+      { class: 'code-row' },
+      codeEl,
+      h('button', { type: 'button', class: 'btn btn-small', 'data-key': 'copy', onclick: () => void copy() }, 'Copy code'),
+      copyNote,
+    ),
     h('p', { class: 'small muted' }, 'Page: ', h('span', { class: 'mono' }, code.verificationUri)),
     h(
       'div',
-      { class: `msg ${event.state === 'approved' ? 'msg-ok' : failed ? 'msg-error' : 'msg-info'}`, role: 'status', 'data-testid': 'device-state' },
+      {
+        class: `msg ${event.state === 'approved' ? 'msg-ok' : failed ? 'msg-error' : 'msg-info'}`,
+        role: 'status',
+        'data-testid': 'device-state',
+      },
       waiting ? h('span', { class: 'spinner inline', 'aria-hidden': 'true' }) : null,
       deviceText(event.state),
       failed && event.message ? ` ${event.message}` : '',
@@ -92,9 +122,33 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
     h(
       'div',
       { class: 'actions' },
-      waiting ? h('button', { type: 'button', class: 'btn', 'data-key': 'open', onclick: () => void call('os:openExternal', { url: code.verificationUriComplete }) }, 'Open the page again') : null,
-      waiting ? h('button', { type: 'button', class: 'btn btn-ghost', 'data-key': 'device-cancel', onclick: () => void call('wizard:cancelDeviceLogin', {}) }, 'Cancel') : null,
-      failed ? h('button', { type: 'button', class: 'btn btn-primary', 'data-key': 'device-retry', onclick: () => void start() }, 'Try again') : null,
+      waiting
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn',
+              'data-key': 'open',
+              onclick: () => void call('os:openExternal', { url: code.verificationUriComplete }),
+            },
+            'Open the page again',
+          )
+        : null,
+      waiting
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-ghost',
+              'data-key': 'device-cancel',
+              onclick: () => void call('wizard:cancelDeviceLogin', {}),
+            },
+            'Cancel',
+          )
+        : null,
+      failed
+        ? h('button', { type: 'button', class: 'btn btn-primary', 'data-key': 'device-retry', onclick: () => void start() }, 'Try again')
+        : null,
     ),
   ]);
   return panel;
@@ -117,7 +171,14 @@ function deviceText(state: string): string {
 
 function tokenPanel(w: WizardContext, server: string): HTMLElement {
   const { draft } = w;
-  const input = h('input', { type: 'password', name: 'token', value: draft.token, autocomplete: 'off', spellcheck: 'false', 'data-key': 'token' });
+  const input = h('input', {
+    type: 'password',
+    name: 'token',
+    value: draft.token,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'data-key': 'token',
+  });
   const token = field('Access token or API key', input, { hint: 'Create an API key in Sibyl under Settings → API keys.' });
   const use = h('button', { type: 'submit', class: 'btn btn-primary', 'data-key': 'use-token' }, 'Use this token');
   input.addEventListener('input', () => {

@@ -67,7 +67,10 @@ export function wizardScreen(ctx: ScreenContext): Screen {
   };
 
   function render(moved: boolean): void {
-    mount(stepList, STEPS.map((label, i) => stepItem(label, i as StepIndex)));
+    mount(
+      stepList,
+      STEPS.map((label, i) => stepItem(label, i as StepIndex)),
+    );
     // Redrawing replaces the step's nodes; remember which control had the focus to give it back.
     const focusKey = panel.contains(document.activeElement) ? (document.activeElement?.getAttribute('data-key') ?? '') : null;
     mount(panel, VIEWS[draft.step](w));
@@ -75,17 +78,24 @@ export function wizardScreen(ctx: ScreenContext): Screen {
     if (again && !again.hasAttribute('disabled')) again.focus();
     else if (moved) panel.querySelector<HTMLElement>('h2')?.focus();
     // The control that had the focus went away (e.g. the sign-in was approved): offer the way on.
-    else if (focusKey !== null) (panel.querySelector<HTMLElement>('[data-key="next"]:not([disabled])') ?? panel.querySelector<HTMLElement>('h2'))?.focus();
+    else if (focusKey !== null)
+      (panel.querySelector<HTMLElement>('[data-key="next"]:not([disabled])') ?? panel.querySelector<HTMLElement>('h2'))?.focus();
   }
 
   function stepItem(label: string, i: StepIndex): Child {
     const state = i === draft.step ? 'current' : draft.errors[i] ? 'error' : i < draft.reached || draft.runnerId !== null ? 'done' : 'todo';
     const reachable = i <= draft.reached && draft.runnerId === null;
-    const content = [h('span', { class: 'step-num', 'aria-hidden': 'true' }, String(i + 1)), h('span', null, label), state === 'error' ? h('span', { class: 'visually-hidden' }, ' (has a problem)') : null];
+    const content = [
+      h('span', { class: 'step-num', 'aria-hidden': 'true' }, String(i + 1)),
+      h('span', null, label),
+      state === 'error' ? h('span', { class: 'visually-hidden' }, ' (has a problem)') : null,
+    ];
     return h(
       'li',
       { class: 'step', 'data-state': state, 'aria-current': i === draft.step ? 'step' : false },
-      reachable && i !== draft.step ? h('button', { type: 'button', class: 'step-link', onclick: () => w.goto(i) }, content) : h('span', { class: 'step-link' }, content),
+      reachable && i !== draft.step
+        ? h('button', { type: 'button', class: 'step-link', onclick: () => w.goto(i) }, content)
+        : h('span', { class: 'step-link' }, content),
     );
   }
 
@@ -99,7 +109,12 @@ export function wizardScreen(ctx: ScreenContext): Screen {
   const el = h(
     'div',
     { class: 'wizard' },
-    h('header', { class: 'wizard-head' }, h('h1', { tabindex: '-1' }, registeredBefore ? 'Re-register this runner' : 'Set up Sibyl Runner'), h('nav', { 'aria-label': 'Setup steps' }, stepList)),
+    h(
+      'header',
+      { class: 'wizard-head' },
+      h('h1', { tabindex: '-1' }, registeredBefore ? 'Re-register this runner' : 'Set up Sibyl Runner'),
+      h('nav', { 'aria-label': 'Setup steps' }, stepList),
+    ),
     panel,
   );
   return { el, dispose: () => d.dispose() };
@@ -107,8 +122,12 @@ export function wizardScreen(ctx: ScreenContext): Screen {
 
 /** The common frame of a step: heading, body, and the Back / primary buttons. */
 export function stepFrame(w: WizardContext, title: string, intro: string, body: Child[], primary: HTMLButtonElement | null): Child[] {
-  const back = w.draft.step > 0 && w.draft.runnerId === null ? h('button', { type: 'button', class: 'btn', 'data-key': 'back', onclick: () => w.goto((w.draft.step - 1) as StepIndex) }, 'Back') : null;
-  const cancel = w.cancel && w.draft.runnerId === null ? h('button', { type: 'button', class: 'btn btn-ghost', onclick: w.cancel }, 'Cancel') : null;
+  const back =
+    w.draft.step > 0 && w.draft.runnerId === null
+      ? h('button', { type: 'button', class: 'btn', 'data-key': 'back', onclick: () => w.goto((w.draft.step - 1) as StepIndex) }, 'Back')
+      : null;
+  const cancel =
+    w.cancel && w.draft.runnerId === null ? h('button', { type: 'button', class: 'btn btn-ghost', onclick: w.cancel }, 'Cancel') : null;
   return [
     h('h2', { tabindex: '-1' }, title),
     intro ? h('p', { class: 'muted' }, intro) : null,

@@ -53,7 +53,8 @@ export function verifyJwt(token: string, typ: 'access' | 'refresh'): { ok: true;
   } catch {
     return { ok: false, reason: 'Invalid payload' };
   }
-  if (claims.exp === undefined || claims.iat === undefined || claims.sub === undefined) return { ok: false, reason: 'Token is missing a required claim' };
+  if (claims.exp === undefined || claims.iat === undefined || claims.sub === undefined)
+    return { ok: false, reason: 'Token is missing a required claim' };
   if (claims.exp <= Date.now() / 1000) return { ok: false, reason: typ === 'refresh' ? 'Refresh token expired' : 'Signature has expired' };
   if (claims.typ !== typ) return { ok: false, reason: `Invalid token type (expected ${typ})` };
   return { ok: true, claims };
@@ -95,8 +96,22 @@ export function rotate(state: CoreState, sid: string, opts: { scope?: string; tt
   if (!session) throw new Error('fakeCore: no such session');
   const now = Math.floor(Date.now() / 1000);
   session.jti = randomUUID();
-  const refresh = signJwt({ sub: session.sub, org: session.org, typ: 'refresh', jti: session.jti, sid, iat: now, exp: now + (state.options.refreshTokenTtlS ?? 30 * 86400) });
+  const refresh = signJwt({
+    sub: session.sub,
+    org: session.org,
+    typ: 'refresh',
+    jti: session.jti,
+    sid,
+    iat: now,
+    exp: now + (state.options.refreshTokenTtlS ?? 30 * 86400),
+  });
   const ttl = opts.ttlS ?? state.options.accessTokenTtlS ?? 3600;
   const access = mintAccessToken(state, { sub: session.sub, org: session.org, ttlS: ttl, ...(opts.scope ? { scope: opts.scope } : {}) });
-  return TokenResponse.parse({ access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: ttl, ...(opts.scope ? { scope: opts.scope } : {}) });
+  return TokenResponse.parse({
+    access_token: access,
+    refresh_token: refresh,
+    token_type: 'Bearer',
+    expires_in: ttl,
+    ...(opts.scope ? { scope: opts.scope } : {}),
+  });
 }

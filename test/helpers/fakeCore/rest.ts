@@ -62,15 +62,21 @@ function fastApiIssues(error: z.ZodError, body: unknown, prefix: string): Valida
     const loc = [prefix, ...i.path.map((p) => (typeof p === 'number' ? p : String(p)))];
     if (i.code === 'invalid_type') {
       if (input === undefined) return { type: 'missing', loc, msg: 'Field required', input: body };
-      const kind = { string: 'string', number: 'integer', array: 'list' }[i.expected as string] ?? i.expected;
+      const kind = ({ string: 'string', number: 'integer', array: 'list' } as Record<string, string>)[i.expected] ?? i.expected;
       return { type: `${kind === 'integer' ? 'int' : kind}_type`, loc, msg: `Input should be a valid ${kind}`, input };
     }
     if ((i.code === 'too_small' || i.code === 'too_big') && i.origin === 'string') {
       const n = Number(i.code === 'too_small' ? i.minimum : i.maximum);
       const word = i.code === 'too_small' ? 'least' : 'most';
-      return { type: `string_too_${i.code === 'too_small' ? 'short' : 'long'}`, loc, msg: `String should have at ${word} ${n} character${n === 1 ? '' : 's'}`, input };
+      return {
+        type: `string_too_${i.code === 'too_small' ? 'short' : 'long'}`,
+        loc,
+        msg: `String should have at ${word} ${n} character${n === 1 ? '' : 's'}`,
+        input,
+      };
     }
-    if (i.code === 'too_small') return { type: 'greater_than_equal', loc, msg: `Input should be greater than or equal to ${i.minimum}`, input };
+    if (i.code === 'too_small')
+      return { type: 'greater_than_equal', loc, msg: `Input should be greater than or equal to ${i.minimum}`, input };
     if (i.code === 'too_big') return { type: 'less_than_equal', loc, msg: `Input should be less than or equal to ${i.maximum}`, input };
     return { type: 'value_error', loc, msg: i.message, input };
   });
@@ -80,7 +86,14 @@ function bodyProblem(body: Body): ValidationIssue[] | undefined {
   if (body.invalidJson) return [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error', input: {} }];
   if (body.value === undefined) return [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }];
   if (!isObject(body.value)) {
-    return [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: body.value }];
+    return [
+      {
+        type: 'model_attributes_type',
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        input: body.value,
+      },
+    ];
   }
   return undefined;
 }
@@ -124,16 +137,27 @@ function principal(state: CoreState, req: IncomingMessage, method: string): Prin
   const key = token.startsWith('sk_') ? state.apiKeys.get(token) : undefined;
   if (!key) return { status: 401, detail: 'Not authenticated' };
   const read = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
-  if (!key.scopes.includes('api:write') && !(read && key.scopes.includes('api:read'))) return { status: 403, detail: 'Insufficient API key scope' };
+  if (!key.scopes.includes('api:write') && !(read && key.scopes.includes('api:read')))
+    return { status: 403, detail: 'Insufficient API key scope' };
   return { sub: state.userId, org: state.orgId };
 }
 
-function runnerRoute(state: CoreState, req: IncomingMessage, res: ServerResponse, method: string, id: string | undefined, body: Body): void {
+function runnerRoute(
+  state: CoreState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  id: string | undefined,
+  body: Body,
+): void {
   const who = principal(state, req, method);
   if ('status' in who) return sendJson(res, who.status, { detail: who.detail });
   if (!who.org) return sendJson(res, 403, { detail: 'No organization context' });
   if (id === undefined && method === 'GET') {
-    const runners = [...state.runners.values()].filter((r) => r.orgId === who.org).map((r) => r.data).reverse();
+    const runners = [...state.runners.values()]
+      .filter((r) => r.orgId === who.org)
+      .map((r) => r.data)
+      .reverse();
     return sendJson(res, 200, { runners, total: runners.length });
   }
   if (id === 'register' && method === 'POST') {
@@ -145,7 +169,9 @@ function runnerRoute(state: CoreState, req: IncomingMessage, res: ServerResponse
   }
   if (id === undefined || (method !== 'GET' && method !== 'PATCH')) return sendJson(res, 405, { detail: 'Method Not Allowed' });
   if (!UUID.test(id)) {
-    return sendJson(res, 422, { detail: [{ type: 'uuid_parsing', loc: ['path', 'runner_id'], msg: 'Input should be a valid UUID', input: id }] });
+    return sendJson(res, 422, {
+      detail: [{ type: 'uuid_parsing', loc: ['path', 'runner_id'], msg: 'Input should be a valid UUID', input: id }],
+    });
   }
   const record = state.runners.get(id.toLowerCase());
   if (!record || record.orgId !== who.org) return sendJson(res, 404, { detail: 'Runner not found' });
@@ -170,22 +196,31 @@ function me(state: CoreState, req: IncomingMessage, res: ServerResponse): void {
   const who = principal(state, req, 'GET');
   if ('status' in who) return sendJson(res, who.status, { detail: who.detail });
   const inOrg = who.org === state.orgId;
-  sendJson(res, 200, MeResponse.parse({
-    user: { id: who.sub, github_id: null, email: 'ada@example.com', name: 'Ada', avatar_url: null, is_admin: false },
-    organization: inOrg ? { id: state.orgId, slug: `u-${state.userId}`, name: 'Ada' } : null,
-    org_role: inOrg ? 'owner' : null,
-  }));
+  sendJson(
+    res,
+    200,
+    MeResponse.parse({
+      user: { id: who.sub, github_id: null, email: 'ada@example.com', name: 'Ada', avatar_url: null, is_admin: false },
+      organization: inOrg ? { id: state.orgId, slug: `u-${state.userId}`, name: 'Ada' } : null,
+      org_role: inOrg ? 'owner' : null,
+    }),
+  );
 }
 
 // ---- device flow (§2.4) and refresh (§2.6) -------------------------------------------------------
 
 /** §2.4.1: values arrive as strings or numbers; in-handler validation fails with HTTP 500 (S14). */
+/** A form or JSON value as FastAPI coerces it to a string field. */
+function formValue(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 function deviceStart(state: CoreState, value: unknown, res: ServerResponse): void {
   const raw = isObject(value) ? value : {};
-  const int = (v: unknown): number | undefined => (v === undefined ? undefined : Number(String(v)));
+  const int = (v: unknown): number | undefined => (v === undefined ? undefined : Number(formValue(v)));
   const parsed = DeviceStartRequest.safeParse({
-    client_name: raw.client_name === undefined ? undefined : String(raw.client_name),
-    scope: raw.scope === undefined ? undefined : String(raw.scope),
+    client_name: raw.client_name === undefined ? undefined : formValue(raw.client_name),
+    scope: raw.scope === undefined ? undefined : formValue(raw.scope),
     interval: int(raw.interval),
     expires_in: int(raw.expires_in),
   });
@@ -205,21 +240,29 @@ function deviceStart(state: CoreState, value: unknown, res: ServerResponse): voi
   d.expiresAt = Date.now() + expiresIn * 1000;
   state.devices.set(d.deviceCode, d);
   const verify = `${state.url()}/api/auth/device/verify`;
-  sendJson(res, 200, DeviceStartResponse.parse({
-    device_code: d.deviceCode,
-    user_code: d.userCode,
-    verification_uri: verify,
-    verification_uri_complete: `${verify}?user_code=${d.userCode}`,
-    expires_in: expiresIn,
-    interval: d.intervalS,
-  }));
+  sendJson(
+    res,
+    200,
+    DeviceStartResponse.parse({
+      device_code: d.deviceCode,
+      user_code: d.userCode,
+      verification_uri: verify,
+      verification_uri_complete: `${verify}?user_code=${d.userCode}`,
+      expires_in: expiresIn,
+      interval: d.intervalS,
+    }),
+  );
 }
 
 /** §2.4.3, errors in exactly the documented order. */
 function deviceToken(state: CoreState, value: unknown, res: ServerResponse): void {
-  const oauth = (error: string, description?: string): void => sendJson(res, 400, description ? { error, error_description: description } : { error });
+  const oauth = (error: string, description?: string): void =>
+    sendJson(res, 400, description ? { error, error_description: description } : { error });
   const raw = isObject(value) ? value : {};
-  const parsed = DeviceTokenRequest.safeParse({ device_code: raw.device_code === undefined ? undefined : String(raw.device_code), grant_type: raw.grant_type === undefined ? undefined : String(raw.grant_type) });
+  const parsed = DeviceTokenRequest.safeParse({
+    device_code: raw.device_code === undefined ? undefined : formValue(raw.device_code),
+    grant_type: raw.grant_type === undefined ? undefined : formValue(raw.grant_type),
+  });
   if (!parsed.success) return internalError(res);
   if (parsed.data.grant_type !== undefined && parsed.data.grant_type !== DeviceGrantType) return oauth('unsupported_grant_type');
   const d = state.devices.get(parsed.data.device_code);
@@ -241,7 +284,7 @@ function deviceToken(state: CoreState, value: unknown, res: ServerResponse): voi
 /** §2.6: rotation; the refresh token used dies. */
 function refresh(state: CoreState, value: unknown, res: ServerResponse): void {
   const fail = (detail: string): void => sendJson(res, 401, { detail });
-  const token = isObject(value) && value.refresh_token !== undefined ? String(value.refresh_token) : undefined;
+  const token = isObject(value) && value.refresh_token !== undefined ? formValue(value.refresh_token) : undefined;
   if (token === undefined) return fail('No refresh token provided');
   if (!RefreshRequest.safeParse({ refresh_token: token }).success) return internalError(res);
   const jwt = verifyJwt(token, 'refresh');

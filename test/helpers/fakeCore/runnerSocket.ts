@@ -12,7 +12,9 @@ const RUNNER_SCOPES = ['runner', 'runner:connect', 'sandbox:runner', 'mcp'];
 
 function rejectUpgrade(socket: Duplex, status: number): void {
   const text = status === 403 ? 'Forbidden' : 'Internal Server Error';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 export function handleUpgrade(state: CoreState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -45,10 +47,12 @@ function wsRefusal(state: CoreState, req: IncomingMessage, runnerId: string): [n
   if (!jwt?.ok) return [1008, 'Authentication required'];
   const { sub, org, rid, sid } = jwt.claims;
   const uuidOrAbsent = (v: string | undefined): boolean => v === undefined || UUID.test(v);
-  if (!sub || !org || !UUID.test(sub) || !UUID.test(org) || !uuidOrAbsent(rid) || !uuidOrAbsent(sid)) return [1008, 'Authentication required'];
+  if (!sub || !org || !UUID.test(sub) || !UUID.test(org) || !uuidOrAbsent(rid) || !uuidOrAbsent(sid))
+    return [1008, 'Authentication required'];
   if (rid !== undefined && rid.toLowerCase() !== runnerId) return [1008, 'Runner claim does not match requested runner'];
   const rawScopes = jwt.claims.scp ?? jwt.claims.scope;
-  const scopes = typeof rawScopes === 'string' ? rawScopes.split(/\s+/).filter(Boolean) : Array.isArray(rawScopes) ? rawScopes.map(String) : [];
+  const scopes =
+    typeof rawScopes === 'string' ? rawScopes.split(/\s+/).filter(Boolean) : Array.isArray(rawScopes) ? rawScopes.map(String) : [];
   if (scopes.length > 0 && !scopes.some((s) => RUNNER_SCOPES.includes(s))) return [1008, 'Insufficient runner scope'];
   const runner = state.runners.get(runnerId);
   if (!runner || runner.orgId !== org) return [1008, 'Runner not found or not in your organization'];
@@ -96,7 +100,11 @@ function onFrame(state: CoreState, conn: Conn, data: RawData, isBinary: boolean)
   const frame: InboundFrame = { runnerId: conn.runnerId, at, raw, json, message: valid?.success ? valid.data : undefined };
   state.frames.push(frame);
   if (!valid?.success) {
-    const error = isBinary ? 'binary frame' : json === undefined ? 'not JSON' : (valid?.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') ?? '');
+    const error = isBinary
+      ? 'binary frame'
+      : json === undefined
+        ? 'not JSON'
+        : (valid?.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') ?? '');
     state.invalidFrames.push({ runnerId: conn.runnerId, at, raw, error });
   }
   for (const waiter of [...state.waiters]) waiter(frame);
@@ -111,12 +119,14 @@ function reply(state: CoreState, conn: Conn, json: unknown, isBinary: boolean): 
   if (json === undefined) return answer({ type: 'error', message: 'Invalid JSON' });
   if (!isObject(json)) return ws.terminate();
   const type = json.type;
-  if (typeof type !== 'string' || !RUNNER_TYPES.has(type)) return answer({ type: 'error', message: `Unknown message type: ${typeof type === 'string' ? type : 'None'}` });
+  if (typeof type !== 'string' || !RUNNER_TYPES.has(type))
+    return answer({ type: 'error', message: `Unknown message type: ${typeof type === 'string' ? type : 'None'}` });
   if (type === 'heartbeat_ack') return setRunner(state, runnerId, { last_heartbeat: naiveUtc() });
   if (type === 'status') {
     const count = json.agent_count ?? 0;
     if (typeof count !== 'number' || !Number.isInteger(count)) return ws.terminate();
-    if (json.status === 'online' || json.status === 'busy' || json.status === 'draining') setRunner(state, runnerId, { status: json.status, current_agent_count: count });
+    if (json.status === 'online' || json.status === 'busy' || json.status === 'draining')
+      setRunner(state, runnerId, { status: json.status, current_agent_count: count });
     return;
   }
   if (type === 'project_register') {

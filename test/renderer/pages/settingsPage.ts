@@ -33,6 +33,9 @@ export class SettingsPage {
     return this.page.getByTestId('credentials-storage');
   }
   fieldError(label: string): Locator {
-    return this.page.locator('.field').filter({ has: this.page.getByLabel(label, { exact: true }) }).locator('.field-error');
+    return this.page
+      .locator('.field')
+      .filter({ has: this.page.getByLabel(label, { exact: true }) })
+      .locator('.field-error');
   }
 }

@@ -27,7 +27,10 @@ export class WizardPage {
   }
   /** The inline error under a labelled field. */
   fieldError(label: string): Locator {
-    return this.page.locator('.field').filter({ has: this.page.getByLabel(label, { exact: true }) }).locator('.field-error');
+    return this.page
+      .locator('.field')
+      .filter({ has: this.page.getByLabel(label, { exact: true }) })
+      .locator('.field-error');
   }
   step(name: string): Locator {
     return this.page.getByRole('navigation', { name: 'Setup steps' }).getByText(name);
