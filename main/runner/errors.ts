@@ -1,34 +1,77 @@
-/** Typed errors that carry context and say what to do. The CLI maps `exitCode` to the process exit. */
+/**
+ * What a user can do about an error. The core names the remedy; each face words it for its user:
+ * the CLI prints a command ("run `sibyl-runner login`"), the window shows a button ("Sign in
+ * again"), the tray a short line ("Signed out — sign in"). No face parses another face's sentence.
+ */
+export const REMEDIES = [
+  /** sign in again (device login or a new token) */
+  'signIn',
+  /** register this machine as a runner first */
+  'register',
+  /** check the server address, the network or the server itself */
+  'checkServer',
+  /** fix the configuration file, flag or environment value named in the message */
+  'fixConfig',
+  /** free disk space where the runner keeps its worktrees, logs or state */
+  'freeDisk',
+  /** correct what was typed or sent (a bad argument, field or request) */
+  'checkInput',
+  /** nothing to fix: wait, or try again */
+  'retry',
+  /** no action helps; the message says what happened */
+  'none',
+] as const;
+export type Remedy = (typeof REMEDIES)[number];
+
+/** Values that say where an error happened (file, key, url, task id…): logged, shown under "Details". */
+export type ErrorContext = Record<string, string | number | boolean | undefined>;
+
+export interface RunnerErrorOptions {
+  cause?: unknown;
+  /** process exit code for the CLI (default 1) */
+  exitCode?: number;
+  remedy?: Remedy;
+  context?: ErrorContext;
+}
+
+/**
+ * Typed errors that carry a stable `code`, a `remedy` and `context`. The message says what
+ * happened in plain words, without naming a command or a button: faces add those from `remedy`.
+ */
 export class RunnerError extends Error {
   readonly code: string;
   readonly exitCode: number;
-  constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: number }) {
+  readonly remedy: Remedy;
+  readonly context: ErrorContext;
+  constructor(code: string, message: string, options?: RunnerErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.exitCode = options?.exitCode ?? 1;
+    this.remedy = options?.remedy ?? 'none';
+    this.context = options?.context ?? {};
   }
 }
 
 /** A bad config file, flag or environment value: exit 2, naming the file and key. */
 export class ConfigError extends RunnerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('config_invalid', message, { ...options, exitCode: 2 });
+  constructor(message: string, options?: Omit<RunnerErrorOptions, 'exitCode'>) {
+    super('config_invalid', message, { remedy: 'fixConfig', ...options, exitCode: 2 });
   }
 }
 
 /** Wrong command-line usage: exit 2. */
 export class UsageError extends RunnerError {
   constructor(message: string) {
-    super('usage', message, { exitCode: 2 });
+    super('usage', message, { exitCode: 2, remedy: 'checkInput' });
   }
 }
 
-/** The server refused our credentials: the message names the command that fixes it. */
+/** The server refused our credentials, or there are none: the remedy is signing in. */
 export class AuthError extends RunnerError {
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super('auth_failed', message);
+  constructor(message: string, status?: number, options?: Omit<RunnerErrorOptions, 'exitCode'>) {
+    super('auth_failed', message, { remedy: 'signIn', ...options });
     this.status = status;
   }
 }
@@ -38,7 +81,7 @@ export class ServerError extends RunnerError {
   readonly status: number | undefined;
   readonly url: string;
   constructor(code: string, message: string, url: string, status?: number, cause?: unknown) {
-    super(code, message, { cause });
+    super(code, message, { cause, remedy: status !== undefined && status >= 500 ? 'retry' : 'checkServer', context: { url, status } });
     this.url = url;
     this.status = status;
   }
@@ -55,4 +98,9 @@ export class TaskRejected extends RunnerError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The remedy an error carries; `none` for errors that are not ours. */
+export function remedyOf(err: unknown): Remedy {
+  return err instanceof RunnerError ? err.remedy : 'none';
 }
