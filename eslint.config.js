@@ -26,7 +26,14 @@ const layerZones = [
   // The contract imports the core's schemas; never the layers that implement it.
   { target: PRELOAD, from: [APP, DESKTOP, CLI, RENDERER], message: 'preload/ is the contract and the bridge: schemas from the core only.' },
   // The renderer knows only window.sibyl: types from the contract and the shared vocabulary.
-  { target: RENDERER, from: [CORE, APP, DESKTOP, CLI], message: 'renderer/ knows only window.sibyl and the contract.' },
+  { target: RENDERER, from: [APP, DESKTOP, CLI], message: 'renderer/ knows only window.sibyl and the contract.' },
+  // …except the core's words (link state, phases, durations): pure, value-import free, shared by every face.
+  {
+    target: RENDERER,
+    from: CORE,
+    except: ['./vocabulary.ts'],
+    message: 'renderer/ knows only window.sibyl, the contract and main/runner/vocabulary.ts.',
+  },
   { target: RENDERER, from: PRELOAD, except: ['./contract.ts'], message: 'renderer/ imports the contract (types only), never the bridge.' },
 ];
 
@@ -83,6 +90,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['electron', 'electron/*'], message: 'Electron belongs to main/desktop only' }] },
+      ],
+    },
+  },
+  {
+    // The renderer bundles the vocabulary: types from the core only, so no Node module, zod or
+    // schema comes along into the page.
+    files: ['main/runner/vocabulary.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['*', '**/*'], allowTypeImports: true, message: 'vocabulary.ts is bundled into the renderer: type imports only' },
+          ],
+        },
       ],
     },
   },

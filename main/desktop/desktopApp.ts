@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createAppService, type AppService } from '../app/appService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
+import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
 import { appProtocolHandler } from './appProtocol.ts';
@@ -151,7 +152,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     const ok = t.status === 'completed';
     const n = new e.Notification({
       title: ok ? 'Task completed' : `Task ${t.status}`,
-      body: `${t.projectId}: ${t.prompt.split('\n')[0]?.slice(0, 80) ?? ''}${!ok && t.error ? ` — ${t.error.slice(0, 80)}` : ''}`,
+      body: `${t.projectId}: ${promptSummary(t.prompt, 80)}${!ok && t.error ? ` — ${oneLine(t.error, 80)}` : ''}`,
       silent: ok,
     });
     n.on('click', () => void navigate('task', t.taskId));

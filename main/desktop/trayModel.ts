@@ -1,4 +1,5 @@
 import type { AppState } from '../../preload/contract.ts';
+import { linkDescription, oneLine, promptSummary, remedyAction, type LinkKind } from '../runner/vocabulary.ts';
 
 export type TrayIcon = 'offline' | 'connecting' | 'online' | 'busy' | 'paused' | 'error';
 
@@ -16,34 +17,50 @@ export interface TrayModel {
   menu: MenuItemModel[];
 }
 
-/** Failed dials in a row before "connecting" becomes "unreachable" (error). */
-const UNREACHABLE_AFTER = 3;
+/** The tray's icon for each described link state. */
+const ICONS: Record<LinkKind, TrayIcon> = {
+  unregistered: 'offline',
+  notRunning: 'offline',
+  stopped: 'offline',
+  signedOut: 'error',
+  unreachable: 'error',
+  connecting: 'connecting',
+  reconnecting: 'connecting',
+  paused: 'paused',
+  connected: 'online',
+};
 
-function summary(prompt: string): string {
-  const first = prompt.split('\n').find((l) => l.trim()) ?? '(no prompt)';
-  return first.length > 48 ? `${first.slice(0, 47)}…` : first;
-}
+/** Longest prompt summary a task's menu item shows. */
+const TASK_CHARS = 48;
 
-/** The status line, icon and wording for one state; exported for the window's header too. */
+/** Longest core reason the one-line status shows; the window shows it whole. */
+const CAUSE_CHARS = 80;
+
+/**
+ * The status line and icon: the shared label (vocabulary.ts), then what the tray has room for —
+ * the remedy for a sign-in, the cause when the server cannot be reached, the agents in use.
+ * The tray is not redrawn every second, so it never shows a retry countdown.
+ */
 export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
+  const link = linkDescription(state);
   const d = state.daemon;
-  if (!state.registered) return { icon: 'offline', text: 'Not registered' };
-  if (!state.signedIn && !state.attached) return { icon: 'error', text: 'Signed out — sign in again' };
-  if (!d) return { icon: 'offline', text: 'Runner not running' };
-  const l = d.link;
-  if (l.state === 'auth_failed') return { icon: 'error', text: 'Authentication failed — sign in again' };
-  if (l.state === 'stopped') return { icon: 'offline', text: `Offline${l.reason ? ` — ${l.reason}` : ''}` };
-  if (l.state !== 'open') {
-    if (l.state === 'waiting' && l.attempts >= UNREACHABLE_AFTER)
-      return { icon: 'error', text: `Server unreachable${l.reason ? ` — ${l.reason}` : ''}` };
-    return { icon: 'connecting', text: 'Connecting…' };
+  const n = d?.running.length ?? 0;
+  const max = d?.runner.maxAgents ?? 0;
+  const capacity = `${n} of ${max} agent${max === 1 ? '' : 's'}`;
+  const icon = link.kind === 'connected' && n > 0 ? 'busy' : ICONS[link.kind];
+  switch (link.kind) {
+    case 'signedOut':
+      return { icon, text: `${link.label} — ${remedyAction(link.remedy).toLowerCase()}` };
+    case 'unreachable':
+    case 'stopped':
+      return { icon, text: link.cause ? `${link.label} — ${oneLine(link.cause, CAUSE_CHARS)}` : link.label };
+    case 'paused':
+      return { icon, text: n ? `${link.label} — finishing ${capacity}` : `${link.label} — not taking new tasks` };
+    case 'connected':
+      return { icon, text: n ? `${link.label} — ${capacity} busy` : `${link.label} — idle` };
+    default:
+      return { icon, text: link.label };
   }
-  const n = d.running.length;
-  const capacity = `${n} of ${d.runner.maxAgents} agent${d.runner.maxAgents === 1 ? '' : 's'}`;
-  if (d.paused || d.status === 'draining')
-    return { icon: 'paused', text: n ? `Paused — finishing ${capacity}` : 'Paused — not taking new tasks' };
-  if (n > 0) return { icon: 'busy', text: `Busy — ${capacity}` };
-  return { icon: 'online', text: 'Online — idle' };
 }
 
 /** The whole tray, as a pure function of state: unit-tested for every state. */
@@ -58,7 +75,8 @@ export function trayModel(state: AppState, opts: { startAtLogin: boolean }): Tra
   const menu: MenuItemModel[] = [{ id: 'status', label: text, enabled: false }];
   if (running.length) {
     menu.push({ id: 'sep-tasks', type: 'separator' });
-    for (const t of running.slice(0, 10)) menu.push({ id: `task:${t.taskId}`, label: `${t.projectId}: ${summary(t.prompt)}` });
+    for (const t of running.slice(0, 10))
+      menu.push({ id: `task:${t.taskId}`, label: `${t.projectId}: ${promptSummary(t.prompt, TASK_CHARS)}` });
     if (running.length > 10) menu.push({ id: 'open', label: `…and ${running.length - 10} more` });
   }
   menu.push({ id: 'sep-main', type: 'separator' }, { id: 'open', label: 'Open Sibyl Runner…' });

@@ -1,9 +1,9 @@
 import type { AppState, TaskRow } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
-import { connectionView } from './connection.ts';
+import { duration, linkDescription, promptSummary } from '../../main/runner/vocabulary.ts';
 import { signInAgain } from './signInAgain.ts';
 import { h, mount, setText } from './dom.ts';
-import { dateTime, duration, statusBadge, summary } from './format.ts';
+import { dateTime, statusBadge } from './format.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 import { TaskCard } from './taskCard.ts';
 
@@ -45,7 +45,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
 
   function render(state: AppState): void {
     again.update(state);
-    const view = connectionView(state);
+    const view = linkDescription(state);
     dot.dataset.tone = view.tone;
     setText(linkLabel, view.label);
     setText(linkReason, view.reason);
@@ -122,7 +122,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     const now = Date.now();
     for (const card of cards.values()) card.tick(now);
     // The retry countdown in the reason ticks too.
-    setText(linkReason, connectionView(ctx.app.current(), now).reason);
+    setText(linkReason, linkDescription(ctx.app.current(), now).reason);
   }, 1000);
   render(ctx.app.current());
 
@@ -182,7 +182,7 @@ function recentTable(rows: TaskRow[]): HTMLTableElement {
           'tr',
           null,
           h('td', null, statusBadge(r.status)),
-          h('td', null, h('a', { href: `#/history/${encodeURIComponent(r.taskId)}` }, summary(r.prompt, 80))),
+          h('td', null, h('a', { href: `#/history/${encodeURIComponent(r.taskId)}` }, promptSummary(r.prompt, 80))),
           h('td', { class: 'mono' }, r.projectId ?? '—'),
           h('td', null, dateTime(r.finishedAt ?? r.startedAt ?? r.assignedAt)),
           h('td', { class: 'num' }, duration(r.durationS)),

@@ -1,15 +1,8 @@
-import type { TaskStatus } from '../../preload/contract.ts';
+import { taskPhaseLabel, type TaskPhase, type Tone } from '../../main/runner/vocabulary.ts';
 import { h } from './dom.ts';
 
-/** "1h 02m", "3m 05s", "42s": elapsed and duration in the same words everywhere. */
-export function duration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
+// Words for link state, task phases, durations and prompts are shared with the tray and the CLI:
+// main/runner/vocabulary.ts. What stays here is the window's own formatting.
 
 /** Timestamps from main are epoch milliseconds. */
 export function dateTime(ms: number | null | undefined): string {
@@ -21,19 +14,11 @@ export function isoTime(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
-/** The first line of a prompt, cut to fit one table cell. */
-export function summary(prompt: string, max = 120): string {
-  const first = prompt.trim().split('\n', 1)[0] ?? '';
-  return first.length > max ? `${first.slice(0, max - 1)}…` : first || '(no prompt)';
-}
-
 export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export type Tone = 'ok' | 'info' | 'warn' | 'danger' | 'neutral';
-
-export function statusTone(status: TaskStatus | 'preparing' | 'finishing'): Tone {
+export function statusTone(status: TaskPhase): Tone {
   switch (status) {
     case 'completed':
       return 'ok';
@@ -55,8 +40,9 @@ export function badge(text: string, tone: Tone): HTMLSpanElement {
   return h('span', { class: 'badge', 'data-tone': tone }, text);
 }
 
-export function statusBadge(status: TaskStatus): HTMLSpanElement {
-  return badge(status, statusTone(status));
+/** A task's phase or status as a badge, in the shared words. */
+export function statusBadge(status: TaskPhase): HTMLSpanElement {
+  return badge(taskPhaseLabel(status), statusTone(status));
 }
 
 /** A command as a person would type it: arguments with spaces or quotes are single-quoted. */

@@ -1,7 +1,8 @@
 import type { HistoryPage, TaskRow, TaskStatus } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
 import { debounce, h, mount, setText, uid } from './dom.ts';
-import { count, dateTime, duration, statusBadge, summary } from './format.ts';
+import { duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
+import { count, dateTime, statusBadge } from './format.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 
 const PAGE_SIZE = 50;
@@ -17,7 +18,7 @@ export function historyScreen(ctx: ScreenContext): Screen {
     'select',
     { id: uid('status'), name: 'status' },
     h('option', { value: '' }, 'All statuses'),
-    STATUSES.map((s) => h('option', { value: s, selected: view.status === s }, s)),
+    STATUSES.map((s) => h('option', { value: s, selected: view.status === s }, taskPhaseLabel(s))),
   );
   const searchInput = h('input', {
     id: uid('search'),
@@ -166,7 +167,7 @@ function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
     h(
       'td',
       { class: 'prompt-cell' },
-      h('a', { href, title: r.prompt }, summary(r.prompt, 90)),
+      h('a', { href, title: r.prompt }, promptSummary(r.prompt, 90)),
       h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8)),
     ),
     h('td', { class: 'mono' }, r.projectId ?? '—'),

@@ -1,4 +1,5 @@
 import type { AppState } from '../../preload/contract.ts';
+import { linkDescription, remedyAction } from '../../main/runner/vocabulary.ts';
 import { call, messageOf, on } from './bridge.ts';
 import { h, mount, setText } from './dom.ts';
 
@@ -10,7 +11,8 @@ import { h, mount, setText } from './dom.ts';
 export function signInAgain(): { el: HTMLElement; update(state: AppState): void; dispose(): void } {
   const status = h('p', { class: 'small', role: 'status', 'aria-live': 'polite', 'data-testid': 'signin-again-status' });
   const code = h('output', { class: 'user-code', 'data-testid': 'signin-again-code' });
-  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'signin-again' }, 'Sign in again');
+  const label = remedyAction('signIn');
+  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'signin-again' }, label);
   const box = h('div', { class: 'signin-again', hidden: true }, h('div', { class: 'row' }, start, code), status);
   let serverUrl = '';
   let busy = false;
@@ -28,7 +30,7 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
     } else if (e.state !== 'pending') {
       busy = false;
       start.disabled = false;
-      setText(start, 'Try again');
+      setText(start, remedyAction('retry'));
     }
   });
 
@@ -56,11 +58,13 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
     el: box,
     update(state) {
       serverUrl = state.serverUrl;
-      const needed = state.registered && !state.attached && (!state.signedIn || state.daemon?.link.state === 'auth_failed');
+      // A headless daemon the window attached to signs in from its own CLI.
+      const link = linkDescription(state);
+      const needed = !state.attached && (link.kind === 'signedOut' || link.remedy === 'signIn');
       box.hidden = !needed && !busy;
       if (!needed && !busy) {
         start.disabled = false;
-        setText(start, 'Sign in again');
+        setText(start, label);
       }
     },
     dispose: off,

@@ -1,7 +1,8 @@
 import type { AppState, LogLine } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
 import { h, setText } from './dom.ts';
-import { badge, duration, statusTone, summary } from './format.ts';
+import { duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
+import { statusBadge } from './format.ts';
 
 type RunningTask = NonNullable<AppState['daemon']>['running'][number];
 const TAIL_LINES = 40;
@@ -30,7 +31,7 @@ export class TaskCard {
       h(
         'header',
         { class: 'task-head' },
-        h('h3', { id: titleId, class: 'task-title', title: task.prompt }, summary(task.prompt)),
+        h('h3', { id: titleId, class: 'task-title', title: task.prompt }, promptSummary(task.prompt, 120)),
         this.phase,
         this.elapsed,
       ),
@@ -52,10 +53,10 @@ export class TaskCard {
 
   update(task: RunningTask): void {
     this.task = task;
-    this.phase.replaceChildren(badge(task.phase, statusTone(task.phase === 'running' ? 'running' : task.phase)));
+    this.phase.replaceChildren(statusBadge(task.phase));
     setText(
       this.activity,
-      task.activity ? task.activity : task.phase === 'preparing' ? 'Preparing the worktree…' : 'No activity reported yet.',
+      task.activity ? task.activity : task.phase === 'preparing' ? `${taskPhaseLabel('preparing')}…` : 'No activity reported yet.',
     );
     this.tick(Date.now());
     if (!this.actions.contains(document.activeElement)) this.renderActions();

@@ -1,7 +1,8 @@
 import type { LogLine, TaskDetail } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
 import { append, debounce, h, mount, setText, uid, type Child } from './dom.ts';
-import { count, dateTime, duration, shellLine, statusBadge, summary } from './format.ts';
+import { duration, promptSummary } from '../../main/runner/vocabulary.ts';
+import { count, dateTime, shellLine, statusBadge } from './format.ts';
 import { Disposer, type Screen, type ScreenContext } from './screen.ts';
 
 const LOG_LINES = 5000;
@@ -34,7 +35,7 @@ export function taskDetailScreen(ctx: ScreenContext, taskId: string): Screen {
         mount(body, h('p', null, `No task with id ${taskId} in this runner's history. It may have been removed by retention.`));
         return;
       }
-      setText(heading, summary(task.prompt, 100));
+      setText(heading, promptSummary(task.prompt, 100));
       heading.title = task.prompt;
       append(head, headExtras(task));
       mount(body, ...render(task, d));

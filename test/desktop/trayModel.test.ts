@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Snapshot } from '../../main/runner/control/contract.ts';
 import { trayModel } from '../../main/desktop/trayModel.ts';
+import { linkDescription, promptSummary } from '../../main/runner/vocabulary.ts';
 import type { AppState } from '../../preload/contract.ts';
 
 function snap(over: Partial<Snapshot> = {}, link: Partial<Snapshot['link']> = {}): Snapshot {
@@ -42,25 +43,31 @@ const task = (id: string) => ({
   assignedAt: 0,
 });
 
-test('icon, status line and tooltip for every state', () => {
+test('icon, status line and tooltip for every state, in the shared words', () => {
   const cases: [string, AppState, string, RegExp][] = [
-    ['not registered', state(null, false), 'offline', /Not registered/],
-    ['registered, not running', state(null), 'offline', /not running/],
-    ['signed out', state(null, true, false), 'error', /Signed out — sign in again/],
-    ['connecting', state(snap({}, { state: 'connecting' })), 'connecting', /Connecting/],
-    ['waiting briefly', state(snap({}, { state: 'waiting', attempts: 1, reason: 'refused' })), 'connecting', /Connecting/],
+    ['not registered', state(null, false), 'offline', /^Not registered$/],
+    ['registered, not running', state(null), 'offline', /^Not running$/],
+    ['signed out', state(null, true, false), 'error', /^Signed out — sign in again$/],
+    ['connecting', state(snap({}, { state: 'connecting' })), 'connecting', /^Connecting…$/],
+    ['waiting briefly', state(snap({}, { state: 'waiting', attempts: 1, reason: 'refused' })), 'connecting', /^Reconnecting$/],
     [
       'unreachable',
-      state(snap({}, { state: 'waiting', attempts: 5, reason: 'server refused the connection' })),
+      state(snap({}, { state: 'waiting', attempts: 5, reason: 'the server refused the connection', remedy: 'checkServer' })),
       'error',
-      /unreachable — server refused/,
+      /^Can't reach the server — the server refused the connection$/,
     ],
-    ['auth failed', state(snap({}, { state: 'auth_failed' })), 'error', /Authentication failed — sign in again/],
-    ['stopped', state(snap({}, { state: 'stopped', reason: 'gave up' })), 'offline', /Offline — gave up/],
-    ['online idle', state(snap()), 'online', /Online — idle/],
-    ['busy', state(snap({ running: [task('t1'), task('t2')], status: 'online' })), 'busy', /Busy — 2 of 3 agents/],
-    ['paused', state(snap({ paused: true, status: 'draining' })), 'paused', /Paused — not taking new tasks/],
-    ['draining with work', state(snap({ status: 'draining', running: [task('t1')] })), 'paused', /finishing 1 of 3/],
+    [
+      'unreachable, long reason cut to one short line',
+      state(snap({}, { state: 'waiting', attempts: 5, reason: `cannot connect to wss://${'x'.repeat(200)}/ws` })),
+      'error',
+      /^Can't reach the server — cannot connect to wss:\/\/x+…$/,
+    ],
+    ['credentials refused', state(snap({}, { state: 'auth_failed', remedy: 'signIn' })), 'error', /^Signed out — sign in again$/],
+    ['stopped', state(snap({}, { state: 'stopped', reason: 'gave up' })), 'offline', /^Stopped — gave up$/],
+    ['connected, idle', state(snap()), 'online', /^Connected — idle$/],
+    ['busy', state(snap({ running: [task('t1'), task('t2')], status: 'online' })), 'busy', /^Connected — 2 of 3 agents busy$/],
+    ['paused', state(snap({ paused: true, status: 'draining' })), 'paused', /^Paused — not taking new tasks$/],
+    ['draining with work', state(snap({ status: 'draining', running: [task('t1')] })), 'paused', /^Paused — finishing 1 of 3 agents$/],
   ];
   for (const [name, s, icon, text] of cases) {
     const m = trayModel(s, { startAtLogin: false });
@@ -68,7 +75,33 @@ test('icon, status line and tooltip for every state', () => {
     assert.match(m.menu[0]!.label ?? '', text, name);
     assert.equal(m.menu[0]!.enabled, false, `${name}: the status line is not clickable`);
     assert.match(m.tooltip, /Sibyl Runner — laptop/, name);
+    assert.doesNotMatch(m.menu[0]!.label ?? '', /sibyl-runner|`/, `${name}: no CLI words in the tray`);
+    assert.ok((m.menu[0]!.label ?? '').length <= 110, `${name}: the status line stays short`);
   }
+});
+
+test('the status line starts with the label the window shows for the same state', () => {
+  const states = [
+    state(null, false),
+    state(null, true, false),
+    state(snap({}, { state: 'waiting', attempts: 9, reason: 'x' })),
+    state(snap({}, { state: 'auth_failed' })),
+    state(snap({ paused: true })),
+    state(snap()),
+  ];
+  for (const s of states) assert.ok(trayModel(s, { startAtLogin: false }).menu[0]!.label!.startsWith(linkDescription(s).label));
+});
+
+test("a task's menu item is its project and prompt summary, cut to fit", () => {
+  const long = { ...task('t1'), prompt: `\n  ${'word '.repeat(30)}\nsecond line` };
+  const label = trayModel(state(snap({ running: [long] })), { startAtLogin: false }).menu.find((i) => i.id === 'task:t1')?.label ?? '';
+  assert.equal(label, `project_x: ${promptSummary(long.prompt, 48)}`);
+  assert.ok(label.endsWith('…'));
+  const empty = { ...task('t2'), prompt: '  ' };
+  assert.equal(
+    trayModel(state(snap({ running: [empty] })), { startAtLogin: false }).menu.find((i) => i.id === 'task:t2')?.label,
+    'project_x: (no prompt)',
+  );
 });
 
 test('menu: running tasks open their detail; pause/resume; start at login; register; quit', () => {

@@ -31,6 +31,10 @@ const forbidden: [string, string, string][] = [
   ['renderer/src/probe.ts', "import { readFileSync } from 'node:fs';", 'no-restricted-imports'],
   ['renderer/src/probe.ts', "import { Daemon } from '../../main/runner/daemon.ts';", 'import-x/no-restricted-paths'],
   ['renderer/src/probe.ts', "import { requests } from '../../preload/contract.ts';", '@typescript-eslint/no-restricted-imports'],
+  // Only the vocabulary is open to the renderer, and it stays free of value imports so the page bundles no Node or zod.
+  ['renderer/src/probe.ts', "import { remedyOf } from '../../main/runner/errors.ts';", 'import-x/no-restricted-paths'],
+  ['main/runner/vocabulary.ts', "import { readFileSync } from 'node:fs';", '@typescript-eslint/no-restricted-imports'],
+  ['main/runner/vocabulary.ts', "import { REMEDIES } from './errors.ts';", '@typescript-eslint/no-restricted-imports'],
 ];
 
 for (const [file, source, rule] of forbidden) {
@@ -46,6 +50,8 @@ test('lint allows the imports the layers are for', async () => {
     ['main/app/probe.ts', "import { requests } from '../../preload/contract.ts';\nexport const probe = [requests];\n"],
     ['preload/probe.ts', "import { Snapshot } from '../main/runner/control/contract.ts';\nexport const probe = [Snapshot];\n"],
     ['renderer/src/probe.ts', "import type { AppState } from '../../preload/contract.ts';\nexport type Probe = AppState;\n"],
+    ['renderer/src/probe.ts', "import { duration } from '../../main/runner/vocabulary.ts';\nexport const probe = [duration];\n"],
+    ['main/runner/vocabulary.ts', "import type { Remedy } from './errors.ts';\nexport type Probe = Remedy;\n"],
     ['main/desktop/probe.ts', "import { app } from 'electron';\nexport const probe = [app];\n"],
   ];
   for (const [file, source] of allowed) assert.deepEqual(await rulesHit(file, source), [], `${file}: ${source}`);

@@ -7,13 +7,15 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const SRC = join(REPO, 'renderer', 'src');
+/** The core's shared words: pure, value-import free (lint), so the page may bundle them. */
+const VOCABULARY = join(REPO, 'main', 'runner', 'vocabulary.ts');
 const files = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
   );
 const IMPORT = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm;
 
-test('the renderer imports only itself, and the contract as types: no Node, no electron, no zod at run time', () => {
+test('the renderer imports only itself, the shared vocabulary, and the contract as types: no Node, no electron, no zod at run time', () => {
   const problems: string[] = [];
   for (const file of files(SRC)) {
     for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
@@ -22,10 +24,13 @@ test('the renderer imports only itself, and the contract as types: no Node, no e
       if (!spec.startsWith('.')) problems.push(`${where} (not a local module)`);
       else if (!spec.endsWith('.ts')) problems.push(`${where} (local imports end in .ts)`);
       else if (spec.includes('/preload/') && !typeOnly) problems.push(`${where} (the contract is imported as types only)`);
+      else if (join(file, '..', spec) === VOCABULARY) continue;
       else if (!spec.includes('/preload/contract.ts') && relative(SRC, join(file, '..', spec)).startsWith('..'))
         problems.push(`${where} (outside renderer/src)`);
     }
   }
+  for (const [, , typeOnly, spec = ''] of readFileSync(VOCABULARY, 'utf8').matchAll(IMPORT))
+    if (!typeOnly) problems.push(`main/runner/vocabulary.ts: ${spec} (the page bundles it: type imports only)`);
   assert.deepEqual(problems, []);
 });
 

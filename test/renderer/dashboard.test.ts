@@ -45,7 +45,7 @@ test(
 
     // The server goes away: the state and the reason show, then it recovers by itself.
     await fx.core.stop();
-    await expect(dash.linkState).toHaveText(/Disconnected|Connecting/, { timeout: 10_000 });
+    await expect(dash.linkState).toHaveText(/^(Reconnecting|Connecting…|Can't reach the server)$/, { timeout: 10_000 });
     await expect(dash.linkReason).not.toHaveText('');
     await fx.screenshot('dashboard-disconnected');
     await fx.core.listen();

@@ -42,7 +42,7 @@ test('a link with no server heartbeat for 2.5× the interval is treated as dead 
   await until(() => core.handshakes.length > before, 'reconnect after the heartbeat watchdog', 5000);
 });
 
-test('1008 auth close: one refresh attempt, then back off with "authentication failed" (no hot loop)', async () => {
+test('1008 auth close: one refresh attempt, then back off as "auth_failed" with the signIn remedy (no hot loop)', async () => {
   let refreshes = 0;
   const { core, daemon } = await startHarness({
     awaitConnect: false,
@@ -50,7 +50,11 @@ test('1008 auth close: one refresh attempt, then back off with "authentication f
     daemon: { auth: staticAuth('not-a-valid-jwt', async () => (refreshes++, false)) },
   });
   await until(() => daemon.link.status.state === 'auth_failed', 'auth_failed state', 5000);
-  assert.match(daemon.link.status.reason ?? '', /authentication failed .*sibyl-runner login/);
+  const status = daemon.link.status;
+  assert.match(status.reason ?? '', /^the server refused the credentials \(1008/);
+  assert.doesNotMatch(status.reason ?? '', /sibyl-runner|sign in/i, 'the reason states a fact; faces word the remedy');
+  assert.equal(status.remedy, 'signIn');
+  assert.equal(daemon.snapshot().link.remedy, 'signIn', 'the snapshot carries the remedy to the faces');
   const n = core.handshakes.length;
   await sleep(600);
   assert.ok(core.handshakes.length - n <= 4, `handshakes in 600 ms: ${core.handshakes.length - n}`);
@@ -60,4 +64,19 @@ test('1008 auth close: one refresh attempt, then back off with "authentication f
 test('HTTP 500 on the upgrade (server defect S1) is retried with backoff and explained', async () => {
   const { daemon } = await startHarness({ awaitConnect: false, core: { upgradeStatus: 500 }, config: { reconnect_interval: 0.05 } });
   await until(() => /HTTP 500/.test(daemon.link.status.reason ?? ''), 'reason mentions HTTP 500', 5000);
+  assert.equal(daemon.link.status.remedy, 'checkServer');
+});
+
+test('an unreachable server is a factual reason with the checkServer remedy; an open link has none', async () => {
+  const { core, runnerId, daemon } = await startHarness({ config: { reconnect_interval: 0.05 } });
+  assert.equal(daemon.link.status.remedy, undefined);
+  await core.stop();
+  await until(() => /refused the connection|dropped|closed/.test(daemon.link.status.reason ?? ''), 'a reason for the lost link', 5000);
+  assert.equal(daemon.link.status.remedy, 'checkServer');
+  assert.doesNotMatch(daemon.link.status.reason ?? '', /sibyl-runner/);
+  await core.restart();
+  await core.until(() => core.connected(runnerId), 10_000, 'reconnect');
+  await until(() => daemon.link.status.state === 'open', 'open again', 5000);
+  assert.equal(daemon.link.status.remedy, undefined);
+  assert.equal(daemon.link.status.reason, undefined);
 });

@@ -1,6 +1,7 @@
 import { HistoryStatus } from '../../runner/history/schema.ts';
 import { openHistory } from '../../runner/services.ts';
 import { UsageError } from '../../runner/errors.ts';
+import { duration, promptSummary } from '../../runner/vocabulary.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -43,10 +44,10 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
       t.taskId,
       t.status,
       when(t.startedAt ?? t.assignedAt),
-      t.durationS === null ? '-' : `${t.durationS.toFixed(1)}s`,
+      duration(t.durationS),
       t.exitCode === null ? '-' : String(t.exitCode),
       t.projectId ?? '-',
-      (t.prompt.split('\n')[0] ?? '').slice(0, 50),
+      promptSummary(t.prompt, 50),
     ]);
     const head = ['TASK', 'STATUS', 'STARTED', 'TIME', 'EXIT', 'PROJECT', 'PROMPT'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

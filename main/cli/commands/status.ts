@@ -3,13 +3,8 @@ import { controlRequest, controlSocketPath } from '../../runner/control/controlS
 import { parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+import { remedyHint } from '../remedies.ts';
+import { duration, linkDescription, promptSummary, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
 
 /** Config plus, while a daemon serves the control socket, its live state. */
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
@@ -48,12 +43,19 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     );
     return registered ? 0 : 1;
   }
+  const now = Date.now();
+  // The CLI does not track a sign-in (credentials may come from the environment): a refused one
+  // shows in the daemon's link state.
+  const link = linkDescription({ registered, signedIn: true, attached: false, daemon: snapshot ?? null }, now);
+  const hint = remedyHint(link.remedy, { serverUrl: config.server_url || undefined, configPath: ctx.path });
+  const rows: [string, string][] = [];
   if (!registered) {
-    println(io.stdout, `Runner not registered (config: ${ctx.path}).`);
-    println(io.stdout, 'Run `sibyl-runner register --server URL` first.');
+    rows.push(['Status', linkLine(link)], ['Config', ctx.path]);
+    if (hint) rows.push(['Next', hint]);
+    printRows(io, rows);
     return 1;
   }
-  const rows: [string, string][] = [
+  rows.push(
     ['Runner', `${config.name || 'unnamed-runner'} (${config.runner_id})`],
     ['Server', config.server_url],
     ['Max agents', String(config.max_concurrent_agents)],
@@ -61,29 +63,32 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     ['Worktrees', config.worktree_base],
     ['Config', ctx.path],
     ['Credentials', ctx.credentials.describe()],
-  ];
-  const now = Date.now();
-  if (!snapshot) rows.push(['Daemon', 'not running']);
+  );
+  if (!snapshot) rows.push(['Daemon', link.label]);
   else {
-    const l = snapshot.link;
-    const link =
-      l.state === 'open'
-        ? `connected for ${ago(now - (l.connectedAt ?? now))}`
-        : `${l.state.replace('_', ' ')}${l.reason ? ` — ${l.reason}` : ''}${l.nextRetryAt ? ` (retry in ${ago(l.nextRetryAt - now)})` : ''}`;
+    const connectedFor = link.kind === 'connected' ? ` for ${duration((now - (snapshot.link.connectedAt ?? now)) / 1000)}` : '';
     rows.push(
-      ['Daemon', `running (pid ${snapshot.pid}, up ${ago(now - snapshot.startedAt)})${snapshot.paused ? ', paused' : ''}`],
-      ['Link', link],
-      ['Status', `${snapshot.status}, ${snapshot.running.length}/${snapshot.runner.maxAgents} agents`],
+      ['Daemon', `running (pid ${snapshot.pid}, up ${duration((now - snapshot.startedAt) / 1000)})${snapshot.paused ? ', paused' : ''}`],
+      ['Link', `${linkLine(link)}${connectedFor}`],
     );
+    if (hint) rows.push(['Next', hint]);
+    rows.push(['Status', `${snapshot.status}, ${snapshot.running.length}/${snapshot.runner.maxAgents} agents`]);
     if (snapshot.outboxPending) rows.push(['Unsent', `${snapshot.outboxPending} message(s) waiting for the link`]);
   }
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${v}`);
+  printRows(io, rows);
   for (const t of snapshot?.running ?? []) {
-    println(
-      io.stdout,
-      `  • ${t.taskId}  ${t.phase}  ${ago(now - (t.startedAt ?? t.assignedAt))}  ${t.prompt.split('\n')[0]?.slice(0, 60) ?? ''}`,
-    );
+    const elapsed = duration((now - (t.startedAt ?? t.assignedAt)) / 1000);
+    println(io.stdout, `  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
   }
   return 0;
+}
+
+/** The shared label, then why (vocabulary.ts): "Can't reach the server — The server refused…". */
+function linkLine(link: LinkDescription): string {
+  return link.reason ? `${link.label} — ${link.reason}` : link.label;
+}
+
+function printRows(io: Io, rows: [string, string][]): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${v}`);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REMEDIES } from '../errors.ts';
 
 /** The daemon's live state: what `status`, the tray and the dashboard show. */
 export const RunningTaskView = z.object({
@@ -20,6 +21,8 @@ export const LinkStatusView = z.object({
   state: z.enum(['idle', 'connecting', 'open', 'waiting', 'auth_failed', 'stopped']),
   since: z.number(),
   reason: z.string().optional(),
+  /** what the person can do about it, when the link is not open for a reason they can fix; each face words it */
+  remedy: z.enum(REMEDIES).optional(),
   attempts: z.number(),
   nextRetryAt: z.number().optional(),
   connectedAt: z.number().optional(),

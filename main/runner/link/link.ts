@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { errorMessage, remedyOf, ServerError, type Remedy } from '../errors.ts';
 import { background, logger, type Logger } from '../logger.ts';
 import { parseServerFrame, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
@@ -8,8 +9,10 @@ export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'auth_faile
 export interface LinkStatus {
   state: LinkState;
   since: number;
-  /** why the link is not open (human sentence), if it is not */
+  /** why the link is not open, if it is not: a fact in plain words, naming no command or button */
   reason: string | undefined;
+  /** what the person can do about `reason`, when anything; each face words it (errors.ts) */
+  remedy: Remedy | undefined;
   attempts: number;
   nextRetryAt: number | undefined;
   connectedAt: number | undefined;
@@ -53,6 +56,7 @@ export class Link {
     state: 'idle',
     since: Date.now(),
     reason: undefined,
+    remedy: undefined,
     attempts: 0,
     nextRetryAt: undefined,
     connectedAt: undefined,
@@ -146,7 +150,7 @@ export class Link {
         else ws.close(1000, 'runner stopping');
       });
     }
-    this.#set({ state: 'stopped', reason: 'stopped' });
+    this.#set({ state: 'stopped', reason: 'the runner was stopped', remedy: undefined });
   }
 
   #set(patch: Partial<LinkStatus>): void {
@@ -166,7 +170,9 @@ export class Link {
     try {
       headers = await this.#o.headers();
     } catch (err) {
-      this.#failed(`no usable credentials: ${(err as Error).message}`, true);
+      // A server or network failure while refreshing is not a refused sign-in: retry like a failed dial.
+      if (err instanceof ServerError) this.#failed(`could not refresh the sign-in: ${errorMessage(err)}`, false, remedyOf(err));
+      else this.#failed(`no usable credentials: ${errorMessage(err)}`, true, remedyOf(err) === 'none' ? 'signIn' : remedyOf(err));
       return;
     }
     if (this.#stopping) return;
@@ -178,13 +184,13 @@ export class Link {
 
     ws.on('unexpected-response', (_req, res) => {
       // e.g. HTTP 500 from server defect S1, or 403 when the runners router is not mounted.
-      closeReason = `server answered HTTP ${res.statusCode} to the WebSocket upgrade at ${this.#o.url}`;
+      closeReason = `the server answered HTTP ${res.statusCode} to the WebSocket upgrade at ${this.#o.url}`;
       res.resume();
       ws.terminate();
     });
     ws.on('open', () => {
       opened = true;
-      this.#set({ state: 'open', reason: undefined, connectedAt: Date.now(), lastHeartbeatAt: undefined });
+      this.#set({ state: 'open', reason: undefined, remedy: undefined, connectedAt: Date.now(), lastHeartbeatAt: undefined });
       this.#log.info('connected', { url: this.#o.url });
       this.#startLiveness(ws);
       try {
@@ -227,14 +233,16 @@ export class Link {
       const reason = reasonBuf.toString('utf8');
       if (AUTH_CLOSE_CODES.has(code)) {
         authFailure = true;
-        closeReason = `authentication failed (${code}${reason ? ` ${reason}` : ''})`;
+        closeReason = `the server refused the credentials (${code}${reason ? ` ${reason}` : ''})`;
       } else if (opened) {
-        closeReason ??= `connection closed (${code}${reason ? ` ${reason}` : ''})`;
+        // 1006 means no close frame came at all: the network or the server went away.
+        closeReason ??=
+          code === 1006 ? 'the connection dropped (1006)' : `the server closed the connection (${code}${reason ? ` ${reason}` : ''})`;
       }
       if (this.#stopping) return;
       this.#log.warn('link down', { reason: closeReason, code });
-      if (authFailure) void this.#handleAuthFailure(closeReason ?? 'authentication failed');
-      else this.#failed(closeReason ?? `could not connect to ${this.#o.url}`, false);
+      if (authFailure) void this.#handleAuthFailure(closeReason ?? 'the server refused the credentials');
+      else this.#failed(closeReason ?? `could not connect to ${this.#o.url}`, false, 'checkServer');
     });
   }
 
@@ -253,18 +261,29 @@ export class Link {
         return;
       }
     }
-    this.#failed(`${reason} — sign in again (\`sibyl-runner login\`)`, true);
+    this.#failed(reason, true, 'signIn');
   }
 
-  #failed(reason: string, auth: boolean): void {
+  /** A failed dial or a lost link: back off and redial. `auth` marks a refused sign-in (state `auth_failed`). */
+  #failed(reason: string, auth: boolean, remedy: Remedy): void {
     if (this.#stopping) return;
     if (this.#o.maxAttempts > 0 && this.#backoff.attempts >= this.#o.maxAttempts) {
       this.#log.error('giving up reconnecting', { attempts: this.#backoff.attempts, reason });
-      this.#set({ state: 'stopped', reason: `${reason}; gave up after ${this.#backoff.attempts} attempts (max_reconnect_attempts)` });
+      this.#set({
+        state: 'stopped',
+        reason: `${reason}; gave up after ${this.#backoff.attempts} attempts (max_reconnect_attempts)`,
+        remedy,
+      });
       return;
     }
     const delay = this.#backoff.next();
-    this.#set({ state: auth ? 'auth_failed' : 'waiting', reason, attempts: this.#backoff.attempts, nextRetryAt: Date.now() + delay });
+    this.#set({
+      state: auth ? 'auth_failed' : 'waiting',
+      reason,
+      remedy,
+      attempts: this.#backoff.attempts,
+      nextRetryAt: Date.now() + delay,
+    });
     this.#schedule(delay);
   }
 
@@ -322,7 +341,7 @@ export class Link {
     ws.terminate();
     if (this.#ws === ws) this.#ws = undefined;
     if (this.#stopping) return;
-    this.#set({ state: 'waiting', reason, nextRetryAt: Date.now() + this.#o.redialGraceMs });
+    this.#set({ state: 'waiting', reason, remedy: undefined, nextRetryAt: Date.now() + this.#o.redialGraceMs });
     this.#schedule(this.#o.redialGraceMs);
   }
 }
@@ -330,7 +349,7 @@ export class Link {
 function describeSocketError(err: Error & { code?: string }, url: string): string {
   const code = err.code ?? '';
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code + err.message)) return `TLS problem connecting to ${url}: ${err.message}`;
-  if (code === 'ECONNREFUSED') return `server refused the connection at ${url}`;
+  if (code === 'ECONNREFUSED') return `the server refused the connection at ${url}`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the server host of ${url}`;
   return `cannot connect to ${url}: ${err.message}`;
 }

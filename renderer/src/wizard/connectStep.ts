@@ -1,5 +1,5 @@
 import { call, codeOf, messageOf } from '../bridge.ts';
-import { connectionView } from '../connection.ts';
+import { linkDescription } from '../../../main/runner/vocabulary.ts';
 import { h, type Child } from '../dom.ts';
 import { serverOf, STEPS, stepForError } from './draft.ts';
 import { stepFrame, type WizardContext } from './wizard.ts';
@@ -11,8 +11,8 @@ export function connectStep(w: WizardContext): Child[] {
   const { draft } = w;
   const state = w.app.current();
   const registered = draft.runnerId !== null;
-  const live = registered && state.runnerId === draft.runnerId ? connectionView(state) : null;
-  const connected = live?.label === 'Connected' || live?.label === 'Paused';
+  const live = registered && state.runnerId === draft.runnerId ? linkDescription(state) : null;
+  const connected = live?.kind === 'connected' || live?.kind === 'paused';
 
   const register = async (): Promise<void> => {
     draft.registering = true;

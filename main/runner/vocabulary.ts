@@ -1,0 +1,205 @@
+import type { Snapshot } from './control/contract.ts';
+import type { Remedy } from './errors.ts';
+import type { HistoryStatus } from './history/schema.ts';
+
+/**
+ * The words every face uses for the runner's state: link state, task phases, durations and
+ * prompt summaries, for the tray, the window and the CLI alike (pattern 13: say what happened in
+ * the user's terms). Pure and value-import free, so the sandboxed renderer bundles it as is; lint
+ * keeps it that way. What to *do* about a state is a `Remedy`; each face words that itself
+ * (`remedyAction` here for the window and tray, main/cli/remedies.ts for the CLI).
+ */
+
+export type Tone = 'ok' | 'info' | 'warn' | 'danger' | 'neutral';
+
+/** Failed dials in a row after which "Reconnecting" becomes "Can't reach the server". */
+export const UNREACHABLE_AFTER_ATTEMPTS = 3;
+
+/** The link facts the words depend on: the daemon snapshot's `link`. Times are epoch ms. */
+export type LinkFacts = Pick<Snapshot['link'], 'state' | 'reason' | 'attempts' | 'nextRetryAt' | 'remedy'>;
+
+/** What every face knows about the runner: the window's AppState and the CLI's config + snapshot both fit. */
+export interface RunnerFacts {
+  registered: boolean;
+  /** credentials are stored; false after signing out */
+  signedIn: boolean;
+  /** the face shows a daemon it attached to (whose credentials it does not manage) */
+  attached: boolean;
+  /** the running daemon's snapshot, or null when no runner is running */
+  daemon: (Pick<Snapshot, 'paused' | 'status'> & { runner: Pick<Snapshot['runner'], 'serverUrl'>; link: LinkFacts }) | null;
+}
+
+/** A stable name for each described state, for faces that pick an icon or a step by it (never by label). */
+export type LinkKind =
+  'unregistered' | 'signedOut' | 'notRunning' | 'connecting' | 'reconnecting' | 'unreachable' | 'connected' | 'paused' | 'stopped';
+
+export interface LinkDescription {
+  kind: LinkKind;
+  tone: Tone;
+  /** A few words: "Connected", "Can't reach the server". */
+  label: string;
+  /** What happened and what happens next, as sentences ("… Retrying in 8s."); '' when all is well. Depends on `now`. */
+  reason: string;
+  /** The core's own reason, as written (lowercase, no retry countdown); '' when there is none. For one-line faces. */
+  cause: string;
+  /** What the person can do about it; `none` when nothing is needed. */
+  remedy: Remedy;
+}
+
+/**
+ * The one description of the runner's connection, from the facts every face has.
+ * `now` is epoch milliseconds (for the retry countdown).
+ */
+export function linkDescription(facts: RunnerFacts, now: number = Date.now()): LinkDescription {
+  const describe = (kind: LinkKind, tone: Tone, label: string, reason: string, remedy: Remedy, cause = ''): LinkDescription => ({
+    kind,
+    tone,
+    label,
+    reason,
+    cause,
+    remedy,
+  });
+  if (!facts.registered)
+    return describe('unregistered', 'neutral', 'Not registered', 'This runner is not registered with a Sibyl server yet.', 'register');
+  if (!facts.signedIn && !facts.attached)
+    return describe('signedOut', 'danger', 'Signed out', 'No credentials are stored for this runner; it stays registered.', 'signIn');
+  const daemon = facts.daemon;
+  if (!daemon) return describe('notRunning', 'neutral', 'Not running', 'The runner is not running.', 'none');
+  const link = daemon.link;
+  const cause = link.reason?.trim() ?? '';
+  const why = sentence(cause);
+  switch (link.state) {
+    case 'open':
+      if (daemon.paused || daemon.status === 'draining')
+        return describe('paused', 'warn', 'Paused', 'Connected, but not taking new tasks.', 'none');
+      return describe('connected', 'ok', 'Connected', '', 'none');
+    case 'idle':
+    case 'connecting':
+      return describe('connecting', 'info', 'Connecting…', why || `Reaching ${daemon.runner.serverUrl}.`, 'none', cause);
+    case 'waiting': {
+      const reason = join(why || 'The connection dropped.', retryIn(link.nextRetryAt, now));
+      if (link.attempts >= UNREACHABLE_AFTER_ATTEMPTS)
+        return describe('unreachable', 'danger', "Can't reach the server", reason, link.remedy ?? 'checkServer', cause);
+      return describe('reconnecting', 'warn', 'Reconnecting', reason, 'none', cause);
+    }
+    case 'auth_failed':
+      return describe('signedOut', 'danger', 'Signed out', why || 'The server refused the credentials.', link.remedy ?? 'signIn', cause);
+    case 'stopped':
+      return describe('stopped', 'neutral', 'Stopped', why || 'The runner has stopped.', link.remedy ?? 'none', cause);
+    default:
+      return unreachable(link.state);
+  }
+}
+
+/** "Retrying in 8s." for a retry at `at` (epoch ms); '' when none is scheduled. */
+function retryIn(at: number | undefined, now: number): string {
+  if (at === undefined) return '';
+  const waitS = (at - now) / 1000;
+  return waitS < 1 ? 'Retrying now…' : `Retrying in ${duration(waitS)}.`;
+}
+
+/** The window's and tray's words for a remedy: a button or menu label ("Sign in again"); '' for `none`. */
+export function remedyAction(remedy: Remedy): string {
+  switch (remedy) {
+    case 'signIn':
+      return 'Sign in again';
+    case 'register':
+      return 'Register';
+    case 'checkServer':
+      return 'Check the address';
+    case 'fixConfig':
+      return 'Fix the configuration';
+    case 'freeDisk':
+      return 'Free disk space';
+    case 'checkInput':
+      return 'Check what was entered';
+    case 'retry':
+      return 'Try again';
+    case 'none':
+      return '';
+    default:
+      return unreachable(remedy);
+  }
+}
+
+/** A running task's phase (daemon snapshot) or a task's recorded status (history). */
+export type TaskPhase = Snapshot['running'][number]['phase'] | HistoryStatus;
+
+/** Words for a task phase or status, as a badge or a column shows them. */
+export function taskPhaseLabel(phase: TaskPhase): string {
+  switch (phase) {
+    case 'assigned':
+      return 'Assigned';
+    case 'preparing':
+      return 'Preparing worktree';
+    case 'running':
+      return 'Running';
+    case 'finishing':
+      return 'Finishing';
+    case 'completed':
+      return 'Completed';
+    case 'failed':
+      return 'Failed';
+    case 'timeout':
+      return 'Timed out';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'rejected':
+      return 'Rejected';
+    default:
+      return unreachable(phase);
+  }
+}
+
+/**
+ * A length of time in seconds, the same way everywhere: "42s", "3m 05s", "1h 02m" (whole units,
+ * rounded down; negative is "0s"). "—" when unknown (null, undefined, NaN, infinite).
+ */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${pad2(s % 60)}s`;
+  return `${Math.floor(m / 60)}h ${pad2(m % 60)}m`;
+}
+
+/**
+ * A prompt in one line of at most `maxChars` characters (code points): its first non-blank line,
+ * whitespace collapsed, cut with "…" when longer. "(no prompt)" when there is no text.
+ */
+export function promptSummary(prompt: string, maxChars: number): string {
+  return oneLine(prompt, maxChars) || '(no prompt)';
+}
+
+/** Any text in one line of at most `maxChars` characters, as `promptSummary` cuts it; '' when blank. */
+export function oneLine(text: string, maxChars: number): string {
+  const first = text
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .find(Boolean);
+  if (!first) return '';
+  const chars = Array.from(first);
+  const max = Math.max(1, Math.floor(maxChars));
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : first;
+}
+
+/** The core writes reasons in log style ("connection closed (1006)"); people read a sentence. */
+function sentence(text: string): string {
+  if (!text) return '';
+  const capital = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function join(...parts: string[]): string {
+  return parts.filter(Boolean).join(' ');
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** Fails to compile when a switch above misses a case. */
+function unreachable(x: never): never {
+  throw new Error(`unhandled case: ${String(x)}`);
+}
