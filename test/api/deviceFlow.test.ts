@@ -41,13 +41,18 @@ describe('device flow', () => {
   it('fails with a clear AuthError when denied', async () => {
     await assert.rejects(
       runDeviceFlow(api, { clientName: 'x', onCode: (i) => core.denyDevice(i.userCode) }),
-      (err: unknown) => err instanceof AuthError && /denied/.test(err.message) && /sibyl-runner login/.test(err.message),
+      (err: unknown) => err instanceof AuthError && /denied/.test(err.message) && err.code === 'login_denied' && err.remedy === 'signIn',
     );
   });
 
   it('fails with a clear AuthError when the code expires', async () => {
+    const earlier = polls().length;
     await assert.rejects(
-      runDeviceFlow(api, { clientName: 'x', onCode: (i) => setTimeout(() => core.expireDevice(i.userCode), 80) }),
+      runDeviceFlow(api, {
+        clientName: 'x',
+        // The code expires after a pending poll, while the flow is waiting for the user.
+        onCode: (i) => void core.until(() => polls().length > earlier, 5000, 'a pending poll').then(() => core.expireDevice(i.userCode)),
+      }),
       (err: unknown) => err instanceof AuthError && /expired/.test(err.message),
     );
   });
@@ -79,8 +84,14 @@ describe('device flow', () => {
 
   it('stops when aborted', async () => {
     const ac = new AbortController();
+    const earlier = polls().length;
     await assert.rejects(
-      runDeviceFlow(api, { clientName: 'x', signal: ac.signal, onCode: () => setTimeout(() => ac.abort(), 70) }),
+      runDeviceFlow(api, {
+        clientName: 'x',
+        signal: ac.signal,
+        // Aborted after a pending poll, while the flow is waiting for the user.
+        onCode: () => void core.until(() => polls().length > earlier, 5000, 'a pending poll').then(() => ac.abort()),
+      }),
       (err: unknown) => err instanceof RunnerError && err.code === 'aborted',
     );
   });

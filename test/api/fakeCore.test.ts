@@ -187,13 +187,16 @@ describe('fake core runner WebSocket', () => {
     await c.opened;
     await core.until(() => c.received.length > 0, 2000, 'a heartbeat');
     core.silence(id);
-    await sleep(100); // let a heartbeat already in flight land
+    // Frames arrive in order: once this marker is in, no heartbeat sent before the silence is still on its way.
+    core.send(id, { type: 'marker' });
+    await core.until(() => c.received.some((m) => (m as { type: string }).type === 'marker'), 2000, 'the marker');
     const before = c.received.length;
     let ponged = false;
     c.ws.on('pong', () => (ponged = true));
     c.ws.ping();
     c.ws.send(JSON.stringify({ type: 'heartbeat_ack' }));
-    await sleep(150);
+    // A negative check: nothing may arrive for three heartbeat periods (40 ms each), so a fixed wait is the test.
+    await sleep(120);
     assert.equal(c.received.length, before);
     assert.equal(ponged, false);
     assert.equal(core.messagesOf('heartbeat_ack', id).length, 0);

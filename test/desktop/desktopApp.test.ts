@@ -6,7 +6,7 @@ import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
 import type { AppState } from '../../preload/contract.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { FakeBrowserWindow, FakeNotification, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
-import { writeYaml } from '../helpers/runnerHarness.ts';
+import { agentGate, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
 async function boot(
@@ -110,15 +110,17 @@ test('registered: started hidden at login, tray follows the runner state, pause 
   const tray = FakeTray.last!;
   await until(() => (tray.image as { path: string }).path.endsWith('online.png'), 'tray shows online');
   assert.match(tray.tooltip, /desk/);
+  const gate = agentGate();
   core.send(runnerId!, {
     type: 'task_assign',
     task_id: crypto.randomUUID(),
     agent_id: 'agent_eeeeeeeeeeee',
     project_id: 'project_ui',
-    config: { prompt: 'Polish the tray', command: ['sleep', '0.6'] },
+    config: { prompt: 'Polish the tray', command: ['/bin/sh', '-c', gate.waitScript] },
   });
   await until(() => (tray.image as { path: string }).path.endsWith('busy.png'), 'tray shows busy');
   assert.ok(tray.menu.some((m) => m.label === 'project_ui: Polish the tray'));
+  gate.open();
   await until(() => FakeNotification.shown.length === 1, 'a notification when the task completes', 5000);
   assert.equal(FakeNotification.shown[0]!.title, 'Task completed');
   await until(() => (tray.image as { path: string }).path.endsWith('online.png'), 'back to online');

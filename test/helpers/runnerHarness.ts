@@ -7,7 +7,7 @@ import { defaultConfig, type RunnerConfig } from '../../main/runner/config/schem
 import { Daemon, type AuthSource, type DaemonOptions } from '../../main/runner/daemon.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
 import { FakeCore, type FakeCoreOptions } from './fakeCore.ts';
-import { tempDir } from './tmp.ts';
+import { tempDir, until } from './tmp.ts';
 
 configureLogging({ quiet: true });
 
@@ -79,6 +79,31 @@ export function assign(
 
 export function completionOf(core: FakeCore, taskId: string) {
   return core.messagesOf('task_complete').filter((m) => m.task_id === taskId);
+}
+
+/**
+ * A file the test creates when the agent may go on: `waitScript` is a shell loop that waits for
+ * it, so a test looks at a running task without racing the task's end.
+ */
+export function agentGate(): { waitScript: string; open(): void } {
+  const path = join(tempDir('sibyl-gate-'), 'open');
+  return { waitScript: `while [ ! -e '${path}' ]; do sleep 0.02; done`, open: () => writeFileSync(path, '') };
+}
+
+/** The core sends a heartbeat and waits for its ack: every frame the runner sent before the ack has arrived by then (one ordered socket). */
+export async function heartbeatRoundTrip(core: FakeCore, runnerId: string): Promise<void> {
+  const acks = core.messagesOf('heartbeat_ack', runnerId).length;
+  core.send(runnerId, { type: 'heartbeat', server_time: new Date().toISOString() });
+  await core.until(() => core.messagesOf('heartbeat_ack', runnerId).length > acks, 5000, 'the ack of a heartbeat');
+}
+
+/**
+ * Resolves once the in-process daemon runs no task, has nothing queued, and the core has received
+ * all it sent: a check that something happened exactly once waits on this, not on a fixed time.
+ */
+export async function settled({ core, daemon, runnerId }: Pick<Harness, 'core' | 'daemon' | 'runnerId'>): Promise<void> {
+  await until(() => daemon.tasks.running().length === 0 && daemon.outbox.size === 0, 'the daemon to finish its tasks and send its queue');
+  await heartbeatRoundTrip(core, runnerId);
 }
 
 /** A real `sibyl-runner` process (the pinned Node runs the bin). */

@@ -86,7 +86,6 @@ test(
     const gate = join(fx.home, 'gate');
     const taskId = assign(fx, runnerId, 'Fix the flaky login test\nIt times out on CI because the mock server starts late.', [
       'echo "reading the code"',
-      'sleep 1',
       'echo "writing the fix"',
       'echo "await server.ready()" > fix.txt && git add fix.txt && git -c user.name=Agent -c user.email=agent@example.invalid commit -qm "Wait for the mock server before logging in"',
       'echo "warning: slow test (2.1 s)" >&2',
@@ -111,6 +110,7 @@ test(
     await expect(dash.recent).toContainText('Fix the flaky login test');
 
     // A second task is cancelled from its card (confirmed inline); a third fails on its own.
+    // `sleep 30` stands for an agent still at work: it runs until the card cancels it.
     const slow = assign(fx, runnerId, 'Upgrade every dependency', ['echo "npm outdated"', 'sleep 30']);
     await expect(dash.task(slow).log).toContainText('npm outdated');
     await dash.task(slow).cancelButton.click();

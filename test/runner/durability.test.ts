@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
-import { cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
-import { processAlive as alive, sleep, tempDir, until } from '../helpers/tmp.ts';
+import { agentGate, cli, cliRun, completionOf, heartbeatRoundTrip, writeYaml } from '../helpers/runnerHarness.ts';
+import { processAlive as alive, tempDir, until } from '../helpers/tmp.ts';
 
 async function setup(): Promise<{ core: FakeCore; home: string; config: string; id: string; env: Record<string, string> }> {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
@@ -23,6 +23,30 @@ async function setup(): Promise<{ core: FakeCore; home: string; config: string; 
     reconnect_interval: 0.1,
   });
   return { core, home, config, id, env: { HOME: home, SIBYL_ACCESS_TOKEN: accessToken } };
+}
+
+interface DaemonState {
+  link: { state: string };
+  running: unknown[];
+  outboxPending: number;
+}
+
+/** The running runner's live state, as `sibyl-runner status --json` reads it over the control socket; null while none serves it. */
+async function daemonState(config: string, env: Record<string, string>): Promise<DaemonState | null> {
+  const r = await cliRun(['status', '--json', '--config', config], env);
+  return (JSON.parse(r.stdout) as { daemon: DaemonState | null }).daemon;
+}
+
+/**
+ * Resolves once the runner is connected with no task running and nothing left to send, and the
+ * core has received all it sent: "never twice" is checked after this, not after a fixed time.
+ */
+async function settled(core: FakeCore, id: string, config: string, env: Record<string, string>): Promise<void> {
+  await until(async () => {
+    const d = await daemonState(config, env);
+    return d?.link.state === 'open' && d.running.length === 0 && d.outboxPending === 0;
+  }, 'the runner to send everything it had queued');
+  await heartbeatRoundTrip(core, id);
 }
 
 function assignMsg(command: string[], prompt = 'durable work'): { taskId: string; msg: Record<string, unknown> } {
@@ -60,6 +84,9 @@ test('kill -9 the runner mid-task: on restart the orphaned agent (and its child)
         .join('\n'),
     )![1],
   );
+  // The log tail reported after the restart is read from the task log: the line must be on disk before the kill.
+  const taskLog = join(home, 'logs', 'tasks', `${taskId}.log`);
+  await until(() => existsSync(taskLog) && /agent \d+ working/.test(readFileSync(taskLog, 'utf8')), 'agent output in its task log');
   runner.kill('SIGKILL');
   await new Promise((r) => runner.on('close', r));
   assert.ok(alive(agentPid) && alive(childPid), 'the agent survives its runner (it leads its own group)');
@@ -79,7 +106,7 @@ test('kill -9 the runner mid-task: on restart the orphaned agent (and its child)
   await new Promise((r) => again.on('close', r));
   const third = cli(['run', '--config', config], env);
   await core.until(() => core.handshakes.filter((h) => h.outcome === 'accepted').length >= 3, 10_000, 'third start connects');
-  await sleep(500);
+  await settled(core, id, config, env);
   assert.equal(completionOf(core, taskId).length, 1, 'never reported twice across restarts');
   third.kill('SIGTERM');
   await new Promise((r) => third.on('close', r));
@@ -96,20 +123,33 @@ test('server down while three tasks finish, runner restarted, then the server: a
   const { core, config, id, env } = await setup();
   const runner = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'runner connects');
-  const tasks = [0, 1, 2].map((i) => assignMsg(['/bin/sh', '-c', `sleep ${0.4 + 0.2 * i}; echo done ${i}`], `task ${i}`));
+  const gates = [0, 1, 2].map(() => agentGate());
+  const tasks = gates.map((g, i) => assignMsg(['/bin/sh', '-c', `${g.waitScript}; echo done ${i}`], `task ${i}`));
   for (const t of tasks) core.send(id, t.msg);
   await until(() => core.messagesOf('task_ack').length === 3, 'three acks');
   await core.stop();
-  await sleep(1500); // the three tasks finish while the server is away
+  // The three tasks finish while the server is away, one after the other.
+  for (const [i, gate] of gates.entries()) {
+    gate.open();
+    await until(
+      async () => (await daemonState(config, env))?.outboxPending === i + 1,
+      `task ${i} to finish, its completion queued`,
+      15_000,
+    );
+  }
   runner.kill('SIGTERM');
   assert.equal(await new Promise((r) => runner.on('close', r)), 0);
   assert.equal(core.messagesOf('task_complete').length, 0);
 
   const again = cli(['run', '--config', config], env);
-  await sleep(500);
+  await until(
+    async () => (await daemonState(config, env))?.outboxPending === 3,
+    'the restarted runner to hold the three unsent completions before the server is back',
+    15_000,
+  );
   await core.restart();
   await until(() => core.messagesOf('task_complete').length >= 3, 'completions after both restarts', 15_000);
-  await sleep(500);
+  await settled(core, id, config, env);
   const order = core.messagesOf('task_complete').map((m) => m.task_id);
   assert.deepEqual(
     order,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assign, completionOf, startHarness } from '../helpers/runnerHarness.ts';
-import { processAlive, sleep, until } from '../helpers/tmp.ts';
+import { agentGate, assign, completionOf, settled, startHarness } from '../helpers/runnerHarness.ts';
+import { processAlive, until } from '../helpers/tmp.ts';
 
 test('heartbeat is acked at once; status is sent on connect', async () => {
   const { core, runnerId } = await startHarness();
@@ -15,7 +15,8 @@ test('heartbeat is acked at once; status is sent on connect', async () => {
 });
 
 test('task round trip: ack, env and cwd, exactly one task_complete with explicit success', async () => {
-  const { core, runnerId, config } = await startHarness();
+  const h = await startHarness();
+  const { core, runnerId, config } = h;
   const script =
     'pwd; echo "id=$SIBYL_TASK_ID agent=$SIBYL_AGENT_ID project=$SIBYL_PROJECT_ID"; echo "prompt=$SIBYL_TASK_PROMPT"; echo "wt=$SIBYL_WORKTREE_PATH"; echo "tok=${SIBYL_ACCESS_TOKEN:-none}"; echo warn >&2';
   const taskId = assign(runnerId, core, { prompt: 'Fix the bug', command: ['/bin/sh', '-c', script] });
@@ -34,7 +35,7 @@ test('task round trip: ack, env and cwd, exactly one task_complete with explicit
   assert.equal(out[2], 'prompt=Fix the bug');
   assert.equal(out[4], 'tok=none');
   assert.equal(msg.result.stderr, 'warn');
-  await sleep(300);
+  await settled(h);
   assert.equal(completionOf(core, taskId).length, 1);
   const updates = core.messagesOf('agent_update');
   assert.equal(updates.at(-1)?.status, 'completed');
@@ -59,7 +60,7 @@ test('the echo fallback prints the prompt; a missing executable is reported fail
 
 test('capacity: a task over max_concurrent_agents is rejected at_capacity; status reports busy', async () => {
   const { core, runnerId } = await startHarness({ config: { max_concurrent_agents: 1 } });
-  const first = assign(runnerId, core, { command: ['sleep', '2'] });
+  const first = assign(runnerId, core, { command: ['sleep', '30'] }); // runs until cancelled below
   await core.waitFor((f) => f.message?.type === 'task_ack', 3000, 'ack');
   const second = assign(runnerId, core, { command: ['true'] });
   const rej = await core.waitFor((f) => f.message?.type === 'task_reject', 3000, 'reject');
@@ -70,7 +71,8 @@ test('capacity: a task over max_concurrent_agents is rejected at_capacity; statu
 });
 
 test('task_cancel kills the agent and its grandchild; reported cancelled exactly once', async () => {
-  const { core, runnerId, config } = await startHarness();
+  const h = await startHarness();
+  const { core, runnerId, config } = h;
   const taskId = assign(runnerId, core, { command: ['/bin/sh', '-c', 'sleep 300 & echo $! > gc.pid; echo started; wait'] });
   const pidFile = join(config.worktree_base, 'project_1a2b3c4d5e6f', taskId, 'gc.pid');
   await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'grandchild pid file');
@@ -80,7 +82,7 @@ test('task_cancel kills the agent and its grandchild; reported cancelled exactly
   assert.equal(msg?.type === 'task_complete' && msg.result.status, 'cancelled');
   assert.equal(msg?.type === 'task_complete' && msg.success, false);
   await until(() => !processAlive(gpid), 'grandchild gone', 5000);
-  await sleep(200);
+  await settled(h);
   assert.equal(completionOf(core, taskId).length, 1);
   assert.equal(core.messagesOf('agent_update').at(-1)?.status, 'cancelled');
 });
@@ -120,15 +122,19 @@ test('malformed and hostile messages are ignored or rejected; the daemon keeps w
 test('a duplicate task_assign never starts a second process (§9 S11)', async () => {
   const { core, runnerId } = await startHarness();
   const taskId = crypto.randomUUID();
+  const gate = agentGate();
   const msg = {
     type: 'task_assign',
     task_id: taskId,
     agent_id: 'agent_aaaaaaaaaaaa',
     project_id: 'project_1',
-    config: { command: ['/bin/sh', '-c', 'sleep 0.3; echo once'] },
+    config: { command: ['/bin/sh', '-c', `${gate.waitScript}; echo once`] },
   };
   core.send(runnerId, msg);
   core.send(runnerId, msg);
+  const acks = () => core.messagesOf('task_ack').filter((a) => a.task_id === taskId).length;
+  await until(() => acks() === 2, 'both copies acked while the first runs');
+  gate.open();
   await until(() => completionOf(core, taskId).length, 'completion');
   core.send(runnerId, msg);
   await until(() => completionOf(core, taskId).length === 2, 'result re-sent for the finished duplicate');
