@@ -33,7 +33,8 @@ export function createAutostart(deps: AutostartDeps): Autostart {
         get: async () => deps.app.getLoginItemSettings().openAtLogin,
         set: async (enabled) => {
           // `openAsHidden` only works with the pre-macOS 13 login-item API and is gone from
-          // Electron's types; on macOS 13+ `launchedAtLogin` below covers it via wasOpenedAtLogin.
+          // Electron's types; macOS 13+ login items (SMAppService) also drop `args`, so `--hidden`
+          // does not reach the app there.
           const settings: Settings & { openAsHidden: boolean } = { openAtLogin: enabled, openAsHidden: true, args };
           deps.app.setLoginItemSettings(settings);
         },
@@ -56,17 +57,6 @@ export function createAutostart(deps: AutostartDeps): Autostart {
     default:
       return xdgAutostart(deps, args);
   }
-}
-
-/** True when this process was started by the OS at login, so the window should stay closed. */
-export function launchedAtLogin(deps: {
-  platform: NodeJS.Platform;
-  argv: readonly string[];
-  app: Pick<App, 'getLoginItemSettings'>;
-}): boolean {
-  if (deps.argv.includes(HIDDEN_FLAG)) return true;
-  // macOS 13+ login items (SMAppService) drop the arguments.
-  return deps.platform === 'darwin' && deps.app.getLoginItemSettings().wasOpenedAtLogin;
 }
 
 /** Electron's login-item API does not cover Linux: an XDG autostart entry does (freedesktop Desktop Application Autostart spec). */

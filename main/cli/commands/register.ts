@@ -3,13 +3,14 @@ import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
 import { UsageError } from '../../runner/errors.ts';
+import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
+import { ProjectLinks } from '../../runner/projects/links.ts';
 import { registerThisMachine } from '../../runner/registration.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { deviceLogin } from './login.ts';
 import type { SibylApi } from '../../runner/api/sibylApi.ts';
-import { detectCapabilities } from '../../runner/capabilitiesProbe.ts';
 
 /** --token, else SIBYL_ACCESS_TOKEN, else the stored login for this server, else the device flow on a TTY. */
 async function registrationToken(explicit: string | undefined, ctx: CommandContext, api: SibylApi, io: Io): Promise<string> {
@@ -47,7 +48,7 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   if (!name || name.length > 255) throw new UsageError('register: --name must be 1–255 characters');
   const api = ctx.api(serverUrl);
   const token = await registrationToken(values.token, ctx, api, io);
-  const detected = await detectCapabilities({ homeDir: ctx.home, configDir: dirname(ctx.path) });
+  const detected = await detectedCapabilities({ links: new ProjectLinks({ homeDir: ctx.home, configDir: dirname(ctx.path) }) });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
   const runner = await registerThisMachine(api, token, { name, maxAgents, capabilities });
   ctx.file.update({

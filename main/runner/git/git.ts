@@ -231,34 +231,6 @@ export async function pruneWorktrees(repo: string): Promise<void> {
   await run(repo, ['worktree', 'prune', '--verbose']);
 }
 
-export interface WorktreeEntry {
-  path: string;
-  head: string | undefined;
-  branch: string | undefined;
-  bare: boolean;
-}
-
-export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
-  const out = await run(repo, ['worktree', 'list', '--porcelain', '-z']);
-  const entries: WorktreeEntry[] = [];
-  let cur: WorktreeEntry | undefined;
-  for (const field of out.split('\0')) {
-    if (field === '') {
-      if (cur) entries.push(cur);
-      cur = undefined;
-      continue;
-    }
-    const [key, ...rest] = field.split(' ');
-    const value = rest.join(' ');
-    if (key === 'worktree') cur = { path: value, head: undefined, branch: undefined, bare: false };
-    else if (cur && key === 'HEAD') cur.head = value;
-    else if (cur && key === 'branch') cur.branch = value.replace(/^refs\/heads\//, '');
-    else if (cur && key === 'bare') cur.bare = true;
-  }
-  if (cur) entries.push(cur);
-  return entries;
-}
-
 export async function deleteBranch(repo: string, name: string): Promise<void> {
   await run(repo, ['branch', '-D', '--', name]);
 }

@@ -52,12 +52,6 @@ function readBootId(): string {
   }
 }
 
-/** True only if `pid` is alive and started at `startTime` (as returned by processStartTime). */
-export function isSameProcess(pid: number, startTime: string | undefined): boolean {
-  if (startTime === undefined) return false;
-  return processStartTime(pid) === startTime;
-}
-
 function assertGroup(pgid: number): void {
   // kill(0) and kill(-1) mean "my own group" and "every process I may signal": never what we want.
   if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`refusing to signal process group ${pgid}`);

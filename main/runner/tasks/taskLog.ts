@@ -1,6 +1,5 @@
 import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
-import { lstat, readdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { TRUNCATED_MARKER } from './taskLogReader.ts';
@@ -201,35 +200,4 @@ class TaskLogFile implements TaskLogWriter {
     this.#chunks = [];
     this.#chunkBytes = 0;
   }
-}
-
-/**
- * Delete `<taskId>.log` files directly in `logDir` that belong to no kept task and were last
- * written more than `minAgeMs` ago (so a log being written is never removed). Only regular files
- * inside `logDir` are touched (not symlinks, not subfolders). Give task logs a folder of their own
- * (e.g. `<log_dir>/tasks`): every other old `*.log` there would count as an orphan. Returns how many
- * were deleted.
- */
-export async function pruneLogs(logDir: string, opts: { keepTaskIds: ReadonlySet<string>; minAgeMs?: number }): Promise<number> {
-  const cutoff = Date.now() - (opts.minAgeMs ?? 24 * 3600 * 1000);
-  let names: string[];
-  try {
-    names = await readdir(logDir);
-  } catch {
-    return 0;
-  }
-  let removed = 0;
-  for (const name of names) {
-    if (!name.endsWith('.log') || opts.keepTaskIds.has(basename(name, '.log'))) continue;
-    const file = join(logDir, name);
-    try {
-      const st = await lstat(file);
-      if (!st.isFile() || st.mtimeMs > cutoff) continue;
-      await unlink(file);
-      removed++;
-    } catch {
-      /* gone already, or not ours to delete */
-    }
-  }
-  return removed;
 }
