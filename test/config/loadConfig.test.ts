@@ -77,7 +77,7 @@ test('an invalid value names the file, the key and what was expected', () => {
     },
   );
   writeFileSync(path, 'server_url: [unclosed\n');
-  assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /cannot be read as YAML/);
+  assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /not valid YAML at line 2/);
   writeFileSync(path, '- a\n- b\n');
   assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /expected a YAML mapping/);
   assert.throws(

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
+import { readValidated } from './readValidated.ts';
 
 /**
  * Secrets live apart from runner.yaml: `credentials.json` beside it, mode 0600, written atomically.
@@ -35,26 +34,9 @@ export class FileCredentialStore implements CredentialStore {
   constructor(path: string) {
     this.path = path;
   }
+  /** A broken file is the user's old session: signing in again replaces it (saveLogin tolerates it). */
   async load(): Promise<Credentials> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ConfigError(`${this.path}: not valid JSON; fix it or delete it and run \`sibyl-runner login\``);
-    }
-    const parsed = Credentials.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ConfigError(`${this.path}: key "${issue?.path.join('.')}": ${issue?.message}`);
-    }
-    return parsed.data;
+    return (await readValidated(this.path, Credentials, { format: 'json', remedy: 'signIn' })) ?? {};
   }
   async save(creds: Credentials): Promise<void> {
     await writeFileAtomic(this.path, JSON.stringify(Credentials.parse(creds), null, 2) + '\n', 0o600);

@@ -1,10 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
-import { ConfigError, RunnerError, UsageError, errorMessage } from '../errors.ts';
+import { readValidated } from '../config/readValidated.ts';
+import { RunnerError, UsageError, errorMessage } from '../errors.ts';
 import { remoteUrl, repoInfo, type RepoInfo } from '../git/git.ts';
 import { redactUrl } from '../git/refNames.ts';
 import { logger, type Logger } from '../logger.ts';
@@ -64,12 +64,16 @@ const LinksFileSchema = z.object({
   version: z.literal(1),
   links: z.array(
     z.object({
-      project_id: z.string().min(1),
+      project_id: z.string().refine(isSafeId, { error: (issue) => `${JSON.stringify(issue.input)} is not a valid project id` }),
       path: z.string().refine((p) => isAbsolute(p), 'must be an absolute path'),
     }),
   ),
 });
 type LinksFile = z.infer<typeof LinksFileSchema>;
+
+/** Only the CLI's `[paths]` table matters here; its entries are checked one by one so one bad entry skips only itself. */
+const CliConfigSchema = z.looseObject({ paths: z.record(z.string(), z.unknown()).optional() });
+type CliConfig = z.infer<typeof CliConfigSchema>;
 
 const HEADER = '# Project links of sibyl-runner: edit with `sibyl-runner projects link|unlink`.\n';
 
@@ -174,31 +178,7 @@ export class ProjectLinks {
   }
 
   async #readOwn(): Promise<LinksFile> {
-    let text: string;
-    try {
-      text = await readFile(this.linksFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, links: [] };
-      throw new ConfigError(`cannot read ${this.linksFile}: ${errorMessage(err)}`, { cause: err });
-    }
-    let data: unknown;
-    try {
-      data = parseYaml(text);
-    } catch (err) {
-      throw new ConfigError(`${this.linksFile}: not valid YAML: ${errorMessage(err)}`, { cause: err });
-    }
-    if (data === null || data === undefined) return { version: 1, links: [] };
-    const parsed = LinksFileSchema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const key = issue ? issue.path.join('.') || '(root)' : '(root)';
-      throw new ConfigError(`${this.linksFile}: ${key}: ${issue?.message ?? 'invalid'}`);
-    }
-    parsed.data.links.forEach((l, i) => {
-      if (!isSafeId(l.project_id))
-        throw new ConfigError(`${this.linksFile}: links.${i}.project_id: "${l.project_id}" is not a valid project id`);
-    });
-    return parsed.data;
+    return (await readValidated(this.linksFile, LinksFileSchema)) ?? { version: 1, links: [] };
   }
 
   async #writeOwn(file: LinksFile): Promise<void> {
@@ -207,24 +187,14 @@ export class ProjectLinks {
 
   /** The CLI's file belongs to another tool: problems in it are warnings, never fatal (§5.5). */
   async #readCli(): Promise<{ links: ProjectLink[]; warnings: string[] }> {
-    let text: string;
+    let doc: CliConfig | undefined;
     try {
-      text = await readFile(this.cliConfigFile, 'utf8');
+      doc = await readValidated(this.cliConfigFile, CliConfigSchema);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { links: [], warnings: [] };
-      return { links: [], warnings: [`cannot read ${this.cliConfigFile}: ${errorMessage(err)}`] };
+      return { links: [], warnings: [`${errorMessage(err)}; its [paths] are ignored`] };
     }
-    let doc: Record<string, unknown>;
-    try {
-      doc = parseToml(text);
-    } catch (err) {
-      return { links: [], warnings: [`${this.cliConfigFile} is not valid TOML, its [paths] are ignored: ${errorMessage(err)}`] };
-    }
-    const paths = doc.paths;
+    const paths = doc?.paths;
     if (paths === undefined) return { links: [], warnings: [] };
-    if (paths === null || typeof paths !== 'object' || Array.isArray(paths)) {
-      return { links: [], warnings: [`${this.cliConfigFile}: paths is not a table`] };
-    }
     const links: ProjectLink[] = [];
     const warnings: string[] = [];
     for (const [dir, id] of Object.entries(paths)) {
