@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ConfigFileSchema, type ConfigFile } from '../main/runner/config/schema.ts';
 import { Snapshot } from '../main/runner/control/contract.ts';
+import { REMEDIES } from '../main/runner/errors.ts';
 import {
   CountedHistoryPage,
   HistoryItem,
@@ -73,13 +75,27 @@ export const RegisterInput = z.object({
 });
 export type RegisterInput = z.infer<typeof RegisterInput>;
 
+/**
+ * Window settings kept in runner.yaml: window field → runner.yaml key. Their schemas are the
+ * config file's own (main/runner/config/schema.ts), so the window accepts exactly what the file does.
+ */
+export const FILE_SETTINGS = {
+  maxAgents: 'max_concurrent_agents',
+  worktreeBase: 'worktree_base',
+  historyRetentionDays: 'history_retention_days',
+  historyMaxTasks: 'history_max_tasks',
+} as const satisfies Record<string, keyof ConfigFile>;
+export type FileSettingField = keyof typeof FILE_SETTINGS;
+
+const configKey = <K extends keyof typeof ConfigFileSchema.shape>(key: K) => ConfigFileSchema.shape[key].unwrap();
+
 export const Settings = z.object({
   startAtLogin: z.boolean(),
   notifications: z.boolean(),
-  maxAgents: z.number().int().min(1).max(20),
-  worktreeBase: z.string(),
-  historyRetentionDays: z.number().min(0),
-  historyMaxTasks: z.number().int().min(0),
+  maxAgents: configKey(FILE_SETTINGS.maxAgents),
+  worktreeBase: configKey(FILE_SETTINGS.worktreeBase),
+  historyRetentionDays: configKey(FILE_SETTINGS.historyRetentionDays),
+  historyMaxTasks: configKey(FILE_SETTINGS.historyMaxTasks),
   /** where secrets live, said plainly (e.g. "OS keychain", "file … (0600; no keyring on this system)") */
   credentialsStorage: z.string(),
 });
@@ -170,8 +186,20 @@ export type RequestInput<C extends RequestChannel> = z.input<(typeof requests)[C
 export type RequestOutput<C extends RequestChannel> = z.output<(typeof requests)[C]['output']>;
 export type EventPayload<E extends EventChannel> = z.output<(typeof events)[E]>;
 
+/**
+ * An error as the window receives it: a stable `code`, the message in plain words, the `remedy`
+ * the window turns into an action ("Sign in again"), and raw `detail` for a "Details" disclosure.
+ */
+export const IpcError = z.object({
+  code: z.string(),
+  message: z.string(),
+  remedy: z.enum(REMEDIES).optional(),
+  detail: z.string().optional(),
+});
+export type IpcError = z.infer<typeof IpcError>;
+
 /** Errors cross the boundary as data, never as thrown exceptions. */
-export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
 /** The handlers main (or a test) provides: one function per request channel. */
 export type Handlers = { [C in RequestChannel]: (input: z.output<(typeof requests)[C]['input']>) => Promise<RequestOutput<C>> };
@@ -191,5 +219,5 @@ export function parseInput<C extends RequestChannel>(channel: C, input: unknown)
   const parsed = requests[channel].input.safeParse(input ?? {});
   if (parsed.success) return { ok: true, value: parsed.data as z.output<(typeof requests)[C]['input']> };
   const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-  return { ok: false, error: { code: 'bad_input', message: `${channel}: ${detail}` } };
+  return { ok: false, error: { code: 'bad_input', message: `${channel}: ${detail}`, remedy: 'checkInput' } };
 }

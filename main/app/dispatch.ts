@@ -19,10 +19,20 @@ export async function dispatch(handlers: Handlers, channel: unknown, input: unkn
     const value = await handler(parsed.value);
     return { ok: true, value: checkOutput(channel, value) };
   } catch (err) {
-    const code = err instanceof RunnerError ? err.code : 'failed';
-    if (!(err instanceof RunnerError)) log.error('request failed', { channel, error: err });
-    return { ok: false, error: { code, message: errorMessage(err) } };
+    if (!(err instanceof RunnerError)) {
+      log.error('request failed', { channel, error: err });
+      return { ok: false, error: { code: 'failed', message: errorMessage(err), remedy: 'retry' } };
+    }
+    return { ok: false, error: { code: err.code, message: err.message, remedy: err.remedy, ...detailOf(err) } };
   }
+}
+
+/** Where it happened (file, key, url…), for the window's "Details" disclosure. */
+function detailOf(err: RunnerError): { detail?: string } {
+  const parts = Object.entries(err.context)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${String(v)}`);
+  return parts.length ? { detail: parts.join('\n') } : {};
 }
 
 /** Outputs are checked too: a handler that breaks the contract fails loudly here, not in the UI. */

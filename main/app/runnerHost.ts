@@ -1,15 +1,12 @@
-import { SibylApi } from '../runner/api/sibylApi.ts';
-import { authSourceFor } from '../runner/auth/authSource.ts';
 import type { CredentialStore } from '../runner/config/credentials.ts';
 import type { LoadedConfig } from '../runner/config/loadConfig.ts';
 import { Snapshot } from '../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../runner/control/controlSocket.ts';
 import type { ControlCommand } from '../runner/control/contract.ts';
-import { Daemon } from '../runner/daemon.ts';
 import { RunnerError } from '../runner/errors.ts';
-import { background, logger } from '../runner/logger.ts';
-import { syncRegistration } from '../runner/registrationSync.ts';
-import { wireCoreServices, type CoreServices } from '../runner/services.ts';
+import { logger } from '../runner/logger.ts';
+import type { CoreServices } from '../runner/services.ts';
+import { startRunner, type StartedRunner } from '../runner/startRunner.ts';
 import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
 
 const log = logger('host');
@@ -30,8 +27,7 @@ export interface RunnerHostOptions {
  */
 export class RunnerHost {
   readonly #o: RunnerHostOptions;
-  #daemon: Daemon | undefined;
-  #services: CoreServices | undefined;
+  #runner: StartedRunner | undefined;
   #attachedTo: string | undefined;
   #attachedSnapshot: Snapshot | undefined;
   #poll: NodeJS.Timeout | undefined;
@@ -45,11 +41,11 @@ export class RunnerHost {
   }
 
   get services(): CoreServices | undefined {
-    return this.#services;
+    return this.#runner?.services;
   }
 
   snapshot(): Snapshot | null {
-    if (this.#daemon) return this.#daemon.snapshot();
+    if (this.#runner) return this.#runner.daemon.snapshot();
     return this.#attachedSnapshot ?? null;
   }
 
@@ -68,40 +64,33 @@ export class RunnerHost {
       return;
     }
     if (!config.runner_id || !config.server_url) return;
-    this.#services = await wireCoreServices(config, { home: this.#o.home, configPath: loaded.path, log, observer: this.#o.observer });
-    const api = new SibylApi(config.server_url);
-    const auth = authSourceFor(config, this.#o.credentials, api);
-    this.#daemon = new Daemon({
-      config,
+    this.#runner = await startRunner(config, {
       configPath: loaded.path,
-      auth,
+      home: this.#o.home,
+      credentials: this.#o.credentials,
       env: this.#o.env,
+      observer: this.#o.observer,
       onChange: this.#o.onChange,
-      ...this.#services.daemonOptions,
+      log,
     });
-    await this.#daemon.start();
-    await this.#services.started(this.#daemon);
-    background(log, 'registration sync', syncRegistration(api, auth, config, log));
     this.#o.onChange();
   }
 
   kick(): void {
-    this.#daemon?.link.kick();
+    this.#runner?.daemon.link.kick();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#poll);
     this.#attachedTo = undefined;
     this.#attachedSnapshot = undefined;
-    const daemon = this.#daemon;
-    this.#daemon = undefined;
-    await daemon?.stop();
-    await this.#services?.close();
-    this.#services = undefined;
+    const runner = this.#runner;
+    this.#runner = undefined;
+    await runner?.stop();
   }
 
   async command(req: ControlCommand): Promise<unknown> {
-    if (this.#daemon) return this.#daemon.control(req);
+    if (this.#runner) return this.#runner.daemon.control(req);
     if (this.#attachedTo) {
       const res = await controlRequest(this.#attachedTo, req);
       if (!res) throw new RunnerError('daemon_gone', 'the headless runner stopped answering');

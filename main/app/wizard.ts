@@ -3,7 +3,7 @@ import { runDeviceFlow } from '../runner/api/deviceFlow.ts';
 import { normalizeServerUrl, SibylApi } from '../runner/api/sibylApi.ts';
 import { saveLogin, storeToken, TokenProvider } from '../runner/api/tokens.ts';
 import type { CredentialStore } from '../runner/config/credentials.ts';
-import { AuthError, ConfigError, errorMessage, RunnerError, ServerError } from '../runner/errors.ts';
+import { AuthError, errorMessage, RunnerError, ServerError } from '../runner/errors.ts';
 import { logger } from '../runner/logger.ts';
 import { registerThisMachine } from '../runner/registration.ts';
 import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '../../preload/contract.ts';
@@ -75,7 +75,8 @@ export class DeviceLogin {
           if (!shown) return reject(err instanceof Error ? err : new Error(String(err)));
           if (ac.signal.aborted) return this.#emit({ state: 'cancelled', message: 'Sign-in cancelled.' });
           const msg = errorMessage(err);
-          const state: DeviceLoginEvent['state'] = /expired/i.test(msg) ? 'expired' : /denied/i.test(msg) ? 'denied' : 'error';
+          const code = err instanceof RunnerError ? err.code : '';
+          const state: DeviceLoginEvent['state'] = code === 'login_expired' ? 'expired' : code === 'login_denied' ? 'denied' : 'error';
           log.warn('device login ended', { state, error: err });
           this.#emit({ state, message: msg });
         })
@@ -91,20 +92,10 @@ export class DeviceLogin {
   }
 }
 
-/** The core's auth errors name the CLI command that fixes them; in the window, the fix is signing in. */
-export function forWindow(err: unknown): unknown {
-  if (!(err instanceof AuthError)) return err;
-  const message = err.message.replace(/[;,]?\s*(—\s*)?run `sibyl-runner login[^`]*`/g, '').trim();
-  return new AuthError(`${message} — sign in again`, err.status);
-}
-
 /** Step 2b: a pasted access token (or API key), checked against the server before it is stored. */
 export async function useToken(store: CredentialStore, serverUrl: string, token: string): Promise<{ user: string }> {
   const api = new SibylApi(normalizeServerUrl(serverUrl));
-  const user = await storeToken(store, api, token).catch((err: unknown) => {
-    throw forWindow(err);
-  });
-  return { user };
+  return { user: await storeToken(store, api, token) };
 }
 
 /** Step 4: register with the stored login; returns what runner.yaml must record. */
@@ -114,15 +105,15 @@ export async function registerRunner(
 ): Promise<{ id: string; graphRunnerId: string; serverUrl: string }> {
   const api = new SibylApi(normalizeServerUrl(input.serverUrl));
   const creds = await store.load();
-  if (!creds.access_token && !creds.refresh_token) throw new AuthError('sign in first (step 2)');
+  if (!creds.access_token && !creds.refresh_token) throw new AuthError('not signed in yet (step 2)');
   if (creds.server_url && creds.server_url !== api.serverUrl)
-    throw new ConfigError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}; sign in again`);
+    throw new AuthError(`you are signed in to ${creds.server_url}, not ${api.serverUrl}`, undefined, { code: 'other_server' });
   try {
     const token = await new TokenProvider(store, api).accessToken();
     const runner = await registerThisMachine(api, token, input);
     return { id: runner.id, graphRunnerId: runner.graph_runner_id, serverUrl: api.serverUrl };
   } catch (err) {
-    if (err instanceof RunnerError) throw forWindow(err);
-    throw new RunnerError('register_failed', `registration failed: ${errorMessage(err)}`);
+    if (err instanceof RunnerError) throw err;
+    throw new RunnerError('register_failed', `registration failed: ${errorMessage(err)}`, { cause: err, remedy: 'retry' });
   }
 }

@@ -1,4 +1,5 @@
-import { RunnerError } from '../runner/errors.ts';
+import { RunnerError, type Remedy } from '../runner/errors.ts';
+import { remedyHint } from './remedies.ts';
 import { RUNNER_VERSION } from '../runner/version.ts';
 import { println, type Io } from './args.ts';
 import { HELP } from './help.ts';
@@ -37,6 +38,16 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** Remedies whose words add to the message; a usage or config message already says what to change. */
+const HINTED: ReadonlySet<Remedy> = new Set(['signIn', 'register', 'checkServer', 'freeDisk']);
+
+function cliHint(err: RunnerError): string {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const file = str(err.context.file);
+  if (!HINTED.has(err.remedy) && !(err.remedy === 'fixConfig' && file)) return '';
+  return remedyHint(err.remedy, { serverUrl: str(err.context.serverUrl), file, path: str(err.context.path) });
+}
+
 /** Entry point of `sibyl-runner`: returns the exit code (0 ok, 1 runtime failure, 2 usage/config). */
 export async function main(
   argv: string[],
@@ -65,7 +76,8 @@ export async function main(
     return await run(rest, io);
   } catch (err) {
     if (err instanceof RunnerError) {
-      println(io.stderr, `sibyl-runner ${command}: ${err.message}`);
+      const hint = cliHint(err);
+      println(io.stderr, `sibyl-runner ${command}: ${err.message}${hint ? ` — ${hint}` : ''}`);
       return err.exitCode;
     }
     println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -70,18 +70,21 @@ export class UsageError extends RunnerError {
 /** The server refused our credentials, or there are none: the remedy is signing in. */
 export class AuthError extends RunnerError {
   readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: Omit<RunnerErrorOptions, 'exitCode'>) {
-    super('auth_failed', message, { remedy: 'signIn', ...options });
+  constructor(message: string, status?: number, options?: Omit<RunnerErrorOptions, 'exitCode'> & { code?: string }) {
+    super(options?.code ?? 'auth_failed', message, { remedy: 'signIn', ...options });
     this.status = status;
   }
 }
+
+/** Server errors that another try, or a corrected request, fixes; the rest point at the server's address. */
+const SERVER_REMEDIES: Partial<Record<string, Remedy>> = { validation: 'checkInput', rate_limited: 'retry', server_error: 'retry' };
 
 /** Any other failed HTTP exchange with the server (network, TLS, 4xx/5xx, bad body). */
 export class ServerError extends RunnerError {
   readonly status: number | undefined;
   readonly url: string;
   constructor(code: string, message: string, url: string, status?: number, cause?: unknown) {
-    super(code, message, { cause, remedy: status !== undefined && status >= 500 ? 'retry' : 'checkServer', context: { url, status } });
+    super(code, message, { cause, remedy: SERVER_REMEDIES[code] ?? 'checkServer', context: { url, status } });
     this.url = url;
     this.status = status;
   }

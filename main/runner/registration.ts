@@ -1,9 +1,15 @@
 import { hostname } from 'node:os';
 import type { RunnerResponse } from './api/schemas.ts';
 import type { SibylApi } from './api/sibylApi.ts';
+import type { RunnerConfig } from './config/schema.ts';
+import type { AuthSource } from './daemon.ts';
+import type { Logger } from './logger.ts';
 import { RUNNER_VERSION } from './version.ts';
 
-/** POST /api/runners/register for this machine (§3.2), as the CLI and the desktop wizard both do it. */
+/**
+ * POST /api/runners/register for this machine (protocol §3.2), as the CLI and the desktop wizard
+ * both do it. Raises AuthError (token refused) or ServerError (network, 422 name taken, 5xx).
+ */
 export function registerThisMachine(
   api: SibylApi,
   token: string,
@@ -16,4 +22,31 @@ export function registerThisMachine(
     max_concurrent_agents: r.maxAgents,
     client_version: RUNNER_VERSION,
   });
+}
+
+/**
+ * The server routes by its own copy of max_concurrent_agents and capabilities (§6), which only
+ * registration or PATCH set; the original never pushed local changes (R8). At start-up, bring the
+ * server's record in line with runner.yaml: capabilities are merged (server ∪ local), never removed.
+ * Raises what the API raises; callers run it in the background and log the failure.
+ */
+export async function syncRegistration(
+  api: SibylApi,
+  auth: AuthSource,
+  config: RunnerConfig,
+  log: Logger,
+): Promise<'unchanged' | 'updated' | 'skipped'> {
+  if (config.sandbox_mode || !config.runner_id) return 'skipped';
+  const token = await auth.accessToken();
+  if (!token) return 'skipped';
+  const server = await api.getRunner(token, config.runner_id);
+  const capabilities = [...new Set([...server.capabilities, ...config.capabilities])];
+  const patch = {
+    ...(server.max_concurrent_agents !== config.max_concurrent_agents ? { max_concurrent_agents: config.max_concurrent_agents } : {}),
+    ...(capabilities.length !== server.capabilities.length ? { capabilities } : {}),
+  };
+  if (Object.keys(patch).length === 0) return 'unchanged';
+  await api.patchRunner(token, config.runner_id, patch);
+  log.info('server-side runner record updated', patch);
+  return 'updated';
 }

@@ -144,11 +144,17 @@ describe('TokenProvider', () => {
     core.revokeSessions();
     await assert.rejects(new TokenProvider(store, api).accessToken(), (err: unknown) => {
       assert.ok(err instanceof AuthError);
-      assert.match(err.message, /^authentication failed — .*run `sibyl-runner login --server /);
+      assert.match(err.message, /^authentication failed: the server refused the refresh token/);
+      assert.equal(err.remedy, 'signIn');
+      assert.equal(err.context.serverUrl, core.url);
       return true;
     });
     await store.save({});
-    await assert.rejects(new TokenProvider(store, api).accessToken(), /not logged in; run `sibyl-runner login --server/);
+    await assert.rejects(new TokenProvider(store, api).accessToken(), (err: unknown) => {
+      assert.ok(err instanceof AuthError);
+      assert.deepEqual([err.message, err.remedy, err.context.serverUrl], ['not logged in', 'signIn', core.url]);
+      return true;
+    });
   });
 
   it('keeps using a still-valid token when the server is unreachable, but reports a network error once it expires', async () => {

@@ -1,13 +1,8 @@
-import { SibylApi } from '../../runner/api/sibylApi.ts';
-import { authSourceFor } from '../../runner/auth/authSource.ts';
-import { Daemon } from '../../runner/daemon.ts';
-import { ConfigError } from '../../runner/errors.ts';
-import { background, configureLogging, logger } from '../../runner/logger.ts';
-import { syncRegistration } from '../../runner/registrationSync.ts';
+import { configureLogging, logger } from '../../runner/logger.ts';
+import { startRunner } from '../../runner/startRunner.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
-import { wireCoreServices } from '../../runner/services.ts';
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('run', argv, {
@@ -36,29 +31,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     io,
   );
   const { config } = ctx;
-  if (!config.server_url)
-    throw new ConfigError(`no server configured in ${ctx.path}; run \`sibyl-runner register --server URL\` or pass --server`);
-  if (!config.runner_id)
-    throw new ConfigError(`no runner_id in ${ctx.path}; run \`sibyl-runner register --server ${config.server_url}\` first`);
   configureLogging({
     logDir: config.log_dir,
     ...(values.quiet ? { quiet: true } : {}),
     ...(values.verbose ? { stderrLevel: 'debug' as const } : {}),
   });
   const log = logger('cli');
-  const api = new SibylApi(config.server_url);
-  const auth = authSourceFor(config, ctx.credentials, api);
-  const services = await wireCoreServices(config, { home: ctx.home, configPath: ctx.path, log });
-  const daemon = new Daemon({
-    config,
-    configPath: ctx.path,
-    auth,
-    env: io.env,
-    ...services.daemonOptions,
-  });
-  await daemon.start();
-  await services.started(daemon);
-  background(log, 'registration sync', syncRegistration(api, auth, config, log));
+  const runner = await startRunner(config, { configPath: ctx.path, home: ctx.home, credentials: ctx.credentials, env: io.env, log });
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       log.info('signal received; draining', { signal: sig });
@@ -68,10 +47,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       const force = (): void => process.exit(1);
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
-      void daemon
-        .stop()
-        .then(() => services.close())
-        .finally(resolve);
+      void runner.stop().finally(resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

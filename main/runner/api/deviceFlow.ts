@@ -35,7 +35,7 @@ const realSleep: Sleep = async (ms, signal) => {
 
 const GRACE_MS = 30_000;
 
-const expired = (): AuthError => new AuthError('the login code expired before it was approved; run `sibyl-runner login` again');
+const expired = (): AuthError => new AuthError('the login code expired before it was approved', undefined, { code: 'login_expired' });
 
 function cancelled(signal: AbortSignal | undefined, cause?: unknown): RunnerError {
   return new RunnerError('aborted', 'device login cancelled', { cause: cause ?? signal?.reason });
@@ -88,11 +88,9 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
       case 'expired':
         throw expired();
       case 'denied':
-        throw new AuthError('the login request was denied in the browser; run `sibyl-runner login` to try again');
+        throw new AuthError('the login request was denied in the browser', undefined, { code: 'login_denied' });
       case 'error':
-        throw new AuthError(
-          `device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}; run \`sibyl-runner login\` again`,
-        );
+        throw new AuthError(`device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}`);
       default:
         assertNever(poll);
     }

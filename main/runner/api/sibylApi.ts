@@ -225,11 +225,11 @@ export class SibylApi {
     const where = `${res.method} ${url}`;
     if (status === 401 || status === 403) {
       const why = detail ?? `HTTP ${status}`;
-      const fix = `run \`sibyl-runner login --server ${this.serverUrl}\``;
+      const context = { serverUrl: this.serverUrl, url };
       // A refused refresh token means the session is gone (rotated elsewhere or revoked, §2.6).
       if (url.endsWith('/api/auth/refresh'))
-        return new AuthError(`authentication failed — the server refused the refresh token (${why}); ${fix}`, status);
-      return new AuthError(`the server rejected the token (${why}); ${fix}`, status);
+        return new AuthError(`authentication failed: the server refused the refresh token (${why})`, status, { context });
+      return new AuthError(`the server rejected the token (${why})`, status, { context });
     }
     if (status === 422) {
       return new ServerError('validation', `${where}: the server refused the request: ${detail ?? res.text.slice(0, 200)}`, url, status);

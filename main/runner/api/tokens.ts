@@ -30,10 +30,6 @@ function sameServer(a: string, b: string): boolean {
   }
 }
 
-function loginHint(serverUrl: string | undefined): string {
-  return `run \`sibyl-runner login${serverUrl ? ` --server ${serverUrl}` : ''}\``;
-}
-
 /** Store a fresh login for `serverUrl` (the site root, as `SibylApi.serverUrl`); a runner token for another server is dropped. */
 export async function saveLogin(
   store: CredentialStore,
@@ -83,17 +79,16 @@ export class TokenProvider {
     const seen = this.refreshes;
     const creds = await this.load();
     if (creds.runner_token) return creds.runner_token;
-    const hint = loginHint(this.api.serverUrl);
     if (!creds.access_token) {
       if (creds.refresh_token) return this.refreshNow();
-      throw new AuthError(`not logged in; ${hint}`);
+      throw this.#signIn('not logged in');
     }
     const exp = creds.access_token_expires_at ?? decodeJwtExp(creds.access_token);
     const nowS = this.now() / 1000;
     if (exp === undefined || exp - nowS > REFRESH_MARGIN_S) return creds.access_token;
     if (!creds.refresh_token) {
       if (exp > nowS) return creds.access_token;
-      throw new AuthError(`the access token has expired and there is no refresh token; ${hint}`);
+      throw this.#signIn('the access token has expired and there is no refresh token');
     }
     if (this.refreshes !== seen) return this.accessToken();
     try {
@@ -116,30 +111,32 @@ export class TokenProvider {
     return this.inflight;
   }
 
+  /** Signing in to this server fixes it: the faces word that (CLI command, window button). */
+  #signIn(message: string): AuthError {
+    return new AuthError(message, undefined, { context: { serverUrl: this.api.serverUrl } });
+  }
+
   /** Credentials saved for another server must never be sent to this one. */
   private async load(): Promise<Credentials> {
     const creds = await this.store.load();
     if (creds.server_url !== undefined && !sameServer(creds.server_url, this.api.serverUrl)) {
-      throw new AuthError(`the stored login is for ${creds.server_url}, not ${this.api.serverUrl}; ${loginHint(this.api.serverUrl)}`);
+      throw this.#signIn(`the stored login is for ${creds.server_url}, not ${this.api.serverUrl}`);
     }
     return creds;
   }
 
   private async refreshOnce(): Promise<string> {
     const creds = await this.load();
-    const hint = loginHint(this.api.serverUrl);
     if (creds.runner_token) {
-      throw new AuthError(
-        `the server rejected the configured runner token, which cannot be refreshed; replace it or remove it and ${hint}`,
-      );
+      throw this.#signIn('the server rejected the configured runner token, which cannot be refreshed; replace it or remove it');
     }
-    if (!creds.refresh_token) throw new AuthError(`authentication failed — ${hint}`);
+    if (!creds.refresh_token) throw this.#signIn('authentication failed: no refresh token is stored');
     let tokens: TokenResponse;
     try {
       tokens = await this.api.refresh(creds.refresh_token);
     } catch (err) {
       if (err instanceof AuthError) throw err;
-      if (err instanceof ConfigError) throw new AuthError(`authentication failed (the stored refresh token is malformed) — ${hint}`);
+      if (err instanceof ConfigError) throw this.#signIn('authentication failed: the stored refresh token is malformed');
       throw err;
     }
     await this.store.save({

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { SibylApi } from '../../main/runner/api/sibylApi.ts';
 import { defaultConfig } from '../../main/runner/config/schema.ts';
 import { logger } from '../../main/runner/logger.ts';
-import { syncRegistration } from '../../main/runner/registrationSync.ts';
+import { syncRegistration } from '../../main/runner/registration.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { staticAuth } from '../helpers/runnerHarness.ts';
 

@@ -1,0 +1,158 @@
+import { dirname } from 'node:path';
+import type { AppState, EventChannel, EventPayload } from '../../preload/contract.ts';
+import type { CredentialStore, Credentials } from '../runner/config/credentials.ts';
+import { loadConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
+import { RunnerError } from '../runner/errors.ts';
+import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
+import type { HistoryStore } from '../runner/history/historyStore.ts';
+import { ProjectLinks } from '../runner/projects/links.ts';
+import { openHistory } from '../runner/services.ts';
+import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
+import { RunnerHost } from './runnerHost.ts';
+
+/** What only the OS shell can do; Electron provides these, tests provide plain ones. */
+export interface DesktopPorts {
+  openPath(path: string): Promise<void>;
+  openExternal(url: string): Promise<void>;
+  pickFolder(defaultPath?: string): Promise<string | null>;
+  loginItem: { get(): Promise<boolean>; set(enabled: boolean): Promise<void> };
+  /** desktop-only preferences (electron-store in the app) */
+  prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
+  /** where secrets live (the app passes its OS-encrypted store when the OS has one) */
+  credentials?: CredentialStore;
+}
+
+export interface AppServiceOptions {
+  home: string;
+  /** runner.yaml of the runner this window shows */
+  configPath: string;
+  /** environment given to agents */
+  env: Record<string, string | undefined>;
+  ports: DesktopPorts;
+  /** overrides for tests */
+  history?: HistoryBackend;
+}
+
+export type AppEventListener = <E extends EventChannel>(event: E, payload: EventPayload<E>) => void;
+
+/**
+ * The state the window's handlers share: the loaded runner.yaml, the credentials, the runner
+ * host (own daemon or attached to a headless one), the project links, and the pushed app state.
+ * One instance per window service; handler modules receive it and own no state of their own.
+ */
+export class AppContext {
+  readonly opts: AppServiceOptions;
+  readonly ports: DesktopPorts;
+  readonly credentials: CredentialStore;
+  readonly links: ProjectLinks;
+  readonly host: RunnerHost;
+  readonly #listeners = new Set<AppEventListener>();
+  #loaded: LoadedConfig;
+  #version = 0;
+  #signedIn = false;
+  #notifications: boolean;
+  /** readable even when this process runs no daemon (attached to a headless one, or stopped) */
+  #ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
+
+  constructor(opts: AppServiceOptions, credentials: CredentialStore, observer: TaskObserver) {
+    this.opts = opts;
+    this.ports = opts.ports;
+    this.credentials = credentials;
+    this.#loaded = this.#load();
+    this.#notifications = opts.ports.prefs?.get('notifications') ?? true;
+    this.links = new ProjectLinks({ homeDir: opts.home, configDir: dirname(opts.configPath) });
+    this.host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => this.pushState() });
+  }
+
+  /** runner.yaml as last read (re-read by `reload()`). */
+  get loaded(): LoadedConfig {
+    return this.#loaded;
+  }
+
+  get notifications(): boolean {
+    return this.#notifications;
+  }
+
+  setNotifications(on: boolean): void {
+    this.#notifications = on;
+    this.ports.prefs?.set('notifications', on);
+  }
+
+  /** Re-read runner.yaml (after an edit); raises ConfigError when it no longer validates. */
+  reload(): LoadedConfig {
+    this.#loaded = this.#load();
+    return this.#loaded;
+  }
+
+  #load(): LoadedConfig {
+    return loadConfig({ flags: { config: this.opts.configPath }, env: this.opts.env, home: this.opts.home });
+  }
+
+  on(listener: AppEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit<E extends EventChannel>(event: E, payload: EventPayload<E>): void {
+    for (const l of this.#listeners) l(event, payload);
+  }
+
+  /** The window's view: registration, sign-in and the daemon's live state; versioned for the renderer. */
+  state(): AppState {
+    const c = this.#loaded.config;
+    return {
+      version: ++this.#version,
+      registered: Boolean(c.runner_id && c.server_url),
+      serverUrl: c.server_url,
+      runnerName: c.name,
+      runnerId: c.runner_id,
+      attached: this.host.attached,
+      signedIn: this.#signedIn,
+      daemon: this.host.snapshot(),
+    };
+  }
+
+  pushState(): AppState {
+    const s = this.state();
+    this.emit('app:state', s);
+    return s;
+  }
+
+  /** Signed in = some credential is configured or stored; an unreadable store counts as signed out. */
+  async refreshSignedIn(): Promise<void> {
+    const c = this.#loaded.config;
+    const creds: Credentials = await this.credentials.load().catch(() => ({}));
+    this.#signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);
+  }
+
+  /** Re-read runner.yaml and credentials, then start (or attach to) the runner they describe. */
+  async restart(): Promise<AppState> {
+    this.reload();
+    await this.refreshSignedIn();
+    await this.host.start(this.#loaded);
+    return this.pushState();
+  }
+
+  requireRunning(): void {
+    if (!this.host.snapshot())
+      throw new RunnerError('not_running', 'the runner is not running: this machine is not registered yet', { remedy: 'register' });
+  }
+
+  /** The task history: the running daemon's, else read straight from the state folder; undefined before registration. */
+  history(): HistoryBackend | undefined {
+    if (this.opts.history) return this.opts.history;
+    if (this.host.services) return this.host.services.history;
+    if (!this.#loaded.config.runner_id) return undefined;
+    if (!this.#ownHistory) {
+      const store = openHistory(this.#loaded.config);
+      this.#ownHistory = { store, backend: historyBackend(store) };
+    }
+    return this.#ownHistory.backend;
+  }
+
+  async close(): Promise<void> {
+    await this.host.stop();
+    this.#ownHistory?.store.close();
+    this.#ownHistory = undefined;
+  }
+}

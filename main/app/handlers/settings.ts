@@ -1,0 +1,159 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { FILE_SETTINGS, type FileSettingField, type Handlers, type Settings } from '../../../preload/contract.ts';
+import { writeFileAtomicSync } from '../../runner/config/atomicWrite.ts';
+import { resolveConfig } from '../../runner/config/loadConfig.ts';
+import { ConfigFileSchema, type ConfigFile } from '../../runner/config/schema.ts';
+import { ConfigError, RunnerError } from '../../runner/errors.ts';
+import { logger } from '../../runner/logger.ts';
+import type { AppContext } from '../appContext.ts';
+
+const log = logger('settings');
+
+type SettingsPatch = Partial<Omit<Settings, 'credentialsStorage'>>;
+
+/** The runner.yaml part of a window patch, by the FILE_SETTINGS table. */
+export function filePatchOf(patch: SettingsPatch): ConfigFile {
+  const file: Record<string, unknown> = {};
+  for (const field of Object.keys(FILE_SETTINGS) as FileSettingField[]) {
+    if (patch[field] !== undefined) file[FILE_SETTINGS[field]] = patch[field];
+  }
+  return file;
+}
+
+async function currentSettings(app: AppContext): Promise<Settings> {
+  const c = app.loaded.config;
+  const fromFile = Object.fromEntries(Object.entries(FILE_SETTINGS).map(([field, key]) => [field, c[key]])) as Pick<
+    Settings,
+    FileSettingField
+  >;
+  return {
+    startAtLogin: await app.ports.loginItem.get(),
+    notifications: app.notifications,
+    ...fromFile,
+    credentialsStorage: app.credentials.describe(),
+  };
+}
+
+/**
+ * Everything is checked before the first side effect: while a headless daemon owns runner.yaml
+ * only max agents can change (through its control socket); otherwise the merged file must
+ * validate and resolve (absolute paths, ranges) exactly as a start-up would read it.
+ */
+function checkPatch(app: AppContext, file: ConfigFile): void {
+  const keys = Object.keys(file);
+  if (!keys.length) return;
+  if (app.host.attached) {
+    if (keys.some((k) => k !== FILE_SETTINGS.maxAgents))
+      throw new RunnerError(
+        'attached',
+        'a headless sibyl-runner owns this configuration; change it there (only max agents can be changed from here)',
+        { remedy: 'none' },
+      );
+    return;
+  }
+  const { path } = app.loaded;
+  const merged = ConfigFileSchema.safeParse({ ...app.loaded.file.raw(), ...file });
+  if (!merged.success) {
+    const issue = merged.error.issues[0];
+    throw new ConfigError(`${path}: key "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}`);
+  }
+  resolveConfig(merged.data, path, app.opts.env, { config: path }, app.opts.home);
+}
+
+/** One change and how to take it back; undone in reverse order when a later step fails. */
+type Undo = () => Promise<void> | void;
+
+/**
+ * Apply a settings patch all-or-nothing: runner.yaml first (then the running daemon's capacity,
+ * and a restart when the worktree folder moved), then the login item and the notification
+ * preference. When a step fails, the steps before it are undone — runner.yaml is restored byte
+ * for byte and the daemon put back as it was — and the error is raised. Raises ConfigError
+ * (remedy fixConfig) or RunnerError `attached` before any change.
+ */
+async function applySettings(app: AppContext, patch: SettingsPatch): Promise<void> {
+  const file = filePatchOf(patch);
+  checkPatch(app, file);
+  const undo: Undo[] = [];
+  try {
+    if (Object.keys(file).length > 0) undo.push(await applyFile(app, file));
+    if (patch.startAtLogin !== undefined) {
+      const before = await app.ports.loginItem.get();
+      await app.ports.loginItem.set(patch.startAtLogin);
+      undo.push(() => app.ports.loginItem.set(before));
+    }
+    if (patch.notifications !== undefined) {
+      const before = app.notifications;
+      app.setNotifications(patch.notifications);
+      undo.push(() => app.setNotifications(before));
+    }
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (undoErr) {
+        log.error('could not undo a settings change', { error: undoErr });
+      }
+    }
+    throw err;
+  }
+}
+
+/** The runner.yaml part; returns how to undo it. Undoes itself when it fails halfway. */
+async function applyFile(app: AppContext, file: ConfigFile): Promise<Undo> {
+  const maxAgents = file.max_concurrent_agents;
+  const capacityBefore = app.host.snapshot()?.runner.maxAgents;
+  if (app.host.attached) {
+    // One writer per file: the headless daemon owns runner.yaml while it runs.
+    await app.host.command({ method: 'setMaxAgents', maxAgents: maxAgents! });
+    return async () => {
+      if (capacityBefore !== undefined) await app.host.command({ method: 'setMaxAgents', maxAgents: capacityBefore });
+    };
+  }
+  const restore = restoreFile(app.loaded.path);
+  let restarted = false;
+  const undo: Undo = async () => {
+    restore();
+    app.reload();
+    if (restarted) await app.restart();
+    else if (capacityBefore !== undefined && app.host.snapshot())
+      await app.host.command({ method: 'setMaxAgents', maxAgents: capacityBefore });
+  };
+  try {
+    app.loaded.file.update(file);
+    app.reload();
+    if (maxAgents !== undefined && app.host.snapshot()) await app.host.command({ method: 'setMaxAgents', maxAgents });
+    if (file.worktree_base !== undefined) {
+      restarted = true;
+      await app.restart();
+    }
+  } catch (err) {
+    await Promise.resolve(undo()).catch((undoErr: unknown) => log.error('could not undo a runner.yaml change', { error: undoErr }));
+    throw err;
+  }
+  return undo;
+}
+
+/** Put a file back as it was (or remove it if it did not exist). */
+function restoreFile(path: string): () => void {
+  let before: string | undefined;
+  try {
+    before = readFileSync(path, 'utf8');
+  } catch {
+    before = undefined;
+  }
+  return () => {
+    if (before === undefined) rmSync(path, { force: true });
+    else writeFileAtomicSync(path, before);
+  };
+}
+
+/** Settings as the window shows them, and changes applied all-or-nothing. */
+export function settingsHandlers(app: AppContext): Pick<Handlers, 'settings:get' | 'settings:set'> {
+  return {
+    'settings:get': async () => currentSettings(app),
+    'settings:set': async (patch) => {
+      await applySettings(app, patch);
+      return currentSettings(app);
+    },
+  };
+}

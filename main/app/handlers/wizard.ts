@@ -1,0 +1,50 @@
+import { hostname } from 'node:os';
+import type { Handlers } from '../../../preload/contract.ts';
+import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
+import type { AppContext } from '../appContext.ts';
+import { checkServer, type DeviceLogin, registerRunner, useToken } from '../wizard.ts';
+
+type WizardChannels =
+  'wizard:checkServer' | 'wizard:startDeviceLogin' | 'wizard:cancelDeviceLogin' | 'wizard:useToken' | 'wizard:detect' | 'wizard:register';
+
+/** The setup wizard's steps: server check, sign-in (device flow or token), detection, registration. */
+export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handlers, WizardChannels> {
+  return {
+    'wizard:checkServer': async ({ url }) => checkServer(url),
+    'wizard:startDeviceLogin': async ({ serverUrl }) => device.start(serverUrl),
+    'wizard:cancelDeviceLogin': async () => {
+      device.cancel();
+      return { ok: true as const };
+    },
+    'wizard:useToken': async ({ serverUrl, token }) => {
+      const r = await useToken(app.credentials, serverUrl, token);
+      await app.refreshSignedIn();
+      app.pushState();
+      return r;
+    },
+    'wizard:detect': async () => {
+      const c = app.loaded.config;
+      return {
+        hostname: c.name || hostname(),
+        capabilities: await detectedCapabilities({ links: app.links }),
+        worktreeBase: c.worktree_base,
+        maxAgents: c.max_concurrent_agents,
+      };
+    },
+    'wizard:register': async (input) => {
+      const reg = await registerRunner(app.credentials, input);
+      await app.host.stop();
+      app.loaded.file.update({
+        server_url: reg.serverUrl,
+        runner_id: reg.id,
+        graph_runner_id: reg.graphRunnerId,
+        name: input.name,
+        max_concurrent_agents: input.maxAgents,
+        capabilities: input.capabilities,
+        worktree_base: input.worktreeBase,
+      });
+      await app.restart();
+      return { runnerId: reg.id };
+    },
+  };
+}
