@@ -33,8 +33,8 @@ export function createAutostart(deps: AutostartDeps): Autostart {
         get: async () => deps.app.getLoginItemSettings().openAtLogin,
         set: async (enabled) => {
           // `openAsHidden` only works with the pre-macOS 13 login-item API and is gone from
-          // Electron's types; macOS 13+ login items (SMAppService) also drop `args`, so `--hidden`
-          // does not reach the app there.
+          // Electron's types; macOS 13+ login items (SMAppService) also drop `args`, so
+          // `launchedAtLogin` below asks the OS instead (wasOpenedAtLogin).
           const settings: Settings & { openAsHidden: boolean } = { openAtLogin: enabled, openAsHidden: true, args };
           deps.app.setLoginItemSettings(settings);
         },
@@ -57,6 +57,20 @@ export function createAutostart(deps: AutostartDeps): Autostart {
     default:
       return xdgAutostart(deps, args);
   }
+}
+
+/**
+ * True when the OS started this process at login, so the window stays closed: `--hidden` (XDG
+ * autostart, Windows login items), or macOS reporting that it opened the app at login.
+ */
+export function launchedAtLogin(deps: {
+  platform: NodeJS.Platform;
+  argv: readonly string[];
+  app: Pick<App, 'getLoginItemSettings'>;
+}): boolean {
+  if (deps.argv.includes(HIDDEN_FLAG)) return true;
+  // macOS 13+ login items (SMAppService) drop the arguments.
+  return deps.platform === 'darwin' && deps.app.getLoginItemSettings().wasOpenedAtLogin;
 }
 
 /** Electron's login-item API does not cover Linux: an XDG autostart entry does (freedesktop Desktop Application Autostart spec). */

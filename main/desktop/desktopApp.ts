@@ -5,7 +5,7 @@ import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
 import { appProtocolHandler } from './appProtocol.ts';
-import { createAutostart } from './autostart.ts';
+import { createAutostart, launchedAtLogin } from './autostart.ts';
 import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
@@ -182,7 +182,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     void quit();
   });
 
-  const hidden = o.argv.includes('--hidden');
-  if (!service.state().registered || !hidden) await window.show();
+  const atLogin = launchedAtLogin({ platform: o.platform, argv: o.argv, app: e.app });
+  if (!service.state().registered || !atLogin) await window.show();
   return { service, window, tray, quit };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { SafeStorage } from 'electron';
 import { writeFileAtomic } from '../runner/config/atomicWrite.ts';
 import { Credentials, FileCredentialStore, type CredentialStore } from '../runner/config/credentials.ts';
+import { validationError } from '../runner/config/readValidated.ts';
 import { ConfigError, errorMessage } from '../runner/errors.ts';
 import { logger } from '../runner/logger.ts';
 import { assertNever } from '../runner/protocol/messages.ts';
@@ -15,8 +16,6 @@ export interface VaultDeps {
   dir: string;
   platform: NodeJS.Platform;
 }
-
-const SIGN_IN_AGAIN = 'sign in again (tray → Re-register…, or `sibyl-runner login`)';
 
 /**
  * The desktop app's credential store. Call after the app is ready: before that Linux reports no
@@ -83,13 +82,15 @@ function encryptedStore(plain: FileCredentialStore, encPath: string, keychain: s
     try {
       json = JSON.parse(safeStorage.decryptString(Buffer.from(text.trim(), 'base64')));
     } catch (err) {
-      throw new ConfigError(`${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)}); ${SIGN_IN_AGAIN}`, {
+      throw new ConfigError(`${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)})`, {
         cause: err,
+        remedy: 'signIn',
+        context: { file: encPath },
       });
     }
     const parsed = Credentials.safeParse(json);
     if (!parsed.success)
-      throw new ConfigError(`${encPath}: the decrypted credentials are not valid (${parsed.error.issues[0]?.message}); ${SIGN_IN_AGAIN}`);
+      throw validationError(encPath, parsed.error, { remedy: 'signIn', prefix: 'the decrypted credentials are not valid: ' });
     return parsed.data;
   };
 
@@ -118,7 +119,8 @@ function plaintextStore(plain: FileCredentialStore, encPath: string, why: string
       // beats looking signed out. Signing in again writes the plaintext file and clears this.
       if (!(await exists(plain.path)) && (await exists(encPath))) {
         throw new ConfigError(
-          `${encPath}: encrypted with an OS keyring that is not available now (${why}); unlock the keyring and restart, or ${SIGN_IN_AGAIN}`,
+          `${encPath}: encrypted with an OS keyring that is not available now (${why}); unlock the keyring and restart, or sign in again`,
+          { remedy: 'signIn', context: { file: encPath } },
         );
       }
       return plain.load();

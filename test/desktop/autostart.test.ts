@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { LoginItemSettings, LoginItemSettingsOptions, Settings } from 'electron';
-import { createAutostart, execArg } from '../../main/desktop/autostart.ts';
+import { createAutostart, execArg, launchedAtLogin } from '../../main/desktop/autostart.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Electron's login-item calls, recorded; `current` is what the "OS" reports back. */
@@ -157,5 +157,13 @@ describe('autostart on macOS and Windows (Electron login items)', () => {
     assert.equal(await a.get(), false);
     await a.set(false);
     assert.deepEqual(fake.calls.set[1], { openAtLogin: false, enabled: false, path: exe, args: ['"C:\\dev\\my app"', '--hidden'] });
+  });
+
+  test('launchedAtLogin: --hidden anywhere, or macOS says it opened the app at login', () => {
+    const mac = fakeApp({ wasOpenedAtLogin: true });
+    assert.equal(launchedAtLogin({ platform: 'linux', argv: ['/usr/bin/x', '--hidden'], app: fakeApp().app }), true);
+    assert.equal(launchedAtLogin({ platform: 'linux', argv: ['/usr/bin/x'], app: mac.app }), false);
+    assert.equal(launchedAtLogin({ platform: 'darwin', argv: ['/x'], app: mac.app }), true);
+    assert.equal(launchedAtLogin({ platform: 'darwin', argv: ['/x'], app: fakeApp().app }), false);
   });
 });

@@ -98,14 +98,14 @@ describe('vault with an OS keychain', () => {
     const otherKey = createVault({ safeStorage: fakeSafeStorage({ key: 0x33 }), dir, platform: 'win32' });
     await assert.rejects(
       otherKey.load(),
-      (err: unknown) => err instanceof ConfigError && err.message.includes(enc) && /sign in again/.test(err.message),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(enc) && err.remedy === 'signIn',
     );
 
     for (const content of ['not base64 at all !!!\n', Buffer.from('garbage').toString('base64')]) {
       writeFileSync(enc, content);
       await assert.rejects(
         createVault({ safeStorage: fakeSafeStorage(), dir, platform: 'win32' }).load(),
-        (err: unknown) => err instanceof ConfigError && /cannot be decrypted.*sign in again/.test(err.message),
+        (err: unknown) => err instanceof ConfigError && /cannot be decrypted/.test(err.message) && err.remedy === 'signIn',
       );
     }
 
@@ -113,7 +113,10 @@ describe('vault with an OS keychain', () => {
     const sealed = fakeSafeStorage().encryptString(JSON.stringify({ access_token: 42 }));
     writeFileSync(enc, sealed.toString('base64'));
     const vault = createVault({ safeStorage: fakeSafeStorage(), dir, platform: 'win32' });
-    await assert.rejects(vault.load(), (err: unknown) => err instanceof ConfigError && /not valid.*sign in again/.test(err.message));
+    await assert.rejects(
+      vault.load(),
+      (err: unknown) => err instanceof ConfigError && /not valid.*access_token/.test(err.message) && err.remedy === 'signIn',
+    );
 
     // Signing in again repairs it.
     await vault.save(creds);

@@ -2,8 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { FILE_SETTINGS, type FileSettingField, type Handlers, type Settings } from '../../../preload/contract.ts';
 import { writeFileAtomicSync } from '../../runner/config/atomicWrite.ts';
 import { resolveConfig } from '../../runner/config/loadConfig.ts';
+import { validationError } from '../../runner/config/readValidated.ts';
 import { ConfigFileSchema, type ConfigFile } from '../../runner/config/schema.ts';
-import { ConfigError, RunnerError } from '../../runner/errors.ts';
+import { RunnerError } from '../../runner/errors.ts';
 import { logger } from '../../runner/logger.ts';
 import type { AppContext } from '../appContext.ts';
 
@@ -53,10 +54,7 @@ function checkPatch(app: AppContext, file: ConfigFile): void {
   }
   const { path } = app.loaded;
   const merged = ConfigFileSchema.safeParse({ ...app.loaded.file.raw(), ...file });
-  if (!merged.success) {
-    const issue = merged.error.issues[0];
-    throw new ConfigError(`${path}: key "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}`);
-  }
+  if (!merged.success) throw validationError(path, merged.error);
   resolveConfig(merged.data, path, app.opts.env, { config: path }, app.opts.home);
 }
 
