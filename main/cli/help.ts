@@ -53,6 +53,9 @@ Options:
   -s, --server URL      Override server_url
   -n, --name NAME       Override name
   -m, --max-agents N    Override max_concurrent_agents (1–20)
+  -a, --agent NAME      Agent for tasks without a command: claude-code, codex, gemini, aider,
+                        opencode, command (default: agent in runner.yaml, SIBYL_AGENT, else the
+                        first installed of claude-code, codex, gemini, aider)
       --runner-id ID    Override runner_id
       --sandbox-mode    Sandbox mode (plain per-task folders, sandbox headers)
   -q, --quiet           Only errors on stderr (the JSON-lines log in log_dir keeps everything)

@@ -1,3 +1,4 @@
+import { AgentLauncher } from './agents/agentLauncher.ts';
 import { wsUrlFor } from './api/sibylApi.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Snapshot } from './control/contract.ts';
@@ -48,6 +49,8 @@ export class Daemon {
   readonly #log = logger('daemon');
   readonly link: Link;
   readonly tasks: TaskManager;
+  /** chooses each task's agent CLI; `installed()` lists the detected ones */
+  readonly agents: AgentLauncher;
   readonly outbox: Outbox;
   readonly #startedAt = Date.now();
   #control: ControlServer | undefined;
@@ -73,6 +76,7 @@ export class Daemon {
       log: logger('link'),
     });
     this.outbox = new Outbox(opts.outboxStore ?? new MemoryOutboxStore(), this.link, logger('outbox'));
+    this.agents = new AgentLauncher(cfg, opts.env ?? process.env);
     this.tasks = new TaskManager({
       maxAgents: cfg.max_concurrent_agents,
       worktreeBase: cfg.worktree_base,
@@ -86,6 +90,8 @@ export class Daemon {
       onChange: () => this.#changed(),
       log: logger('tasks'),
       baseEnv: opts.env ?? process.env,
+      agents: this.agents,
+      autoCommit: cfg.auto_commit,
       sandboxId: cfg.sandbox_id,
       secrets: () => opts.auth.secrets(),
       ...(opts.timeoutGraceMs !== undefined ? { timeoutGraceMs: opts.timeoutGraceMs } : {}),

@@ -46,16 +46,39 @@ test('task round trip: ack, env and cwd, exactly one task_complete with explicit
   assert.equal(core.invalidFrames.length, 0, JSON.stringify(core.invalidFrames));
 });
 
-test('the echo fallback prints the prompt; a missing executable is reported failed', async () => {
-  const { core, runnerId } = await startHarness();
-  const a = assign(runnerId, core, { prompt: 'hello agent' });
+test('no command and no agent CLI installed: failed, no_agent, retryable; a missing executable is reported failed', async () => {
+  // No agent CLI on this PATH (node_modules/.bin, where the tests' agents live, is left out).
+  const { core, runnerId } = await startHarness({ daemon: { env: { PATH: '/usr/bin:/bin' } } });
+  const a = assign(runnerId, core, { prompt: 'Summarise open issues' });
   const b = assign(runnerId, core, { command: ['/no/such/agent'] });
   await until(() => completionOf(core, a).length && completionOf(core, b).length, 'both completions');
-  assert.equal(completionOf(core, a)[0]!.result.stdout, 'hello agent');
+  const none = completionOf(core, a)[0]!;
+  assert.equal(none.success, false);
+  assert.equal(none.result.status, 'failed');
+  assert.equal(none.retryable, true, 'another runner may have an agent');
+  assert.match(none.error ?? '', /^no_agent: .*Claude Code.*npm install -g @anthropic-ai\/claude-code/);
   const failed = completionOf(core, b)[0]!;
   assert.equal(failed.success, false);
   assert.equal(failed.result.status, 'failed');
   assert.match(failed.error ?? '', /command not found/);
+});
+
+test('exec_command runs tasks without a command; the prompt reaches it whole through SIBYL_TASK_PROMPT_FILE', async () => {
+  const { core, runnerId } = await startHarness({
+    daemon: { env: { PATH: '/usr/bin:/bin' } },
+    config: { exec_command: 'wc -c < "$SIBYL_TASK_PROMPT_FILE"; printf %s "$SIBYL_TASK_PROMPT" | wc -c' },
+  });
+  const prompt = 'x'.repeat(300 * 1024);
+  const t = assign(runnerId, core, { prompt });
+  await until(() => completionOf(core, t).length, 'completion');
+  const done = completionOf(core, t)[0]!;
+  assert.equal(done.success, true, done.error);
+  const [fileBytes, envBytes] = String(done.result.stdout)
+    .split('\n')
+    .map((l) => Number(l.trim()));
+  assert.equal(fileBytes, prompt.length, 'the file holds the whole 300 KiB prompt');
+  assert.ok(envBytes! <= 64 * 1024 && envBytes! > 60 * 1024, `SIBYL_TASK_PROMPT keeps at most 64 KiB (got ${envBytes})`);
+  assert.equal(done.result.agent, 'command');
 });
 
 test('capacity: a task over max_concurrent_agents is rejected at_capacity; status reports busy', async () => {

@@ -26,14 +26,14 @@ test('Variant A (nested config) and Variant B (top-level prompt) both give the p
   assert.equal(spec({ config: 'not an object' }).prompt, '');
 });
 
-test('command resolution: list as argv, string through the shell, env, then the echo fallback', () => {
+test('command resolution: list as argv, string through the shell, env, else an agent CLI runs it', () => {
   assert.deepEqual(spec({ config: { command: ['claude', '-p', 'x'] } }).command, ['claude', '-p', 'x']);
   assert.deepEqual(spec({ config: { exec_command: 'make test' } }).command, ['/bin/sh', '-lc', 'make test']);
   const env = toTaskSpec(TaskAssignMsg.parse(base), { ...defaults, execCommand: 'aider --yes' });
   assert.deepEqual(env.command, ['/bin/sh', '-lc', 'aider --yes']);
-  const fallback = spec({});
-  assert.equal(fallback.commandSource, 'fallback');
-  assert.match(fallback.command.join(' '), /SIBYL_TASK_PROMPT/);
+  const agent = spec({});
+  assert.equal(agent.commandSource, 'agent');
+  assert.deepEqual(agent.command, []);
 });
 
 test('timeout: config.timeout_seconds, else the default', () => {

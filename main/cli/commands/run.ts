@@ -1,3 +1,5 @@
+import { AGENT_NAMES, AgentName } from '../../runner/agents/agentSettings.ts';
+import { UsageError } from '../../runner/errors.ts';
 import { configureLogging, logger } from '../../runner/logger.ts';
 import { startRunner } from '../../runner/startRunner.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
@@ -16,9 +18,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     foreground: { type: 'boolean', short: 'f' },
     quiet: { type: 'boolean', short: 'q' },
     verbose: { type: 'boolean' },
+    agent: { type: 'string', short: 'a' },
   });
   if (values.help) return (println(io.stdout, HELP.run), 0);
   const maxAgents = intOption('run', 'max-agents', values['max-agents'], 1, 20);
+  const agent = values.agent === undefined ? undefined : AgentName.safeParse(values.agent);
+  if (agent && !agent.success) throw new UsageError(`run: --agent must be one of ${AGENT_NAMES.join(', ')} (got ${JSON.stringify(values.agent)})`);
   const ctx = commandContext(
     {
       ...(values.config !== undefined ? { config: values.config } : {}),
@@ -27,6 +32,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ...(maxAgents !== undefined ? { maxAgents } : {}),
       ...(values['runner-id'] !== undefined ? { runnerId: values['runner-id'] } : {}),
       ...(values['sandbox-mode'] ? { sandboxMode: true } : values['no-sandbox-mode'] ? { sandboxMode: false } : {}),
+      ...(agent?.success ? { agent: agent.data } : {}),
     },
     io,
   );

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { AGENT_NAMES, AgentName } from '../agents/agentSettings.ts';
 import { ConfigError } from '../errors.ts';
 import { RunnerConfigFile } from './configFile.ts';
 import { defaultConfig, type ConfigFile, type RunnerConfig } from './schema.ts';
@@ -14,6 +15,8 @@ export interface ConfigFlags {
   maxAgents?: number;
   runnerId?: string;
   sandboxMode?: boolean;
+  /** `run --agent NAME`: the agent preset for tasks without a command */
+  agent?: AgentName;
 }
 
 export interface LoadedConfig {
@@ -92,6 +95,12 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
   const logDir = nonEmpty(env.SIBYL_LOG_DIR);
   if (logDir) cfg.log_dir = absolutePath(logDir, 'log_dir', 'environment variable SIBYL_LOG_DIR', home);
   set('exec_command', nonEmpty(env.SIBYL_RUNNER_EXEC_CMD));
+  const agent = nonEmpty(env.SIBYL_AGENT);
+  if (agent) {
+    const parsed = AgentName.safeParse(agent.trim());
+    if (!parsed.success) throw new ConfigError(`environment variable SIBYL_AGENT=${agent}: expected one of ${AGENT_NAMES.join(', ')}`);
+    cfg.agent = parsed.data;
+  }
   const timeout = nonEmpty(env.SIBYL_EXECUTION_TIMEOUT);
   if (timeout) cfg.execution_timeout = positiveNumber(timeout, 'SIBYL_EXECUTION_TIMEOUT', false);
   // Sandbox worktree default, decided before flags exactly as the original (§5.3).
@@ -117,6 +126,7 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
   if (flags.maxAgents !== undefined && flags.maxAgents > 0) cfg.max_concurrent_agents = flags.maxAgents;
   if (flags.runnerId !== undefined) cfg.runner_id = flags.runnerId;
   if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
+  if (flags.agent !== undefined) cfg.agent = flags.agent;
   cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
   if (cfg.server_url && !/^https?:\/\/[^/\s]+/i.test(cfg.server_url)) {
     throw new ConfigError(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentName, AgentsConfig } from '../agents/agentSettings.ts';
 
 /**
  * runner.yaml: the original runner's snake_case keys (sibyl-protocol.md §5.2) plus ours.
@@ -35,6 +36,13 @@ export const ConfigFileSchema = z
     history_max_tasks: z.number().int().min(0),
     task_log_max_mb: z.number().positive(),
     drain_timeout: seconds,
+    /** the agent preset for tasks that carry no command (issue 11) */
+    agent: AgentName,
+    agents: AgentsConfig,
+    /** commit what the agent left in the worktree on the task branch */
+    auto_commit: z.boolean(),
+    /** push the task branch to the linked repository's remote after committing */
+    push_branch: z.boolean(),
   })
   .partial();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -69,6 +77,11 @@ export interface RunnerConfig {
   history_max_tasks: number;
   task_log_max_mb: number;
   drain_timeout: number;
+  /** '' = the first installed agent CLI */
+  agent: AgentName | '';
+  agents: AgentsConfig;
+  auto_commit: boolean;
+  push_branch: boolean;
 }
 
 export const SECRET_KEYS = ['access_token', 'refresh_token', 'runner_token'] as const;
@@ -102,5 +115,9 @@ export function defaultConfig(home: string): RunnerConfig {
     history_max_tasks: 10000,
     task_log_max_mb: 50,
     drain_timeout: 30,
+    agent: '',
+    agents: {},
+    auto_commit: true,
+    push_branch: false,
   };
 }

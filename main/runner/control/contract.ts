@@ -15,6 +15,8 @@ export const RunningTaskView = z.object({
   branch: z.string().optional(),
   activity: z.string().optional(),
   logPath: z.string().optional(),
+  /** the agent preset running the task (claude-code, codex, …, or command) */
+  agent: z.string().optional(),
 });
 
 export const LinkStatusView = z.object({

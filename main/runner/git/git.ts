@@ -241,6 +241,43 @@ export async function currentBranch(dir: string): Promise<string | undefined> {
   return ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
 }
 
+/** Who commits when the repository has no identity configured (issue 11). */
+export const FALLBACK_AUTHOR = { name: 'Sibyl Runner', email: 'runner@localhost' } as const;
+
+/**
+ * Stage every change in the worktree `dir` except the paths in `exclude` (files the runner copied
+ * in, e.g. a .env), and commit it with `subject` and a trailer ("Sibyl-Task: <id>"). The author is
+ * the repository's git identity, else FALLBACK_AUTHOR. Hooks and signing are skipped: nobody is
+ * there to answer a pinentry prompt, and a failing hook must not lose the work. Resolves to the
+ * new commit, or undefined when there was nothing to commit. Raises GitFailed.
+ */
+export async function commitAll(
+  dir: string,
+  opts: { subject: string; trailer: string; exclude: readonly string[] },
+): Promise<string | undefined> {
+  await run(dir, ['add', '--all', '--', '.']);
+  if (opts.exclude.length) await run(dir, ['reset', '--quiet', '--', ...opts.exclude]);
+  const staged = await run(dir, ['diff', '--cached', '--name-only', '-z']);
+  if (!staged.replace(/\0/g, '').trim()) return undefined;
+  const identity = async (key: string): Promise<string> => (await run(dir, ['config', '--get', key]).catch(() => '')).trim();
+  const [name, email] = await Promise.all([identity('user.name'), identity('user.email')]);
+  await run(dir, [
+    '-c',
+    `user.name=${name || FALLBACK_AUTHOR.name}`,
+    '-c',
+    `user.email=${email || FALLBACK_AUTHOR.email}`,
+    '-c',
+    'commit.gpgsign=false',
+    'commit',
+    '--no-verify',
+    '-m',
+    opts.subject,
+    '--trailer',
+    opts.trailer,
+  ]);
+  return resolveCommit(dir, 'HEAD');
+}
+
 export interface CommitSummary {
   sha: string;
   subject: string;

@@ -1,4 +1,8 @@
+import { cutBytes } from '../agents/preset.ts';
 import type { TaskSpec } from './taskSpec.ts';
+
+/** SIBYL_TASK_PROMPT keeps at most this much of the prompt (bytes); SIBYL_TASK_PROMPT_FILE has all of it. */
+export const PROMPT_ENV_MAX_BYTES = 64 * 1024;
 
 /** The original's scrubbed token variables (§5.10). */
 const SCRUBBED = ['SIBYL_RUNNER_TOKEN', 'SIBYL_AUTH_TOKEN', 'SIBYL_API_KEY', 'SIBYL_ACCESS_TOKEN', 'SIBYL_REFRESH_TOKEN'];
@@ -12,6 +16,8 @@ export function agentEnv(opts: {
   base: Record<string, string | undefined>;
   spec: TaskSpec;
   worktreePath: string;
+  /** the whole prompt, in the runner's state folder */
+  promptFile: string;
   sandboxId: string;
   secrets: string[];
   extra: Record<string, string>;
@@ -25,7 +31,10 @@ export function agentEnv(opts: {
   env.SIBYL_TASK_ID = opts.spec.taskId;
   env.SIBYL_AGENT_ID = opts.spec.agentId;
   env.SIBYL_PROJECT_ID = opts.spec.projectId;
-  env.SIBYL_TASK_PROMPT = opts.spec.prompt;
+  // Environment blocks are small on every OS (E2BIG past ~128 KiB per string on Linux): the
+  // variable keeps the start, the file the whole prompt.
+  env.SIBYL_TASK_PROMPT = cutBytes(opts.spec.prompt, PROMPT_ENV_MAX_BYTES);
+  env.SIBYL_TASK_PROMPT_FILE = opts.promptFile;
   env.SIBYL_WORKTREE_PATH = opts.worktreePath;
   if (opts.sandboxId) env.SIBYL_SANDBOX_ID = opts.sandboxId;
   Object.assign(env, opts.extra);

@@ -15,6 +15,10 @@ export interface AgentProcessOptions {
   cancelGraceMs?: number;
   onLine?: (stream: StreamName, line: string) => void;
   tailLines?: number;
+  /** written to the agent's stdin, which is then closed (the prompt; never argv, which has a size limit) */
+  stdin?: string | undefined;
+  /** the first signal to the group on stop (SIGINT for agents that clean up on Ctrl-C); default SIGTERM */
+  interruptSignal?: NodeJS.Signals;
 }
 
 export interface AgentExit {
@@ -64,11 +68,16 @@ export class AgentProcess {
     this.#child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
     this.pid = this.#child.pid;
+    if (opts.stdin !== undefined && this.#child.stdin) {
+      // An agent that exits without reading its stdin must not crash us with EPIPE.
+      this.#child.stdin.on('error', () => undefined);
+      this.#child.stdin.end(opts.stdin);
+    }
     const tails = { stdout: new LineTail(opts.tailLines ?? 200), stderr: new LineTail(opts.tailLines ?? 200) };
     const splitters = {
       stdout: new LineSplitter((l) => {
@@ -142,12 +151,12 @@ export class AgentProcess {
     this.#child.stderr?.resume();
   }
 
-  /** SIGTERM to the whole group, SIGKILL after the grace period. The first reason wins. */
+  /** The interrupt signal (SIGTERM unless set) to the whole group, SIGKILL after the grace period. The first reason wins. */
   stop(reason: StopReason): void {
     if (this.#done || this.#stoppedBy) return;
     this.#stoppedBy = reason;
     const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
-    this.#signalGroup('SIGTERM');
+    this.#signalGroup(this.#opts.interruptSignal ?? 'SIGTERM');
     clearTimeout(this.#killTimer);
     this.#killTimer = setTimeout(() => this.#signalGroup('SIGKILL'), grace);
     this.#killTimer.unref();

@@ -15,6 +15,8 @@ export interface RunningTask {
   branch: string | undefined;
   activity: string | undefined;
   logPath: string | undefined;
+  /** the agent preset running it (claude-code, codex, …, or command), once chosen */
+  agent: string | undefined;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface TaskManagerDeps extends SpecDefaults {
   onChange?: () => void;
   log: Logger;
   baseEnv: Record<string, string | undefined>;
+  agents: TaskRunDeps['agents'];
+  autoCommit: boolean;
   sandboxId: string;
   secrets: () => string[];
   timeoutGraceMs?: number;
@@ -106,6 +108,8 @@ export class TaskManager {
       log: this.#d.log,
       update: (u) => this.#d.post({ type: 'agent_update', agent_id: spec.agentId, ...u }),
       baseEnv: this.#d.baseEnv,
+      agents: this.#d.agents,
+      autoCommit: this.#d.autoCommit,
       sandboxId: this.#d.sandboxId,
       secrets: this.#d.secrets(),
       ...(this.#d.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#d.timeoutGraceMs } : {}),

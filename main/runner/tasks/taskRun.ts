@@ -2,6 +2,9 @@ import type { Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { AgentUpdate, ResultStatus, TaskComplete, TaskResult } from '../protocol/messages.ts';
 import type { PreparedWorkspace, WorkspaceProvider } from '../workspace/workspace.ts';
+import type { AgentLauncher, AgentPlan } from '../agents/agentLauncher.ts';
+import type { AgentOutcome } from '../agents/preset.ts';
+import { oneLine } from '../vocabulary.ts';
 import { AgentProcess, type StopReason } from './agentProcess.ts';
 import { agentEnv } from './agentEnv.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
@@ -10,6 +13,10 @@ import type { TaskLogWriter } from './taskLog.ts';
 
 export interface TaskRunDeps {
   workspaces: WorkspaceProvider;
+  /** chooses and launches the task's agent (agents/agentLauncher.ts) */
+  agents: AgentLauncher;
+  /** commit what an editing agent left in a git worktree (runner.yaml auto_commit) */
+  autoCommit: boolean;
   observer: TaskObserver;
   log: Logger;
   /** agent_update: fire-and-forget, may be lost while the link is down */
@@ -39,6 +46,9 @@ export class TaskRun {
   #activityTimer: NodeJS.Timeout | undefined;
   #log: TaskLogWriter | undefined;
   #paused = false;
+  #plan: AgentPlan | undefined;
+  /** 0–100 from the agent's own todo list, when it keeps one */
+  #progress: number | null = null;
 
   constructor(spec: TaskSpec, deps: TaskRunDeps) {
     this.spec = spec;
@@ -56,6 +66,7 @@ export class TaskRun {
       branch: undefined,
       activity: undefined,
       logPath: undefined,
+      agent: undefined,
     };
   }
 
@@ -74,30 +85,36 @@ export class TaskRun {
       workspace = await this.#deps.workspaces.prepare(spec);
       this.view.worktreePath = workspace.path;
       this.view.branch = workspace.env.SIBYL_BRANCH;
+      const plan = await this.#deps.agents.plan(spec, workspace.path, workspace.env.SIBYL_BRANCH);
+      this.#plan = plan;
+      this.view.agent = plan.agent;
       const log = this.#deps.openLog?.(spec.taskId);
       if (log) {
         this.#log = log.writer;
         this.view.logPath = log.path;
         log.writer.write(
           'runner',
-          `workspace ${workspace.path}${workspace.env.SIBYL_BRANCH ? ` (branch ${workspace.env.SIBYL_BRANCH})` : ''}; command ${JSON.stringify(spec.command)}`,
+          `workspace ${workspace.path}${workspace.env.SIBYL_BRANCH ? ` (branch ${workspace.env.SIBYL_BRANCH})` : ''}; agent ${plan.agent}; command ${JSON.stringify(plan.launch.argv)}`,
         );
       }
       this.#deps.onViewChange?.();
       await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
       if (this.#stopReason) return { message: this.#cancelledBeforeStart(t0, workspace.path), workspace };
-      this.#deps.update({ status: 'running', progress: 20, activity: 'Launching agent' });
+      this.#deps.update({ status: 'running', progress: 20, activity: `Starting ${plan.label}` });
       const proc = new AgentProcess({
-        argv: spec.command,
+        argv: plan.launch.argv,
         cwd: workspace.path,
         env: agentEnv({
           base: this.#deps.baseEnv,
           spec,
           worktreePath: workspace.path,
+          promptFile: plan.promptFile,
           sandboxId: this.#deps.sandboxId,
           secrets: this.#deps.secrets,
-          extra: workspace.env,
+          extra: { ...plan.launch.env, ...workspace.env },
         }),
+        stdin: plan.launch.stdin,
+        interruptSignal: plan.launch.interruptSignal,
         timeoutMs: spec.timeoutSeconds * 1000,
         ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
         ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
@@ -115,7 +132,8 @@ export class TaskRun {
       const exit = await proc.exited;
       this.view.phase = 'finishing';
       clearTimeout(this.#activityTimer);
-      const status: ResultStatus =
+      const outcome = plan.parser?.outcome() ?? {};
+      let status: ResultStatus =
         exit.stoppedBy === 'timeout'
           ? 'timeout'
           : exit.stoppedBy
@@ -125,30 +143,41 @@ export class TaskRun {
               : exit.exitCode === 0
                 ? 'completed'
                 : 'failed';
+      const needsInput = status === 'completed' || status === 'failed' ? needsInputOf(outcome) : undefined;
+      // An agent may exit 0 having failed (an API error) or having been refused what it needed.
+      if (status === 'completed' && (outcome.error !== undefined || needsInput !== undefined)) status = 'failed';
       const error =
         status === 'timeout'
           ? `timed out after ${spec.timeoutSeconds} s`
           : status === 'cancelled'
             ? exit.stoppedBy
-            : (exit.spawnError ?? (status === 'failed' ? `agent exited with code ${exit.exitCode}` : undefined));
+            : (needsInput ??
+              exit.spawnError ??
+              (status === 'failed' ? (outcome.error ?? `agent exited with code ${exit.exitCode}`) : undefined));
+      const committed = status === 'completed' ? await this.#commit(workspace, plan, outcome) : undefined;
       const result: TaskResult = {
         status,
         exit_code: exit.exitCode,
-        command: spec.command,
+        command: plan.launch.argv,
         worktree_path: workspace.path,
         stdout: exit.stdout,
         stderr: exit.stderr,
         duration_s: round3((performance.now() - t0) / 1000),
         ...(error !== undefined ? { error } : {}),
         ...(this.view.logPath ? { log_path: this.view.logPath } : {}),
+        ...agentFields(plan, outcome),
+        ...(committed ? { auto_commit: committed } : {}),
         ...(await this.#describe(workspace)),
       };
       await this.#closeLog(
         `agent ended: ${status}${exit.exitCode !== null ? `, exit code ${exit.exitCode}` : ''}${error ? ` (${error})` : ''}`,
       );
-      return { message: completeMessage(spec.taskId, result, status === 'cancelled' && exit.stoppedBy === 'runner_draining'), workspace };
+      await plan.cleanup();
+      const retryable = status === 'cancelled' && exit.stoppedBy === 'runner_draining';
+      return { message: completeMessage(spec.taskId, result, needsInput ? false : retryable), workspace };
     } catch (err) {
       this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
+      await this.#plan?.cleanup();
       await this.#closeLog(`failed: ${errorMessage(err)}`);
       const result: TaskResult = {
         status: 'failed',
@@ -159,6 +188,20 @@ export class TaskRun {
       };
       // Workspace preparation failures (git fetch, disk) are worth another attempt elsewhere.
       return { message: completeMessage(spec.taskId, result, true), workspace };
+    }
+  }
+
+  /** Auto-commit (issue 11): an editing agent's changes go on the task branch with the task trailer. */
+  async #commit(workspace: PreparedWorkspace, plan: AgentPlan, outcome: AgentOutcome): Promise<string | undefined> {
+    if (!this.#deps.autoCommit || plan.readOnly || !workspace.commit) return undefined;
+    const subject = oneLine(outcome.summary ?? '', 72) || oneLine(this.spec.prompt, 72) || `Sibyl task ${this.spec.taskId}`;
+    try {
+      return await workspace.commit(subject, `Sibyl-Task: ${this.spec.taskId}`);
+    } catch (err) {
+      // The work stays in the kept worktree (reported dirty); the result says why it was not committed.
+      this.#deps.log.warn("could not commit the agent's work", { taskId: this.spec.taskId, error: err });
+      this.#log?.write('runner', `auto-commit failed: ${errorMessage(err)}`);
+      return undefined;
     }
   }
 
@@ -207,7 +250,17 @@ export class TaskRun {
       }
     }
     this.#deps.observer.line?.(this.spec.taskId, stream, line);
-    this.#latest = `${stream}: ${line.slice(0, 200)}`;
+    const parser = this.#plan?.parser;
+    if (parser) {
+      // Structured agents: activity in words from their events; stderr is diagnostics, kept in the log.
+      if (stream !== 'stdout') return;
+      const parsed = parser.line(line, Date.now());
+      if (parsed.progress !== undefined) this.#progress = parsed.progress;
+      if (parsed.activity === undefined) return;
+      this.#latest = parsed.activity;
+    } else {
+      this.#latest = `${stream}: ${line.slice(0, 200)}`;
+    }
     if (this.#activityTimer) return;
     const gap = this.#deps.activityIntervalMs ?? 1000;
     const wait = this.#lastSentAt + gap - performance.now();
@@ -225,9 +278,32 @@ export class TaskRun {
     this.view.activity = this.#latest;
     this.#deps.observer.activity?.(this.spec.taskId, this.#latest);
     this.#deps.onViewChange?.();
-    this.#deps.update({ status: 'running', progress: null, activity: this.#latest });
+    this.#deps.update({ status: 'running', progress: this.#progress, activity: this.#latest });
     this.#latest = undefined;
   }
+}
+
+/** A run that stopped on something only a person can give: a question, or a refused permission. */
+function needsInputOf(outcome: AgentOutcome): string | undefined {
+  if (outcome.question) return `needs_input: ${outcome.question}`;
+  const denied = outcome.permission_denials;
+  if (denied?.length) return `needs_input: the agent was refused ${denied.map((d) => `${d.tool} ${d.input}`).join('; ')}`;
+  return undefined;
+}
+
+/** The result's agent fields (issue 11): what ran, what it said, what it cost. */
+function agentFields(plan: AgentPlan, o: AgentOutcome): Record<string, unknown> {
+  const model = o.model ?? plan.launch.model;
+  return {
+    agent: plan.agent,
+    ...(model !== undefined ? { model } : {}),
+    ...(o.summary !== undefined ? { summary: o.summary } : {}),
+    ...(o.usage !== undefined ? { usage: o.usage } : {}),
+    ...(o.cost_usd !== undefined ? { cost_usd: o.cost_usd } : {}),
+    ...(o.num_turns !== undefined ? { num_turns: o.num_turns } : {}),
+    ...(o.session_id !== undefined ? { session_id: o.session_id } : {}),
+    ...(o.permission_denials?.length ? { permission_denials: o.permission_denials } : {}),
+  };
 }
 
 function round3(n: number): number {

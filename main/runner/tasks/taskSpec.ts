@@ -9,9 +9,9 @@ export interface TaskSpec {
   projectId: string;
   prompt: string;
   agentType: string | undefined;
-  /** argv to spawn; `display` is what the result's `command` field shows. */
+  /** argv of the task's own command (`config`) or of exec_command (`env`); empty when an agent CLI runs it (`agent`) */
   command: string[];
-  commandSource: 'config' | 'env' | 'fallback';
+  commandSource: 'config' | 'env' | 'agent';
   timeoutSeconds: number;
   worktreePath: string | undefined;
   branch: string | undefined;
@@ -67,8 +67,6 @@ export function shellArgv(script: string): string[] {
   return process.platform === 'win32' ? ['cmd.exe', '/d', '/s', '/c', script] : ['/bin/sh', '-lc', script];
 }
 
-export const FALLBACK_SCRIPT = 'printf "%s\\n" "$SIBYL_TASK_PROMPT"';
-
 function resolveCommand(msg: TaskAssign, execCommand: string | undefined): { argv: string[]; source: TaskSpec['commandSource'] } {
   for (const key of ['command', 'exec_command', 'runner_command']) {
     const v = pick(msg, key);
@@ -86,7 +84,8 @@ function resolveCommand(msg: TaskAssign, execCommand: string | undefined): { arg
     }
   }
   if (execCommand && execCommand.trim()) return { argv: shellArgv(execCommand), source: 'env' };
-  return { argv: shellArgv(FALLBACK_SCRIPT), source: 'fallback' };
+  // No command: an agent CLI runs the prompt (agents/agentLauncher.ts chooses which).
+  return { argv: [], source: 'agent' };
 }
 
 function resolveTimeout(msg: TaskAssign, fallback: number): number {

@@ -14,6 +14,11 @@ export interface PreparedWorkspace {
   env: Record<string, string>;
   /** Extra `task_complete.result` fields, computed after the agent exited (branch, commits, diffstat…). */
   describe(): Promise<Record<string, unknown>>;
+  /**
+   * Commit what the agent left, on the task branch (git worktrees only): `subject` plus a trailer.
+   * Resolves to the new commit, or undefined when nothing changed. Raises GitFailed.
+   */
+  commit?(subject: string, trailer: string): Promise<string | undefined>;
   /** Cleanup according to policy, once the result is recorded. Never throws. */
   release(outcome: { status: ResultStatus; dirty?: boolean }): Promise<void>;
 }

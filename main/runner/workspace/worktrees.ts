@@ -163,6 +163,7 @@ export class GitWorkspaces implements WorkspaceProvider {
       path,
       env: { SIBYL_BRANCH: branch, SIBYL_BASE_REF: base.ref, SIBYL_BASE_COMMIT: base.commit },
       describe: () => this.#describe(active),
+      commit: (subject, trailer) => git.commitAll(root, { subject, trailer, exclude: [...active.copied] }),
       release: (outcome) => this.#release(active, outcome),
     };
   }
