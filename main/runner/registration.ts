@@ -27,7 +27,8 @@ export function registerThisMachine(
 /**
  * The server routes by its own copy of max_concurrent_agents and capabilities (§6), which only
  * registration or PATCH set; the original never pushed local changes (R8). At start-up, bring the
- * server's record in line with runner.yaml: capabilities are merged (server ∪ local), never removed.
+ * server's record in line with runner.yaml: capabilities are merged (server ∪ configured ∪
+ * `detected`, e.g. the installed agent CLIs), never removed.
  * Raises what the API raises; callers run it in the background and log the failure.
  */
 export async function syncRegistration(
@@ -35,12 +36,13 @@ export async function syncRegistration(
   auth: AuthSource,
   config: RunnerConfig,
   log: Logger,
+  detected: readonly string[] = [],
 ): Promise<'unchanged' | 'updated' | 'skipped'> {
   if (config.sandbox_mode || !config.runner_id) return 'skipped';
   const token = await auth.accessToken();
   if (!token) return 'skipped';
   const server = await api.getRunner(token, config.runner_id);
-  const capabilities = [...new Set([...server.capabilities, ...config.capabilities])];
+  const capabilities = [...new Set([...server.capabilities, ...config.capabilities, ...detected])];
   const patch = {
     ...(server.max_concurrent_agents !== config.max_concurrent_agents ? { max_concurrent_agents: config.max_concurrent_agents } : {}),
     ...(capabilities.length !== server.capabilities.length ? { capabilities } : {}),

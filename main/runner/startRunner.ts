@@ -72,7 +72,11 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
     await services.close();
     throw err;
   }
-  background(log, 'registration sync', syncRegistration(api, auth, config, log));
+  const sync = async (): Promise<unknown> => {
+    const agents = (await daemon.agents.installed()).map((a) => a.preset.name);
+    return syncRegistration(api, auth, config, log, agents);
+  };
+  background(log, 'registration sync', sync());
   let stopping: Promise<void> | undefined;
   return {
     daemon,

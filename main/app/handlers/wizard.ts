@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Handlers } from '../../../preload/contract.ts';
+import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
 import type { AppContext } from '../appContext.ts';
 import { checkServer, type DeviceLogin, registerRunner, useToken } from '../wizard.ts';
@@ -26,7 +27,7 @@ export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handl
       const c = app.loaded.config;
       return {
         hostname: c.name || hostname(),
-        capabilities: await detectedCapabilities({ links: app.links }),
+        capabilities: await detectedCapabilities({ links: app.links, agents: () => agentCapabilities(c.agents, app.opts.env) }),
         worktreeBase: c.worktree_base,
         maxAgents: c.max_concurrent_agents,
       };

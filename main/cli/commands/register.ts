@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
 import { UsageError } from '../../runner/errors.ts';
+import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
 import { ProjectLinks } from '../../runner/projects/links.ts';
 import { registerThisMachine } from '../../runner/registration.ts';
@@ -48,7 +49,10 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   if (!name || name.length > 255) throw new UsageError('register: --name must be 1–255 characters');
   const api = ctx.api(serverUrl);
   const token = await registrationToken(values.token, ctx, api, io);
-  const detected = await detectedCapabilities({ links: new ProjectLinks({ homeDir: ctx.home, configDir: dirname(ctx.path) }) });
+  const detected = await detectedCapabilities({
+    links: new ProjectLinks({ homeDir: ctx.home, configDir: dirname(ctx.path) }),
+    agents: () => agentCapabilities(ctx.config.agents, io.env),
+  });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
   const runner = await registerThisMachine(api, token, { name, maxAgents, capabilities });
   ctx.file.update({

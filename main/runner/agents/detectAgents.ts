@@ -59,3 +59,8 @@ export async function detectAgents(agents: AgentsConfig, env: Record<string, str
   });
   return (await Promise.all(probes)).filter((a): a is InstalledAgent => a !== undefined);
 }
+
+/** The capability labels of the installed agent CLIs (their preset names). */
+export async function agentCapabilities(agents: AgentsConfig, env: Record<string, string | undefined>): Promise<string[]> {
+  return (await detectAgents(agents, env)).map((a) => a.preset.name);
+}

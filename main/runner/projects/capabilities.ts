@@ -68,21 +68,27 @@ export function unionCapabilities(host: string[], projects: string[][], configur
   return [...all].sort();
 }
 
-/** `detectedCapabilities()` for registration: host probes ∪ usable linked projects' markers. */
+/**
+ * `detectedCapabilities()` for registration: host probes ∪ usable linked projects' markers ∪ the
+ * agent CLIs installed here (`claude-code`, `codex`, …: the server routes agent tasks by them).
+ */
 export async function detectedCapabilities(opts: {
   links?: { list(): Promise<Array<{ usable: boolean; capabilities: string[] }>> };
+  /** names of the installed agent CLIs (agents/detectAgents.ts) */
+  agents?: () => Promise<string[]>;
   timeoutMs?: number;
   probe?: Probe;
 }): Promise<string[]> {
-  const [host, projects] = await Promise.all([
+  const [host, projects, agents] = await Promise.all([
     detectHostCapabilities({
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.probe ? { probe: opts.probe } : {}),
     }),
     opts.links ? opts.links.list() : Promise.resolve([]),
+    opts.agents ? opts.agents() : Promise.resolve([]),
   ]);
   return unionCapabilities(
-    host,
+    [...host, ...agents],
     projects.filter((p) => p.usable).map((p) => p.capabilities),
   );
 }
