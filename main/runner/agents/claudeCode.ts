@@ -123,7 +123,7 @@ export class ClaudeStreamParser implements AgentStreamParser {
             const title = toolWords(tool.data.name, tool.data.input, this.#cwd);
             const step: AgentStep = { id: tool.data.id, title, tool: tool.data.name, state: 'running', startedAt: now, endedAt: undefined };
             this.#steps.set(step.id, step);
-            steps.push(step);
+            steps.push({ ...step });
             out.activity = title;
             const todos = tool.data.name === 'TodoWrite' ? Todos.safeParse(tool.data.input) : undefined;
             if (todos?.success && todos.data.todos.length) {

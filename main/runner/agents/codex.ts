@@ -30,6 +30,7 @@ const CodexEvent = z.discriminatedUnion('type', [
       .looseObject({
         input_tokens: z.number().optional(),
         cached_input_tokens: z.number().optional(),
+        cache_write_input_tokens: z.number().optional(),
         output_tokens: z.number().optional(),
       })
       .optional(),
@@ -97,7 +98,7 @@ export class CodexStreamParser implements AgentStreamParser {
             input_tokens: prev.input_tokens + (u.input_tokens ?? 0),
             output_tokens: prev.output_tokens + (u.output_tokens ?? 0),
             cache_read_input_tokens: prev.cache_read_input_tokens + (u.cached_input_tokens ?? 0),
-            cache_creation_input_tokens: prev.cache_creation_input_tokens,
+            cache_creation_input_tokens: prev.cache_creation_input_tokens + (u.cache_write_input_tokens ?? 0),
           };
         }
         o.num_turns = (o.num_turns ?? 0) + 1;
@@ -125,10 +126,8 @@ export class CodexStreamParser implements AgentStreamParser {
       const finished = item.items.filter((t) => t.completed).length;
       return { activity: 'Planning', progress: Math.round((finished / item.items.length) * 100) };
     }
-    if (item.type === 'error') {
-      if (item.message) this.#outcome.error = oneLine(item.message, 300);
-      return {};
-    }
+    // Codex reports warnings as error items (e.g. unknown model metadata); only turn.failed and error events fail a run.
+    if (item.type === 'error') return {};
     const title = this.#title(item);
     if (!title) return {};
     const step = this.#steps.get(item.id) ?? {

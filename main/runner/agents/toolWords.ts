@@ -56,7 +56,11 @@ export function toolWords(name: string, input: Record<string, unknown>, cwd: str
 
 /** Shell commands arrive as a string or as argv (Codex: ["bash", "-lc", "npm test"]). */
 export function commandText(command: unknown): string {
-  if (typeof command === 'string') return command;
+  if (typeof command === 'string') {
+    // Codex prints `/bin/bash -lc "<script>"`: show the script, unquoted.
+    const wrapped = /^(?:\S*\/)?(?:ba|z)?sh -l?c (["'])([\s\S]*)\1$/.exec(command);
+    return wrapped ? wrapped[2]!.replace(/\\(["\\$`])/g, '$1') : command;
+  }
   if (Array.isArray(command) && command.every((c) => typeof c === 'string')) {
     const argv = command;
     // bash -lc "<script>": the script is what the user would recognise.

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ClaudeStreamParser } from '../../main/runner/agents/claudeCode.ts';
+import { CodexStreamParser } from '../../main/runner/agents/codex.ts';
+import type { AgentStreamParser, ParsedLine } from '../../main/runner/agents/preset.ts';
+
+/** Real output captured from the CLIs against the scripted model server (test/agents/realAgents.test.ts). */
+const fixture = (name: string): string[] =>
+  readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+
+function feed(parser: AgentStreamParser, lines: string[]): ParsedLine[] {
+  return lines.map((l, i) => parser.line(l, 1000 + i));
+}
+
+test('Claude Code stream-json: activity in words, steps with their outcome, and the result fields', () => {
+  const parser = new ClaudeStreamParser('/tmp/sibyl-fixture/wt');
+  const parsed = feed(parser, fixture('claude-code-stream.jsonl'));
+  const activities = parsed.map((p) => p.activity).filter(Boolean);
+  assert.ok(activities.includes('Writing hello.txt'), JSON.stringify(activities));
+  assert.ok(activities.includes('Running: ls'), JSON.stringify(activities));
+  assert.ok(
+    activities.every((a) => !a!.startsWith('{')),
+    'never raw JSON',
+  );
+  const steps = parsed.flatMap((p) => p.steps ?? []);
+  const write = steps.filter((s) => s.tool === 'Write');
+  assert.deepEqual(
+    write.map((s) => s.state),
+    ['running', 'ok'],
+  );
+  const o = parser.outcome();
+  assert.equal(o.summary, 'Wrote hello.txt.');
+  assert.equal(o.session_id, (JSON.parse(fixture('claude-code-stream.jsonl')[0]!) as { session_id: string }).session_id);
+  assert.equal(o.model, 'claude-opus-5-5');
+  assert.equal(o.num_turns, 3);
+  assert.ok(o.cost_usd! > 0);
+  assert.deepEqual(o.usage, { input_tokens: 350, output_tokens: 70, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+  assert.equal(o.error, undefined);
+  assert.equal(o.permission_denials, undefined);
+});
+
+test('Claude Code: an error result, refused permissions, a todo list and lines that are not events', () => {
+  const parser = new ClaudeStreamParser('/w');
+  const todo = parser.line(
+    JSON.stringify({
+      type: 'assistant',
+      message: {
+        content: [
+          {
+            type: 'tool_use',
+            id: 't1',
+            name: 'TodoWrite',
+            input: {
+              todos: [
+                { status: 'completed' },
+                { status: 'completed' },
+                { status: 'completed' },
+                ...Array.from({ length: 4 }, () => ({ status: 'pending' })),
+              ],
+            },
+          },
+        ],
+      },
+    }),
+    1,
+  );
+  assert.deepEqual([todo.activity, todo.progress], ['Planning', 43]);
+  assert.deepEqual(parser.line('not json', 2), {});
+  assert.deepEqual(parser.line('{"type":"unknown_kind"}', 3), {});
+  const end = parser.line(
+    JSON.stringify({
+      type: 'result',
+      subtype: 'success',
+      is_error: true,
+      result: 'API Error: 401 invalid x-api-key',
+      permission_denials: [{ tool_name: 'Write', tool_use_id: 'x', tool_input: { file_path: '/w/a.txt' } }],
+    }),
+    4,
+  );
+  assert.equal(end.activity, 'Claude Code reported an error');
+  const o = parser.outcome();
+  assert.equal(o.error, 'API Error: 401 invalid x-api-key');
+  assert.deepEqual(o.permission_denials, [{ tool: 'Write', input: '{"file_path":"/w/a.txt"}' }]);
+});
+
+test('Codex exec --json: commands in words, the final message, usage summed over turns, warnings are not failures', () => {
+  const parser = new CodexStreamParser('/tmp/wt');
+  const parsed = feed(parser, fixture('codex-exec.jsonl'));
+  const activities = parsed.map((p) => p.activity).filter(Boolean);
+  assert.ok(
+    activities.some((a) => a!.startsWith('Running: printf')),
+    JSON.stringify(activities),
+  );
+  const steps = parsed.flatMap((p) => p.steps ?? []);
+  assert.deepEqual(
+    steps.map((s) => s.state),
+    ['running', 'ok'],
+  );
+  const o = parser.outcome();
+  assert.equal(o.summary, 'Wrote hello.txt.');
+  assert.equal(o.session_id, (JSON.parse(fixture('codex-exec.jsonl')[0]!) as { thread_id: string }).thread_id);
+  assert.equal(o.error, undefined, 'the "model metadata not found" warning does not fail the run');
+  assert.equal(o.num_turns, 1);
+  assert.deepEqual(o.usage, { input_tokens: 250, output_tokens: 50, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+  parser.line(JSON.stringify({ type: 'turn.failed', error: { message: 'stream disconnected' } }), 9);
+  assert.equal(parser.outcome().error, 'stream disconnected');
+  const change = parser.line(
+    JSON.stringify({
+      type: 'item.completed',
+      item: { id: 'f', type: 'file_change', changes: [{ path: '/tmp/wt/src/a.ts', kind: 'update' }] },
+    }),
+    10,
+  );
+  assert.equal(change.activity, 'Editing src/a.ts');
+  const todo = parser.line(
+    JSON.stringify({
+      type: 'item.updated',
+      item: {
+        id: 't',
+        type: 'todo_list',
+        items: [
+          { text: 'a', completed: true },
+          { text: 'b', completed: false },
+        ],
+      },
+    }),
+    11,
+  );
+  assert.deepEqual([todo.activity, todo.progress], ['Planning', 50]);
+});
