@@ -25,6 +25,13 @@ const layerZones = [
   { target: DESKTOP, from: [CLI, RENDERER], message: 'the desktop shell imports the app layer, the core and the contract.' },
   // The contract imports the core's schemas; never the layers that implement it.
   { target: PRELOAD, from: [APP, DESKTOP, CLI, RENDERER], message: 'preload/ is the contract and the bridge: schemas from the core only.' },
+  // The bridge runs in the sandboxed preload: only the core's schema modules, no runtime code (no node:fs there).
+  {
+    target: PRELOAD,
+    from: CORE,
+    except: ['./config/schema.ts', './control/contract.ts', './errors.ts', './history/schema.ts'],
+    message: 'preload/ imports only the core schema modules (config/schema, control/contract, errors, history/schema).',
+  },
   // The renderer knows only window.sibyl: types from the contract and the shared vocabulary.
   { target: RENDERER, from: [APP, DESKTOP, CLI], message: 'renderer/ knows only window.sibyl and the contract.' },
   // …except the core's words (link state, phases, durations): pure, value-import free, shared by every face.

@@ -1,7 +1,9 @@
 import { dirname } from 'node:path';
 import type { AppState, EventChannel, EventPayload } from '../../preload/contract.ts';
 import type { CredentialStore, Credentials } from '../runner/config/credentials.ts';
-import { loadConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
+import { loadConfig, resolveConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
+import { validationError } from '../runner/config/readValidated.ts';
+import { ConfigFileSchema, type ConfigFile } from '../runner/config/schema.ts';
 import { RunnerError } from '../runner/errors.ts';
 import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
 import type { HistoryStore } from '../runner/history/historyStore.ts';
@@ -134,8 +136,30 @@ export class AppContext {
   }
 
   requireRunning(): void {
-    if (!this.host.snapshot())
+    if (this.host.snapshot()) return;
+    const c = this.#loaded.config;
+    if (!c.runner_id || !c.server_url)
       throw new RunnerError('not_running', 'the runner is not running: this machine is not registered yet', { remedy: 'register' });
+    throw new RunnerError('not_running', 'the runner is registered but not running (it could not start; the log says why)', {
+      remedy: 'retry',
+    });
+  }
+
+  /** While a headless `sibyl-runner run` owns runner.yaml, the window must not write it (one writer per file). */
+  requireOwnConfig(what: string): void {
+    if (this.host.attached)
+      throw new RunnerError('attached', `a headless sibyl-runner is running this configuration; ${what} there, or stop it first`);
+  }
+
+  /**
+   * Check a runner.yaml patch as a start-up would read it (schema, then absolute paths and URLs)
+   * before anything changes. Raises ConfigError naming the key.
+   */
+  checkFilePatch(file: ConfigFile): void {
+    const { path } = this.#loaded;
+    const merged = ConfigFileSchema.safeParse({ ...this.#loaded.file.raw(), ...file });
+    if (!merged.success) throw validationError(path, merged.error);
+    resolveConfig(merged.data, path, this.opts.env, { config: path }, this.opts.home);
   }
 
   /** The task history: the running daemon's, else read straight from the state folder; undefined before registration. */

@@ -33,6 +33,8 @@ export interface CoreServices {
   history: HistoryBackend;
   /** tasks of a previous run resolved at start-up (reported failed/runner_restarted) */
   recovered: number;
+  /** New history limits (days, tasks; 0 = no limit), applied now and by every later prune. */
+  setRetention(r: { maxAgeDays: number; maxTasks: number }): void;
   started(daemon: Daemon): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,8 +72,9 @@ export async function wireCoreServices(
   // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
   const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> =>
     (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
+  let retention = { maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks };
   const prune = async (): Promise<void> => {
-    const r = await historyStore.prune({ maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks });
+    const r = await historyStore.prune(retention);
     if (r.rows) ctx.log.info('history pruned', { rows: r.rows, logFiles: r.logFiles });
   };
   const recorder = historyRecorder(historyStore, ctx.log.child('history'), logPathFor);
@@ -96,6 +99,10 @@ export async function wireCoreServices(
     historyStore,
     history: flushedFirst(historyBackend(historyStore), () => recorder.flush()),
     recovered,
+    setRetention: (r) => {
+      retention = r;
+      background(ctx.log, 'history prune', prune());
+    },
     started: async () => {
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));
       await prune().catch((err: unknown) => ctx.log.warn('history prune failed', { error: err }));

@@ -3,7 +3,9 @@ import { authSourceFor } from './auth/authSource.ts';
 import type { CredentialStore } from './config/credentials.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import { Daemon, type DaemonOptions } from './daemon.ts';
-import { ConfigError } from './errors.ts';
+import { Snapshot } from './control/contract.ts';
+import { controlRequest, controlSocketPath } from './control/controlSocket.ts';
+import { ConfigError, RunnerError } from './errors.ts';
 import { background, logger, type Logger } from './logger.ts';
 import { syncRegistration } from './registration.ts';
 import { wireCoreServices, type CoreServices } from './services.ts';
@@ -47,6 +49,20 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
   if (!config.server_url) throw new ConfigError(`no server is configured in ${opts.configPath}`, { remedy: 'register', context });
   if (!config.runner_id)
     throw new ConfigError(`no runner_id in ${opts.configPath}: this machine is not registered yet`, { remedy: 'register', context });
+  // Before any state is touched: a second daemon on one configuration would recover (kill) the
+  // first one's agents and compact its journal under it.
+  const socket = controlSocketPath(opts.configPath);
+  const other = await controlRequest(socket, { method: 'snapshot' }, 1000);
+  if (other?.ok) {
+    const pid = Snapshot.safeParse(other.result).data?.pid;
+    throw new RunnerError(
+      'already_running',
+      `another sibyl-runner${pid ? ` (pid ${pid})` : ''} is already running for ${opts.configPath}`,
+      {
+        context: { file: opts.configPath },
+      },
+    );
+  }
   const services = await wireCoreServices(config, {
     home: opts.home,
     configPath: opts.configPath,

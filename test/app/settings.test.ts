@@ -110,3 +110,33 @@ test('settings: a good patch is applied whole and runner.yaml keeps its comments
   assert.match(after_, /max_concurrent_agents: 5/);
   assert.match(after_, /history_max_tasks: 500/);
 });
+
+test('wizard:register with a relative worktree folder fails before the server creates a runner; runner.yaml untouched', async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0, deviceIntervalS: 0.1 });
+  after(() => core.stop());
+  const home = tempDir();
+  const config = join(home, 'cfg', 'runner.yaml');
+  const s = await createAppService({
+    home,
+    configPath: config,
+    env: { PATH: process.env.PATH, HOME: home },
+    ports: ports(async () => undefined),
+  });
+  after(() => s.close());
+  const pair = core.issueTokenPair();
+  const signIn = await dispatch(s.handlers, 'wizard:useToken', { serverUrl: core.url, token: pair.access_token });
+  assert.ok(signIn.ok, !signIn.ok ? signIn.error.message : '');
+  const runnersBefore = core.requests.filter((r) => r.path === '/api/runners/register').length;
+  const r = await dispatch(s.handlers, 'wizard:register', {
+    serverUrl: core.url,
+    name: 'desk',
+    maxAgents: 2,
+    capabilities: [],
+    worktreeBase: 'relative/wt',
+  });
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.error.remedy, 'fixConfig');
+  assert.match(!r.ok ? r.error.message : '', /worktree_base/);
+  assert.equal(core.requests.filter((q) => q.path === '/api/runners/register').length, runnersBefore, 'no runner was created');
+  assert.equal(s.state().registered, false);
+});

@@ -29,6 +29,7 @@ const forbidden: [string, string, string][] = [
   ['main/cli/probe.ts', "import { dispatch } from '../app/dispatch.ts';", 'import-x/no-restricted-paths'],
   ['preload/probe.ts', "import { dispatch } from '../main/app/dispatch.ts';", 'import-x/no-restricted-paths'],
   ['renderer/src/probe.ts', "import { readFileSync } from 'node:fs';", 'no-restricted-imports'],
+  ['preload/probe.ts', "import { startRunner } from '../main/runner/startRunner.ts';", 'import-x/no-restricted-paths'],
   ['renderer/src/probe.ts', "import { Daemon } from '../../main/runner/daemon.ts';", 'import-x/no-restricted-paths'],
   ['renderer/src/probe.ts', "import { requests } from '../../preload/contract.ts';", '@typescript-eslint/no-restricted-imports'],
   // Only the vocabulary is open to the renderer, and it stays free of value imports so the page bundles no Node or zod.

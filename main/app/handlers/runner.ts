@@ -28,6 +28,7 @@ export function runnerHandlers(app: AppContext): Pick<Handlers, RunnerChannels> 
     },
     'runner:restart': async () => app.restart(),
     'runner:unregister': async () => {
+      app.requireOwnConfig('unregister it');
       await app.host.stop();
       // The server keeps the record until deleted there (it must be offline first, §3.6).
       app.loaded.file.update({ runner_id: '', graph_runner_id: '' });

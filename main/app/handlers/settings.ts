@@ -1,10 +1,7 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { FILE_SETTINGS, type FileSettingField, type Handlers, type Settings } from '../../../preload/contract.ts';
 import { writeFileAtomicSync } from '../../runner/config/atomicWrite.ts';
-import { resolveConfig } from '../../runner/config/loadConfig.ts';
-import { validationError } from '../../runner/config/readValidated.ts';
-import { ConfigFileSchema, type ConfigFile } from '../../runner/config/schema.ts';
-import { RunnerError } from '../../runner/errors.ts';
+import type { ConfigFile } from '../../runner/config/schema.ts';
 import { logger } from '../../runner/logger.ts';
 import type { AppContext } from '../appContext.ts';
 
@@ -27,6 +24,9 @@ async function currentSettings(app: AppContext): Promise<Settings> {
     Settings,
     FileSettingField
   >;
+  // Attached: the headless daemon's live capacity is the truth (its runner.yaml is its own).
+  const live = app.host.attached ? app.host.snapshot()?.runner.maxAgents : undefined;
+  if (live !== undefined) fromFile.maxAgents = live;
   return {
     startAtLogin: await app.ports.loginItem.get(),
     notifications: app.notifications,
@@ -45,17 +45,10 @@ function checkPatch(app: AppContext, file: ConfigFile): void {
   if (!keys.length) return;
   if (app.host.attached) {
     if (keys.some((k) => k !== FILE_SETTINGS.maxAgents))
-      throw new RunnerError(
-        'attached',
-        'a headless sibyl-runner owns this configuration; change it there (only max agents can be changed from here)',
-        { remedy: 'none' },
-      );
+      app.requireOwnConfig('change the configuration (only max agents can be changed from here)');
     return;
   }
-  const { path } = app.loaded;
-  const merged = ConfigFileSchema.safeParse({ ...app.loaded.file.raw(), ...file });
-  if (!merged.success) throw validationError(path, merged.error);
-  resolveConfig(merged.data, path, app.opts.env, { config: path }, app.opts.home);
+  app.checkFilePatch(file);
 }
 
 /** One change and how to take it back; undone in reverse order when a later step fails. */
@@ -131,17 +124,18 @@ async function applyFile(app: AppContext, file: ConfigFile): Promise<Undo> {
   return undo;
 }
 
-/** Put a file back as it was (or remove it if it did not exist). */
+/** Put a file back as it was (or remove it if it did not exist); through a symlink, the target, with its mode. */
 function restoreFile(path: string): () => void {
-  let before: string | undefined;
+  let before: { text: string; target: string; mode: number } | undefined;
   try {
-    before = readFileSync(path, 'utf8');
+    const target = realpathSync(path);
+    before = { text: readFileSync(target, 'utf8'), target, mode: statSync(target).mode & 0o777 };
   } catch {
     before = undefined;
   }
   return () => {
     if (before === undefined) rmSync(path, { force: true });
-    else writeFileAtomicSync(path, before);
+    else writeFileAtomicSync(before.target, before.text, before.mode);
   };
 }
 

@@ -33,6 +33,9 @@ export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handl
       };
     },
     'wizard:register': async (input) => {
+      app.requireOwnConfig('register it');
+      // What runner.yaml will say is checked before the server creates a runner record.
+      app.checkFilePatch({ name: input.name, max_concurrent_agents: input.maxAgents, worktree_base: input.worktreeBase });
       const reg = await registerRunner(app.credentials, input);
       await app.host.stop();
       app.loaded.file.update({

@@ -1,7 +1,9 @@
 import { AGENT_NAMES, AgentName } from '../../runner/agents/agentSettings.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { configureLogging, logger } from '../../runner/logger.ts';
+import type { Daemon } from '../../runner/daemon.ts';
 import { startRunner } from '../../runner/startRunner.ts';
+import { remedyHint } from '../remedies.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -44,7 +46,26 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     ...(values.verbose ? { stderrLevel: 'debug' as const } : {}),
   });
   const log = logger('cli');
-  const runner = await startRunner(config, { configPath: ctx.path, home: ctx.home, credentials: ctx.credentials, env: io.env, log });
+  // A headless user sees only the terminal: a link that needs them (signed out, gave up) is said there, once per change.
+  const watched: { daemon?: Daemon } = {};
+  let told = '';
+  const onChange = (): void => {
+    const link = watched.daemon?.link.status;
+    if (!link || (link.state !== 'auth_failed' && link.state !== 'stopped') || !link.reason) return void (told = '');
+    const line = `${link.reason}${link.remedy ? ` — ${remedyHint(link.remedy, { serverUrl: config.server_url, configPath: ctx.path })}` : ''}`;
+    if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
+    told = line;
+  };
+  const runner = await startRunner(config, {
+    configPath: ctx.path,
+    home: ctx.home,
+    credentials: ctx.credentials,
+    env: io.env,
+    log,
+    onChange,
+  });
+  watched.daemon = runner.daemon;
+  onChange();
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       log.info('signal received; draining', { signal: sig });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { RunnerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ControlRequest, ControlResponse, type ControlCommand } from './contract.ts';
 
@@ -28,7 +29,14 @@ export class ControlServer {
   static async listen(path: string, handle: ControlHandler, log: Logger): Promise<ControlServer> {
     if (process.platform !== 'win32') {
       // A stale socket from a killed daemon: remove it unless someone is listening on it.
-      if (await ping(path)) throw new Error(`another sibyl-runner is already serving ${path}`);
+      if (await ping(path))
+        throw new RunnerError(
+          'already_running',
+          `another sibyl-runner is already running for this configuration (control socket ${path})`,
+          {
+            context: { path },
+          },
+        );
       rmSync(path, { force: true });
     }
     const server = createServer((sock) => serve(sock, handle, log));
