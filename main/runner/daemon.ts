@@ -38,6 +38,8 @@ export interface DaemonOptions {
   redialGraceMs?: number;
   timeoutGraceMs?: number;
   cancelGraceMs?: number;
+  /** minimum gap between one task's activity updates (default 1000 ms) */
+  activityIntervalMs?: number;
   /** the live state changed; read it with snapshot() (built only when someone looks) */
   onChange?: () => void;
   openLog?: TaskManagerDeps['openLog'];
@@ -96,6 +98,7 @@ export class Daemon {
       secrets: () => opts.auth.secrets(),
       ...(opts.timeoutGraceMs !== undefined ? { timeoutGraceMs: opts.timeoutGraceMs } : {}),
       ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
+      ...(opts.activityIntervalMs !== undefined ? { activityIntervalMs: opts.activityIntervalMs } : {}),
       ...(opts.openLog ? { openLog: opts.openLog } : {}),
     });
   }
