@@ -98,6 +98,8 @@ export interface ToolResult {
 export interface ModelServerOptions {
   /** Which Anthropic requests are side requests that take no turn. Default: those without tools. */
   isSideRequest?: (request: RecordedRequest) => boolean;
+  /** Think this long (ms) before answering each scripted turn, like a real model (the demo's pace). Default 0. */
+  turnDelayMs?: number;
 }
 
 const DEFAULT_USAGE: TurnUsage = { input: 100, output: 20 };
@@ -241,7 +243,8 @@ export class ModelServer {
     }
   }
 
-  private answerTurn(res: ServerResponse, record: RecordedRequest, answer: Answer): void {
+  private async answerTurn(res: ServerResponse, record: RecordedRequest, answer: Answer): Promise<void> {
+    if (this.options.turnDelayMs) await new Promise((r) => setTimeout(r, this.options.turnDelayMs));
     const entry = this.script[this.nextTurn];
     if (!entry) {
       // 400 so neither CLI retries; the message reaches the CLI's output and `problems` names it.

@@ -51,7 +51,9 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   let told = '';
   const onChange = (): void => {
     const link = watched.daemon?.link.status;
-    if (!link || (link.state !== 'auth_failed' && link.state !== 'stopped') || !link.reason) return void (told = '');
+    // `stopped` with a remedy is giving up; without one it is our own drain.
+    const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
+    if (!link || !needsUser) return void (told = '');
     const line = `${link.reason}${link.remedy ? ` — ${remedyHint(link.remedy, { serverUrl: config.server_url, configPath: ctx.path })}` : ''}`;
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
     told = line;

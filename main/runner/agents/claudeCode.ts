@@ -112,7 +112,8 @@ export class ClaudeStreamParser implements AgentStreamParser {
       case 'system':
         if (ev.session_id) this.#outcome.session_id = ev.session_id;
         if (ev.model) this.#outcome.model = ev.model;
-        return ev.subtype === 'init' ? { activity: 'Starting Claude Code' } : {};
+        // The runner already said "Starting Claude Code" when it launched it.
+        return {};
       case 'assistant': {
         if (ev.message.model) this.#outcome.model = ev.message.model;
         const out: ParsedLine = {};

@@ -87,7 +87,7 @@ export class CodexStreamParser implements AgentStreamParser {
     switch (ev.type) {
       case 'thread.started':
         o.session_id = ev.thread_id;
-        return { activity: 'Starting Codex' };
+        return {};
       case 'turn.started':
         return {};
       case 'turn.completed': {
