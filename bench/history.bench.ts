@@ -73,6 +73,12 @@ function task(i: number): HistoryPatch {
     finishedAt: at + 900,
     durationS: 0.85,
     exitCode: 0,
+    // What an agent reports (issue 11), in the row as the history keeps it since schema version 2.
+    agent: 'claude-code',
+    model: 'claude-sonnet-4-5',
+    costUsd: 0.01 * (i % 90),
+    inputTokens: 1000 + (i % 5000),
+    outputTokens: 100 + (i % 700),
     // A small real result: 25 lines of output (the protocol allows 200 per stream).
     result: {
       status: 'completed',
@@ -81,6 +87,16 @@ function task(i: number): HistoryPatch {
       duration_s: 0.85,
       stdout: `${'x'.repeat(79)}\n`.repeat(25),
       stderr: '',
+      agent: 'claude-code',
+      model: 'claude-sonnet-4-5',
+      summary: 'Done: the change is on the task branch.',
+      usage: {
+        input_tokens: 1000 + (i % 5000),
+        output_tokens: 100 + (i % 700),
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
+      cost_usd: 0.01 * (i % 90),
     },
   };
 }
@@ -133,6 +149,10 @@ function historyAt(size: number, root: string): HistoryBenchFigure[] {
       ['page: 5th page, cursor', () => ({ cursor: String(Math.max(1, size - 200)) })],
     ];
     for (const [figure, q] of pages) out.push({ size, figure, ...latencies((i) => h.page(q(i)), QUERIES) });
+    // The dashboard asks for today; a 90-day view walks every task here (the rows are 1 s apart, all within 90 days).
+    const now = task(size - 1).finishedAt!;
+    out.push({ size, figure: 'daily totals: today', ...latencies(() => h.dailyTotals({ days: 1, now }), QUERIES) });
+    out.push({ size, figure: 'daily totals: 90 days', ...latencies(() => h.dailyTotals({ days: 90, now }), QUERIES / 10) });
     out.push({
       size,
       figure: 'count: text search + status',

@@ -4,6 +4,8 @@ import { Snapshot } from '../main/runner/control/contract.ts';
 import { REMEDIES } from '../main/runner/errors.ts';
 import {
   CountedHistoryPage,
+  DailyTotal as DailyTotalSchema,
+  DailyTotalsQuery,
   HistoryItem,
   HistoryQuery as HistoryQuerySchema,
   HistoryRecord,
@@ -31,6 +33,9 @@ export type HistoryQuery = z.input<typeof HistoryQuery>;
 
 export const HistoryPage = CountedHistoryPage;
 export type HistoryPage = z.infer<typeof HistoryPage>;
+
+export const DailyTotal = DailyTotalSchema;
+export type DailyTotal = z.infer<typeof DailyTotal>;
 
 export const LogLine = LogLineSchema;
 export type LogLine = z.infer<typeof LogLine>;
@@ -142,6 +147,8 @@ export const requests = {
   'tasks:openFolder': { input: TaskRef, output: Ok },
   'history:page': { input: HistoryQuery, output: HistoryPage },
   'history:get': { input: TaskRef, output: TaskDetail.nullable() },
+  /** per local day, oldest first, ending today: finished tasks, cost and tokens (empty before registration) */
+  'history:daily': { input: DailyTotalsQuery, output: z.array(DailyTotal) },
   'logs:read': {
     input: TaskRef.extend({ search: z.string().max(200).optional(), tail: z.number().int().min(1).max(100_000).optional() }),
     output: z.object({ lines: z.array(LogLine), truncated: z.boolean() }),

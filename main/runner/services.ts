@@ -127,5 +127,6 @@ function flushedFirst(backend: HistoryBackend, flush: () => void): HistoryBacken
     page: (q) => (flush(), backend.page(q)),
     get: (id) => (flush(), backend.get(id)),
     readLog: (id, o) => (flush(), backend.readLog(id, o)),
+    dailyTotals: (q) => (flush(), backend.dailyTotals(q)),
   };
 }

@@ -165,6 +165,38 @@ export function duration(seconds: number | null | undefined): string {
 }
 
 /**
+ * What an agent run cost, in US dollars as the agents report it: "$0.42", "$1,204.10"; "<$0.01"
+ * for a cost too small to show in cents, "$0.00" for none. "—" when unknown.
+ */
+export function cost(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd) || usd < 0) return '—';
+  if (usd > 0 && usd < 0.005) return '<$0.01';
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/**
+ * A number of tokens, short: "950", "1.2k", "48k", "3.4M" (one decimal below 10 of a unit, none
+ * above). "—" when unknown.
+ */
+export function tokens(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  const whole = Math.round(n);
+  if (whole < 1000) return String(whole);
+  const units = [
+    ['k', 1e3],
+    ['M', 1e6],
+    ['B', 1e9],
+  ] as const;
+  for (const [unit, size] of units) {
+    const v = whole / size;
+    const shown = v < 10 ? Math.round(v * 10) / 10 : Math.round(v);
+    // 999,600 rounds to "1000k": say "1M" instead.
+    if (shown < 1000 || unit === 'B') return `${shown}${unit}`;
+  }
+  return String(whole);
+}
+
+/**
  * A prompt in one line of at most `maxChars` characters (code points): its first non-blank line,
  * whitespace collapsed, cut with "…" when longer. "(no prompt)" when there is no text.
  */

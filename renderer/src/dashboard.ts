@@ -1,9 +1,9 @@
-import type { AppState, TaskRow } from '../../preload/contract.ts';
+import type { AppState, DailyTotal, TaskRow } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
-import { duration, linkDescription, promptSummary } from '../../main/runner/vocabulary.ts';
+import { cost, duration, linkDescription, promptSummary, tokens } from '../../main/runner/vocabulary.ts';
 import { signInAgain } from './signInAgain.ts';
 import { h, mount, setText } from './dom.ts';
-import { dateTime, statusBadge } from './format.ts';
+import { count, dateTime, statusBadge } from './format.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 import { TaskCard } from './taskCard.ts';
 
@@ -23,6 +23,9 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
   const runningList = h('div', { class: 'task-list' });
   const empty = h('p', { class: 'empty' });
   const recentBody = h('div');
+  const todayBody = h('div', { 'data-testid': 'today' });
+  // The day the totals are for: when the clock passes midnight, "today" starts again at zero.
+  let todayShown = '';
   const cards = new Map<string, TaskCard>();
   let runningIds: string | null = null;
 
@@ -102,7 +105,21 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     const key = [...ids].sort().join(',');
     if (key !== runningIds) {
       runningIds = key;
-      refreshHistoryView(d, () => void loadRecent());
+      refreshHistoryView(d, () => {
+        void loadRecent();
+        void loadToday();
+      });
+    }
+  }
+
+  async function loadToday(): Promise<void> {
+    const day = new Date().toDateString();
+    try {
+      const totals = await call('history:daily', { days: 1 });
+      todayShown = day;
+      mount(todayBody, todayStats(totals.at(-1)));
+    } catch (err) {
+      mount(todayBody, h('p', { class: 'field-error' }, messageOf(err)));
     }
   }
 
@@ -123,6 +140,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     for (const card of cards.values()) card.tick(now);
     // The retry countdown in the reason ticks too.
     setText(linkReason, linkDescription(ctx.app.current(), now).reason);
+    if (todayShown && todayShown !== new Date(now).toDateString()) void loadToday();
   }, 1000);
   render(ctx.app.current());
 
@@ -146,6 +164,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
       pauseNote,
       extra,
     ),
+    h('section', { class: 'card today-card', 'aria-labelledby': 'today-title' }, h('h2', { id: 'today-title' }, 'Today'), todayBody),
     h('section', { 'aria-labelledby': 'running-title' }, h('h2', { id: 'running-title' }, 'Running', runningCount), empty, runningList),
     h(
       'section',
@@ -155,6 +174,24 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     ),
   );
   return { el, dispose: () => d.dispose() };
+}
+
+/** Today's finished tasks and what their agents reported; zeros before anything ran. */
+function todayStats(total: DailyTotal | undefined): HTMLDListElement {
+  const stat = (label: string, value: string, testId: string): HTMLDivElement =>
+    h('div', { class: 'stat' }, h('dt', null, label), h('dd', { 'data-testid': testId }, value));
+  const tasks = total?.tasks ?? 0;
+  const input = total?.inputTokens ?? null;
+  const output = total?.outputTokens ?? null;
+  // Nothing reported: "—" when tasks ran without saying, 0 when nothing ran.
+  const tokenText = input === null && output === null ? (tasks ? '—' : '0') : `${tokens(input)} in · ${tokens(output)} out`;
+  return h(
+    'dl',
+    { class: 'stats' },
+    stat('Tasks finished', count(tasks), 'today-tasks'),
+    stat('Cost', cost(total?.costUsd ?? (tasks ? null : 0)), 'today-cost'),
+    stat('Tokens', tokenText, 'today-tokens'),
+  );
 }
 
 function recentTable(rows: TaskRow[]): HTMLTableElement {

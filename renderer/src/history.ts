@@ -1,7 +1,7 @@
 import type { HistoryPage, TaskRow, TaskStatus } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
-import { debounce, h, mount, setText, uid } from './dom.ts';
-import { duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
+import { debounce, h, mount, setText, uid, type Child } from './dom.ts';
+import { cost, duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
 import { count, dateTime, statusBadge } from './format.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 
@@ -145,8 +145,8 @@ function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
       h(
         'tr',
         null,
-        ['Status', 'Task', 'Project', 'Started', 'Duration', 'Exit', 'Branch'].map((c) =>
-          h('th', { scope: 'col', class: c === 'Duration' || c === 'Exit' ? 'num' : null }, c),
+        ['Status', 'Task', 'Agent', 'Project', 'Started', 'Duration', 'Cost', 'Exit', 'Branch'].map((c) =>
+          h('th', { scope: 'col', class: NUMERIC.has(c) ? 'num' : null }, c),
         ),
       ),
     ),
@@ -157,6 +157,8 @@ function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
     ),
   );
 }
+
+const NUMERIC = new Set(['Duration', 'Cost', 'Exit']);
 
 function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
   const href = `#/history/${encodeURIComponent(r.taskId)}`;
@@ -170,9 +172,11 @@ function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
       h('a', { href, title: r.prompt }, promptSummary(r.prompt, 90)),
       h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8)),
     ),
+    h('td', { class: 'agent-cell' }, agentCell(r)),
     h('td', { class: 'mono' }, r.projectId ?? '—'),
     h('td', { class: 'nowrap' }, dateTime(r.startedAt ?? r.assignedAt)),
     h('td', { class: 'num' }, duration(r.durationS)),
+    h('td', { class: 'num' }, cost(r.costUsd)),
     h('td', { class: 'num mono' }, r.exitCode === null ? '—' : String(r.exitCode)),
     h('td', { class: 'mono branch' }, r.branch ?? '—'),
   );
@@ -182,4 +186,10 @@ function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
     ctx.navigate(href);
   });
   return tr;
+}
+
+/** The agent preset, and under it the model it ran when the agent said. */
+function agentCell(r: TaskRow): Child[] {
+  if (!r.agent) return ['—'];
+  return [h('span', { class: 'mono' }, r.agent), r.model ? h('div', { class: 'small muted mono model' }, r.model) : null];
 }

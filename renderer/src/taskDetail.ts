@@ -1,7 +1,7 @@
 import type { LogLine, TaskDetail } from '../../preload/contract.ts';
 import { call, messageOf } from './bridge.ts';
 import { append, debounce, h, mount, setText, uid, type Child } from './dom.ts';
-import { duration, promptSummary } from '../../main/runner/vocabulary.ts';
+import { cost, duration, promptSummary } from '../../main/runner/vocabulary.ts';
 import { count, dateTime, shellLine, statusBadge } from './format.ts';
 import { Disposer, type Screen, type ScreenContext } from './screen.ts';
 
@@ -19,6 +19,15 @@ const RESULT_SKIP = new Set([
   'log_path',
   'error',
   'branch',
+  // the agent's report: its own section
+  'agent',
+  'model',
+  'summary',
+  'usage',
+  'cost_usd',
+  'num_turns',
+  'session_id',
+  'permission_denials',
 ]);
 
 /** One past task: what was asked, what ran, what came of it, and its full log with search. */
@@ -79,7 +88,7 @@ function render(task: TaskDetail, d: Disposer): Child[] {
         'dl',
         { class: 'facts', 'data-testid': 'task-facts' },
         fact('Task id', task.taskId, true),
-        fact('Agent', task.agentId, true),
+        fact('Agent id', task.agentId, true),
         fact('Project', task.projectId, true),
         fact('Assigned', dateTime(task.assignedAt)),
         fact('Started', dateTime(task.startedAt)),
@@ -103,6 +112,7 @@ function render(task: TaskDetail, d: Disposer): Child[] {
           ),
       ),
     ),
+    agentSection(task),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'prompt-title' },
@@ -120,6 +130,58 @@ function render(task: TaskDetail, d: Disposer): Child[] {
     commitsSection(result.commits),
     logSection(task.taskId, d),
   ];
+}
+
+/** What the agent reported about its run (issue 11); absent when no agent ran (a rejected task, a failed start). */
+function agentSection(task: TaskDetail): Child {
+  const reported =
+    task.agent ?? task.model ?? task.costUsd ?? task.inputTokens ?? task.outputTokens ?? task.numTurns ?? task.sessionId ?? task.summary;
+  if (reported === null && task.permissionDenials.length === 0) return null;
+  return h(
+    'section',
+    { class: 'card agent-run', 'aria-labelledby': 'agent-title' },
+    h('h2', { id: 'agent-title' }, 'Agent'),
+    h(
+      'dl',
+      { class: 'facts', 'data-testid': 'agent-facts' },
+      fact('Agent', task.agent, true),
+      fact('Model', task.model, true),
+      fact('Cost', task.costUsd === null ? null : cost(task.costUsd)),
+      fact('Tokens', tokenLine(task)),
+      fact('Turns', task.numTurns === null ? null : count(task.numTurns)),
+      fact('Session id', task.sessionId, true),
+    ),
+    task.permissionDenials.length
+      ? h(
+          'div',
+          { class: 'msg msg-warn', 'data-testid': 'permission-denials' },
+          h('h3', { id: 'denials-title' }, 'Refused permissions'),
+          h(
+            'ul',
+            { class: 'denials', 'aria-labelledby': 'denials-title' },
+            task.permissionDenials.map((d) => h('li', null, h('code', null, d.tool), ' ', h('span', { class: 'mono' }, d.input))),
+          ),
+        )
+      : null,
+    task.summary
+      ? [
+          h('h3', { id: 'agent-summary-title' }, 'Final message'),
+          h('pre', { class: 'log prompt', 'aria-labelledby': 'agent-summary-title', 'data-testid': 'agent-summary' }, task.summary),
+        ]
+      : null,
+  );
+}
+
+/** "12,345 in · 2,100 out · 40,000 cache read · 1,200 cache write": the parts the agent reported. */
+function tokenLine(task: TaskDetail): string | null {
+  const parts = [
+    [task.inputTokens, 'in'],
+    [task.outputTokens, 'out'],
+    [task.cacheReadTokens, 'cache read'],
+    [task.cacheCreationTokens, 'cache write'],
+  ] as const;
+  const known = parts.flatMap(([n, label]) => (n === null ? [] : [`${count(n)} ${label}`]));
+  return known.length ? known.join(' · ') : null;
 }
 
 function fact(label: string, value: string | null, mono = false): Child[] {

@@ -86,6 +86,11 @@ describe('history with 100,000 tasks', () => {
       branch: null,
       commitCount: null,
       error: null,
+      agent: null,
+      model: null,
+      costUsd: null,
+      inputTokens: null,
+      outputTokens: null,
     });
     assert.throws(() => h.page({ limit: 201 }), /bad history query: limit/);
     assert.equal(h.count(), N);
@@ -251,10 +256,21 @@ describe('history basics', () => {
         branch: 'sibyl/t1',
         commitCount: 2,
         error: 'agent exited with code 2',
+        agent: null,
+        model: null,
+        costUsd: null,
+        inputTokens: null,
+        outputTokens: null,
         command: ['claude', '-p', 'x'],
         worktreePath: '/w/t1',
         logPath: join(dir, 'logs', 't1.log'),
         rejectReason: null,
+        summary: null,
+        numTurns: null,
+        sessionId: null,
+        cacheReadTokens: null,
+        cacheCreationTokens: null,
+        permissionDenials: [],
         result: undefined,
       },
     );

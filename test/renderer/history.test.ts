@@ -48,6 +48,16 @@ function seed(home: string): { failed: number } {
       durationS: i % 300,
       exitCode: status === 'completed' ? 0 : status === 'failed' ? 1 : null,
       branch: `sibyl/${id.slice(-8)}`,
+      // One task in four is a plain command, which reports no model, cost or tokens.
+      ...(i % 4 === 0
+        ? { agent: 'command' }
+        : {
+            agent: 'claude-code',
+            model: 'claude-sonnet-4-5',
+            costUsd: 0.05 + (i % 50) / 100,
+            inputTokens: 1000 + i,
+            outputTokens: 100 + i,
+          }),
     });
   }
   store.upsertMany(rows);
@@ -68,6 +78,11 @@ test(
     await expect(history.count).toHaveText('Showing 1–50 of 10,000');
     await expect(history.rows).toHaveCount(50);
     await expect(history.rows.first()).toContainText('Task 9999:');
+    const id = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    await expect(await history.cell(id(9999), 'Agent')).toHaveText(/^claude-code\s+claude-sonnet-4-5$/);
+    await expect(await history.cell(id(9999), 'Cost')).toHaveText('$0.54');
+    await expect(await history.cell(id(9996), 'Agent')).toHaveText('command');
+    await expect(await history.cell(id(9996), 'Cost')).toHaveText('—');
 
     // Older / Newer walk the cursor; each page answers quickly at this size.
     const older = fx.page.getByRole('button', { name: 'Older →' });

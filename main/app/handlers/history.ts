@@ -3,7 +3,9 @@ import { RunnerError } from '../../runner/errors.ts';
 import type { AppContext } from '../appContext.ts';
 
 /** The task history and logs as the window pages and searches them; empty before registration. */
-export function historyHandlers(app: Pick<AppContext, 'history'>): Pick<Handlers, 'history:page' | 'history:get' | 'logs:read'> {
+export function historyHandlers(
+  app: Pick<AppContext, 'history'>,
+): Pick<Handlers, 'history:page' | 'history:get' | 'history:daily' | 'logs:read'> {
   return {
     'history:page': async (q) => {
       const b = app.history();
@@ -16,6 +18,7 @@ export function historyHandlers(app: Pick<AppContext, 'history'>): Pick<Handlers
       });
     },
     'history:get': async ({ taskId }) => (await app.history()?.get(taskId)) ?? null,
+    'history:daily': async ({ days }) => (await app.history()?.dailyTotals({ days })) ?? [],
     'logs:read': async ({ taskId, search, tail }) => {
       const b = app.history();
       if (!b) throw new RunnerError('not_found', `no log for task ${taskId}`, { context: { taskId } });

@@ -1,7 +1,7 @@
 import { HistoryStatus } from '../../runner/history/schema.ts';
 import { openHistory } from '../../runner/services.ts';
 import { UsageError } from '../../runner/errors.ts';
-import { duration, promptSummary } from '../../runner/vocabulary.ts';
+import { cost, duration, promptSummary } from '../../runner/vocabulary.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -43,15 +43,21 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
     const rows = page.items.map((t) => [
       t.taskId,
       t.status,
+      t.agent ?? '-',
       when(t.startedAt ?? t.assignedAt),
       duration(t.durationS),
+      cost(t.costUsd),
       t.exitCode === null ? '-' : String(t.exitCode),
       t.projectId ?? '-',
       promptSummary(t.prompt, 50),
     ]);
-    const head = ['TASK', 'STATUS', 'STARTED', 'TIME', 'EXIT', 'PROJECT', 'PROMPT'];
+    const head = ['TASK', 'STATUS', 'AGENT', 'STARTED', 'DURATION', 'COST', 'EXIT', 'PROJECT', 'PROMPT'];
+    // Amounts line up on the right, as in the window's table.
+    const right = new Set(['DURATION', 'COST']);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) println(io.stdout, r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+    const cell = (c: string, i: number): string =>
+      i === head.length - 1 ? c : right.has(head[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!);
+    for (const r of [head, ...rows]) println(io.stdout, r.map(cell).join('  '));
     if (page.nextCursor) println(io.stdout, `(more: raise --limit or narrow with --status/--search)`);
     return 0;
   } finally {

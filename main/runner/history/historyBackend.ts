@@ -1,20 +1,22 @@
 import { RunnerError } from '../errors.ts';
 import { readTaskLog } from '../tasks/taskLog.ts';
 import type { TaskHistory } from './historyStore.ts';
-import type { CountedHistoryPage, HistoryRecord, HistoryStatus, LogLine } from './schema.ts';
+import type { CountedHistoryPage, DailyTotal, DailyTotalsQuery, HistoryRecord, HistoryStatus, LogLine } from './schema.ts';
 
 /**
  * The task history as the window and the control socket read it: counted pages (newest first),
- * one task's record, and its log (`tail` last lines, `search` a case-insensitive substring).
+ * one task's record, its log (`tail` last lines, `search` a case-insensitive substring), and
+ * per-day totals (`TaskHistory.dailyTotals`: local days, oldest first, ending today).
  * Raises RunnerError `not_found` when no log was kept for the task.
  */
 export interface HistoryBackend {
   page(q: { status?: string; search?: string; limit: number; cursor?: string }): Promise<CountedHistoryPage>;
   get(taskId: string): Promise<HistoryRecord | null>;
   readLog(taskId: string, opts: { search?: string; tail?: number }): Promise<{ lines: LogLine[]; truncated: boolean }>;
+  dailyTotals(q: DailyTotalsQuery): Promise<DailyTotal[]>;
 }
 
-/** The history store as the window reads it: pages with a total, details, and logs. */
+/** The history store as the window reads it: pages with a total, details, logs, and per-day totals. */
 export function historyBackend(history: TaskHistory): HistoryBackend {
   let lastCount: { key: string; total: number; at: number } | undefined;
   return {
@@ -33,6 +35,9 @@ export function historyBackend(history: TaskHistory): HistoryBackend {
       const rec = history.get(taskId);
       if (!rec?.logPath) throw new RunnerError('not_found', `no log was kept for task ${taskId}`);
       return readTaskLog(rec.logPath, opts);
+    },
+    async dailyTotals(q) {
+      return history.dailyTotals({ days: q.days });
     },
   };
 }

@@ -9,9 +9,10 @@ import { RunnerError, errorMessage } from '../errors.ts';
  * journal, not this file, is what must not lose a result), the schema, and the search index.
  */
 
-const SCHEMA_VERSION = 1;
+/** 1: the first schema. 2: the agent's report in the row (agent, model, cost, tokens; issue 11). */
+const SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE IF NOT EXISTS tasks (
   id INTEGER PRIMARY KEY,
   task_id TEXT NOT NULL UNIQUE,
@@ -30,7 +31,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   branch TEXT,
   commit_count INTEGER,
   log_path TEXT,
-  error TEXT
+  error TEXT,
+  agent TEXT,
+  model TEXT,
+  cost_usd REAL,
+  input_tokens INTEGER,
+  output_tokens INTEGER
 );
 -- The task_complete result (up to 200 lines of stdout and stderr, commits, diffstat) is tens of KB:
 -- kept apart, it does not spread the rows a page or a search walks over ten times as many pages.
@@ -38,11 +44,32 @@ CREATE TABLE IF NOT EXISTS task_results (id INTEGER PRIMARY KEY, result TEXT NOT
 CREATE TRIGGER IF NOT EXISTS task_results_delete AFTER DELETE ON tasks BEGIN
   DELETE FROM task_results WHERE id = old.id;
 END;
+`;
+
+/** Created after the migration: they may name columns an older file gains only then. */
+const INDEXES = `
 -- Secondary indexes end in the rowid, so (status) also serves "newest first within a status".
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
-CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at);
+-- finished_at first for prune's age cut and a day's range; the rest are what a day's totals add
+-- up, read from the index alone (a lookup per task into the table is 4-6x slower at 100k tasks).
+CREATE INDEX IF NOT EXISTS tasks_finished_totals ON tasks(finished_at, status, cost_usd, input_tokens, output_tokens);
 CREATE INDEX IF NOT EXISTS tasks_assigned ON tasks(assigned_at);
 `;
+
+/** What each version changed in a file of the version before: columns added, indexes superseded. */
+const MIGRATIONS: readonly { version: number; columns: readonly [name: string, type: string][]; dropIndexes: readonly string[] }[] = [
+  {
+    version: 2,
+    columns: [
+      ['agent', 'TEXT'],
+      ['model', 'TEXT'],
+      ['cost_usd', 'REAL'],
+      ['input_tokens', 'INTEGER'],
+      ['output_tokens', 'INTEGER'],
+    ],
+    dropIndexes: ['tasks_finished'],
+  },
+];
 
 /** Substring search in the text columns; the trigram tokenizer makes any 3+ character substring an index lookup. */
 const FTS = `
@@ -65,15 +92,50 @@ export function openHistoryDb(path: string, wantFullText: boolean): { db: Databa
   try {
     db = new DatabaseSync(path);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-    db.exec(SCHEMA);
+    db.exec(TABLES);
+    migrate(db);
+    db.exec(INDEXES);
   } catch (err) {
     throw new RunnerError('history_unavailable', `cannot open the task history at ${path}: ${errorMessage(err)}`, { cause: err });
   }
   const fullTextSearch = setUpSearch(db, wantFullText);
-  // Written once, so a reader that opens the file later (the CLI beside the daemon) takes no write lock.
-  if (db.prepare('SELECT user_version AS v FROM pragma_user_version').get()?.v !== SCHEMA_VERSION)
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   return { db, fullTextSearch };
+}
+
+function userVersion(db: DatabaseSync): number {
+  return Number(db.prepare('SELECT user_version AS v FROM pragma_user_version').get()?.v ?? 0);
+}
+
+/**
+ * Brings an older file up to SCHEMA_VERSION: ADD COLUMN and DROP INDEX only, so rows and the
+ * search index stay as they are (INDEXES then builds what is new). Skipped once the version is
+ * current, so a reader that opens the file later (the CLI beside the daemon) takes no write lock.
+ * Under an immediate transaction, with the columns checked again inside it: two processes opening
+ * the same old file add each column once. A file from a newer runner keeps its higher version.
+ */
+function migrate(db: DatabaseSync): void {
+  if (userVersion(db) >= SCHEMA_VERSION) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const from = userVersion(db);
+    if (from < SCHEMA_VERSION) {
+      const have = new Set(
+        db
+          .prepare(`SELECT name FROM pragma_table_info('tasks')`)
+          .all()
+          .map((r) => r.name),
+      );
+      for (const step of MIGRATIONS.filter((m) => m.version > from)) {
+        for (const [name, type] of step.columns) if (!have.has(name)) db.exec(`ALTER TABLE tasks ADD COLUMN ${name} ${type}`);
+        for (const index of step.dropIndexes) db.exec(`DROP INDEX IF EXISTS ${index}`);
+      }
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
 }
 
 /** The FTS index is derived data: create it (and fill it from the table) when missing, drop its triggers when unusable. */

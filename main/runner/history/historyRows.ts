@@ -1,6 +1,6 @@
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
 import type { TaskComplete } from '../protocol/messages.ts';
-import type { HistoryItem, HistoryPatch, HistoryRecord, HistoryStatus } from './schema.ts';
+import type { HistoryItem, HistoryPatch, HistoryRecord, HistoryStatus, PermissionDenial } from './schema.ts';
 
 /** Between the `tasks` table's snake_case columns and the camelCase objects of schema.ts. */
 
@@ -24,10 +24,16 @@ export const COLUMNS: Record<Exclude<keyof HistoryPatch, 'taskId' | 'result'>, {
   commitCount: { col: 'commit_count' },
   logPath: { col: 'log_path' },
   error: { col: 'error' },
+  agent: { col: 'agent' },
+  model: { col: 'model' },
+  costUsd: { col: 'cost_usd' },
+  inputTokens: { col: 'input_tokens' },
+  outputTokens: { col: 'output_tokens' },
 };
 
 export const ITEM_COLS =
-  't.id, t.task_id, t.agent_id, t.project_id, t.prompt, t.status, t.assigned_at, t.started_at, t.finished_at, t.duration_s, t.exit_code, t.branch, t.commit_count, t.error';
+  't.id, t.task_id, t.agent_id, t.project_id, t.prompt, t.status, t.assigned_at, t.started_at, t.finished_at, t.duration_s, t.exit_code, t.branch, t.commit_count, t.error, ' +
+  't.agent, t.model, t.cost_usd, t.input_tokens, t.output_tokens';
 
 /** The history fields a task_complete carries, for `upsert` when a task finishes. */
 export function finishedPatch(msg: TaskComplete, finishedAt = Date.now()): HistoryPatch {
@@ -45,9 +51,28 @@ export function finishedPatch(msg: TaskComplete, finishedAt = Date.now()): Histo
     ...(commitCountOf(commits) !== undefined ? { commitCount: commitCountOf(commits) } : {}),
     ...(r.log_path ? { logPath: r.log_path } : {}),
     error: msg.error ?? r.error ?? null,
+    ...agentPatch(r),
     result: r,
   };
 }
+
+/**
+ * The agent's report as row fields (issue 11: taskRun.ts `agentFields`). Only what the result
+ * carries: a result without them (a task that failed before its agent ran) leaves the row as is.
+ */
+function agentPatch(r: Record<string, unknown>): AgentPatch {
+  const usage = record(r.usage);
+  const fields: Record<keyof AgentPatch, unknown> = {
+    agent: text(r.agent),
+    model: text(r.model),
+    costUsd: amount(r.cost_usd),
+    inputTokens: wholeNumber(usage?.input_tokens),
+    outputTokens: wholeNumber(usage?.output_tokens),
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
+}
+
+type AgentPatch = Pick<HistoryPatch, 'agent' | 'model' | 'costUsd' | 'inputTokens' | 'outputTokens'>;
 
 export function str(v: SQLOutputValue | undefined): string | null {
   return typeof v === 'string' ? v : null;
@@ -81,18 +106,59 @@ export function toItem(row: Record<string, SQLOutputValue>): HistoryItem {
     branch: str(row.branch),
     commitCount: num(row.commit_count),
     error: str(row.error),
+    agent: str(row.agent),
+    model: str(row.model),
+    costUsd: num(row.cost_usd),
+    inputTokens: num(row.input_tokens),
+    outputTokens: num(row.output_tokens),
   };
 }
 
 export function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
+  const result = json<Record<string, unknown>>(row.result);
+  const usage = record(result?.usage);
   return {
     ...toItem(row),
     command: json<string[]>(row.command),
     worktreePath: str(row.worktree_path),
     logPath: str(row.log_path),
     rejectReason: str(row.reject_reason),
-    result: json<Record<string, unknown>>(row.result),
+    summary: text(result?.summary),
+    numTurns: wholeNumber(result?.num_turns),
+    sessionId: text(result?.session_id),
+    cacheReadTokens: wholeNumber(usage?.cache_read_input_tokens),
+    cacheCreationTokens: wholeNumber(usage?.cache_creation_input_tokens),
+    permissionDenials: denials(result?.permission_denials),
+    result,
   };
+}
+
+function record(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function text(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+/** A token or turn count as the agent reported it; anything else is unknown. */
+function wholeNumber(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+/** An amount of US dollars; anything else is unknown. */
+function amount(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null;
+}
+
+function denials(v: unknown): PermissionDenial[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((d): PermissionDenial[] => {
+    const o = record(d);
+    return o && typeof o.tool === 'string'
+      ? [{ tool: o.tool, input: typeof o.input === 'string' ? o.input : JSON.stringify(o.input ?? '') }]
+      : [];
+  });
 }
 
 /** `result.commits` is `{count, items}` from the worktree provider; a bare list is accepted too. */

@@ -6,9 +6,12 @@ import { RunnerError } from '../errors.ts';
 import { openHistoryDb, rebuildSearchIndex, suspendSearchIndex } from './historyDb.ts';
 import { COLUMNS, ITEM_COLS, num, str, toItem, toRecord } from './historyRows.ts';
 import {
+  DailyTotalsQuery as DailyTotalsQuerySchema,
   HistoryQuery as HistoryQuerySchema,
   LIVE_STATUSES,
   PruneOptions as PruneOptionsSchema,
+  type DailyTotal,
+  type DailyTotalsQuery,
   type HistoryFilter,
   type HistoryPage,
   type HistoryPatch,
@@ -30,6 +33,11 @@ export interface TaskHistory {
   page(query?: HistoryQuery): HistoryPage;
   count(filter?: HistoryFilter): number;
   /**
+   * Per local day, oldest first and ending today: finished tasks and what their agents reported
+   * (cost, tokens). `now` (epoch ms) says which day is today; days without tasks are there with 0.
+   */
+  dailyTotals(query: DailyTotalsQuery & { now?: number }): DailyTotal[];
+  /**
    * Delete finished tasks older than `maxAgeDays` or beyond the newest `maxTasks` finished ones,
    * and their log files inside the log dir. Tasks still assigned or running are never deleted.
    */
@@ -38,6 +46,8 @@ export interface TaskHistory {
 }
 
 export const HISTORY_FILE = 'history.sqlite';
+/** Tasks that ran and ended; rejected ones never ran, so they cost nothing and count for nothing per day. */
+const FINISHED_STATUSES: readonly HistoryStatus[] = ['completed', 'failed', 'timeout', 'cancelled'];
 /** Below this many rows of one status, a status-filtered search scans those rows (see #filter). */
 const FEW_ROWS = 5000;
 
@@ -184,6 +194,24 @@ export class HistoryStore implements TaskHistory {
     return { from, where, params, order };
   }
 
+  dailyTotals(query: DailyTotalsQuery & { now?: number }): DailyTotal[] {
+    const parsed = DailyTotalsQuerySchema.safeParse(query);
+    if (!parsed.success)
+      throw new RunnerError('invalid_query', `bad daily totals query: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    // Day bounds come from the JS clock (local midnight, DST included), so "today" is the day the
+    // faces show. Each day is one range read from the index alone; the planner, left to itself,
+    // may start from the status index and look up every finished task instead.
+    const finished = FINISHED_STATUSES.map(() => '?').join(', ');
+    const day = this.#stmt(
+      `SELECT count(*) AS tasks, sum(cost_usd) AS cost, sum(input_tokens) AS input, sum(output_tokens) AS output
+       FROM tasks INDEXED BY tasks_finished_totals WHERE finished_at >= ? AND finished_at < ? AND status IN (${finished})`,
+    );
+    return localDays(parsed.data.days, query.now ?? Date.now()).map((d) => {
+      const r = day.get(d.start, d.end, ...FINISHED_STATUSES);
+      return { day: d.day, tasks: num(r?.tasks) ?? 0, costUsd: num(r?.cost), inputTokens: num(r?.input), outputTokens: num(r?.output) };
+    });
+  }
+
   #fewWithStatus(status: HistoryStatus): boolean {
     return this.#one('SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE status = ? LIMIT ?)', status, FEW_ROWS + 1) <= FEW_ROWS;
   }
@@ -264,6 +292,22 @@ export class HistoryStore implements TaskHistory {
   #one(sql: string, ...params: SQLInputValue[]): number {
     return num(this.#stmt(sql).get(...params)?.n ?? 0) ?? 0;
   }
+}
+
+/** The last `n` local days up to the one holding `now`, oldest first: label and [start, end) in epoch ms. */
+function localDays(n: number, now: number): { day: string; start: number; end: number }[] {
+  const today = new Date(now);
+  const [y, m, d] = [today.getFullYear(), today.getMonth(), today.getDate()];
+  return Array.from({ length: n }, (_, k) => {
+    const start = new Date(y, m, d - (n - 1 - k));
+    const end = new Date(y, m, d - (n - 1 - k) + 1);
+    const day = `${start.getFullYear()}-${pad2(start.getMonth() + 1)}-${pad2(start.getDate())}`;
+    return { day, start: start.getTime(), end: end.getTime() };
+  });
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
 }
 
 function parseCursor(cursor: string): number {

@@ -28,14 +28,34 @@ export const HistoryItem = z.object({
   branch: z.string().nullable(),
   commitCount: z.number().nullable(),
   error: z.string().nullable(),
+  /** the agent preset that ran the task (claude-code, codex, …), from the result */
+  agent: z.string().nullable(),
+  model: z.string().nullable(),
+  /** what the agent reported the run cost; null when it did not say */
+  costUsd: z.number().nullable(),
+  /** the agent's own counts: input excludes cache reads and writes (Anthropic's meaning) */
+  inputTokens: z.number().nullable(),
+  outputTokens: z.number().nullable(),
 });
 export type HistoryItem = z.infer<typeof HistoryItem>;
 
+export const PermissionDenial = z.object({ tool: z.string(), input: z.string() });
+export type PermissionDenial = z.infer<typeof PermissionDenial>;
+
+/** One task with everything the result said; the agent's report is read out of `result` (historyRows.ts). */
 export const HistoryRecord = HistoryItem.extend({
   command: z.array(z.string()).nullable(),
   worktreePath: z.string().nullable(),
   logPath: z.string().nullable(),
   rejectReason: z.string().nullable(),
+  /** the agent's final message (at most 4 KiB) */
+  summary: z.string().nullable(),
+  numTurns: z.number().nullable(),
+  sessionId: z.string().nullable(),
+  cacheReadTokens: z.number().nullable(),
+  cacheCreationTokens: z.number().nullable(),
+  /** what the agent asked for and was refused; empty when nothing was */
+  permissionDenials: z.array(PermissionDenial),
   /** the task_complete `result` as sent */
   result: z.record(z.string(), z.unknown()).nullable(),
 });
@@ -60,6 +80,11 @@ export const HistoryPatch = z.object({
   commitCount: z.number().int().nullable().optional(),
   logPath: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
+  agent: z.string().nullable().optional(),
+  model: z.string().nullable().optional(),
+  costUsd: z.number().nullable().optional(),
+  inputTokens: z.number().int().nullable().optional(),
+  outputTokens: z.number().int().nullable().optional(),
   result: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 export type HistoryPatch = z.infer<typeof HistoryPatch>;
@@ -96,6 +121,24 @@ export const PruneOptions = z.object({
   maxTasks: z.number().int().min(0).default(10_000),
 });
 export type PruneOptions = z.input<typeof PruneOptions>;
+
+/** One local day's finished tasks (rejected ones never ran: not counted). */
+export const DailyTotal = z.object({
+  /** YYYY-MM-DD in the local time zone */
+  day: z.string(),
+  tasks: z.number().int(),
+  /** the sum of the costs the agents reported; null when none of the day's tasks reported one */
+  costUsd: z.number().nullable(),
+  inputTokens: z.number().nullable(),
+  outputTokens: z.number().nullable(),
+});
+export type DailyTotal = z.infer<typeof DailyTotal>;
+
+export const DailyTotalsQuery = z.object({
+  /** today and the days before it */
+  days: z.number().int().min(1).max(90),
+});
+export type DailyTotalsQuery = z.infer<typeof DailyTotalsQuery>;
 
 export interface PruneResult {
   rows: number;

@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 
-/** The dashboard: runner status, capacity, and one card per running task. */
+/** The dashboard: runner status, capacity, today's totals, and one card per running task. */
 export class DashboardPage {
   readonly page: Page;
   constructor(page: Page) {
@@ -27,6 +27,13 @@ export class DashboardPage {
   }
   get runningSection(): Locator {
     return this.page.getByRole('region', { name: /^Running/ });
+  }
+  /** Today's totals: tasks finished, cost, tokens. */
+  get today(): Locator {
+    return this.page.getByRole('region', { name: 'Today' });
+  }
+  todayStat(name: 'tasks' | 'cost' | 'tokens'): Locator {
+    return this.page.getByTestId(`today-${name}`);
   }
   get recent(): Locator {
     return this.page.getByRole('region', { name: /^Recently finished/ });

@@ -25,6 +25,14 @@ export class HistoryPage {
   row(taskId: string): Locator {
     return this.page.locator(`tr[data-task-id="${taskId}"]`);
   }
+  /** A row's cell in the column with this heading (the table's columns are found by their headers, not by position). */
+  async cell(taskId: string, column: string): Promise<Locator> {
+    await this.row(taskId).waitFor();
+    const headers = (await this.page.getByTestId('history-table').locator('thead th').allTextContents()).map((t) => t.trim());
+    const i = headers.indexOf(column);
+    if (i < 0) throw new Error(`no "${column}" column among ${headers.join(', ')}`);
+    return this.row(taskId).locator('td').nth(i);
+  }
   async openTask(taskId: string): Promise<void> {
     await this.row(taskId).getByRole('link').click();
   }

@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 
-/** One past task: summary facts, prompt, command, commits and the searchable log. */
+/** One past task: summary facts, the agent's report, prompt, command, commits and the searchable log. */
 export class TaskDetailPage {
   readonly page: Page;
   constructor(page: Page) {
@@ -15,6 +15,19 @@ export class TaskDetailPage {
   }
   fact(label: string): Locator {
     return this.facts.locator(`dt:text-is("${label}") + dd`);
+  }
+  /** What the agent reported: facts, its final message, refused permissions. */
+  get agent(): Locator {
+    return this.page.getByRole('region', { name: 'Agent' });
+  }
+  agentFact(label: string): Locator {
+    return this.page.getByTestId('agent-facts').locator(`dt:text-is("${label}") + dd`);
+  }
+  get agentSummary(): Locator {
+    return this.page.getByTestId('agent-summary');
+  }
+  get permissionDenials(): Locator {
+    return this.page.getByTestId('permission-denials').getByRole('listitem');
   }
   get prompt(): Locator {
     return this.page.getByTestId('prompt');
