@@ -94,6 +94,7 @@ export class Daemon {
       baseEnv: opts.env ?? process.env,
       agents: this.agents,
       autoCommit: cfg.auto_commit,
+      pushBranch: cfg.push_branch,
       sandboxId: cfg.sandbox_id,
       secrets: () => opts.auth.secrets(),
       ...(opts.timeoutGraceMs !== undefined ? { timeoutGraceMs: opts.timeoutGraceMs } : {}),

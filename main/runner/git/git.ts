@@ -189,6 +189,14 @@ export async function fetch(
   await run(dir, ['fetch', ...flags, '--', remote, ...refspecs], opts);
 }
 
+/**
+ * Push `branch` from the worktree `dir` to `remote` (same name there), never forcing. Raises
+ * GitFailed (no such remote, rejected, no network within `timeoutMs`).
+ */
+export async function pushBranch(dir: string, remote: string, branch: string, opts: GitCallOptions = {}): Promise<void> {
+  await run(dir, ['push', '--porcelain', '--', remote, `refs/heads/${branch}:refs/heads/${branch}`], opts);
+}
+
 /** A bare repository whose `origin` is `url`, fetching branches to `refs/remotes/origin/*` so our own branches are never overwritten. */
 export async function initMirror(dir: string, url: string, opts: GitCallOptions): Promise<void> {
   await run(process.cwd(), ['init', '--bare', '--', dir]);

@@ -21,6 +21,7 @@ export interface TaskManagerDeps extends SpecDefaults {
   baseEnv: Record<string, string | undefined>;
   agents: TaskRunDeps['agents'];
   autoCommit: boolean;
+  pushBranch?: boolean;
   sandboxId: string;
   secrets: () => string[];
   timeoutGraceMs?: number;
@@ -110,6 +111,7 @@ export class TaskManager {
       baseEnv: this.#d.baseEnv,
       agents: this.#d.agents,
       autoCommit: this.#d.autoCommit,
+      ...(this.#d.pushBranch ? { pushBranch: true } : {}),
       sandboxId: this.#d.sandboxId,
       secrets: this.#d.secrets(),
       ...(this.#d.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#d.timeoutGraceMs } : {}),

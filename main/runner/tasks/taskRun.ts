@@ -17,6 +17,8 @@ export interface TaskRunDeps {
   agents: AgentLauncher;
   /** commit what an editing agent left in a git worktree (runner.yaml auto_commit) */
   autoCommit: boolean;
+  /** push the task branch to the linked repository's remote after committing (runner.yaml push_branch) */
+  pushBranch?: boolean;
   observer: TaskObserver;
   log: Logger;
   /** agent_update: fire-and-forget, may be lost while the link is down */
@@ -167,6 +169,7 @@ export class TaskRun {
         ...(this.view.logPath ? { log_path: this.view.logPath } : {}),
         ...agentFields(plan, outcome),
         ...(committed ? { auto_commit: committed } : {}),
+        ...(status === 'completed' && !plan.readOnly ? await this.#push(workspace) : {}),
         ...(await this.#describe(workspace)),
       };
       await this.#closeLog(
@@ -202,6 +205,17 @@ export class TaskRun {
       this.#deps.log.warn("could not commit the agent's work", { taskId: this.spec.taskId, error: err });
       this.#log?.write('runner', `auto-commit failed: ${errorMessage(err)}`);
       return undefined;
+    }
+  }
+
+  /** push_branch: the task branch goes to the linked repository's remote; the result says whether it did. */
+  async #push(workspace: PreparedWorkspace): Promise<Record<string, unknown>> {
+    if (!this.#deps.pushBranch || !workspace.push) return {};
+    try {
+      return { pushed: true, remote_branch: await workspace.push() };
+    } catch (err) {
+      this.#deps.log.warn('could not push the task branch', { taskId: this.spec.taskId, error: err });
+      return { pushed: false, push_error: errorMessage(err) };
     }
   }
 

@@ -19,6 +19,11 @@ export interface PreparedWorkspace {
    * Resolves to the new commit, or undefined when nothing changed. Raises GitFailed.
    */
   commit?(subject: string, trailer: string): Promise<string | undefined>;
+  /**
+   * Push the task branch to the linked repository's `origin` (git worktrees of linked projects
+   * only). Resolves to the remote branch name. Raises GitFailed.
+   */
+  push?(): Promise<string>;
   /** Cleanup according to policy, once the result is recorded. Never throws. */
   release(outcome: { status: ResultStatus; dirty?: boolean }): Promise<void>;
 }

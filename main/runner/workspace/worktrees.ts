@@ -164,6 +164,15 @@ export class GitWorkspaces implements WorkspaceProvider {
       env: { SIBYL_BRANCH: branch, SIBYL_BASE_REF: base.ref, SIBYL_BASE_COMMIT: base.commit },
       describe: () => this.#describe(active),
       commit: (subject, trailer) => git.commitAll(root, { subject, trailer, exclude: [...active.copied] }),
+      // A mirror's origin is the server-supplied repo_url: pushing there is not ours to do.
+      ...(source.kind === 'linked'
+        ? {
+            push: async () => {
+              await git.pushBranch(root, 'origin', branch, { timeoutMs: this.#fetchTimeoutMs * 4 });
+              return `origin/${branch}`;
+            },
+          }
+        : {}),
       release: (outcome) => this.#release(active, outcome),
     };
   }
