@@ -73,7 +73,11 @@ test('new keys are appended; a list keeps its flow style and comment; secrets ar
   assert.match(text, /^capabilities: \[docker\] +# sent at registration/m);
   assert.ok(text.trimEnd().endsWith('graph_runner_id: g-1'), text);
   assert.doesNotMatch(text, /secret/);
-  assert.match(text, /^exec_command: '.*--verbose' # default agent command/m, 'a long value keeps its line and its quotes');
+  assert.match(
+    text,
+    /^exec_command: '.*--verbose' {24}# default agent command/m,
+    'a long value keeps its line, quotes and comment spacing',
+  );
   assert.equal(file.read().graph_runner_id, 'g-1');
   assert.equal(file.read().exec_command, command);
 });

@@ -1,19 +1,18 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import YAML, { isCollection, isMap, isNode, isScalar, type Document } from 'yaml';
+import YAML, { isMap, type Document } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { writeFileAtomicSync } from './atomicWrite.ts';
 import { syntaxError, unreadable, validationError } from './readValidated.ts';
 import { ConfigFileSchema, SECRET_KEYS, type ConfigFile } from './schema.ts';
+import { patchYamlText } from './yamlEdit.ts';
 
 type Store = Record<string, unknown>;
 
-/** yaml's defaults would fold long values at 80 columns and pad `[a, b]` as `[ a, b ]`, rewriting lines nobody edited. */
-const UNCHANGED_LAYOUT = { lineWidth: 0, flowCollectionPadding: false } as const;
-
 /**
- * runner.yaml on disk. People annotate this file, so edits go through the `yaml` Document API:
- * comments, key order, quoting and unknown keys survive an update, and new keys are appended.
- * Read fresh on every call; one process owns writes to a given file; writes are atomic.
+ * runner.yaml on disk. People annotate this file, so an update rewrites only the lines of the
+ * values that change (yamlEdit.ts): comments, their spacing, key order, quoting, anchors, line ends
+ * and unknown keys survive, and new keys are appended. Read fresh on every call; one process owns
+ * writes to a given file; writes are atomic.
  */
 export class RunnerConfigFile {
   readonly path: string;
@@ -24,7 +23,7 @@ export class RunnerConfigFile {
 
   /** The raw mapping (unknown keys included), or {} when the file does not exist. */
   raw(): Store {
-    return this.#mapping(this.#load());
+    return this.#mapping(this.#load().doc);
   }
 
   /** Validated known keys; an invalid value names the file, the key and what was expected. */
@@ -34,25 +33,28 @@ export class RunnerConfigFile {
     return parsed.data;
   }
 
-  /** Merge `patch` into the file, keeping every other key (unknown ones too). Secrets are never written. */
+  /**
+   * Merge `patch` into the file, keeping every other key (unknown ones too); `undefined` removes a
+   * key. Secrets are never written. A key whose value is already the one given is left alone, and
+   * when nothing changes the file is not written at all.
+   */
   update(patch: ConfigFile): void {
-    const doc = this.#load();
-    if (!isMap(doc.contents)) {
-      this.#mapping(doc);
-      doc.contents = doc.createNode({});
-    }
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === undefined || (SECRET_KEYS as readonly string[]).includes(key)) doc.delete(key);
-      else setKeepingStyle(doc, key, value);
-    }
-    const check = ConfigFileSchema.safeParse(this.#mapping(doc));
+    const { text, doc } = this.#load();
+    const current = this.#mapping(doc);
+    const changes: Store = {};
+    for (const [key, value] of Object.entries(patch)) changes[key] = (SECRET_KEYS as readonly string[]).includes(key) ? undefined : value;
+    const next: Store = { ...current, ...changes };
+    for (const [key, value] of Object.entries(changes)) if (value === undefined) delete next[key];
+    const check = ConfigFileSchema.safeParse(next);
     if (!check.success) throw validationError(this.path, check.error, { prefix: 'refusing to write ' });
+    const out = patchYamlText(text, doc, changes);
+    if (out === undefined) return;
     const target = this.#target();
-    writeFileAtomicSync(target.path, doc.toString(UNCHANGED_LAYOUT), target.mode);
+    writeFileAtomicSync(target.path, out, target.mode);
   }
 
-  /** The parsed document; a missing file is an empty one. */
-  #load(): Document {
+  /** The text and its parsed document; a missing file is an empty one. */
+  #load(): { text: string; doc: Document } {
     let text = '';
     try {
       text = readFileSync(this.path, 'utf8');
@@ -62,7 +64,7 @@ export class RunnerConfigFile {
     const doc = YAML.parseDocument(text);
     const [error] = doc.errors;
     if (error) throw syntaxError(this.path, 'yaml', error);
-    return doc;
+    return { text, doc };
   }
 
   #mapping(doc: Document): Store {
@@ -83,24 +85,4 @@ export class RunnerConfigFile {
       return { path: this.path, mode: 0o644 };
     }
   }
-}
-
-/**
- * Replace a value without losing how the user wrote it: a scalar keeps its node (inline comment,
- * quoting); a list keeps its flow or block style and the comments around it.
- */
-function setKeepingStyle(doc: Document, key: string, value: unknown): void {
-  const prev = doc.get(key, true);
-  if (isScalar(prev) && (value === null || typeof value !== 'object')) {
-    prev.value = value;
-    return;
-  }
-  const node = doc.createNode(value);
-  if (isNode(prev)) {
-    node.comment = prev.comment;
-    node.commentBefore = prev.commentBefore;
-    node.spaceBefore = prev.spaceBefore;
-    if (isCollection(prev) && isCollection(node)) node.flow = prev.flow;
-  }
-  doc.set(key, node);
 }

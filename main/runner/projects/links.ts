@@ -1,9 +1,10 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
+import YAML from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
-import { readValidated } from '../config/readValidated.ts';
+import { readValidated, syntaxError, unreadable, validationError } from '../config/readValidated.ts';
+import { patchYamlText } from '../config/yamlEdit.ts';
 import { RunnerError, UsageError, errorMessage } from '../errors.ts';
 import { remoteUrl, repoInfo, type RepoInfo } from '../git/git.ts';
 import { redactUrl } from '../git/refNames.ts';
@@ -60,10 +61,11 @@ export interface ProjectLinksOptions {
   log?: Logger;
 }
 
+/** Keys of a link this version does not know are kept when the file is edited. */
 const LinksFileSchema = z.object({
   version: z.literal(1),
   links: z.array(
-    z.object({
+    z.looseObject({
       project_id: z.string().refine(isSafeId, { error: (issue) => `${JSON.stringify(issue.input)} is not a valid project id` }),
       path: z.string().refine((p) => isAbsolute(p), 'must be an absolute path'),
     }),
@@ -145,10 +147,7 @@ export class ProjectLinks {
     const abs = this.#expand(path);
     const checked = await inspect({ projectId, path: abs, source: 'runner' });
     if (!checked.repo) throw new RunnerError('link_invalid', `cannot link ${abs}: ${checked.problem ?? 'not usable'}`);
-    const file = await this.#readOwn();
-    const links = file.links.filter((l) => l.project_id !== projectId);
-    links.push({ project_id: projectId, path: abs });
-    await this.#writeOwn({ version: 1, links });
+    await this.#editOwn((links) => [...links.filter((l) => l.project_id !== projectId), { project_id: projectId, path: abs }]);
     this.#log.info('project linked', { projectId, path: abs });
     return { projectId, path: abs, source: 'runner' };
   }
@@ -158,7 +157,7 @@ export class ProjectLinks {
     const file = await this.#readOwn();
     const ours = file.links.find((l) => l.project_id === projectId);
     if (ours) {
-      await this.#writeOwn({ version: 1, links: file.links.filter((l) => l.project_id !== projectId) });
+      await this.#editOwn((links) => links.filter((l) => l.project_id !== projectId));
       this.#log.info('project unlinked', { projectId, path: ours.path });
       return { projectId, path: ours.path, source: 'runner' };
     }
@@ -181,8 +180,26 @@ export class ProjectLinks {
     return (await readValidated(this.linksFile, LinksFileSchema)) ?? { version: 1, links: [] };
   }
 
-  async #writeOwn(file: LinksFile): Promise<void> {
-    await writeFileAtomic(this.linksFile, HEADER + stringifyYaml(file));
+  /**
+   * Change the list of links in projects.yaml. People annotate this file too, so only the lines of
+   * links that come or go change (yamlEdit.ts); comments and keys this version does not know stay.
+   */
+  async #editOwn(change: (links: LinksFile['links']) => LinksFile['links']): Promise<void> {
+    let text = '';
+    try {
+      text = await readFile(this.linksFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(this.linksFile, err);
+    }
+    if (!text.trim()) text = HEADER;
+    const doc = YAML.parseDocument(text);
+    const [error] = doc.errors;
+    if (error) throw syntaxError(this.linksFile, 'yaml', error);
+    const raw: unknown = doc.toJS() ?? { version: 1, links: [] };
+    const parsed = LinksFileSchema.safeParse(raw);
+    if (!parsed.success) throw validationError(this.linksFile, parsed.error);
+    const out = patchYamlText(text, doc, { version: 1, links: change(parsed.data.links) });
+    if (out !== undefined) await writeFileAtomic(this.linksFile, out);
   }
 
   /** The CLI's file belongs to another tool: problems in it are warnings, never fatal (§5.5). */
