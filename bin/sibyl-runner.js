@@ -16,6 +16,14 @@ process.on('warning', (w) => {
   if (w.name === 'ExperimentalWarning') return; // node:sqlite and type stripping are expected here
   console.error(w);
 });
+// `sibyl-runner status | grep -q …` or `… | head`: the reader left, so there is no one to tell.
+// Stop quietly, as a command killed by SIGPIPE would, instead of crashing on an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 const bundle = new URL('../out/cli.mjs', import.meta.url);
 const useBundle = process.env.SIBYL_RUNNER_SOURCE !== '1' && existsSync(bundle);
 const { main } = await import(useBundle ? bundle.href : '../main/cli/index.ts');

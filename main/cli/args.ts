@@ -3,7 +3,7 @@ import { UsageError } from '../runner/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs with usage errors that name the command and point at --help. */
+/** node:util parseArgs with usage errors that point at the command's --help (the printer names the command). */
 export function parse<O extends Options>(command: string, argv: string[], options: O, positionals = 0) {
   try {
     const out = parseArgs({
@@ -13,11 +13,11 @@ export function parse<O extends Options>(command: string, argv: string[], option
       strict: true,
     });
     if (out.positionals.length > positionals)
-      throw new UsageError(`${command}: unexpected argument "${out.positionals[positionals]}" (see \`sibyl-runner ${command} --help\`)`);
+      throw new UsageError(`unexpected argument "${out.positionals[positionals]}" (see \`sibyl-runner ${command} --help\`)`);
     return out;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`${command}: ${(err as Error).message} (see \`sibyl-runner ${command} --help\`)`);
+    throw new UsageError(`${(err as Error).message} (see \`sibyl-runner ${command} --help\`)`);
   }
 }
 
@@ -25,7 +25,7 @@ export function intOption(command: string, name: string, raw: string | undefined
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${command}: --${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
   return n;
 }
 

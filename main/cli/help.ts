@@ -64,6 +64,16 @@ Options:
 
 Prints the runner's configuration and, while a daemon is running for this config, its live state
 (connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.`,
+  projects: `Usage:
+  sibyl-runner projects link PATH PROJECT_ID   link a local git checkout to a Sibyl project
+  sibyl-runner projects unlink PROJECT_ID      remove a link made with \`projects link\`
+  sibyl-runner projects list [--json]          linked projects: path, capabilities, remote, warm worktree
+
+Options:
+  -c, --config PATH   runner.yaml whose folder holds projects.yaml
+
+Links made with the Sibyl CLI (\`[paths]\` in ~/.sibyl/config.toml) are listed too; this command
+only edits its own file (projects.yaml in the runner's config folder).`,
   history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--json] [--config PATH]
 
 Lists past tasks, newest first. --status: assigned, running, completed, failed, timeout, cancelled,

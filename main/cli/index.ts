@@ -10,8 +10,6 @@ import { statusCommand } from './commands/status.ts';
 import { historyCommand } from './commands/history.ts';
 import { logsCommand } from './commands/logs.ts';
 import { projectsCommand } from './projects.ts';
-import { commandContext } from './context.ts';
-import { dirname } from 'node:path';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
@@ -22,30 +20,38 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   history: historyCommand,
   logs: logsCommand,
-  projects: async (argv, io) => {
-    // `--config` selects which runner's projects.yaml; the rest is the projects command's own.
-    const at = argv.findIndex((a) => a === '--config' || a === '-c');
-    const config = at >= 0 ? argv[at + 1] : undefined;
-    const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
-    const ctx = commandContext(config !== undefined ? { config } : {}, io);
-    return projectsCommand(rest, {
-      configDir: dirname(ctx.path),
-      homeDir: ctx.home,
-      stdout: io.stdout,
-      stderr: io.stderr,
-      worktreeBase: ctx.config.worktree_base,
-    });
-  },
+  projects: projectsCommand,
 };
 
 /** Remedies whose words add to the message; a usage or config message already says what to change. */
 const HINTED: ReadonlySet<Remedy> = new Set(['signIn', 'register', 'checkServer', 'freeDisk']);
 
+/** Server errors whose message says what to check (the server's certificate or CA, the site root): the generic words would repeat it. */
+const ADVISED_BY_MESSAGE: ReadonlySet<string> = new Set(['tls', 'bad_response', 'not_found']);
+
 function cliHint(err: RunnerError): string {
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const file = str(err.context.file);
-  if (!HINTED.has(err.remedy) && !(err.remedy === 'fixConfig' && file)) return '';
+  // Errors of a file's syntax or schema start with the file; the hint names it only when the message does not.
+  if (err.remedy === 'fixConfig') return file && !err.message.includes(file) ? remedyHint('fixConfig', { file }) : '';
+  if (!HINTED.has(err.remedy)) return '';
+  if (err.remedy === 'checkServer' && ADVISED_BY_MESSAGE.has(err.code)) return '';
   return remedyHint(err.remedy, { serverUrl: str(err.context.serverUrl), file, path: str(err.context.path) });
+}
+
+/**
+ * `sibyl-runner <command>: <message> — <hint>`, the one way every command reports an error. A
+ * message that starts with the command's name already (an older wording) is not prefixed twice.
+ */
+function printError(io: Io, command: string, err: unknown): number {
+  if (err instanceof RunnerError) {
+    const hint = cliHint(err);
+    const message = err.message.startsWith(`${command}: `) ? err.message.slice(command.length + 2) : err.message;
+    println(io.stderr, `sibyl-runner ${command}: ${message}${hint ? ` — ${hint}` : ''}`);
+    return err.exitCode;
+  }
+  println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
 }
 
 /** Entry point of `sibyl-runner`: returns the exit code (0 ok, 1 runtime failure, 2 usage/config). */
@@ -75,12 +81,6 @@ export async function main(
   try {
     return await run(rest, io);
   } catch (err) {
-    if (err instanceof RunnerError) {
-      const hint = cliHint(err);
-      println(io.stderr, `sibyl-runner ${command}: ${err.message}${hint ? ` — ${hint}` : ''}`);
-      return err.exitCode;
-    }
-    println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
+    return printError(io, command, err);
   }
 }

@@ -1,73 +1,58 @@
-import { join } from 'node:path';
-import { RunnerError, errorMessage } from '../runner/errors.ts';
+import { dirname } from 'node:path';
+import { UsageError } from '../runner/errors.ts';
 import { ProjectLinks, type ProjectInfo } from '../runner/projects/links.ts';
 import { GitWorkspaces } from '../runner/workspace/worktrees.ts';
+import { println, type Io } from './args.ts';
+import { commandContext } from './context.ts';
+import { HELP } from './help.ts';
 
-/** `sibyl-runner projects link|unlink|list`: exit 0 ok, 1 runtime failure, 2 usage error. */
+const usageError = (problem: string): UsageError => new UsageError(`${problem} (see \`sibyl-runner projects --help\`)`);
 
-export interface ProjectsContext {
-  configDir: string;
-  homeDir: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  /** For the warm-worktree column; default `~/.sibyl/worktrees`. */
-  worktreeBase?: string;
-}
+/**
+ * `sibyl-runner projects link|unlink|list`: exit 0 ok, 1 runtime failure, 2 usage error. Errors
+ * are thrown to the CLI's one printer (index.ts), which adds the remedy's words.
+ */
+export async function projectsCommand(argv: string[], io: Io): Promise<number> {
+  // `--config` selects which runner's projects.yaml; the rest is the sub-command's own.
+  const at = argv.findIndex((a) => a === '--config' || a === '-c');
+  if (at >= 0 && argv[at + 1] === undefined) throw usageError(`${argv[at]} needs a PATH`);
+  const config = at >= 0 ? argv[at + 1] : undefined;
+  const [sub, ...rest] = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
+  if (sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h'))
+    return (println(io.stdout, HELP.projects), 0);
+  if (sub === undefined) throw usageError('missing subcommand: link, unlink or list');
 
-const USAGE = `Usage:
-  sibyl-runner projects link PATH PROJECT_ID   link a local git checkout to a Sibyl project
-  sibyl-runner projects unlink PROJECT_ID      remove a link made with \`projects link\`
-  sibyl-runner projects list [--json]          linked projects: path, capabilities, remote, warm worktree
-
-Links made with the Sibyl CLI (\`[paths]\` in ~/.sibyl/config.toml) are listed too; this command
-only edits its own file (projects.yaml in the runner's config folder).
-`;
-
-export async function projectsCommand(argv: string[], ctx: ProjectsContext): Promise<number> {
-  const [sub, ...rest] = argv;
-  const usage = (problem?: string): number => {
-    if (problem) ctx.stderr.write(`sibyl-runner projects: ${problem}\n\n`);
-    (problem ? ctx.stderr : ctx.stdout).write(USAGE);
-    return problem ? 2 : 0;
-  };
-  if (sub === undefined) return usage('missing subcommand');
-  if (sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h')) return usage();
-
-  const links = new ProjectLinks({ homeDir: ctx.homeDir, configDir: ctx.configDir });
-  try {
-    switch (sub) {
-      case 'link': {
-        const [path, projectId, ...extra] = rest;
-        if (path === undefined || projectId === undefined || extra.length > 0) return usage('link needs PATH and PROJECT_ID');
-        const link = await links.link(path, projectId);
-        ctx.stdout.write(`linked ${link.projectId} → ${link.path}\n`);
-        return 0;
-      }
-      case 'unlink': {
-        const [projectId, ...extra] = rest;
-        if (projectId === undefined || extra.length > 0) return usage('unlink needs PROJECT_ID');
-        const link = await links.unlink(projectId);
-        ctx.stdout.write(`unlinked ${link.projectId} (was ${link.path})\n`);
-        return 0;
-      }
-      case 'list': {
-        const json = rest.includes('--json');
-        const unknown = rest.filter((a) => a !== '--json');
-        if (unknown.length > 0) return usage(`unknown argument ${unknown[0]}`);
-        const { warnings } = await links.links();
-        const worktrees = new GitWorkspaces({ worktreeBase: ctx.worktreeBase ?? join(ctx.homeDir, '.sibyl', 'worktrees'), links });
-        const projects = await links.list({ warm: await worktrees.warmWorktrees() });
-        if (json) ctx.stdout.write(JSON.stringify({ projects, warnings }, null, 2) + '\n');
-        else ctx.stdout.write(formatList(projects));
-        for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-        return 0;
-      }
-      default:
-        return usage(`unknown subcommand "${sub}"`);
+  const ctx = commandContext(config !== undefined ? { config } : {}, io);
+  const links = new ProjectLinks({ homeDir: ctx.home, configDir: dirname(ctx.path) });
+  switch (sub) {
+    case 'link': {
+      const [path, projectId, ...extra] = rest;
+      if (path === undefined || projectId === undefined || extra.length > 0) throw usageError('link needs PATH and PROJECT_ID');
+      const link = await links.link(path, projectId);
+      println(io.stdout, `linked ${link.projectId} → ${link.path}`);
+      return 0;
     }
-  } catch (err) {
-    ctx.stderr.write(`sibyl-runner projects ${sub}: ${errorMessage(err)}\n`);
-    return err instanceof RunnerError ? err.exitCode : 1;
+    case 'unlink': {
+      const [projectId, ...extra] = rest;
+      if (projectId === undefined || extra.length > 0) throw usageError('unlink needs PROJECT_ID');
+      const link = await links.unlink(projectId);
+      println(io.stdout, `unlinked ${link.projectId} (was ${link.path})`);
+      return 0;
+    }
+    case 'list': {
+      const json = rest.includes('--json');
+      const unknown = rest.filter((a) => a !== '--json');
+      if (unknown.length > 0) throw usageError(`unknown argument ${unknown[0]}`);
+      const { warnings } = await links.links();
+      const worktrees = new GitWorkspaces({ worktreeBase: ctx.config.worktree_base, links });
+      const projects = await links.list({ warm: await worktrees.warmWorktrees() });
+      if (json) println(io.stdout, JSON.stringify({ projects, warnings }, null, 2));
+      else io.stdout.write(formatList(projects));
+      for (const w of warnings) println(io.stderr, `warning: ${w}`);
+      return 0;
+    }
+    default:
+      throw usageError(`unknown subcommand "${sub}"`);
   }
 }
 

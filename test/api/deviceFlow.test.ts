@@ -38,10 +38,15 @@ describe('device flow', () => {
     assert.deepEqual(core.requests.find((r) => r.path === '/api/auth/device')?.body, { client_name: 'sibyl-runner test' });
   });
 
-  it('fails with a clear AuthError when denied', async () => {
+  it('fails with a clear AuthError when denied, naming the server to sign in to again', async () => {
     await assert.rejects(
       runDeviceFlow(api, { clientName: 'x', onCode: (i) => core.denyDevice(i.userCode) }),
-      (err: unknown) => err instanceof AuthError && /denied/.test(err.message) && err.code === 'login_denied' && err.remedy === 'signIn',
+      (err: unknown) =>
+        err instanceof AuthError &&
+        /denied/.test(err.message) &&
+        err.code === 'login_denied' &&
+        err.remedy === 'signIn' &&
+        err.context.serverUrl === core.url,
     );
   });
 
@@ -53,7 +58,7 @@ describe('device flow', () => {
         // The code expires after a pending poll, while the flow is waiting for the user.
         onCode: (i) => void core.until(() => polls().length > earlier, 5000, 'a pending poll').then(() => core.expireDevice(i.userCode)),
       }),
-      (err: unknown) => err instanceof AuthError && /expired/.test(err.message),
+      (err: unknown) => err instanceof AuthError && /expired/.test(err.message) && err.context.serverUrl === core.url,
     );
   });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthError, ConfigError, ServerError } from '../../main/runner/errors.ts';
-import { SibylApi, normalizeServerUrl, wsUrlFor } from '../../main/runner/api/sibylApi.ts';
+import { SibylApi, normalizeServerUrl, serverUrlProblem, wsUrlFor } from '../../main/runner/api/sibylApi.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 
 const OPENSSL = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
@@ -119,9 +119,19 @@ describe('SibylApi against the fake core', () => {
   });
 
   it('reports 404, 429 and 5xx with what the server said', async () => {
+    // The server's own reason is the news: the address is right, so checking it is not the remedy.
     await assert.rejects(api.getRunner(core.mintAccessToken(), randomUUID()), {
       code: 'not_found',
       message: /Runner not found \(HTTP 404\)/,
+      remedy: 'none',
+    });
+    core.failNext('GET', '/api/health', 404, { detail: 'Not Found' });
+    await assert.rejects(api.health(), (err: unknown) => {
+      assert.ok(err instanceof ServerError);
+      assert.equal(err.remedy, 'checkServer');
+      assert.match(err.message, new RegExp(`no such route \\(HTTP 404\\); is ${core.url} the site root`));
+      assert.equal(err.context.serverUrl, core.url);
+      return true;
     });
     core.failNext('GET', '/api/health', 429, { error: 'Rate limit exceeded: 10 per 1 minute' });
     await assert.rejects(api.health(), { code: 'rate_limited', message: /rate-limited .*10 per 1 minute/ });
@@ -159,21 +169,24 @@ describe('SibylApi transport failures', () => {
       assert.ok(err instanceof ServerError);
       assert.equal(err.code, 'network');
       assert.equal(err.message, `cannot reach ${url}/api/health (ECONNREFUSED)`);
+      assert.equal(err.remedy, 'checkServer');
+      assert.deepEqual(err.context, { url: `${url}/api/health`, status: undefined, serverUrl: url }, 'the advice can name the site root');
       return true;
     });
   });
 
-  it('says "not a Sibyl server?" when the answer is not what Sibyl sends', async () => {
+  it('asks whether the address is a Sibyl site root when the answer is not what Sibyl sends', async () => {
     const s = await serve((req, res) => {
       res.writeHead(200, { 'content-type': req.url === '/api/health' ? 'text/html' : 'application/json' });
       res.end(req.url === '/api/health' ? '<html>hello</html>' : '{"ok":true}');
     });
     try {
       const api = new SibylApi(s.url);
-      await assert.rejects(api.health(), { code: 'bad_response', message: /not a Sibyl server\?/ });
+      const siteRoot = `is ${s.url} the site root of a Sibyl server\\?$`;
+      await assert.rejects(api.health(), { code: 'bad_response', message: new RegExp(siteRoot) });
       await assert.rejects(api.register('t', registration), {
         code: 'bad_response',
-        message: /\/api\/runners\/register .*id: .*not a Sibyl server\?/,
+        message: new RegExp(`/api/runners/register .*id: .*${siteRoot}`),
       });
     } finally {
       await s.close();
@@ -259,5 +272,16 @@ describe('server URLs', () => {
     assert.equal(new SibylApi('http://127.0.0.1:9/').serverUrl, 'http://127.0.0.1:9');
     assert.throws(() => normalizeServerUrl('ftp://x'), ConfigError);
     assert.throws(() => normalizeServerUrl('sibyl.example.com'), ConfigError);
+  });
+
+  it('refuses the API root in place of the site root, with the words runner.yaml uses', () => {
+    for (const url of ['https://sibyl.example.com/api', 'https://sibyl.example.com/x/api/']) {
+      assert.throws(() => normalizeServerUrl(url, '--server'), {
+        name: 'ConfigError',
+        message: `--server: ${JSON.stringify(url)} ends in /api: use the site root, without the trailing /api`,
+      });
+      assert.equal(serverUrlProblem(url), `${JSON.stringify(url)} ends in /api: use the site root, without the trailing /api`);
+    }
+    assert.equal(serverUrlProblem('https://sibyl.example.com/apis'), undefined);
   });
 });

@@ -88,6 +88,35 @@ test('an invalid value names the file, the key and what was expected', () => {
   assert.throws(() => loadConfig({ env: { SIBYL_CONFIG_FILE: path }, home }), /site root/);
 });
 
+test('a bad value is blamed on its source: the file (with the file in its context), an environment variable, or a flag', () => {
+  const home = tempDir();
+  const path = join(home, 'runner.yaml');
+  const blamed = (opts: Parameters<typeof loadConfig>[0]): ConfigError => {
+    try {
+      loadConfig({ home, ...opts });
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err;
+    }
+    assert.fail('expected a ConfigError');
+  };
+  writeFileSync(path, 'server_url: nope\nlog_dir: logs\n');
+  const relative = blamed({ env: { SIBYL_CONFIG_FILE: path } });
+  assert.equal(relative.message, 'key "log_dir": expected an absolute path (or one starting with ~/), got "logs"');
+  assert.deepEqual(relative.context, { file: path, key: 'log_dir' });
+  writeFileSync(path, 'server_url: nope\n');
+  const url = blamed({ env: { SIBYL_CONFIG_FILE: path } });
+  assert.match(url.message, /^key "server_url": "nope" is not an http\(s\) URL of a Sibyl site root/);
+  assert.deepEqual(url.context, { file: path, key: 'server_url' });
+  const env = blamed({ env: { SIBYL_CONFIG_FILE: path, SIBYL_SERVER_URL: 'also-nope' } });
+  assert.match(env.message, /^environment variable SIBYL_SERVER_URL: "also-nope" is not/);
+  assert.equal(env.context.file, undefined, 'not the file');
+  const flag = blamed({ env: { SIBYL_CONFIG_FILE: path, SIBYL_SERVER_URL: 'also-nope' }, flags: { server: 'http://x/api' } });
+  assert.equal(flag.message, '--server: "http://x/api" ends in /api: use the site root, without the trailing /api');
+  const worktrees = blamed({ env: { SIBYL_CONFIG_DIR: tempDir(), SIBYL_WORKTREE_BASE: 'wt' } });
+  assert.match(worktrees.message, /^environment variable SIBYL_WORKTREE_BASE: expected an absolute path/);
+});
+
 test('updates keep unknown keys and never write secrets', () => {
   const home = tempDir();
   const path = join(home, 'runner.yaml');

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { projectsCommand } from '../../main/cli/projects.ts';
+import { main } from '../../main/cli/index.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
 import { scratch } from '../helpers/workspaceFixture.ts';
 
+/** `sibyl-runner projects …` in process, through the CLI's entry point and its error printer. */
 async function cli(argv: string[], ctx: { configDir: string; homeDir: string }): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -13,7 +14,8 @@ async function cli(argv: string[], ctx: { configDir: string; homeDir: string }):
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await projectsCommand(argv, { ...ctx, stdout, stderr });
+  const env = { HOME: ctx.homeDir, PATH: process.env.PATH };
+  const code = await main(['projects', ...argv, '--config', join(ctx.configDir, 'runner.yaml')], { stdout, stderr, env, isTTY: false });
   return { code, out, err };
 }
 
@@ -47,8 +49,10 @@ describe('sibyl-runner projects', () => {
     assert.equal((await cli(['link', dir, 'bad id'], ctx)).code, 2);
     const notRepo = await cli(['link', join(dir, 'missing'), 'project_x'], ctx);
     assert.equal(notRepo.code, 1);
-    assert.match(notRepo.err, /does not exist/);
+    assert.match(notRepo.err, /^sibyl-runner projects: cannot link .*does not exist\n$/);
     assert.equal((await cli(['unlink', 'project_x'], ctx)).code, 1);
+    const usage = await cli(['link', dir], ctx);
+    assert.equal(usage.err, 'sibyl-runner projects: link needs PATH and PROJECT_ID (see `sibyl-runner projects --help`)\n');
     const help = await cli(['--help'], ctx);
     assert.equal(help.code, 0);
     assert.match(help.out, /projects link PATH PROJECT_ID/);

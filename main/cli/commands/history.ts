@@ -22,7 +22,7 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) return (println(io.stdout, HELP.history), 0);
   const status = values.status === undefined ? undefined : HistoryStatus.safeParse(values.status);
   if (status && !status.success)
-    throw new UsageError(`history: --status must be one of ${HistoryStatus.options.join(', ')} (got ${JSON.stringify(values.status)})`);
+    throw new UsageError(`--status must be one of ${HistoryStatus.options.join(', ')} (got ${JSON.stringify(values.status)})`);
   const limit = intOption('history', 'limit', values.limit, 1, 200) ?? 50;
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const store = openHistory(ctx.config);

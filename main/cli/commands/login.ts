@@ -39,10 +39,10 @@ export async function loginCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) return (println(io.stdout, HELP.login), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const server = values.server ?? ctx.config.server_url;
-  if (!server) throw new UsageError('login: --server URL is required (no server_url in the config yet)');
-  const api = ctx.api(normalizeServerUrl(server));
+  if (!server) throw new UsageError('--server URL is required (no server_url in the config yet)');
+  const api = ctx.api(normalizeServerUrl(server, values.server !== undefined ? '--server' : undefined));
   if (values.token !== undefined) {
-    if (!values.token.trim()) throw new UsageError('login: --token is empty');
+    if (!values.token.trim()) throw new UsageError('--token is empty');
     const user = await storeToken(ctx.credentials, api, values.token.trim());
     println(io.stdout, `Signed in to ${api.serverUrl} as ${user} (token stored in ${ctx.credentials.describe()}).`);
     return 0;

@@ -17,7 +17,7 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   );
   if (values.help) return (println(io.stdout, HELP.logs), 0);
   const taskId = positionals[0];
-  if (!taskId) throw new UsageError('logs: which task? `sibyl-runner logs TASK_ID` (ids are in `sibyl-runner history`)');
+  if (!taskId) throw new UsageError('which task? `sibyl-runner logs TASK_ID` (ids are in `sibyl-runner history`)');
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const store = openHistory(ctx.config);
   const rec = store.get(taskId);

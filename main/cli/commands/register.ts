@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
+import type { ConfigFile } from '../../runner/config/schema.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
@@ -23,7 +24,7 @@ async function registrationToken(explicit: string | undefined, ctx: CommandConte
   }
   if (!io.isTTY) {
     throw new UsageError(
-      `register: no token for ${api.serverUrl}. Pass --token TOKEN, set SIBYL_ACCESS_TOKEN, or run \`sibyl-runner login --server ${api.serverUrl}\` first.`,
+      `no token for ${api.serverUrl}. Pass --token TOKEN, set SIBYL_ACCESS_TOKEN, or run \`sibyl-runner login --server ${api.serverUrl}\` first.`,
     );
   }
   return deviceLogin(api, ctx.credentials, io);
@@ -42,11 +43,11 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) return (println(io.stdout, HELP.register), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const server = values.server ?? ctx.config.server_url;
-  if (!server) throw new UsageError('register: --server URL is required');
-  const serverUrl = normalizeServerUrl(server);
+  if (!server) throw new UsageError('--server URL is required');
+  const serverUrl = normalizeServerUrl(server, values.server !== undefined ? '--server' : undefined);
   const maxAgents = intOption('register', 'max-agents', values['max-agents'], 1, 20) ?? ctx.config.max_concurrent_agents;
   const name = (values.name ?? (ctx.config.name || hostname())).trim();
-  if (!name || name.length > 255) throw new UsageError('register: --name must be 1–255 characters');
+  if (!name || name.length > 255) throw new UsageError('--name must be 1–255 characters');
   const api = ctx.api(serverUrl);
   const token = await registrationToken(values.token, ctx, api, io);
   const detected = await detectedCapabilities({
@@ -55,14 +56,13 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
   const runner = await registerThisMachine(api, token, { name, maxAgents, capabilities });
-  ctx.file.update({
-    server_url: serverUrl,
-    runner_id: runner.id,
-    graph_runner_id: runner.graph_runner_id,
-    name,
-    max_concurrent_agents: maxAgents,
-    capabilities: [...new Set([...ctx.config.capabilities, ...(values.capability ?? [])])],
-  });
+  // Only what registration decided: defaults the person never set stay out of their file.
+  const decided: ConfigFile = { server_url: serverUrl, runner_id: runner.id, graph_runner_id: runner.graph_runner_id };
+  if (values.name !== undefined) decided.name = name;
+  if (values['max-agents'] !== undefined) decided.max_concurrent_agents = maxAgents;
+  const configured = [...new Set([...ctx.config.capabilities, ...(values.capability ?? [])])];
+  if (configured.length !== ctx.config.capabilities.length) decided.capabilities = configured;
+  ctx.file.update(decided);
   if (values.json) {
     println(io.stdout, JSON.stringify({ runner_id: runner.id, graph_runner_id: runner.graph_runner_id, config_path: ctx.path }));
   } else {

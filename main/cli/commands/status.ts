@@ -1,7 +1,7 @@
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { parse, println, type Io } from '../args.ts';
-import { commandContext } from '../context.ts';
+import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { remedyHint } from '../remedies.ts';
 import { duration, linkDescription, promptSummary, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
@@ -47,7 +47,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   // The CLI does not track a sign-in (credentials may come from the environment): a refused one
   // shows in the daemon's link state.
   const link = linkDescription({ registered, signedIn: true, attached: false, daemon: snapshot ?? null }, now);
-  const hint = remedyHint(link.remedy, { serverUrl: config.server_url || undefined, configPath: ctx.path });
+  const hint = nextStep(link, ctx, io);
   const rows: [string, string][] = [];
   if (!registered) {
     rows.push(['Status', linkLine(link)], ['Config', ctx.path]);
@@ -72,7 +72,10 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       ['Link', `${linkLine(link)}${connectedFor}`],
     );
     if (hint) rows.push(['Next', hint]);
-    rows.push(['Status', `${snapshot.status}, ${snapshot.running.length}/${snapshot.runner.maxAgents} agents`]);
+    // Online or busy is the server's view of a connected runner; without the link it gets nothing.
+    const agents = `${snapshot.running.length}/${snapshot.runner.maxAgents} agents`;
+    if (snapshot.link.state === 'open') rows.push(['Status', `${snapshot.status}, ${agents}`]);
+    else rows.push(['Status', `not receiving tasks${snapshot.running.length ? ` (${agents} still running)` : ''}`]);
     if (snapshot.outboxPending) rows.push(['Unsent', `${snapshot.outboxPending} message(s) waiting for the link`]);
   }
   printRows(io, rows);
@@ -81,6 +84,25 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     println(io.stdout, `  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
   }
   return 0;
+}
+
+/**
+ * What to do about the link, in CLI words. A token given in the environment or runner.yaml is
+ * used before the stored login (authSource.ts), so when the server refuses it, signing in again
+ * does not help until that token is fixed or removed. This reads the status command's own
+ * environment, the same as the daemon's when both were started from one shell.
+ */
+function nextStep(link: LinkDescription, ctx: CommandContext, io: Io): string {
+  if (link.remedy === 'signIn') {
+    const { config } = ctx;
+    const [key, envName] = config.runner_token ? ['runner_token', 'SIBYL_RUNNER_TOKEN'] : ['access_token', 'SIBYL_ACCESS_TOKEN'];
+    if (config.runner_token || config.access_token) {
+      return io.env[envName]?.trim()
+        ? `fix or unset ${envName}: it is used instead of the stored login`
+        : `fix or remove ${key} in ${ctx.path}: it is used instead of the stored login`;
+    }
+  }
+  return remedyHint(link.remedy, { serverUrl: ctx.config.server_url || undefined, configPath: ctx.path });
 }
 
 /** The shared label, then why (vocabulary.ts): "Can't reach the server — The server refused…". */

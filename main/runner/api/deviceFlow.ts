@@ -35,7 +35,11 @@ const realSleep: Sleep = async (ms, signal) => {
 
 const GRACE_MS = 30_000;
 
-const expired = (): AuthError => new AuthError('the login code expired before it was approved', undefined, { code: 'login_expired' });
+/** A failed login names its server, so signing in again goes to the same one. */
+const loginFailed = (api: SibylApi, code: string, message: string): AuthError =>
+  new AuthError(message, undefined, { code, context: { serverUrl: api.serverUrl } });
+
+const expired = (api: SibylApi): AuthError => loginFailed(api, 'login_expired', 'the login code expired before it was approved');
 
 function cancelled(signal: AbortSignal | undefined, cause?: unknown): RunnerError {
   return new RunnerError('aborted', 'device login cancelled', { cause: cause ?? signal?.reason });
@@ -86,15 +90,15 @@ export async function runDeviceFlow(api: SibylApi, opts: DeviceFlowOptions): Pro
         intervalS = Math.min(intervalS + SLOW_DOWN_STEP_S, MAX_INTERVAL_S);
         break;
       case 'expired':
-        throw expired();
+        throw expired(api);
       case 'denied':
-        throw new AuthError('the login request was denied in the browser', undefined, { code: 'login_denied' });
+        throw loginFailed(api, 'login_denied', 'the login request was denied in the browser');
       case 'error':
-        throw new AuthError(`device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}`);
+        throw loginFailed(api, 'auth_failed', `device login failed: ${poll.error}${poll.description ? ` (${poll.description})` : ''}`);
       default:
         assertNever(poll);
     }
     // The server reports expiry itself; this only guards against one that never does.
-    if (Date.now() > deadline + GRACE_MS) throw expired();
+    if (Date.now() > deadline + GRACE_MS) throw expired(api);
   }
 }

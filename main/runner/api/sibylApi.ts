@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AuthError, ConfigError, RunnerError, ServerError } from '../errors.ts';
+import { AuthError, ConfigError, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { logger } from '../logger.ts';
 import {
   DeviceGrantType,
@@ -48,17 +48,31 @@ interface Exchange {
 const TLS_CODE =
   /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT|HOSTNAME_MISMATCH$)/;
 
-/** `server_url` is the site root (§1.1): `https://host[:port][/prefix]`, without a trailing `/`. */
-export function normalizeServerUrl(raw: string): string {
-  let url: URL;
+/**
+ * Why `raw` is not a server address — the site root, `https://host[:port][/prefix]` (§1.1) — in
+ * words that runner.yaml, the environment, `--server` and the window share; undefined when it is one.
+ */
+export function serverUrlProblem(raw: string): string | undefined {
+  let url: URL | undefined;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`server_url "${raw}" is not a URL (expected e.g. https://sibyl.example.com)`);
+    url = undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`server_url "${raw}" must start with http:// or https://`);
-  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host)
+    return `${JSON.stringify(raw)} is not an http(s) URL of a Sibyl site root (e.g. https://sibyl.example.com)`;
+  if (/\/api\/*$/.test(url.pathname)) return `${JSON.stringify(raw)} ends in /api: use the site root, without the trailing /api`;
+  return undefined;
+}
+
+/**
+ * `server_url` is the site root (§1.1): `https://host[:port][/prefix]`, without a trailing `/`.
+ * `source` names where the value came from ("--server", "environment variable SIBYL_SERVER_URL").
+ */
+export function normalizeServerUrl(raw: string, source?: string): string {
+  const problem = serverUrlProblem(raw);
+  if (problem) throw new ConfigError(source ? `${source}: ${problem}` : problem);
+  const url = new URL(raw.trim());
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
@@ -97,6 +111,17 @@ function describeCause(err: unknown): { code: string | undefined; text: string }
   }
   return { code: undefined, text };
 }
+
+/**
+ * A 4xx the server explained in its own words ("Organization not found"): the reason is the news,
+ * and the address is right, so the remedy is not `checkServer` as errors.ts derives from the code.
+ */
+class ServerRefusal extends ServerError {
+  override readonly remedy: Remedy = 'none';
+}
+
+/** FastAPI's own details for a route or method the server does not have: the address is wrong, not the request. */
+const NO_ROUTE_DETAILS: ReadonlySet<string | undefined> = new Set([undefined, 'Not Found', 'Method Not Allowed']);
 
 /** A client for Sibyl Core's REST API over global `fetch`; every response is validated. */
 export class SibylApi {
@@ -185,11 +210,11 @@ export class SibylApi {
     } catch (err) {
       if (opts?.signal?.aborted) throw new RunnerError('aborted', `${method} ${url} was cancelled`, { cause: err });
       if (timeout.aborted) {
-        throw new ServerError('timeout', `${method} ${url} timed out after ${this.timeoutMs / 1000} s`, url, undefined, err);
+        throw this.serverError('timeout', `${method} ${url} timed out after ${this.timeoutMs / 1000} s`, url, undefined, err);
       }
       const { code, text } = describeCause(err);
       if (code !== undefined && TLS_CODE.test(code)) {
-        throw new ServerError(
+        throw this.serverError(
           'tls',
           `TLS problem talking to ${url} (${code}); check the server's certificate, or trust its CA with NODE_EXTRA_CA_CERTS`,
           url,
@@ -197,7 +222,7 @@ export class SibylApi {
           err,
         );
       }
-      throw new ServerError('network', `cannot reach ${url} (${text})`, url, undefined, err);
+      throw this.serverError('network', `cannot reach ${url} (${text})`, url, undefined, err);
     }
   }
 
@@ -209,11 +234,18 @@ export class SibylApi {
     return parsed.data;
   }
 
+  /** errors.ts keeps the endpoint's URL; the faces' advice names the server, so the site root goes into the context too. */
+  private serverError(code: string, message: string, url: string, status?: number, cause?: unknown): ServerError {
+    const err = new ServerError(code, message, url, status, cause);
+    err.context.serverUrl = this.serverUrl;
+    return err;
+  }
+
   private notSibyl(res: Exchange, issue?: z.core.$ZodIssue): ServerError {
     const why = issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : `body starts ${JSON.stringify(res.text.slice(0, 60))}`;
-    return new ServerError(
+    return this.serverError(
       'bad_response',
-      `${res.method} ${res.url} answered HTTP ${res.status} with an unexpected body (${why}); not a Sibyl server? server_url must be the site root`,
+      `${res.method} ${res.url} answered HTTP ${res.status} with an unexpected body (${why}); is ${this.serverUrl} the site root of a Sibyl server?`,
       res.url,
       res.status,
     );
@@ -232,27 +264,29 @@ export class SibylApi {
       return new AuthError(`the server rejected the token (${why})`, status, { context });
     }
     if (status === 422) {
-      return new ServerError('validation', `${where}: the server refused the request: ${detail ?? res.text.slice(0, 200)}`, url, status);
+      return this.serverError('validation', `${where}: the server refused the request: ${detail ?? res.text.slice(0, 200)}`, url, status);
     }
     if (status === 429) {
       const limit = RateLimitBody.safeParse(res.json);
       const after = res.headers.get('retry-after');
       const msg = `${where}: rate-limited by the server (${limit.success ? limit.data.error : 'HTTP 429'}); retry ${after ? `in ${after} s` : 'in a minute'}`;
-      return new ServerError('rate_limited', msg, url, status);
+      return this.serverError('rate_limited', msg, url, status);
     }
     if (status >= 500) {
       const ref = /\(ref: ([0-9a-f]+)\)/i.exec(detail ?? '')?.[1];
-      return new ServerError('server_error', `${where}: server error (HTTP ${status}${ref ? `, ref: ${ref}` : ''})`, url, status);
+      return this.serverError('server_error', `${where}: server error (HTTP ${status}${ref ? `, ref: ${ref}` : ''})`, url, status);
     }
-    if (status === 404 && (detail === undefined || detail === 'Not Found')) {
-      return new ServerError(
+    if ((status === 404 || status === 405) && NO_ROUTE_DETAILS.has(detail)) {
+      return this.serverError(
         'not_found',
-        `${where}: no such route (HTTP 404); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`,
+        `${where}: no such route (HTTP ${status}); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`,
         url,
         status,
       );
     }
     if (detail === undefined) return this.notSibyl(res);
-    return new ServerError(status === 404 ? 'not_found' : 'http_error', `${where}: ${detail} (HTTP ${status})`, url, status);
+    const refusal = new ServerRefusal(status === 404 ? 'not_found' : 'http_error', `${where}: ${detail} (HTTP ${status})`, url, status);
+    refusal.context.serverUrl = this.serverUrl;
+    return refusal;
   }
 }

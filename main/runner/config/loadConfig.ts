@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AGENT_NAMES, AgentName } from '../agents/agentSettings.ts';
+import { serverUrlProblem } from '../api/sibylApi.ts';
 import { ConfigError } from '../errors.ts';
 import { RunnerConfigFile } from './configFile.ts';
 import { defaultConfig, type ConfigFile, type RunnerConfig } from './schema.ts';
@@ -38,10 +39,23 @@ export function expandHome(p: string, home = homedir()): string {
   return p;
 }
 
-function absolutePath(value: string, key: string, where: string, home: string): string {
+/** Where a value came from, so an error blames the right place: runner.yaml, an environment variable or a flag. */
+type Source = { file: string } | { env: string } | { flag: string };
+
+/**
+ * A bad value, named by its source. One from the file carries the file in its context, so each
+ * face adds where to fix it (the CLI: "edit <file>"; the window: its Details).
+ */
+function invalid(source: Source, key: string, problem: string): ConfigError {
+  if ('file' in source) return new ConfigError(`key "${key}": ${problem}`, { context: { file: source.file, key } });
+  if ('env' in source) return new ConfigError(`environment variable ${source.env}: ${problem}`, { context: { key } });
+  return new ConfigError(`${source.flag}: ${problem}`, { context: { key } });
+}
+
+function absolutePath(value: string, key: string, source: Source, home: string): string {
   const expanded = expandHome(value, home);
   if (!isAbsolute(expanded))
-    throw new ConfigError(`${where}: key "${key}": expected an absolute path (or one starting with ~/), got ${JSON.stringify(value)}`);
+    throw invalid(source, key, `expected an absolute path (or one starting with ~/), got ${JSON.stringify(value)}`);
   return resolve(expanded);
 }
 
@@ -90,10 +104,11 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
   }
   if (sandbox === undefined && (nonEmpty(env.SIBYL_SANDBOX_ID) || nonEmpty(env.SIBYL_RUNNER_TOKEN))) sandbox = true;
   set('sandbox_mode', sandbox);
-  const wt = nonEmpty(env.SIBYL_SANDBOX_WORKTREE_BASE) ?? nonEmpty(env.SIBYL_WORKTREE_BASE);
-  if (wt) cfg.worktree_base = absolutePath(wt, 'worktree_base', 'environment', home);
+  const wtVar = nonEmpty(env.SIBYL_SANDBOX_WORKTREE_BASE) ? 'SIBYL_SANDBOX_WORKTREE_BASE' : 'SIBYL_WORKTREE_BASE';
+  const wt = nonEmpty(env[wtVar]);
+  if (wt) cfg.worktree_base = absolutePath(wt, 'worktree_base', { env: wtVar }, home);
   const logDir = nonEmpty(env.SIBYL_LOG_DIR);
-  if (logDir) cfg.log_dir = absolutePath(logDir, 'log_dir', 'environment variable SIBYL_LOG_DIR', home);
+  if (logDir) cfg.log_dir = absolutePath(logDir, 'log_dir', { env: 'SIBYL_LOG_DIR' }, home);
   set('exec_command', nonEmpty(env.SIBYL_RUNNER_EXEC_CMD));
   const agent = nonEmpty(env.SIBYL_AGENT);
   if (agent) {
@@ -112,13 +127,14 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
 
 const PATH_KEYS = ['worktree_base', 'log_dir', 'state_dir', 'repo_cache_dir'] as const;
 
+/** `where` is the runner.yaml `file` came from: errors about its values name it. */
 export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: ConfigFlags, home = homedir()): RunnerConfig {
   const cfg = defaultConfig(home);
   for (const [key, value] of Object.entries(file)) {
     if (key in cfg && value !== undefined) (cfg as unknown as Record<string, unknown>)[key] = value;
   }
   for (const key of PATH_KEYS) {
-    if (file[key] !== undefined) cfg[key] = absolutePath(file[key], key, where, home);
+    if (file[key] !== undefined) cfg[key] = absolutePath(file[key], key, { file: where }, home);
   }
   applyEnv(cfg, file, env, home);
   if (flags.server !== undefined) cfg.server_url = flags.server;
@@ -128,13 +144,11 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
   if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
   if (flags.agent !== undefined) cfg.agent = flags.agent;
   cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
-  if (cfg.server_url && !/^https?:\/\/[^/\s]+/i.test(cfg.server_url)) {
-    throw new ConfigError(
-      `${where}: key "server_url": expected an http(s) URL of the Sibyl site root, got ${JSON.stringify(cfg.server_url)}`,
-    );
-  }
-  if (/\/api$/.test(cfg.server_url)) {
-    throw new ConfigError(`${where}: key "server_url": use the site root, without the trailing /api (got ${cfg.server_url})`);
+  const problem = cfg.server_url ? serverUrlProblem(cfg.server_url) : undefined;
+  if (problem) {
+    const source: Source =
+      flags.server !== undefined ? { flag: '--server' } : nonEmpty(env.SIBYL_SERVER_URL) ? { env: 'SIBYL_SERVER_URL' } : { file: where };
+    throw invalid(source, 'server_url', problem);
   }
   return cfg;
 }
