@@ -78,6 +78,7 @@ function spec(): TaskSpec {
     command: ['true'],
     commandSource: 'config',
     timeoutSeconds: 60,
+    timeoutFromTask: false,
     worktreePath: undefined,
     branch: undefined,
     baseRef: undefined,

@@ -66,10 +66,17 @@ function codexSettings(server: ModelServer): AgentsConfig {
   };
 }
 
-async function runner(server: ModelServer, opts: { agent: 'claude-code' | 'codex'; env?: Record<string, string>; cancelGraceMs?: number }) {
+async function runner(
+  server: ModelServer,
+  opts: { agent: 'claude-code' | 'codex'; env?: Record<string, string>; cancelGraceMs?: number; agents?: AgentsConfig },
+) {
   const fx = await setup();
   const h = await startHarness({
-    config: { agent: opts.agent, agents: opts.agent === 'codex' ? codexSettings(server) : {}, worktree_base: fx.base },
+    config: {
+      agent: opts.agent,
+      agents: { ...(opts.agent === 'codex' ? codexSettings(server) : {}), ...opts.agents },
+      worktree_base: fx.base,
+    },
     daemon: {
       workspaces: fx.ws,
       env: agentEnv(server, opts.env),
@@ -214,4 +221,48 @@ test('Codex implementer: runs a command that writes a file; committed on the tas
     JSON.stringify(activities),
   );
   assert.deepEqual(server.problems, []);
+});
+
+test('Claude Code: agents.claude-code.timeout_seconds stops a task that has none of its own; reported timeout', TEST, async (t) => {
+  const server = await ModelServer.start([hold('Thinking very slowly')]);
+  t.after(() => server.close());
+  const r = await runner(server, { agent: 'claude-code', agents: { 'claude-code': { timeout_seconds: 2 } } });
+  const task = r.send('Take your time');
+  const held = await server.held();
+  const done = await r.result(task.taskId);
+  assert.equal(done.result.status, 'timeout', explain(done, server));
+  assert.equal(done.error, 'timed out after 2 s');
+  await held.clientClosed;
+});
+
+test('Codex reviewer: the read-only sandbox keeps the worktree unchanged and nothing is committed', TEST, async (t) => {
+  const server = await ModelServer.start([
+    (request) => {
+      const shell = toolNames(request).find((n) => n === 'exec_command' || n === 'shell');
+      assert.ok(shell, `a shell tool among ${toolNames(request).join(', ')}`);
+      return callTools({ name: shell, input: { cmd: 'echo changed > review.txt' } });
+    },
+    say('I could not write the file: the sandbox is read-only.'),
+  ]);
+  t.after(() => server.close());
+  const r = await runner(server, { agent: 'codex' });
+  const task = r.send('Review and write review.txt', 'reviewer');
+  const done = await r.result(task.taskId);
+  assert.equal(existsSync(join(task.worktree, 'review.txt')), false);
+  const res = done.result as Record<string, unknown>;
+  assert.equal((res.commits as { count: number } | undefined)?.count ?? 0, 0);
+  assert.ok(String((res.command as string[]).join(' ')).includes('--sandbox read-only'));
+});
+
+test('Codex: cancel while the model is streaming closes its model connection and reports cancelled', TEST, async (t) => {
+  const server = await ModelServer.start([hold('Working on it')]);
+  t.after(() => server.close());
+  const r = await runner(server, { agent: 'codex', cancelGraceMs: 5000 });
+  const task = r.send('Do something long');
+  const held = await server.held();
+  r.core.send(r.runnerId, { type: 'task_cancel', task_id: task.taskId });
+  await held.clientClosed;
+  const done = await r.result(task.taskId);
+  assert.equal(done.result.status, 'cancelled', explain(done, server));
+  assert.equal((done.result as Record<string, unknown>).agent, 'codex');
 });

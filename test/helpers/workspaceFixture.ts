@@ -24,6 +24,7 @@ export function spec(over: Partial<TaskSpec> = {}): TaskSpec {
     command: ['true'],
     commandSource: 'config',
     timeoutSeconds: 60,
+    timeoutFromTask: false,
     worktreePath: undefined,
     branch: undefined,
     baseRef: undefined,

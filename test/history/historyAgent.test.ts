@@ -30,6 +30,7 @@ function spec(taskId: string, prompt = 'Fix the login form'): TaskSpec {
     command: [],
     commandSource: 'agent',
     timeoutSeconds: 600,
+    timeoutFromTask: false,
     worktreePath: undefined,
     branch: undefined,
     baseRef: undefined,

@@ -26,7 +26,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const maxAgents = intOption('run', 'max-agents', values['max-agents'], 1, 20);
   const agent = values.agent === undefined ? undefined : AgentName.safeParse(values.agent);
   if (agent && !agent.success)
-    throw new UsageError(`run: --agent must be one of ${AGENT_NAMES.join(', ')} (got ${JSON.stringify(values.agent)})`);
+    throw new UsageError(`--agent must be one of ${AGENT_NAMES.join(', ')} (got ${JSON.stringify(values.agent)})`);
   const ctx = commandContext(
     {
       ...(values.config !== undefined ? { config: values.config } : {}),

@@ -27,6 +27,8 @@ export interface AgentPlan {
   readOnly: boolean;
   /** the whole prompt, for the agent and for SIBYL_TASK_PROMPT_FILE */
   promptFile: string;
+  /** how long it may run (s): the task's own timeout, else `agents.<name>.timeout_seconds`, else execution_timeout */
+  timeoutSeconds: number;
   /** removes the prompt file; never throws */
   cleanup(): Promise<void>;
 }
@@ -108,6 +110,7 @@ export class AgentLauncher {
         parser: undefined,
         readOnly,
         promptFile,
+        timeoutSeconds: spec.timeoutSeconds,
         cleanup,
       };
     }
@@ -127,6 +130,8 @@ export class AgentLauncher {
       executable,
       settings: this.#config.agents[preset.name] ?? {},
     });
-    return { agent: preset.name, label: preset.label, launch, parser: preset.parser(cwd), readOnly, promptFile, cleanup };
+    const settings = this.#config.agents[preset.name] ?? {};
+    const timeoutSeconds = !spec.timeoutFromTask && settings.timeout_seconds ? settings.timeout_seconds : spec.timeoutSeconds;
+    return { agent: preset.name, label: preset.label, launch, parser: preset.parser(cwd), readOnly, promptFile, timeoutSeconds, cleanup };
   }
 }

@@ -117,7 +117,7 @@ export class TaskRun {
         }),
         stdin: plan.launch.stdin,
         interruptSignal: plan.launch.interruptSignal,
-        timeoutMs: spec.timeoutSeconds * 1000,
+        timeoutMs: plan.timeoutSeconds * 1000,
         ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
         ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
         onLine: (stream, line) => this.#onLine(stream, line),
@@ -150,7 +150,7 @@ export class TaskRun {
       if (status === 'completed' && (outcome.error !== undefined || needsInput !== undefined)) status = 'failed';
       const error =
         status === 'timeout'
-          ? `timed out after ${spec.timeoutSeconds} s`
+          ? `timed out after ${plan.timeoutSeconds} s`
           : status === 'cancelled'
             ? exit.stoppedBy
             : (needsInput ??

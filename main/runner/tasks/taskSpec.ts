@@ -13,6 +13,8 @@ export interface TaskSpec {
   command: string[];
   commandSource: 'config' | 'env' | 'agent';
   timeoutSeconds: number;
+  /** the task set its own timeout (else an agent's `timeout_seconds` may replace the default) */
+  timeoutFromTask: boolean;
   worktreePath: string | undefined;
   branch: string | undefined;
   baseRef: string | undefined;
@@ -88,11 +90,11 @@ function resolveCommand(msg: TaskAssign, execCommand: string | undefined): { arg
   return { argv: [], source: 'agent' };
 }
 
-function resolveTimeout(msg: TaskAssign, fallback: number): number {
+function resolveTimeout(msg: TaskAssign, fallback: number): { seconds: number; fromTask: boolean } {
   const v = pick(msg, 'timeout_seconds');
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-  if (Number.isFinite(n) && n > 0) return Math.min(n, 7 * 24 * 3600);
-  return fallback;
+  if (Number.isFinite(n) && n > 0) return { seconds: Math.min(n, 7 * 24 * 3600), fromTask: true };
+  return { seconds: fallback, fromTask: false };
 }
 
 export function isInside(base: string, candidate: string): boolean {
@@ -112,6 +114,7 @@ export function toTaskSpec(msg: TaskAssign, defaults: SpecDefaults): TaskSpec {
     );
   }
   const { argv, source } = resolveCommand(msg, defaults.execCommand);
+  const timeout = resolveTimeout(msg, defaults.executionTimeoutSeconds);
   const optional = (key: string): string | undefined => {
     const v = pick(msg, key);
     if (v === undefined || v === null) return undefined;
@@ -126,7 +129,8 @@ export function toTaskSpec(msg: TaskAssign, defaults: SpecDefaults): TaskSpec {
     agentType: str(pick(msg, 'agent_type')),
     command: argv,
     commandSource: source,
-    timeoutSeconds: resolveTimeout(msg, defaults.executionTimeoutSeconds),
+    timeoutSeconds: timeout.seconds,
+    timeoutFromTask: timeout.fromTask,
     worktreePath: worktreePath ? resolve(worktreePath) : undefined,
     branch: optional('branch'),
     baseRef: optional('base_branch') ?? optional('base_ref'),
