@@ -112,7 +112,8 @@ export class ModelServer {
 
   private readonly script: ScriptEntry[] = [];
   private nextTurn = 0;
-  private readonly started = Date.now();
+  /** When the server started (ms since the epoch): `RecordedRequest.at` counts from here. */
+  readonly started = Date.now();
   private readonly holdWaiters: ((held: HeldTurn) => void)[] = [];
   private readonly heldTurns: HeldTurn[] = [];
   private readonly sockets = new Set<Socket>();
