@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigFileSchema, type ConfigFile } from '../main/runner/config/schema.ts';
-import { Snapshot } from '../main/runner/control/contract.ts';
+import { Snapshot, StepState } from '../main/runner/control/contract.ts';
 import { REMEDIES } from '../main/runner/errors.ts';
 import {
   CountedHistoryPage,
@@ -134,6 +134,36 @@ export const AppState = z.object({
 });
 export type AppState = z.infer<typeof AppState>;
 
+/**
+ * One entry of a task's transcript, replayed from its log through the agent's stream parser: what
+ * the agent said (`message`), or one step it took (`step`, with the tool's input and result in
+ * `detail`, at most 2 KiB). `at` is the ISO time of the log line that began it.
+ */
+export const TranscriptEntry = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('message'), at: z.string(), text: z.string() }),
+  z.object({
+    kind: z.literal('step'),
+    at: z.string(),
+    title: z.string(),
+    tool: z.string().nullable(),
+    state: StepState,
+    /** null while (or because) the step never finished */
+    durationMs: z.number().nullable(),
+    detail: z.string().optional(),
+  }),
+]);
+export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
+
+export const Transcript = z.object({
+  /** the agent preset that ran the task; null when none is known */
+  agent: z.string().nullable(),
+  /** oldest first; empty for agents without an event stream (command, aider, …) */
+  entries: z.array(TranscriptEntry),
+  /** entries left out at the start of a very long run (only the newest are kept) */
+  omitted: z.number().int().min(0),
+});
+export type Transcript = z.infer<typeof Transcript>;
+
 const None = z.object({}).strict();
 const Ok = z.object({ ok: z.literal(true) });
 const TaskRef = z.object({ taskId: z.string().min(1).max(200) });
@@ -145,6 +175,8 @@ export const requests = {
   'runner:resume': { input: None, output: AppState },
   'tasks:cancel': { input: TaskRef, output: z.object({ cancelled: z.boolean() }) },
   'tasks:openFolder': { input: TaskRef, output: Ok },
+  /** what the agent said and did, from the task's log (see Transcript) */
+  'tasks:transcript': { input: TaskRef, output: Transcript },
   'history:page': { input: HistoryQuery, output: HistoryPage },
   'history:get': { input: TaskRef, output: TaskDetail.nullable() },
   /** per local day, oldest first, ending today: finished tasks, cost and tokens (empty before registration) */

@@ -8,6 +8,7 @@ import { osHandlers } from './handlers/os.ts';
 import { projectHandlers } from './handlers/projects.ts';
 import { runnerHandlers } from './handlers/runner.ts';
 import { settingsHandlers } from './handlers/settings.ts';
+import { transcriptHandlers } from './handlers/transcript.ts';
 import { wizardHandlers } from './handlers/wizard.ts';
 import { DeviceLogin } from './wizard.ts';
 
@@ -68,6 +69,7 @@ export async function createAppService(opts: AppServiceOptions): Promise<AppServ
   const handlers = {
     ...runnerHandlers(app),
     ...historyHandlers(app),
+    ...transcriptHandlers(app),
     ...wizardHandlers(app, device),
     ...settingsHandlers(app),
     ...projectHandlers(app),

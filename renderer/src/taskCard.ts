@@ -3,13 +3,17 @@ import { call, messageOf } from './bridge.ts';
 import { h, setText } from './dom.ts';
 import { duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
 import { statusBadge } from './format.ts';
+import { stepDuration, stepMark } from './stepMark.ts';
 
 type RunningTask = NonNullable<AppState['daemon']>['running'][number];
+type Step = NonNullable<RunningTask['steps']>[number];
 const TAIL_LINES = 40;
+/** The newest steps shown on the card; older ones (the view keeps 30) fold under "N earlier steps". */
+const VISIBLE_STEPS = 8;
 
 /**
  * One running task on the dashboard. Built once per task and then updated in place (activity,
- * phase, elapsed, log tail), so a focused button keeps its focus while the task streams.
+ * phase, elapsed, timeline, log tail), so a focused button keeps its focus while the task streams.
  */
 export class TaskCard {
   readonly el: HTMLElement;
@@ -17,6 +21,21 @@ export class TaskCard {
   private readonly phase = h('span');
   private readonly elapsed = h('span', { class: 'elapsed mono', 'data-testid': 'elapsed' });
   private readonly activity = h('p', { class: 'activity', 'data-testid': 'activity' });
+  private readonly earlierCount = h('span');
+  private readonly earlierSteps = h('ol', { class: 'step-list' });
+  // A <details> kept across updates, so a person who opened it keeps it open while steps arrive.
+  private readonly earlier = h('details', { class: 'steps-earlier' }, h('summary', null, this.earlierCount), this.earlierSteps);
+  private readonly recentSteps = h('ol', { class: 'step-list' });
+  private readonly timeline = h(
+    'div',
+    { class: 'timeline', role: 'group', 'aria-label': 'Steps', 'data-testid': 'timeline' },
+    this.earlier,
+    this.recentSteps,
+  );
+  /** what the timeline shows now, to redraw only when a step changed */
+  private stepsKey: string | null = null;
+  /** the durations that tick: steps still running */
+  private ticking: { el: HTMLElement; startedAt: number }[] = [];
   private readonly log = h('pre', { class: 'log tail', tabindex: '0', 'aria-label': 'Live output' });
   private readonly actions = h('div', { class: 'actions' });
   private readonly note = h('p', { class: 'field-error', role: 'alert' });
@@ -44,6 +63,7 @@ export class TaskCard {
         h('span', { class: 'mono' }, task.taskId.slice(0, 8)),
       ),
       this.activity,
+      this.timeline,
       this.log,
       this.note,
       this.actions,
@@ -58,12 +78,41 @@ export class TaskCard {
       this.activity,
       task.activity ? task.activity : task.phase === 'preparing' ? `${taskPhaseLabel('preparing')}…` : 'No activity reported yet.',
     );
+    this.renderSteps(task.steps ?? []);
     this.tick(Date.now());
     if (!this.actions.contains(document.activeElement)) this.renderActions();
   }
 
   tick(now: number): void {
     setText(this.elapsed, duration((now - (this.task.startedAt ?? this.task.assignedAt)) / 1000));
+    for (const t of this.ticking) setText(t.el, stepDuration(now - t.startedAt));
+  }
+
+  /** The agent's steps, newest at the bottom: the last VISIBLE_STEPS in view, the rest folded. */
+  private renderSteps(steps: readonly Step[]): void {
+    const key = steps.map((s) => `${s.id}\u0000${s.state}\u0000${s.endedAt ?? ''}\u0000${s.title}`).join('\u0001');
+    if (key === this.stepsKey) return;
+    this.stepsKey = key;
+    this.timeline.hidden = steps.length === 0;
+    const older = steps.slice(0, -VISIBLE_STEPS);
+    this.earlier.hidden = older.length === 0;
+    setText(this.earlierCount, `${older.length} earlier step${older.length === 1 ? '' : 's'}`);
+    this.ticking = [];
+    const now = Date.now();
+    this.earlierSteps.replaceChildren(...older.map((s) => this.stepRow(s, now)));
+    this.recentSteps.replaceChildren(...steps.slice(-VISIBLE_STEPS).map((s) => this.stepRow(s, now)));
+  }
+
+  private stepRow(step: Step, now: number): HTMLLIElement {
+    const time = h('span', { class: 'step-time' }, stepDuration((step.endedAt ?? now) - step.startedAt));
+    if (step.state === 'running') this.ticking.push({ el: time, startedAt: step.startedAt });
+    return h(
+      'li',
+      { class: 'step', 'data-state': step.state },
+      stepMark(step.state),
+      h('span', { class: 'step-title', title: step.title }, step.title),
+      time,
+    );
   }
 
   setLines(lines: readonly LogLine[]): void {

@@ -4,6 +4,7 @@ import { append, debounce, h, mount, setText, uid, type Child } from './dom.ts';
 import { cost, duration, promptSummary } from '../../main/runner/vocabulary.ts';
 import { count, dateTime, shellLine, statusBadge } from './format.ts';
 import { Disposer, type Screen, type ScreenContext } from './screen.ts';
+import { transcriptSection } from './transcript.ts';
 
 const LOG_LINES = 5000;
 // Shown in their own sections or too long for the facts list.
@@ -30,7 +31,7 @@ const RESULT_SKIP = new Set([
   'permission_denials',
 ]);
 
-/** One past task: what was asked, what ran, what came of it, and its full log with search. */
+/** One past task: what was asked, what ran, what the agent said and did, what came of it, and its full log with search. */
 export function taskDetailScreen(ctx: ScreenContext, taskId: string): Screen {
   const d = new Disposer();
   // The heading element stays while the task loads (the router may have focused it); only its text changes.
@@ -113,6 +114,7 @@ function render(task: TaskDetail, d: Disposer): Child[] {
       ),
     ),
     agentSection(task),
+    transcriptSection(task),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'prompt-title' },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClaudeStreamParser } from '../../main/runner/agents/claudeCode.ts';
 import { CodexStreamParser } from '../../main/runner/agents/codex.ts';
-import type { AgentStreamParser, ParsedLine } from '../../main/runner/agents/preset.ts';
+import { DETAIL_BYTES, stepDetail, type AgentStreamParser, type ParsedLine } from '../../main/runner/agents/preset.ts';
 
 /** Real output captured from the CLIs against the scripted model server (test/agents/realAgents.test.ts). */
 const fixture = (name: string): string[] =>
@@ -131,4 +131,112 @@ test('Codex exec --json: commands in words, the final message, usage summed over
     11,
   );
   assert.deepEqual([todo.activity, todo.progress], ['Planning', 50]);
+});
+
+test('Claude Code for the transcript: the assistant’s words as messages, each step’s input and result as its detail', () => {
+  const parser = new ClaudeStreamParser('/tmp/sibyl-fixture/wt');
+  const parsed = feed(parser, fixture('claude-code-stream.jsonl'));
+  assert.deepEqual(
+    parsed.flatMap((p) => (p.message ? [p.message] : [])),
+    ['Wrote hello.txt.'],
+    'the final result event does not repeat the last message',
+  );
+  const steps = parsed.flatMap((p) => p.steps ?? []);
+  const [writeStarted, writeDone] = steps.filter((s) => s.tool === 'Write');
+  assert.equal(writeStarted!.detail, 'file_path: /tmp/sibyl-fixture/wt/hello.txt\ncontent: hello from the model');
+  assert.match(
+    writeDone!.detail!,
+    /^file_path: \/tmp\/sibyl-fixture\/wt\/hello\.txt\ncontent: hello from the model\n\nFile created successfully at/,
+  );
+  const bashDone = steps.filter((s) => s.tool === 'Bash').at(-1)!;
+  assert.equal(bashDone.detail, 'command: ls\ndescription: List files\n\nREADME.md\nhello.txt');
+  assert.equal(bashDone.endedAt! - bashDone.startedAt, 1, 'ended on the line after it started');
+});
+
+test('Claude Code: a failed tool’s result in blocks, and a long input and result both kept within 2 KiB', () => {
+  const parser = new ClaudeStreamParser('/w');
+  const command = `npm test -- ${'x'.repeat(5000)}`;
+  const use = (id: string, input: Record<string, unknown>) =>
+    JSON.stringify({
+      type: 'assistant',
+      message: {
+        content: [
+          { type: 'text', text: 'Checking.' },
+          { type: 'tool_use', id, name: 'Bash', input },
+        ],
+      },
+    });
+  const result = (id: string, content: unknown, isError: boolean) =>
+    JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: id, is_error: isError, content }] } });
+  const first = parser.line(use('a', { command: 'npm test' }), 1);
+  assert.equal(first.message, 'Checking.');
+  assert.equal(first.activity, 'Running: npm test');
+  const failed = parser.line(
+    result(
+      'a',
+      [
+        { type: 'text', text: '1 failing' },
+        { type: 'image', source: {} },
+      ],
+      true,
+    ),
+    2,
+  );
+  assert.equal(failed.steps![0]!.state, 'error');
+  assert.equal(failed.steps![0]!.detail, 'command: npm test\n\n1 failing\n[image]');
+  parser.line(use('b', { command }), 3);
+  const long = parser.line(result('b', 'y'.repeat(5000), false), 4).steps![0]!;
+  assert.ok(Buffer.byteLength(long.detail!) <= DETAIL_BYTES, `${Buffer.byteLength(long.detail!)} bytes`);
+  assert.match(long.detail!, /^command: npm test -- x+…\n\ny+…$/);
+});
+
+test('Codex for the transcript: the agent message once when complete, commands with their output and exit code', () => {
+  const parser = new CodexStreamParser('/tmp/wt');
+  const parsed = feed(parser, fixture('codex-exec.jsonl'));
+  assert.deepEqual(
+    parsed.flatMap((p) => (p.message ? [p.message] : [])),
+    ['Wrote hello.txt.'],
+  );
+  const steps = parsed.flatMap((p) => p.steps ?? []);
+  assert.equal(steps[0]!.detail, 'printf "hello from codex\\n" > hello.txt && ls');
+  assert.equal(steps[1]!.detail, 'printf "hello from codex\\n" > hello.txt && ls\n\nREADME.md\nhello.txt');
+  const partial = parser.line(JSON.stringify({ type: 'item.updated', item: { id: 'm', type: 'agent_message', text: 'Half a' } }), 5);
+  assert.equal(partial.message, undefined, 'a message still being written is not a transcript entry yet');
+  const failed = parser.line(
+    JSON.stringify({
+      type: 'item.completed',
+      item: { id: 'c', type: 'command_execution', command: ['bash', '-lc', 'npm test'], aggregated_output: '1 failing\n', exit_code: 1 },
+    }),
+    6,
+  );
+  assert.equal(failed.steps![0]!.state, 'error');
+  assert.equal(failed.steps![0]!.detail, 'npm test\n\n1 failing\nexit code 1');
+  const change = parser.line(
+    JSON.stringify({
+      type: 'item.completed',
+      item: {
+        id: 'f',
+        type: 'file_change',
+        changes: [
+          { path: '/tmp/wt/src/a.ts', kind: 'update' },
+          { path: '/tmp/wt/src/b.ts', kind: 'add' },
+        ],
+      },
+    }),
+    7,
+  );
+  assert.equal(change.steps![0]!.detail, 'update src/a.ts\nadd src/b.ts');
+});
+
+test('stepDetail: input alone, result alone, both cut to the budget on a character boundary', () => {
+  assert.equal(stepDetail('  '), undefined);
+  assert.equal(stepDetail('', 'out'), 'out');
+  assert.equal(stepDetail('in', '  '), 'in');
+  const both = stepDetail('é'.repeat(3000), 'ü'.repeat(3000))!;
+  assert.ok(Buffer.byteLength(both) <= DETAIL_BYTES);
+  assert.ok(!both.includes('\uFFFD'), 'no broken character');
+  const [input, output] = both.split('\n\n');
+  assert.ok(Buffer.byteLength(input!) >= DETAIL_BYTES / 2 - 3 && Buffer.byteLength(output!) > 900);
+  // A short result leaves the rest of the budget to the input.
+  assert.ok(Buffer.byteLength(stepDetail('a'.repeat(5000), 'ok')!.split('\n\n')[0]!) > 2000);
 });

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { oneLine } from '../vocabulary.ts';
 import { DEFAULT_ALLOWED_COMMANDS } from './agentSettings.ts';
-import { cutBytes, type AgentOutcome, type AgentPreset, type AgentStep, type AgentStreamParser, type ParsedLine } from './preset.ts';
+import {
+  cutBytes,
+  stepDetail,
+  type AgentOutcome,
+  type AgentPreset,
+  type AgentStep,
+  type AgentStreamParser,
+  type ParsedLine,
+} from './preset.ts';
 import { toolWords } from './toolWords.ts';
 
 /**
@@ -15,7 +23,12 @@ const ToolUseBlock = z.looseObject({
   name: z.string(),
   input: z.record(z.string(), z.unknown()),
 });
-const ToolResultBlock = z.looseObject({ type: z.literal('tool_result'), tool_use_id: z.string(), is_error: z.boolean().optional() });
+const ToolResultBlock = z.looseObject({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string(),
+  is_error: z.boolean().optional(),
+  content: z.union([z.string(), z.array(z.unknown())]).optional(),
+});
 const Usage = z.looseObject({
   input_tokens: z.number().optional(),
   output_tokens: z.number().optional(),
@@ -51,6 +64,27 @@ const ClaudeEvent = z.discriminatedUnion('type', [
 ]);
 
 const Todos = z.object({ todos: z.array(z.looseObject({ status: z.string() })) });
+
+/** A tool's input as text: one `key: value` per line, strings as they are (a command, a file's content). */
+function inputText(input: Record<string, unknown>): string {
+  return Object.entries(input)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('\n');
+}
+
+/** A tool result's content as text: a string, or text blocks (images and other blocks are named, not shown). */
+function resultText(content: string | unknown[] | undefined): string {
+  if (content === undefined || typeof content === 'string') return content ?? '';
+  return content
+    .map((block) => {
+      const text = TextBlock.safeParse(block);
+      if (text.success) return text.data.text;
+      const type = z.looseObject({ type: z.string() }).safeParse(block);
+      return type.success ? `[${type.data.type}]` : '';
+    })
+    .filter(Boolean)
+    .join('\n');
+}
 
 /** What the model is asked to keep in mind about the task (appended to Claude Code's system prompt). */
 function systemPrompt(context: string, readOnly: boolean): string {
@@ -91,6 +125,8 @@ export const claudeCode: AgentPreset = {
 /** Claude Code's stream-json → steps, activity, progress and the result's fields. */
 export class ClaudeStreamParser implements AgentStreamParser {
   readonly #steps = new Map<string, AgentStep>();
+  /** the input of each call still waiting for its result, as text (for the step's detail) */
+  readonly #inputs = new Map<string, string>();
   readonly #cwd: string;
   #outcome: AgentOutcome = {};
 
@@ -118,12 +154,17 @@ export class ClaudeStreamParser implements AgentStreamParser {
         if (ev.message.model) this.#outcome.model = ev.message.model;
         const out: ParsedLine = {};
         const steps: AgentStep[] = [];
+        const said: string[] = [];
         for (const block of ev.message.content) {
           const tool = ToolUseBlock.safeParse(block);
           if (tool.success) {
             const title = toolWords(tool.data.name, tool.data.input, this.#cwd);
+            const input = inputText(tool.data.input);
             const step: AgentStep = { id: tool.data.id, title, tool: tool.data.name, state: 'running', startedAt: now, endedAt: undefined };
+            const detail = stepDetail(input);
+            if (detail !== undefined) step.detail = detail;
             this.#steps.set(step.id, step);
+            this.#inputs.set(step.id, input);
             steps.push({ ...step });
             out.activity = title;
             const todos = tool.data.name === 'TodoWrite' ? Todos.safeParse(tool.data.input) : undefined;
@@ -134,9 +175,13 @@ export class ClaudeStreamParser implements AgentStreamParser {
             continue;
           }
           const textBlock = TextBlock.safeParse(block);
-          if (textBlock.success && textBlock.data.text.trim()) out.activity ??= oneLine(textBlock.data.text, 120);
+          if (textBlock.success && textBlock.data.text.trim()) {
+            out.activity ??= oneLine(textBlock.data.text, 120);
+            said.push(textBlock.data.text.trim());
+          }
         }
         if (steps.length) out.steps = steps;
+        if (said.length) out.message = said.join('\n\n');
         return out;
       }
       case 'user': {
@@ -148,6 +193,9 @@ export class ClaudeStreamParser implements AgentStreamParser {
           if (!r.success || !step) continue;
           step.state = r.data.is_error ? 'error' : 'ok';
           step.endedAt = now;
+          const detail = stepDetail(this.#inputs.get(step.id) ?? '', resultText(r.data.content));
+          this.#inputs.delete(step.id);
+          if (detail !== undefined) step.detail = detail;
           steps.push({ ...step });
         }
         return steps.length ? { steps } : {};

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { oneLine } from '../vocabulary.ts';
-import { cutBytes, type AgentOutcome, type AgentPreset, type AgentStep, type AgentStreamParser, type ParsedLine } from './preset.ts';
+import {
+  cutBytes,
+  stepDetail,
+  type AgentOutcome,
+  type AgentPreset,
+  type AgentStep,
+  type AgentStreamParser,
+  type ParsedLine,
+} from './preset.ts';
 import { commandText, shownPath } from './toolWords.ts';
 
 /**
@@ -20,7 +28,14 @@ const Item = z.looseObject({
   tool: z.string().optional(),
   query: z.string().optional(),
   message: z.string().optional(),
+  /** command_execution: what the command printed */
+  aggregated_output: z.string().optional(),
+  /** mcp_tool_call: the call's arguments, its result or its error */
+  arguments: z.unknown().optional(),
+  result: z.unknown().optional(),
+  error: z.unknown().optional(),
 });
+type Item = z.infer<typeof Item>;
 const CodexEvent = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('thread.started'), thread_id: z.string() }),
   z.looseObject({ type: z.literal('turn.started') }),
@@ -115,11 +130,13 @@ export class CodexStreamParser implements AgentStreamParser {
     }
   }
 
-  #item(kind: 'item.started' | 'item.updated' | 'item.completed', item: z.infer<typeof Item>, now: number): ParsedLine {
+  #item(kind: 'item.started' | 'item.updated' | 'item.completed', item: Item, now: number): ParsedLine {
     const done = kind === 'item.completed';
     if (item.type === 'agent_message') {
       if (done && item.text !== undefined) this.#outcome.summary = cutBytes(item.text, 4096);
-      return item.text ? { activity: oneLine(item.text, 120) } : {};
+      if (!item.text) return {};
+      // Updates repeat the message so far; the transcript takes it once, complete.
+      return { activity: oneLine(item.text, 120), ...(done && item.text.trim() ? { message: item.text.trim() } : {}) };
     }
     if (item.type === 'reasoning') return { activity: 'Thinking' };
     if (item.type === 'todo_list' && item.items?.length) {
@@ -139,6 +156,8 @@ export class CodexStreamParser implements AgentStreamParser {
       endedAt: undefined,
     };
     step.title = title;
+    const detail = stepDetail(...this.#detail(item));
+    if (detail !== undefined) step.detail = detail;
     if (done) {
       const failed = item.status === 'failed' || (item.exit_code !== undefined && item.exit_code !== null && item.exit_code !== 0);
       step.state = failed ? 'error' : 'ok';
@@ -148,7 +167,26 @@ export class CodexStreamParser implements AgentStreamParser {
     return { activity: title, steps: [{ ...step }] };
   }
 
-  #title(item: z.infer<typeof Item>): string | undefined {
+  /** What the item was given and what came of it, as text (stepDetail makes it fit). */
+  #detail(item: Item): [input: string, result: string | undefined] {
+    const json = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+    switch (item.type) {
+      case 'command_execution': {
+        const code = item.exit_code !== undefined && item.exit_code !== null && item.exit_code !== 0 ? `exit code ${item.exit_code}` : '';
+        return [commandText(item.command), [item.aggregated_output?.trimEnd() ?? '', code].filter(Boolean).join('\n')];
+      }
+      case 'file_change':
+        return [(item.changes ?? []).map((c) => `${c.kind ?? 'update'} ${shownPath(c.path, this.#cwd)}`).join('\n'), undefined];
+      case 'mcp_tool_call':
+        return [json(item.arguments), json(item.error) || json(item.result)];
+      case 'web_search':
+        return [item.query ?? '', undefined];
+      default:
+        return ['', undefined];
+    }
+  }
+
+  #title(item: Item): string | undefined {
     switch (item.type) {
       case 'command_execution':
         return `Running: ${oneLine(commandText(item.command), 100) || 'a command'}`;

@@ -50,6 +50,11 @@ export interface AgentStep {
   /** ms since the epoch */
   startedAt: number;
   endedAt: number | undefined;
+  /**
+   * What the tool was given and, once it answered, what it answered, as text within
+   * DETAIL_BYTES: the transcript's disclosure. The live view leaves it out (it is pushed often).
+   */
+  detail?: string;
 }
 
 /** What a stream parser took from one line of the agent's output. */
@@ -60,6 +65,8 @@ export interface ParsedLine {
   progress?: number;
   /** steps started or finished by this line */
   steps?: AgentStep[];
+  /** what the agent said in its own words (assistant text), whole; for the transcript */
+  message?: string;
 }
 
 /**
@@ -113,4 +120,23 @@ export function cutBytes(text: string, max: number): string {
   let end = Math.max(0, max - 3);
   while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
   return `${buf.subarray(0, end).toString('utf8')}…`;
+}
+
+/** A step's detail budget: enough to recognise a command and its output, small enough to list hundreds. */
+export const DETAIL_BYTES = 2048;
+
+/**
+ * A step's detail: the tool's input, then a blank line and its result, within DETAIL_BYTES. The
+ * input keeps at least half of the budget when both are long, so a command is never crowded out by
+ * its output. Undefined when there is neither.
+ */
+export function stepDetail(input: string, result?: string): string | undefined {
+  const inText = input.trim();
+  const outText = result?.trim() ?? '';
+  if (!outText) return inText ? cutBytes(inText, DETAIL_BYTES) : undefined;
+  if (!inText) return cutBytes(outText, DETAIL_BYTES);
+  const sep = 2;
+  const inBudget = Math.max(DETAIL_BYTES / 2, DETAIL_BYTES - sep - Buffer.byteLength(outText, 'utf8'));
+  const shownIn = cutBytes(inText, inBudget);
+  return `${shownIn}\n\n${cutBytes(outText, DETAIL_BYTES - sep - Buffer.byteLength(shownIn, 'utf8'))}`;
 }

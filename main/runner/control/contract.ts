@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { REMEDIES } from '../errors.ts';
 
+/** One step of a running task's live timeline (tasks/taskEvents.ts `TaskStep`). */
+export const StepState = z.enum(['running', 'ok', 'error']);
+export const TaskStepView = z.object({
+  id: z.string(),
+  /** plain words: "Editing src/upload.ts" */
+  title: z.string(),
+  tool: z.string().optional(),
+  state: StepState,
+  startedAt: z.number(),
+  endedAt: z.number().optional(),
+});
+
 /** The daemon's live state: what `status`, the tray and the dashboard show. */
 export const RunningTaskView = z.object({
   taskId: z.string(),
@@ -17,6 +29,8 @@ export const RunningTaskView = z.object({
   logPath: z.string().optional(),
   /** the agent preset running the task (claude-code, codex, …, or command) */
   agent: z.string().optional(),
+  /** the agent's latest steps (at most 30), oldest first; absent from a headless daemon older than the timeline */
+  steps: z.array(TaskStepView).optional(),
 });
 
 export const LinkStatusView = z.object({

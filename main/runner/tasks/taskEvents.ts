@@ -1,6 +1,18 @@
 import type { RejectReason, TaskComplete, TaskResult } from '../protocol/messages.ts';
 import type { TaskSpec } from './taskSpec.ts';
 
+/** One step of a running task's live timeline: the agent's step without its detail (the view is pushed often). */
+export interface TaskStep {
+  id: string;
+  /** plain words: "Editing src/upload.ts" */
+  title: string;
+  tool?: string;
+  state: 'running' | 'ok' | 'error';
+  /** ms since the epoch */
+  startedAt: number;
+  endedAt?: number;
+}
+
 /** A running task as the UI and `status` show it. */
 export interface RunningTask {
   taskId: string;
@@ -17,7 +29,12 @@ export interface RunningTask {
   logPath: string | undefined;
   /** the agent preset running it (claude-code, codex, …, or command), once chosen */
   agent: string | undefined;
+  /** the agent's latest steps (at most MAX_VIEW_STEPS), oldest first; empty for agents that report none */
+  steps: TaskStep[];
 }
+
+/** How many steps a running task's view keeps: enough for the card's timeline, small enough to push often. */
+export const MAX_VIEW_STEPS = 30;
 
 /**
  * What happens to tasks, in order, for the journal, the history and the UI. Every hook may be

@@ -3,11 +3,11 @@ import { errorMessage } from '../errors.ts';
 import type { AgentUpdate, ResultStatus, TaskComplete, TaskResult } from '../protocol/messages.ts';
 import type { PreparedWorkspace, WorkspaceProvider } from '../workspace/workspace.ts';
 import type { AgentLauncher, AgentPlan } from '../agents/agentLauncher.ts';
-import type { AgentOutcome } from '../agents/preset.ts';
+import type { AgentOutcome, AgentStep } from '../agents/preset.ts';
 import { oneLine } from '../vocabulary.ts';
 import { AgentProcess, type StopReason } from './agentProcess.ts';
 import { agentEnv } from './agentEnv.ts';
-import type { RunningTask, TaskObserver } from './taskEvents.ts';
+import { MAX_VIEW_STEPS, type RunningTask, type TaskObserver, type TaskStep } from './taskEvents.ts';
 import type { TaskSpec } from './taskSpec.ts';
 import type { TaskLogWriter } from './taskLog.ts';
 
@@ -51,6 +51,11 @@ export class TaskRun {
   #plan: AgentPlan | undefined;
   /** 0–100 from the agent's own todo list, when it keeps one */
   #progress: number | null = null;
+  /** a view change for steps is waiting (at most one per STEP_PUSH_MS) */
+  #stepTimer: NodeJS.Timeout | undefined;
+  #lastStepPushAt = Number.NEGATIVE_INFINITY;
+  /** steps that fell off the view's front, so their late results do not bring them back (bounded) */
+  readonly #evictedSteps = new Set<string>();
 
   constructor(spec: TaskSpec, deps: TaskRunDeps) {
     this.spec = spec;
@@ -69,6 +74,7 @@ export class TaskRun {
       activity: undefined,
       logPath: undefined,
       agent: undefined,
+      steps: [],
     };
   }
 
@@ -269,6 +275,7 @@ export class TaskRun {
       // Structured agents: activity in words from their events; stderr is diagnostics, kept in the log.
       if (stream !== 'stdout') return;
       const parsed = parser.line(line, Date.now());
+      if (parsed.steps?.length) this.#mergeSteps(parsed.steps);
       if (parsed.progress !== undefined) this.#progress = parsed.progress;
       if (parsed.activity === undefined) return;
       this.#latest = parsed.activity;
@@ -285,6 +292,38 @@ export class TaskRun {
     }
   }
 
+  /** The live timeline: steps merged by id, the newest MAX_VIEW_STEPS kept, the view replaced (never mutated under a reader). */
+  #mergeSteps(steps: readonly AgentStep[]): void {
+    const next = [...this.view.steps];
+    for (const step of steps) {
+      if (this.#evictedSteps.has(step.id)) continue;
+      const shown = viewStep(step);
+      const at = next.findIndex((s) => s.id === step.id);
+      if (at === -1) next.push(shown);
+      else next[at] = shown;
+    }
+    for (const gone of next.splice(0, Math.max(0, next.length - MAX_VIEW_STEPS))) {
+      this.#evictedSteps.add(gone.id);
+      if (this.#evictedSteps.size > EVICTED_KEPT) this.#evictedSteps.delete(this.#evictedSteps.values().next().value!);
+    }
+    this.view.steps = next;
+    // A chatty agent changes steps many times a second; the window is told at most once per STEP_PUSH_MS.
+    if (this.#stepTimer) return;
+    const wait = this.#lastStepPushAt + STEP_PUSH_MS - performance.now();
+    if (wait <= 0) this.#pushSteps();
+    else {
+      this.#stepTimer = setTimeout(() => this.#pushSteps(), wait);
+      this.#stepTimer.unref();
+    }
+  }
+
+  /** The last steps of a finished agent are pushed too: the card shows them until the task leaves the view. */
+  #pushSteps(): void {
+    this.#stepTimer = undefined;
+    this.#lastStepPushAt = performance.now();
+    this.#deps.onViewChange?.();
+  }
+
   #flushActivity(): void {
     this.#activityTimer = undefined;
     if (this.#latest === undefined || this.view.phase !== 'running') return;
@@ -295,6 +334,23 @@ export class TaskRun {
     this.#deps.update({ status: 'running', progress: this.#progress, activity: this.#latest });
     this.#latest = undefined;
   }
+}
+
+/** Step changes reach the window at most this often (each one is a full state push). */
+const STEP_PUSH_MS = 250;
+/** How many evicted step ids are remembered; a result arrives long before this many newer steps. */
+const EVICTED_KEPT = 1000;
+
+/** A step as the live view carries it: no detail, no undefined fields (the snapshot crosses JSON). */
+function viewStep(s: AgentStep): TaskStep {
+  return {
+    id: s.id,
+    title: s.title,
+    ...(s.tool !== undefined ? { tool: s.tool } : {}),
+    state: s.state,
+    startedAt: s.startedAt,
+    ...(s.endedAt !== undefined ? { endedAt: s.endedAt } : {}),
+  };
 }
 
 /** A run that stopped on something only a person can give: a question, or a refused permission. */

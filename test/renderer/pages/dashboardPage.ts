@@ -60,6 +60,20 @@ export class TaskCardPart {
   get log(): Locator {
     return this.root.getByLabel('Live output');
   }
+  /** The agent's steps: the newest in view, older ones folded under "N earlier steps". */
+  get timeline(): Locator {
+    return this.root.getByRole('group', { name: 'Steps' });
+  }
+  /** The steps in view (not the folded ones), oldest first. */
+  get visibleSteps(): Locator {
+    return this.timeline.locator(':scope > ol > li');
+  }
+  get earlierSteps(): Locator {
+    return this.timeline.locator('details > ol > li');
+  }
+  get earlierToggle(): Locator {
+    return this.timeline.locator('details > summary');
+  }
   get cancelButton(): Locator {
     return this.root.getByRole('button', { name: 'Cancel', exact: true });
   }

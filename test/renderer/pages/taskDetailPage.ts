@@ -29,6 +29,13 @@ export class TaskDetailPage {
   get permissionDenials(): Locator {
     return this.page.getByTestId('permission-denials').getByRole('listitem');
   }
+  /** What the agent said and did: messages and steps, each step opening to its detail. */
+  get transcript(): Locator {
+    return this.page.getByRole('region', { name: 'Transcript' });
+  }
+  get transcriptEntries(): Locator {
+    return this.page.getByTestId('transcript').locator(':scope > li');
+  }
   get prompt(): Locator {
     return this.page.getByTestId('prompt');
   }
