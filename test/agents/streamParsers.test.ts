@@ -240,3 +240,19 @@ test('stepDetail: input alone, result alone, both cut to the budget on a charact
   // A short result leaves the rest of the budget to the input.
   assert.ok(Buffer.byteLength(stepDetail('a'.repeat(5000), 'ok')!.split('\n\n')[0]!) > 2000);
 });
+
+test('Claude Code: a question the agent tried to ask in a non-interactive run is what it needs', () => {
+  const parser = new ClaudeStreamParser('/w');
+  parser.line(
+    JSON.stringify({
+      type: 'result',
+      subtype: 'success',
+      result: 'I need to know which database to use.',
+      permission_denials: [
+        { tool_name: 'AskUserQuestion', tool_use_id: 'q', tool_input: { questions: [{ question: 'Postgres or SQLite?', header: 'DB' }] } },
+      ],
+    }),
+    1,
+  );
+  assert.equal(parser.outcome().question, 'Postgres or SQLite?');
+});

@@ -3,6 +3,7 @@ import { oneLine } from '../vocabulary.ts';
 import { DEFAULT_ALLOWED_COMMANDS } from './agentSettings.ts';
 import {
   cutBytes,
+  parseEventLine,
   stepDetail,
   type AgentOutcome,
   type AgentPreset,
@@ -135,15 +136,8 @@ export class ClaudeStreamParser implements AgentStreamParser {
   }
 
   line(text: string, now: number): ParsedLine {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return {};
-    }
-    const parsed = ClaudeEvent.safeParse(json);
-    if (!parsed.success) return {};
-    const ev = parsed.data;
+    const ev = parseEventLine(text, ClaudeEvent);
+    if (!ev) return {};
     switch (ev.type) {
       case 'system':
         if (ev.session_id) this.#outcome.session_id = ev.session_id;
@@ -213,11 +207,16 @@ export class ClaudeStreamParser implements AgentStreamParser {
             cache_read_input_tokens: ev.usage.cache_read_input_tokens ?? 0,
             cache_creation_input_tokens: ev.usage.cache_creation_input_tokens ?? 0,
           };
-        if (ev.permission_denials?.length)
+        if (ev.permission_denials?.length) {
           o.permission_denials = ev.permission_denials.map((d) => ({
             tool: d.tool_name,
             input: oneLine(JSON.stringify(d.tool_input ?? {}), 200),
           }));
+          // Nobody can answer in a non-interactive run: a question the agent tried to ask is what it needs.
+          const asked = ev.permission_denials.find((d) => d.tool_name === 'AskUserQuestion');
+          const question = asked ? questionIn(asked.tool_input) : undefined;
+          if (question) o.question = question;
+        }
         if (ev.is_error) o.error = oneLine(ev.result ?? ev.subtype ?? 'the agent reported an error', 300);
         return { activity: ev.is_error ? 'Claude Code reported an error' : 'Finished' };
       }
@@ -227,4 +226,14 @@ export class ClaudeStreamParser implements AgentStreamParser {
   outcome(): AgentOutcome {
     return { ...this.#outcome };
   }
+}
+
+/** The first question text in AskUserQuestion's input ({ questions: [{ question }] }, or a bare `question`). */
+function questionIn(input: unknown): string | undefined {
+  const parsed = z
+    .object({ questions: z.array(z.object({ question: z.string() })).min(1) })
+    .or(z.object({ question: z.string() }))
+    .safeParse(input);
+  if (!parsed.success) return undefined;
+  return oneLine('questions' in parsed.data ? parsed.data.questions[0]!.question : parsed.data.question, 500);
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { oneLine } from '../vocabulary.ts';
 import {
   cutBytes,
+  parseEventLine,
   stepDetail,
   type AgentOutcome,
   type AgentPreset,
@@ -89,15 +90,8 @@ export class CodexStreamParser implements AgentStreamParser {
   }
 
   line(text: string, now: number): ParsedLine {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return {};
-    }
-    const parsed = CodexEvent.safeParse(json);
-    if (!parsed.success) return {};
-    const ev = parsed.data;
+    const ev = parseEventLine(text, CodexEvent);
+    if (!ev) return {};
     const o = this.#outcome;
     switch (ev.type) {
       case 'thread.started':

@@ -140,3 +140,18 @@ export function stepDetail(input: string, result?: string): string | undefined {
   const shownIn = cutBytes(inText, inBudget);
   return `${shownIn}\n\n${cutBytes(outText, DETAIL_BYTES - sep - Buffer.byteLength(shownIn, 'utf8'))}`;
 }
+
+/** One line of an agent's JSON event stream, checked with `schema`; undefined for anything else (text, unknown events). */
+export function parseEventLine<T>(
+  text: string,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
