@@ -155,7 +155,7 @@ test('Claude Code reviewer: a write is refused, nothing changes or is committed,
   const done = await r.result(task.taskId);
   assert.equal(done.success, false);
   assert.equal(done.retryable, false);
-  assert.match(done.error ?? '', /^needs_input: the agent was refused Write/);
+  assert.match(done.error ?? '', /^needs_input: the agent was refused: Writing review\.txt$/);
   assert.equal(existsSync(join(worktree, 'review.txt')), false);
   const res = done.result as Record<string, unknown>;
   assert.equal((res.commits as { count: number } | undefined)?.count ?? 0, 0);

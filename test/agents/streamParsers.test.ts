@@ -84,7 +84,7 @@ test('Claude Code: an error result, refused permissions, a todo list and lines t
   assert.equal(end.activity, 'Claude Code reported an error');
   const o = parser.outcome();
   assert.equal(o.error, 'API Error: 401 invalid x-api-key');
-  assert.deepEqual(o.permission_denials, [{ tool: 'Write', input: '{"file_path":"/w/a.txt"}' }]);
+  assert.deepEqual(o.permission_denials, [{ tool: 'Write', input: 'Writing a.txt' }]);
 });
 
 test('Codex exec --json: commands in words, the final message, usage summed over turns, warnings are not failures', () => {
@@ -255,4 +255,14 @@ test('Claude Code: a question the agent tried to ask in a non-interactive run is
     1,
   );
   assert.equal(parser.outcome().question, 'Postgres or SQLite?');
+});
+
+test('Codex: an error event it recovers from is not a failure; one it does not recover from is', () => {
+  const recovered = new CodexStreamParser('/w');
+  recovered.line(JSON.stringify({ type: 'error', message: 'Reconnecting... 1/5 (stream disconnected)' }), 1);
+  recovered.line(JSON.stringify({ type: 'turn.completed', usage: { input_tokens: 1, output_tokens: 1 } }), 2);
+  assert.equal(recovered.outcome().error, undefined);
+  const lost = new CodexStreamParser('/w');
+  lost.line(JSON.stringify({ type: 'error', message: 'Reconnecting... 5/5 (stream disconnected)' }), 1);
+  assert.equal(lost.outcome().error, 'Reconnecting... 5/5 (stream disconnected)');
 });

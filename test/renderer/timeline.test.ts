@@ -61,7 +61,14 @@ async function useClaudeCode(fx: RendererFixture, runnerId: string, server: Mode
     HTTP_PROXY: server.url,
     NO_PROXY: '127.0.0.1,localhost',
   };
-  writeFileSync(configPath, YAML.stringify({ ...file, agent: 'claude-code', agents: { 'claude-code': { command: CLAUDE, env } } }));
+  writeFileSync(
+    configPath,
+    YAML.stringify({
+      ...file,
+      agent: 'claude-code',
+      agents: { 'claude-code': { command: CLAUDE, env, allowed_commands: ['ls', 'cat', 'git status', 'node wait-for-review.js'] } },
+    }),
+  );
   await fx.call('runner:restart', {});
   await fx.core.until(() => fx.core.connected(runnerId), 5000, 'the runner to reconnect');
 }

@@ -50,8 +50,11 @@ test('no command and no agent CLI installed: failed, no_agent, retryable; a miss
   // No agent CLI on this PATH (node_modules/.bin, where the tests' agents live, is left out).
   const { core, runnerId } = await startHarness({ daemon: { env: { PATH: '/usr/bin:/bin' } } });
   const a = assign(runnerId, core, { prompt: 'Summarise open issues' });
+  const empty = assign(runnerId, core, {});
   const b = assign(runnerId, core, { command: ['/no/such/agent'] });
   await until(() => completionOf(core, a).length && completionOf(core, b).length, 'both completions');
+  const refused = await core.waitFor((f) => f.message?.type === 'task_reject' && f.message.task_id === empty, 5000, 'reject');
+  assert.deepEqual(refused.message, { type: 'task_reject', task_id: empty, reason: 'invalid_task' }, 'no prompt and no command');
   const none = completionOf(core, a)[0]!;
   assert.equal(none.success, false);
   assert.equal(none.result.status, 'failed');

@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { git } from '../helpers/gitRepo.ts';
 import { completionOf, startHarness } from '../helpers/runnerHarness.ts';
-import { until } from '../helpers/tmp.ts';
+import { tempDir, until } from '../helpers/tmp.ts';
 import { PROJECT, setup } from '../helpers/workspaceFixture.ts';
 
 /** What an agent leaves in its worktree is committed on the task branch (and pushed when asked); read-only agent types commit nothing. */
-async function run(opts: { pushBranch?: boolean; agentType?: string; script: string; prompt?: string }) {
+async function run(opts: { pushBranch?: boolean; agentType?: string; script: string; prompt?: string; hook?: string }) {
   const fx = await setup();
+  if (opts.hook) {
+    // A repository hook (as an agent could write one): the runner's commit must not run it.
+    mkdirSync(join(fx.pair.checkout, '.githooks'), { recursive: true });
+    writeFileSync(join(fx.pair.checkout, '.githooks', 'post-commit'), `#!/bin/sh\ntouch '${opts.hook}'\n`, { mode: 0o755 });
+    git(fx.pair.checkout, 'config', 'core.hooksPath', join(fx.pair.checkout, '.githooks'));
+  }
   // A secret the runner copies in (.worktreeinclude) must never be committed.
   writeFileSync(join(fx.pair.checkout, '.env'), 'TOKEN=secret\n');
   writeFileSync(join(fx.pair.checkout, '.worktreeinclude'), '.env\n');
@@ -58,4 +64,15 @@ test('a reviewer commits nothing; nothing to commit makes no commit', async () =
   assert.equal(idle.done.success, true);
   assert.equal((idle.res.commits as { count: number }).count, 0);
   assert.equal(idle.res.auto_commit, undefined);
+});
+
+test('the runner never runs repository hooks; an unknown agent type commits nothing; a NUL in the prompt is no failure', async () => {
+  const marker = join(tempDir('sibyl-hook-'), 'hook-ran');
+  const hooked = await run({ script: 'echo a > a.txt', hook: marker, prompt: 'Write a\u0000 note' });
+  assert.equal(hooked.done.success, true, hooked.done.error);
+  assert.equal((hooked.res.commits as { count: number }).count, 1);
+  assert.equal(existsSync(marker), false, 'the post-commit hook did not run');
+  const unknown = await run({ agentType: 'Code-Reviewer', script: 'echo note > note.txt' });
+  assert.equal(unknown.done.success, true);
+  assert.equal((unknown.res.commits as { count: number }).count, 0, 'an unknown agent type is read-only');
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunnerConfig } from '../config/schema.ts';
 import { RunnerError } from '../errors.ts';
 import type { TaskSpec } from '../tasks/taskSpec.ts';
-import { AUTO_AGENTS, READ_ONLY_TYPES, type AgentName } from './agentSettings.ts';
+import { AGENT_TYPES, AUTO_AGENTS, READ_ONLY_TYPES, type AgentName } from './agentSettings.ts';
 import { detectAgents, type InstalledAgent } from './detectAgents.ts';
 import { PRESETS } from './presets.ts';
 import type { AgentLaunch, AgentStreamParser } from './preset.ts';
@@ -60,7 +60,7 @@ export class AgentLauncher {
   /** Which agent runs `spec`; raises NoAgentError when none can. */
   async choose(spec: TaskSpec): Promise<{ agent: AgentName; installed?: InstalledAgent }> {
     if (spec.commandSource === 'config') return { agent: 'command' };
-    const type = spec.agentType;
+    const type = spec.agentType?.trim().toLowerCase();
     const byType = type
       ? this.#config.agents.by_agent_type?.[type as keyof NonNullable<LauncherConfig['agents']['by_agent_type']>]
       : undefined;
@@ -99,14 +99,22 @@ export class AgentLauncher {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const promptFile = join(dir, `${spec.taskId}.txt`);
     await writeFile(promptFile, spec.prompt, { mode: 0o600 });
-    const cleanup = (): Promise<void> => rm(promptFile, { force: true }).catch(() => undefined);
-    const readOnly = spec.agentType !== undefined && READ_ONLY_TYPES.has(spec.agentType);
+    const cleanup = async (): Promise<void> => {
+      await rm(promptFile, { force: true }).catch(() => undefined);
+      await rm(join(this.#config.state_dir, 'tmp', spec.taskId), { recursive: true, force: true }).catch(() => undefined);
+    };
+    // An agent type we do not know gets the least: read-only (a missing type is `general`).
+    const type = spec.agentType?.trim().toLowerCase();
+    const readOnly = type !== undefined && (READ_ONLY_TYPES.has(type) || !(AGENT_TYPES as readonly string[]).includes(type));
+    // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
+    const tmp = join(this.#config.state_dir, 'tmp', spec.taskId);
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
     if (chosen.agent === 'command' || !chosen.installed) {
       const program = spec.command[0] ?? '';
       return {
         agent: 'command',
         label: program.split(/[\\/]/).pop() ?? program,
-        launch: { argv: spec.command, stdin: undefined, env: {}, interruptSignal: 'SIGTERM', model: undefined },
+        launch: { argv: spec.command, stdin: undefined, env: { TMPDIR: tmp }, interruptSignal: 'SIGTERM', model: undefined },
         parser: undefined,
         readOnly,
         promptFile,
@@ -132,6 +140,7 @@ export class AgentLauncher {
     });
     const settings = this.#config.agents[preset.name] ?? {};
     const timeoutSeconds = !spec.timeoutFromTask && settings.timeout_seconds ? settings.timeout_seconds : spec.timeoutSeconds;
+    launch.env = { TMPDIR: tmp, ...launch.env };
     return { agent: preset.name, label: preset.label, launch, parser: preset.parser(cwd), readOnly, promptFile, timeoutSeconds, cleanup };
   }
 }

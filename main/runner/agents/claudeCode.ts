@@ -208,9 +208,10 @@ export class ClaudeStreamParser implements AgentStreamParser {
             cache_creation_input_tokens: ev.usage.cache_creation_input_tokens ?? 0,
           };
         if (ev.permission_denials?.length) {
+          // What was asked for, in words ("Running: curl …", "Writing /etc/x"), never raw JSON.
           o.permission_denials = ev.permission_denials.map((d) => ({
             tool: d.tool_name,
-            input: oneLine(JSON.stringify(d.tool_input ?? {}), 200),
+            input: oneLine(toolWords(d.tool_name, isRecord(d.tool_input) ? d.tool_input : {}, this.#cwd), 200),
           }));
           // Nobody can answer in a non-interactive run: a question the agent tried to ask is what it needs.
           const asked = ev.permission_denials.find((d) => d.tool_name === 'AskUserQuestion');
@@ -236,4 +237,8 @@ function questionIn(input: unknown): string | undefined {
     .safeParse(input);
   if (!parsed.success) return undefined;
   return oneLine('questions' in parsed.data ? parsed.data.questions[0]!.question : parsed.data.question, 500);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -84,6 +84,8 @@ export class CodexStreamParser implements AgentStreamParser {
   readonly #cwd: string;
   readonly #steps = new Map<string, AgentStep>();
   #outcome: AgentOutcome = {};
+  /** the last `error` event, until a turn completes after it */
+  #pendingError: string | undefined;
 
   constructor(cwd: string) {
     this.#cwd = cwd;
@@ -100,6 +102,7 @@ export class CodexStreamParser implements AgentStreamParser {
       case 'turn.started':
         return {};
       case 'turn.completed': {
+        this.#pendingError = undefined;
         const u = ev.usage;
         if (u) {
           const prev = o.usage ?? { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
@@ -117,7 +120,8 @@ export class CodexStreamParser implements AgentStreamParser {
         o.error = oneLine(ev.error?.message ?? 'the turn failed', 300);
         return { activity: 'Codex reported an error' };
       case 'error':
-        o.error = oneLine(ev.message ?? 'error', 300);
+        // "Reconnecting... 1/5": fatal only if no turn completes after it.
+        this.#pendingError = oneLine(ev.message ?? 'error', 300);
         return {};
       default:
         return this.#item(ev.type, ev.item, now);
@@ -203,6 +207,7 @@ export class CodexStreamParser implements AgentStreamParser {
   }
 
   outcome(): AgentOutcome {
-    return { ...this.#outcome };
+    const error = this.#outcome.error ?? this.#pendingError;
+    return { ...this.#outcome, ...(error !== undefined ? { error } : {}) };
   }
 }

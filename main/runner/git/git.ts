@@ -75,7 +75,8 @@ function gitEnvironment(allowProtocols: string | undefined): { env: Record<strin
   if (env.GIT_SSH_COMMAND === undefined && env.GIT_SSH === undefined) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
   env.LC_ALL = 'C'; // stable messages for the few we parse (shortstat, "couldn't find remote ref")
   if (allowProtocols) env.GIT_ALLOW_PROTOCOL = allowProtocols;
-  const unsafe: UnsafeFlags = {};
+  // Only for our own `-c core.hooksPath=/dev/null` (run()): it turns hooks off, never on.
+  const unsafe: UnsafeFlags = { allowUnsafeHooksPath: true };
   for (const [k, flag] of Object.entries(USER_VARS)) {
     if (Object.keys(env).some((key) => key.toUpperCase() === k)) unsafe[flag] = true;
   }
@@ -97,7 +98,8 @@ async function run(dir: string, args: string[], opts: GitCallOptions = {}): Prom
     const git = simpleGit({ baseDir: dir, unsafe, allowEnvironment: Object.keys(env), trimmed: false, ...(abort ? { abort } : {}) }).env(
       env,
     );
-    return await git.raw(args);
+    // Hooks are the repository's (and an agent may have just written them): the runner never runs them.
+    return await git.raw(['-c', 'core.hooksPath=/dev/null', ...args]);
   } catch (err) {
     const timedOut = timeout?.aborted === true;
     const message = timedOut ? `timed out after ${opts.timeoutMs} ms` : redactUrlsIn(errorMessage(err).trim()) || 'failed';

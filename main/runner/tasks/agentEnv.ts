@@ -33,7 +33,8 @@ export function agentEnv(opts: {
   env.SIBYL_PROJECT_ID = opts.spec.projectId;
   // Environment blocks are small on every OS (E2BIG past ~128 KiB per string on Linux): the
   // variable keeps the start, the file the whole prompt.
-  env.SIBYL_TASK_PROMPT = cutBytes(opts.spec.prompt, PROMPT_ENV_MAX_BYTES);
+  // NUL cannot travel in an environment string; the file and stdin keep the prompt byte for byte.
+  env.SIBYL_TASK_PROMPT = cutBytes(opts.spec.prompt.replaceAll('\0', ''), PROMPT_ENV_MAX_BYTES);
   env.SIBYL_TASK_PROMPT_FILE = opts.promptFile;
   env.SIBYL_WORKTREE_PATH = opts.worktreePath;
   if (opts.sandboxId) env.SIBYL_SANDBOX_ID = opts.sandboxId;

@@ -95,6 +95,8 @@ export class TaskManager {
     try {
       if (this.#draining) throw new TaskRejected('runner_draining', 'the runner is draining');
       spec = toTaskSpec(msg, this.#d);
+      // An agent CLI with nothing to do would fail on every runner: refused before the ack.
+      if (spec.commandSource === 'agent' && !spec.prompt) throw new TaskRejected('invalid_task', 'the task has no prompt and no command');
       this.#d.validate?.(spec);
       if (this.#running.size >= this.#maxAgents)
         throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);

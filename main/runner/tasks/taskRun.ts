@@ -107,7 +107,11 @@ export class TaskRun {
       }
       this.#deps.onViewChange?.();
       await this.#deps.observer.workspaceReady?.(spec.taskId, workspace.path, workspace.env.SIBYL_BRANCH);
-      if (this.#stopReason) return { message: this.#cancelledBeforeStart(t0, workspace.path), workspace };
+      if (this.#stopReason) {
+        await this.#closeLog(`cancelled before the agent started (${this.#stopReason})`);
+        await plan.cleanup();
+        return { message: this.#cancelledBeforeStart(t0, workspace.path, plan), workspace };
+      }
       this.#deps.update({ status: 'running', progress: 20, activity: `Starting ${plan.label}` });
       const proc = new AgentProcess({
         argv: plan.launch.argv,
@@ -161,7 +165,7 @@ export class TaskRun {
             ? exit.stoppedBy
             : (needsInput ??
               exit.spawnError ??
-              (status === 'failed' ? (outcome.error ?? `agent exited with code ${exit.exitCode}`) : undefined));
+              (status === 'failed' ? (outcome.error ?? exitReason(exit.exitCode, exit.stderr)) : undefined));
       const committed = status === 'completed' ? await this.#commit(workspace, plan, outcome) : undefined;
       const result: TaskResult = {
         status,
@@ -203,7 +207,10 @@ export class TaskRun {
   /** Auto-commit (issue 11): an editing agent's changes go on the task branch with the task trailer. */
   async #commit(workspace: PreparedWorkspace, plan: AgentPlan, outcome: AgentOutcome): Promise<string | undefined> {
     if (!this.#deps.autoCommit || plan.readOnly || !workspace.commit) return undefined;
-    const subject = oneLine(outcome.summary ?? '', 72) || oneLine(this.spec.prompt, 72) || `Sibyl task ${this.spec.taskId}`;
+    // Control characters (a NUL in a prompt) cannot travel in argv, and have no place in a subject.
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+    const clean = (t: string): string => oneLine(t.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''), 72);
+    const subject = clean(outcome.summary ?? '') || clean(this.spec.prompt) || `Sibyl task ${this.spec.taskId}`;
     try {
       return await workspace.commit(subject, `Sibyl-Task: ${this.spec.taskId}`);
     } catch (err) {
@@ -244,11 +251,18 @@ export class TaskRun {
     }
   }
 
-  #cancelledBeforeStart(t0: number, path: string): TaskComplete {
+  #cancelledBeforeStart(t0: number, path: string, plan: AgentPlan): TaskComplete {
     const reason = this.#stopReason ?? 'task_cancel';
     return completeMessage(
       this.spec.taskId,
-      { status: 'cancelled', exit_code: null, worktree_path: path, duration_s: round3((performance.now() - t0) / 1000), error: reason },
+      {
+        status: 'cancelled',
+        exit_code: null,
+        worktree_path: path,
+        duration_s: round3((performance.now() - t0) / 1000),
+        error: reason,
+        agent: plan.agent,
+      },
       reason === 'runner_draining',
     );
   }
@@ -353,11 +367,17 @@ function viewStep(s: AgentStep): TaskStep {
   };
 }
 
+/** "agent exited with code 1: <its last words on stderr>" — the agent's own reason when it gave one. */
+function exitReason(code: number | null, stderr: string): string {
+  const last = stderr.trimEnd().split('\n').pop()?.trim();
+  return `agent exited with code ${code}${last ? `: ${oneLine(last, 300)}` : ''}`;
+}
+
 /** A run that stopped on something only a person can give: a question, or a refused permission. */
 function needsInputOf(outcome: AgentOutcome): string | undefined {
   if (outcome.question) return `needs_input: ${outcome.question}`;
   const denied = outcome.permission_denials;
-  if (denied?.length) return `needs_input: the agent was refused ${denied.map((d) => `${d.tool} ${d.input}`).join('; ')}`;
+  if (denied?.length) return `needs_input: ${oneLine(`the agent was refused: ${denied.map((d) => d.input || d.tool).join('; ')}`, 400)}`;
   return undefined;
 }
 
