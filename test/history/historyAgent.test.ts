@@ -10,6 +10,7 @@ import { finishedPatch, HistoryStore } from '../../main/runner/history/historySt
 import type { TaskComplete } from '../../main/runner/protocol/messages.ts';
 import type { TaskSpec } from '../../main/runner/tasks/taskSpec.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { spec as fixtureSpec } from '../helpers/workspaceFixture.ts';
 
 // Local days are the point of dailyTotals: fix the zone, one with a DST change inside the test's days.
 process.env.TZ = 'America/New_York';
@@ -21,22 +22,15 @@ function store(dir = tempDir()): HistoryStore {
 }
 
 function spec(taskId: string, prompt = 'Fix the login form'): TaskSpec {
-  return {
+  return fixtureSpec({
     taskId,
     agentId: 'agent_1',
     projectId: 'project_1',
     prompt,
-    agentType: undefined,
     command: [],
     commandSource: 'agent',
     timeoutSeconds: 600,
-    timeoutFromTask: false,
-    worktreePath: undefined,
-    branch: undefined,
-    baseRef: undefined,
-    repoUrl: undefined,
-    shadow: false,
-  };
+  });
 }
 
 function complete(taskId: string, fields: Record<string, unknown>, status: 'completed' | 'failed' = 'completed'): TaskComplete {
