@@ -39,15 +39,11 @@ function cliHint(err: RunnerError): string {
   return remedyHint(err.remedy, { serverUrl: str(err.context.serverUrl), file, path: str(err.context.path) });
 }
 
-/**
- * `sibyl-runner <command>: <message> — <hint>`, the one way every command reports an error. A
- * message that starts with the command's name already (an older wording) is not prefixed twice.
- */
+/** `sibyl-runner <command>: <message> — <hint>`, the one way every command reports an error. */
 function printError(io: Io, command: string, err: unknown): number {
   if (err instanceof RunnerError) {
     const hint = cliHint(err);
-    const message = err.message.startsWith(`${command}: `) ? err.message.slice(command.length + 2) : err.message;
-    println(io.stderr, `sibyl-runner ${command}: ${message}${hint ? ` — ${hint}` : ''}`);
+    println(io.stderr, `sibyl-runner ${command}: ${err.message}${hint ? ` — ${hint}` : ''}`);
     return err.exitCode;
   }
   println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
