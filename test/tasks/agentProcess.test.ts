@@ -84,3 +84,39 @@ test('line splitter: no unbounded lines, partial chunks joined, CRLF and empty l
   assert.ok(out.every((l) => l.length <= 10));
   assert.ok(out.join('').includes('€'));
 });
+
+test('progress without newlines reaches onPartial: the text after the last \\r, throttled, then the line', async () => {
+  const partials: string[] = [];
+  const lines: string[] = [];
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', 'for i in 1 2 3 4 5; do printf "\\rdownloading $i%%"; sleep 0.3; done; printf "\\rdone\\n"'],
+    cwd: tempDir(),
+    env,
+    timeoutMs: 10_000,
+    onPartial: (s, t) => partials.push(`${s}:${t}`),
+    onLine: (s, l) => lines.push(`${s}:${l}`),
+  });
+  const exit = await p.exited;
+  assert.equal(exit.exitCode, 0);
+  assert.ok(partials.length >= 2, `several partials: ${JSON.stringify(partials)}`);
+  assert.ok(
+    partials.every((t) => /^stdout:downloading [1-5]%$/.test(t)),
+    JSON.stringify(partials),
+  );
+  assert.equal(partials.at(-1), 'stdout:downloading 5%');
+  assert.equal(new Set(partials).size, partials.length, 'no repeats');
+  assert.equal(lines.length, 1);
+});
+
+test('line splitter: visiblePartial is what a terminal shows of the unterminated line, bounded', () => {
+  const s = new LineSplitter(() => undefined);
+  assert.equal(s.visiblePartial(), '');
+  s.push(Buffer.from('line\n\r 10%\r 20% '));
+  assert.equal(s.visiblePartial(), '20%');
+  s.push(Buffer.from('\r'));
+  assert.equal(s.visiblePartial(), '20%', 'a trailing \\r has not redrawn yet');
+  s.push(Buffer.from('x'.repeat(5000)));
+  assert.equal(s.visiblePartial().length, 2048);
+  s.push(Buffer.from('\n'));
+  assert.equal(s.visiblePartial(), '');
+});

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { LineSplitter, LineTail } from './lineSplitter.ts';
+import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
 
 export type StreamName = 'stdout' | 'stderr';
@@ -14,6 +14,15 @@ export interface AgentProcessOptions {
   timeoutGraceMs?: number;
   cancelGraceMs?: number;
   onLine?: (stream: StreamName, line: string) => void;
+  /**
+   * A stream's unterminated line changed (progress printed with `\r` and no newline): `text` is
+   * what a terminal would show, i.e. what follows the last `\r`, trimmed, at most 2048 characters.
+   * Called at most once per `partialIntervalMs` per stream, never with '' and never twice with the
+   * same text in a row; once the line ends it arrives through `onLine` instead.
+   */
+  onPartial?: (stream: StreamName, text: string) => void;
+  /** minimum time between two `onPartial` calls for one stream (ms); default 250 */
+  partialIntervalMs?: number;
   tailLines?: number;
   /** written to the agent's stdin, which is then closed (the prompt; never argv, which has a size limit) */
   stdin?: string | undefined;
@@ -79,18 +88,26 @@ export class AgentProcess {
       this.#child.stdin.end(opts.stdin);
     }
     const tails = { stdout: new LineTail(opts.tailLines ?? 200), stderr: new LineTail(opts.tailLines ?? 200) };
-    const splitters = {
-      stdout: new LineSplitter((l) => {
-        tails.stdout.push(l);
-        opts.onLine?.('stdout', l);
-      }),
-      stderr: new LineSplitter((l) => {
-        tails.stderr.push(l);
-        opts.onLine?.('stderr', l);
-      }),
+    const partials: Partial<Record<StreamName, PartialLineReporter>> = {};
+    const splitter = (stream: StreamName): LineSplitter =>
+      new LineSplitter((l) => {
+        tails[stream].push(l);
+        partials[stream]?.lineEnded();
+        opts.onLine?.(stream, l);
+      });
+    const splitters = { stdout: splitter('stdout'), stderr: splitter('stderr') };
+    const onPartial = opts.onPartial;
+    if (onPartial) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        partials[stream] = new PartialLineReporter(splitters[stream], (t) => onPartial(stream, t), opts.partialIntervalMs);
+      }
+    }
+    const read = (stream: StreamName) => (c: Buffer) => {
+      splitters[stream].push(c);
+      partials[stream]?.changed();
     };
-    this.#child.stdout?.on('data', (c: Buffer) => splitters.stdout.push(c));
-    this.#child.stderr?.on('data', (c: Buffer) => splitters.stderr.push(c));
+    this.#child.stdout?.on('data', read('stdout'));
+    this.#child.stderr?.on('data', read('stderr'));
 
     this.started = new Promise((res, rej) => {
       this.#child.once('spawn', () => res());
@@ -120,6 +137,8 @@ export class AgentProcess {
         clearTimeout(this.#killTimer);
         // Whatever is left of the group (a backgrounded grandchild) must not outlive the task.
         if (spawnError === undefined) this.#signalGroup('SIGKILL');
+        partials.stdout?.close();
+        partials.stderr?.close();
         splitters.stdout.end();
         splitters.stderr.end();
         resolveExit({

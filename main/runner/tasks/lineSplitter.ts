@@ -1,5 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 
+/** The longest visible partial line reported (characters; ~2 KiB of ASCII). */
+export const PARTIAL_MAX_CHARS = 2048;
+
 /**
  * Splits a byte stream into lines without unbounded buffering: a line longer than `maxLine`
  * characters is emitted in pieces (the original runner's reader died on lines > 64 KiB, R15).
@@ -14,6 +17,17 @@ export class LineSplitter {
   constructor(emit: (line: string) => void, maxLine = 64 * 1024) {
     this.#emit = emit;
     this.#maxLine = maxLine;
+  }
+
+  /**
+   * What a terminal would show of the unterminated line: the text after its last carriage return
+   * (progress bars redraw with `\r`), a trailing `\r` ignored, whitespace trimmed, at most
+   * `PARTIAL_MAX_CHARS` characters (the end of it). '' when there is none.
+   */
+  visiblePartial(): string {
+    const text = this.#partial.replace(/\r+$/, '');
+    const visible = text.slice(text.lastIndexOf('\r') + 1).trim();
+    return visible.length > PARTIAL_MAX_CHARS ? visible.slice(-PARTIAL_MAX_CHARS) : visible;
   }
 
   push(chunk: Buffer): void {
@@ -69,5 +83,60 @@ export class LineTail {
 
   toString(): string {
     return this.lines().join('\n');
+  }
+}
+
+/**
+ * Reports a splitter's visible partial line (see `LineSplitter.visiblePartial`) at most once per
+ * `intervalMs` (ms), the latest value winning, and only when it changed and is not empty: a
+ * progress bar redrawn with `\r` a thousand times a second costs one callback per interval.
+ * Call `changed()` after each push, `lineEnded()` when the splitter emitted a line (the partial
+ * then starts afresh), `close()` when the stream ends (a pending report is dropped).
+ */
+export class PartialLineReporter {
+  readonly #splitter: LineSplitter;
+  readonly #report: (text: string) => void;
+  readonly #intervalMs: number;
+  #last = '';
+  #lastAt = -Infinity;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(splitter: LineSplitter, report: (text: string) => void, intervalMs = 250) {
+    this.#splitter = splitter;
+    this.#report = report;
+    this.#intervalMs = intervalMs;
+  }
+
+  changed(): void {
+    if (this.#closed || this.#timer) return;
+    const wait = this.#lastAt + this.#intervalMs - performance.now();
+    if (wait <= 0) this.#flush();
+    else {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#flush();
+      }, wait);
+      this.#timer.unref();
+    }
+  }
+
+  lineEnded(): void {
+    this.#last = '';
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    const text = this.#splitter.visiblePartial();
+    if (text === '' || text === this.#last) return;
+    this.#last = text;
+    this.#lastAt = performance.now();
+    this.#report(text);
   }
 }
