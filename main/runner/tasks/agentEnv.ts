@@ -1,4 +1,5 @@
 import { cutBytes } from '../agents/preset.ts';
+import { newTaskMarker, TASK_MARKER_VAR } from './processTree.ts';
 import type { TaskSpec } from './taskSpec.ts';
 
 /** SIBYL_TASK_PROMPT keeps at most this much of the prompt (bytes); SIBYL_TASK_PROMPT_FILE has all of it. */
@@ -11,6 +12,7 @@ const SCRUBBED = ['SIBYL_RUNNER_TOKEN', 'SIBYL_AUTH_TOKEN', 'SIBYL_API_KEY', 'SI
  * The agent's environment: the daemon's, minus our credentials, plus the task variables.
  * Not an allow-list: agents (Claude Code, Codex, Aider) need their own API keys from the
  * user's environment; what we hold back is everything that would let the agent act as the runner.
+ * `SIBYL_TASK_MARKER` is this run's marker (processTree.ts); AgentProcess kills by it.
  */
 export function agentEnv(opts: {
   base: Record<string, string | undefined>;
@@ -39,5 +41,8 @@ export function agentEnv(opts: {
   env.SIBYL_WORKTREE_PATH = opts.worktreePath;
   if (opts.sandboxId) env.SIBYL_SANDBOX_ID = opts.sandboxId;
   Object.assign(env, opts.extra);
+  // New for every run, after `extra` and over the daemon's own (a runner started by an agent has
+  // one): every process the agent starts inherits it, so it is found after leaving the group.
+  env[TASK_MARKER_VAR] = newTaskMarker(opts.spec.taskId);
   return env;
 }

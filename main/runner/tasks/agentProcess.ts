@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
+import { DescendantTracker, findMarkedProcesses, freezeAndKill, newTaskMarker, signalEach, TASK_MARKER_VAR } from './processTree.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -28,6 +29,12 @@ export interface AgentProcessOptions {
   stdin?: string | undefined;
   /** the first signal to the group on stop (SIGINT for agents that clean up on Ctrl-C); default SIGTERM */
   interruptSignal?: NodeJS.Signals;
+  /**
+   * After the agent (the leader) exits, how long its pipes are still read (ms; default 500). A
+   * process that left the group may hold them open for ever; past this window the task ends with
+   * the leader's exit code and that process is killed.
+   */
+  drainMs?: number;
 }
 
 export interface AgentExit {
@@ -56,6 +63,12 @@ const SIGNAL_NUMBERS: Record<string, number> = {
 /**
  * One agent in its own process group, so a timeout or cancel reaches every grandchild.
  * Output is read line by line into a bounded tail; the full stream goes to `onLine` (the task log).
+ *
+ * Processes that left the group (`setsid`, daemons) are found by the run's marker variable
+ * (`SIBYL_TASK_MARKER`, taken from `env` or made here) and, on Linux, by the descendants seen
+ * while running (see processTree.ts): they get the same signals as the group on stop, and SIGKILL
+ * when the task ends, however it ends. Not on Windows (issue 14), and not a process that cleared
+ * its environment before the first snapshot saw it, nor one running as another user.
  */
 export class AgentProcess {
   readonly pid: number | undefined;
@@ -66,22 +79,32 @@ export class AgentProcess {
   #stoppedBy: StopReason | undefined;
   #killTimer: NodeJS.Timeout | undefined;
   #timeoutTimer: NodeJS.Timeout | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #paused = false;
   #done = false;
+  readonly #tracker: DescendantTracker | undefined;
+  /** this run's marker: in the agent's environment, inherited by everything it starts */
+  readonly marker: string;
 
   constructor(opts: AgentProcessOptions) {
     this.#opts = opts;
     const t0 = performance.now();
     const [file, ...args] = opts.argv;
     if (!file) throw new Error('empty command');
+    // agentEnv's marker (it names the task); never one the runner carries itself (a runner started
+    // by another runner's agent), which would make us kill our own parent's processes.
+    const given = opts.env[TASK_MARKER_VAR];
+    this.marker = given && given !== process.env[TASK_MARKER_VAR] ? given : newTaskMarker('');
     // detached: the child leads a new process group (POSIX), so we can signal -pgid.
     this.#child = spawn(file, args, {
       cwd: opts.cwd,
-      env: opts.env,
+      env: { ...opts.env, [TASK_MARKER_VAR]: this.marker },
       stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
     this.pid = this.#child.pid;
+    if (this.pid !== undefined && process.platform === 'linux') this.#tracker = new DescendantTracker(this.pid);
     if (opts.stdin !== undefined && this.#child.stdin) {
       // An agent that exits without reading its stdin must not crash us with EPIPE.
       this.#child.stdin.on('error', () => undefined);
@@ -123,11 +146,21 @@ export class AgentProcess {
           finish(null, null);
         }
       });
-      this.#child.once('exit', () => {
-        // The leader is gone; anything left in its group is an orphan holding our pipes. End it.
+      this.#child.once('exit', (code, signal) => {
+        // The leader is gone; anything left of the task is an orphan, maybe holding our pipes. End it.
         this.#signalGroup('SIGTERM');
-        this.#killTimer ??= setTimeout(() => this.#signalGroup('SIGKILL'), 2000);
-        this.#killTimer.unref();
+        this.#signalEscaped('SIGTERM');
+        // 'close' waits for every holder of the pipes; one that left the group may never let go.
+        const drain = (): void => {
+          this.#drainTimer = setTimeout(() => {
+            // Paused for the caller's backpressure: the output is still wanted, wait for it.
+            if (this.#paused) return drain();
+            this.#child.stdout?.destroy();
+            this.#child.stderr?.destroy();
+            finish(code, signal);
+          }, opts.drainMs ?? 500);
+        };
+        drain();
       });
       this.#child.once('close', (code, signal) => finish(code, signal));
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -135,8 +168,10 @@ export class AgentProcess {
         this.#done = true;
         clearTimeout(this.#timeoutTimer);
         clearTimeout(this.#killTimer);
-        // Whatever is left of the group (a backgrounded grandchild) must not outlive the task.
-        if (spawnError === undefined) this.#signalGroup('SIGKILL');
+        clearTimeout(this.#drainTimer);
+        this.#tracker?.stop();
+        // Whatever is left of the task (a backgrounded grandchild, an escaped one) must not outlive it.
+        if (spawnError === undefined) this.#killAll();
         partials.stdout?.close();
         partials.stderr?.close();
         splitters.stdout.end();
@@ -161,11 +196,13 @@ export class AgentProcess {
 
   /** Backpressure: stop reading the agent's output (it blocks on a full pipe) until resumed. */
   pauseOutput(): void {
+    this.#paused = true;
     this.#child.stdout?.pause();
     this.#child.stderr?.pause();
   }
 
   resumeOutput(): void {
+    this.#paused = false;
     this.#child.stdout?.resume();
     this.#child.stderr?.resume();
   }
@@ -176,9 +213,28 @@ export class AgentProcess {
     this.#stoppedBy = reason;
     const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
     this.#signalGroup(this.#opts.interruptSignal ?? 'SIGTERM');
+    this.#signalEscaped(this.#opts.interruptSignal ?? 'SIGTERM');
     clearTimeout(this.#killTimer);
-    this.#killTimer = setTimeout(() => this.#signalGroup('SIGKILL'), grace);
+    this.#killTimer = setTimeout(() => this.#killAll(), grace);
     this.#killTimer.unref();
+  }
+
+  /** SIGKILL to the group and to every process of this run found outside it (see processTree.ts). */
+  #killAll(): void {
+    this.#signalGroup('SIGKILL');
+    if (process.platform === 'win32') return;
+    freezeAndKill(() => this.#escaped());
+  }
+
+  #signalEscaped(signal: NodeJS.Signals): void {
+    if (process.platform !== 'win32') signalEach(this.#escaped(), signal);
+  }
+
+  /** Processes of this run, wherever they are: by marker, and (Linux) by the descendants seen. */
+  #escaped(): number[] {
+    this.#tracker?.snapshot();
+    const marked = findMarkedProcesses((m) => m === this.marker);
+    return [...new Set([...marked, ...(this.#tracker?.alive() ?? [])])];
   }
 
   #signalGroup(signal: NodeJS.Signals): void {

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { processStartTime } from './processIdentity.ts';
+
+/**
+ * Finding the processes a task started after they left its process group (`setsid`, a daemon's
+ * double fork): a group signal no longer reaches them, and if they kept our stdout/stderr the
+ * task never ends. Two ways, used together:
+ *
+ * - **The marker.** Every agent gets `SIBYL_TASK_MARKER=<random, per run>` in its environment; a
+ *   child inherits it, whatever group or session it moves to. Linux: read from
+ *   `/proc/<pid>/environ` (only the runner's own user's processes are readable — the only ones it
+ *   could signal anyway). macOS: `ps -A -E -ww` (untested here). It cannot see a process that was
+ *   started with a cleared environment (`env -i`, an `execve` without it), or one that rewrote its
+ *   environment block in place, or runs as another user (sudo).
+ * - **The tree, tracked while running (Linux only).** `DescendantTracker` snapshots the parent links
+ *   of /proc every second, so a process that cleared its environment but lived for a snapshot is
+ *   still known by pid and start time after it is reparented to init.
+ *
+ * Windows has neither (issue 14: it needs a Job Object, or `taskkill /T` for the tree): there,
+ * processes that leave the agent's tree survive it. A cgroup would catch everything on Linux but
+ * needs a delegated cgroup (systemd-run --user --scope), which the runner cannot count on.
+ */
+
+/** The environment variable carrying a task run's marker to every process it starts. */
+export const TASK_MARKER_VAR = 'SIBYL_TASK_MARKER';
+
+const MARKER_PREFIX = 'sibyl1';
+
+/**
+ * A new marker for one run of a task: `sibyl1.<32 hex>.<task id, URI-encoded>`. The random part
+ * makes it unique to this run (a re-run of the same task, by this or another runner, differs);
+ * the task id lets crash recovery find a run whose marker was not journaled. No spaces, so `ps`
+ * output can be split on them.
+ */
+export function newTaskMarker(taskId: string): string {
+  return `${MARKER_PREFIX}.${randomBytes(16).toString('hex')}.${encodeURIComponent(taskId)}`;
+}
+
+/** The task id inside a marker made by `newTaskMarker`; undefined for anything else. */
+export function markerTaskId(marker: string): string | undefined {
+  const m = /^sibyl1\.[0-9a-f]{32}\.(.*)$/.exec(marker);
+  if (!m?.[1]) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One process as seen in /proc/<pid>/stat. `startTime` is `processStartTime(pid)`'s value. */
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  startTime: string;
+  /** a zombie (or dead) process: it runs nothing and cannot be signalled away, only reaped */
+  zombie: boolean;
+}
+
+/** Every process in /proc (Linux); undefined elsewhere or when /proc cannot be read. */
+export function listProcesses(): ProcessEntry[] | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const out: ProcessEntry[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const entry = readStat(Number(name));
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+function readStat(pid: number): ProcessEntry | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // exited meanwhile
+  }
+  // Field 2 (comm) may contain spaces or ')': count from the last ')'. Fields 3, 4, 5, 22.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid, pgrp] = rest;
+  const startTime = processStartTime(pid);
+  if (state === undefined || startTime === undefined) return undefined;
+  return { pid, ppid: Number(ppid), pgid: Number(pgrp), startTime, zombie: state === 'Z' || state === 'X' };
+}
+
+/**
+ * Pids of live processes whose environment holds `SIBYL_TASK_MARKER=<m>` with `matches(m)` true.
+ * Never the runner itself. [] where the platform offers no way to read environments (Windows,
+ * or `ps` failing); a process of another user is not seen.
+ */
+export function findMarkedProcesses(matches: (marker: string) => boolean): number[] {
+  if (process.platform === 'linux') return linuxMarked(matches);
+  if (process.platform === 'win32') return [];
+  return psMarked(matches);
+}
+
+function linuxMarked(matches: (marker: string) => boolean): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  const key = `${TASK_MARKER_VAR}=`;
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`, 'latin1');
+    } catch {
+      continue; // another user's process (EACCES), or gone
+    }
+    for (const kv of environ.split('\0')) {
+      if (kv.startsWith(key) && matches(kv.slice(key.length))) {
+        found.push(Number(name));
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** macOS / BSD: `ps -E` appends each process's environment to its command (own processes only). */
+function psMarked(matches: (marker: string) => boolean): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-A', '-E', '-ww', '-o', 'pid=', '-o', 'command='], {
+      encoding: 'utf8',
+      timeout: 5000,
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  const re = new RegExp(`(?:^|\\s)${TASK_MARKER_VAR}=(\\S+)`, 'g');
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s(.*)$/.exec(line);
+    if (!m?.[1] || !m[2] || Number(m[1]) === process.pid) continue;
+    for (const hit of m[2].matchAll(re)) {
+      if (hit[1] && matches(hit[1])) {
+        found.push(Number(m[1]));
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Remembers every descendant of `rootPid` seen while it runs (Linux; elsewhere it knows nothing):
+ * a snapshot of /proc's parent links every `intervalMs` (ms), following links from the root and
+ * from any process already known, so a child of a process that was reparented is still found.
+ * Each is kept with its start time, so a pid reused after it exited is never reported.
+ */
+export class DescendantTracker {
+  readonly #root: number;
+  readonly #rootStart: string | undefined;
+  readonly #known = new Map<number, string>();
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  constructor(rootPid: number, intervalMs = 1000) {
+    this.#root = rootPid;
+    // Once the root has exited its pid may be reused: its children are then someone else's.
+    this.#rootStart = processStartTime(rootPid);
+    if (process.platform !== 'linux') return;
+    this.#timer = setInterval(() => this.snapshot(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Look now (also called by the interval). */
+  snapshot(): void {
+    const all = listProcesses();
+    if (!all) return;
+    const byParent = new Map<number, ProcessEntry[]>();
+    for (const p of all) {
+      const list = byParent.get(p.ppid);
+      if (list) list.push(p);
+      else byParent.set(p.ppid, [p]);
+    }
+    const alive = new Map(all.map((p) => [p.pid, p.startTime]));
+    // Roots: the leader, and every known process still alive as the same process.
+    const root = this.#rootStart !== undefined && alive.get(this.#root) === this.#rootStart ? [this.#root] : [];
+    const queue = [...root, ...[...this.#known].filter(([pid, t]) => alive.get(pid) === t).map(([pid]) => pid)];
+    const seen = new Set<number>(queue);
+    while (queue.length > 0) {
+      const pid = queue.pop()!;
+      for (const child of byParent.get(pid) ?? []) {
+        if (seen.has(child.pid) || child.pid === process.pid) continue;
+        seen.add(child.pid);
+        this.#known.set(child.pid, child.startTime);
+        queue.push(child.pid);
+      }
+    }
+  }
+
+  /** Known descendants that are still the same live process. */
+  alive(): number[] {
+    const out: number[] = [];
+    for (const [pid, t] of this.#known) {
+      if (processStartTime(pid) === t) out.push(pid);
+      else this.#known.delete(pid);
+    }
+    return out;
+  }
+
+  /** Stop the periodic snapshots (what is known stays). */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Send `signal` to each pid; a pid already gone (ESRCH) or not ours (EPERM) is skipped. */
+export function signalEach(pids: Iterable<number>, signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone or not ours: nothing to do
+    }
+  }
+}
+
+/**
+ * Kill every process `find` returns, including those it starts while we look: each round stops
+ * (SIGSTOP) what it finds, so a stopped process cannot fork again, and looks again, until a round
+ * finds nothing new (at most `maxRounds`); then all of them get SIGKILL, which also ends a stopped
+ * process. Returns the pids killed.
+ */
+export function freezeAndKill(find: () => Iterable<number>, maxRounds = 8): number[] {
+  const frozen = new Set<number>();
+  for (let round = 0; round < maxRounds; round++) {
+    const fresh = [...find()].filter((pid) => !frozen.has(pid) && pid !== process.pid && pid > 1);
+    if (fresh.length === 0) break;
+    signalEach(fresh, 'SIGSTOP');
+    for (const pid of fresh) frozen.add(pid);
+  }
+  signalEach(frozen, 'SIGKILL');
+  return [...frozen];
+}

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { AgentProcess } from '../../main/runner/tasks/agentProcess.ts';
+import {
+  DescendantTracker,
+  findMarkedProcesses,
+  freezeAndKill,
+  markerTaskId,
+  newTaskMarker,
+  TASK_MARKER_VAR,
+} from '../../main/runner/tasks/processTree.ts';
+import { processAlive, tempDir, until } from '../helpers/tmp.ts';
+
+const LINUX_ONLY = process.platform === 'linux' ? false : 'escaped processes are found through /proc here';
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+/** Gone: no such pid, or a zombie (dead, waiting for a reaper that may not exist in a container). */
+function gone(pid: number): boolean {
+  if (!processAlive(pid)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}
+
+function ppid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+async function pidFrom(file: string): Promise<number> {
+  const text = await until(() => existsSync(file) && readFileSync(file, 'utf8').trim(), file);
+  return Number(text);
+}
+
+test('a marker names its task and is unique per run', () => {
+  const a = newTaskMarker('task 1/ä');
+  assert.notEqual(a, newTaskMarker('task 1/ä'));
+  assert.equal(markerTaskId(a), 'task 1/ä');
+  assert.ok(!/\s/.test(a), 'no spaces: ps output is split on them');
+  assert.equal(markerTaskId('something-else'), undefined);
+});
+
+test('case 8: an escaped descendant holding the pipes does not keep the task running', { skip: LINUX_ONLY }, async () => {
+  const dir = tempDir();
+  const lines: string[] = [];
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', 'setsid sleep 40 & echo $! > escaped.pid; sleep 1; echo agent-done; exit 0'],
+    cwd: dir,
+    env,
+    timeoutMs: 10_000,
+    onLine: (_s, l) => lines.push(l),
+  });
+  const escaped = await pidFrom(`${dir}/escaped.pid`);
+  assert.ok(!gone(escaped), 'the escaped sleep runs');
+  const exit = await p.exited;
+  assert.equal(exit.stoppedBy, undefined, 'not stopped by the timeout');
+  assert.equal(exit.exitCode, 0);
+  assert.deepEqual(lines, ['agent-done']);
+  await until(() => gone(escaped), 'the escaped sleep to be killed when the task ends');
+});
+
+test('case 9: cancel kills a descendant that left the group, with or without our pipes', { skip: LINUX_ONLY }, async () => {
+  for (const redirect of ['>/dev/null 2>&1', '']) {
+    const dir = tempDir();
+    const p = new AgentProcess({
+      argv: ['/bin/sh', '-c', `setsid sleep 300 ${redirect} & echo $! > escaped.pid; sleep 300`],
+      cwd: dir,
+      env,
+      timeoutMs: 60_000,
+      cancelGraceMs: 2000,
+    });
+    const escaped = await pidFrom(`${dir}/escaped.pid`);
+    assert.ok(!gone(escaped));
+    p.stop('task_cancel');
+    const exit = await p.exited;
+    assert.equal(exit.stoppedBy, 'task_cancel');
+    await until(() => gone(escaped), `escaped sleep (${redirect || 'holding the pipes'}) to be killed by the cancel`);
+  }
+});
+
+test('timeout kills a double-forked daemon that ignores SIGTERM', { skip: LINUX_ONLY }, async () => {
+  const dir = tempDir();
+  // The subshell exits at once: the daemon's parent is gone, it is in its own session, ignores TERM.
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', `(setsid sh -c 'trap "" TERM; echo $$ > daemon.pid; while :; do sleep 1; done' >/dev/null 2>&1 &); sleep 300`],
+    cwd: dir,
+    env,
+    timeoutMs: 500,
+    timeoutGraceMs: 500,
+  });
+  const daemon = await pidFrom(`${dir}/daemon.pid`);
+  const exit = await p.exited;
+  assert.equal(exit.stoppedBy, 'timeout');
+  await until(() => gone(daemon), 'the daemon to be killed by the timeout');
+});
+
+test('a process that cleared its environment is still found if the tree snapshot saw it', { skip: LINUX_ONLY }, async () => {
+  const dir = tempDir();
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', `setsid env -i /bin/sh -c 'echo $$ > cleared.pid; exec sleep 300' >/dev/null 2>&1 & sleep 2; exit 0`],
+    cwd: dir,
+    env,
+    timeoutMs: 60_000,
+  });
+  const cleared = await pidFrom(`${dir}/cleared.pid`);
+  assert.deepEqual(findMarkedProcesses((m) => m === p.marker).includes(cleared), false, 'no marker in a cleared environment');
+  const exit = await p.exited;
+  assert.equal(exit.exitCode, 0);
+  await until(() => gone(cleared), 'the tracked descendant to be killed');
+});
+
+test('findMarkedProcesses sees exactly the processes carrying the marker; freezeAndKill ends them', { skip: LINUX_ONLY }, async () => {
+  const { spawn } = await import('node:child_process');
+  const marker = newTaskMarker('t');
+  const other = newTaskMarker('t');
+  const mine = spawn('sleep', ['300'], { env: { ...env, [TASK_MARKER_VAR]: marker }, stdio: 'ignore', detached: true });
+  const theirs = spawn('sleep', ['300'], { env: { ...env, [TASK_MARKER_VAR]: other }, stdio: 'ignore', detached: true });
+  try {
+    await until(() => findMarkedProcesses((m) => m === marker).length > 0, 'the marked sleep');
+    assert.deepEqual(
+      findMarkedProcesses((m) => m === marker),
+      [mine.pid],
+    );
+    assert.deepEqual(
+      freezeAndKill(() => findMarkedProcesses((m) => m === marker)),
+      [mine.pid],
+    );
+    await until(() => gone(mine.pid!), 'the marked sleep to die');
+    assert.ok(!gone(theirs.pid!), 'another run of the same task is left alone');
+  } finally {
+    mine.kill('SIGKILL');
+    theirs.kill('SIGKILL');
+  }
+});
+
+test('DescendantTracker keeps a grandchild after its parent exits, never a recycled pid', { skip: LINUX_ONLY }, async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = tempDir();
+  const leader = spawn('/bin/sh', ['-c', `(sleep 300 & echo $! > gc.pid; sleep 0.5) ; sleep 300`], {
+    cwd: dir,
+    stdio: 'ignore',
+    detached: true,
+  });
+  const tracker = new DescendantTracker(leader.pid!, 60_000);
+  try {
+    const gc = await pidFrom(`${dir}/gc.pid`);
+    tracker.snapshot();
+    const parent = ppid(gc);
+    assert.notEqual(parent, leader.pid, 'a grandchild, under the subshell');
+    await until(() => ppid(gc) !== parent, 'the subshell to exit and the grandchild to be reparented');
+    tracker.snapshot();
+    assert.ok(tracker.alive().includes(gc), 'still known after its parent exited');
+    process.kill(gc, 'SIGKILL');
+    await until(() => gone(gc), 'grandchild to die');
+    await until(() => !tracker.alive().includes(gc), 'a dead grandchild to be forgotten');
+  } finally {
+    tracker.stop();
+    process.kill(-leader.pid!, 'SIGKILL');
+  }
+});
+
+test("the agent's marker is the one agentEnv made, never the runner's own", () => {
+  const own = newTaskMarker('outer');
+  const saved = process.env[TASK_MARKER_VAR];
+  process.env[TASK_MARKER_VAR] = own;
+  try {
+    const given = newTaskMarker('t1');
+    const a = new AgentProcess({
+      argv: ['/bin/sh', '-c', 'exit 0'],
+      cwd: tempDir(),
+      env: { ...env, [TASK_MARKER_VAR]: given },
+      timeoutMs: 5000,
+    });
+    assert.equal(a.marker, given);
+    const b = new AgentProcess({
+      argv: ['/bin/sh', '-c', 'exit 0'],
+      cwd: tempDir(),
+      env: { ...env, [TASK_MARKER_VAR]: own },
+      timeoutMs: 5000,
+    });
+    assert.notEqual(b.marker, own);
+    assert.match(b.marker, /^sibyl1\./);
+    return Promise.all([a.exited, b.exited]).then(() => undefined);
+  } finally {
+    if (saved === undefined) delete process.env[TASK_MARKER_VAR];
+    else process.env[TASK_MARKER_VAR] = saved;
+  }
+});
