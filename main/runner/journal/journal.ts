@@ -53,6 +53,8 @@ export interface StartedProcess {
   /** processStartTime(pid), taken right after spawn */
   startTime: string | undefined;
   logPath: string | undefined;
+  /** the run's SIBYL_TASK_MARKER: recovery also kills what left the group with it */
+  marker?: string | undefined;
 }
 
 export type InterruptedRunningTask = InterruptedTask & { process: NonNullable<InterruptedTask['process']> };
@@ -127,6 +129,7 @@ export class Journal implements OutboxStore {
         pgid: proc.pgid,
         start_time: proc.startTime ?? null,
         log_path: proc.logPath ?? null,
+        ...(proc.marker ? { marker: proc.marker } : {}),
       },
       true,
     );

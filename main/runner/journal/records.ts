@@ -47,6 +47,8 @@ export const StartedRecord = z.object({
   /** processStartTime(pid) at spawn; recovery compares it before signalling (pids get recycled) */
   start_time: z.string().nullable(),
   log_path: z.string().nullable(),
+  /** the run's SIBYL_TASK_MARKER (processTree.ts); absent in records written before it existed */
+  marker: z.string().optional(),
 });
 
 /** A durable message waiting to reach the server (task_ack / task_reject). */
