@@ -4,6 +4,7 @@ import type { RunnerConfig } from './config/schema.ts';
 import type { Daemon, DaemonOptions } from './daemon.ts';
 import { historyBackend, type HistoryBackend } from './history/historyBackend.ts';
 import { historyRecorder } from './history/historyObserver.ts';
+import { openHistoryOrStartAfresh } from './history/historyRecovery.ts';
 import { HISTORY_FILE, HistoryStore } from './history/historyStore.ts';
 import { Journal } from './journal/journal.ts';
 import { journalObserver } from './journal/journalObserver.ts';
@@ -35,6 +36,13 @@ export interface CoreServices {
   recovered: number;
   /** New history limits (days, tasks; 0 = no limit), applied now and by every later prune. */
   setRetention(r: { maxAgeDays: number; maxTasks: number }): void;
+  /**
+   * The start-up worktree sweep (worktrees of the previous run, `git worktree prune` on every
+   * linked repository: seconds with many links). Awaited before the link starts, so no task is
+   * taken while it decides which worktrees are finished; never throws (a failure is logged).
+   */
+  startupSweep(): Promise<void>;
+  /** The daemon runs: history prune in the background, then the periodic sweep and prune. */
   started(daemon: Daemon): Promise<void>;
   close(): Promise<void>;
 }
@@ -43,6 +51,7 @@ export function taskLogDir(config: RunnerConfig): string {
   return join(config.log_dir, 'tasks');
 }
 
+/** The history file for readers (`history`, `logs`, the window): a damaged file is an error here, never moved. */
 export function openHistory(config: RunnerConfig): HistoryStore {
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
   return new HistoryStore({ dbPath: join(config.state_dir, HISTORY_FILE), logDir: taskLogDir(config) });
@@ -66,18 +75,31 @@ export async function wireCoreServices(
   const logPaths = new Map<string, string>();
   const logPathFor = (taskId: string): string | undefined => logPaths.get(taskId);
   const journal = Journal.open(config.state_dir, { log: ctx.log.child('journal') });
-  const historyStore = openHistory(config);
-  const recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));
+  let historyStore: HistoryStore | undefined;
+  let recovered: number;
+  try {
+    // The daemon (it holds the state lock) is the one that may set a damaged history aside.
+    historyStore = openHistoryOrStartAfresh(
+      { dbPath: join(config.state_dir, HISTORY_FILE), logDir: taskLogDir(config) },
+      ctx.log.child('history'),
+    );
+    recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));
+  } catch (err) {
+    historyStore?.close();
+    journal.close();
+    throw err;
+  }
+  const store = historyStore;
 
   // project_register needs the server's project UUID (§4.6.4, R7): graph ids would get the link dropped.
   const warm = async (): Promise<{ projectId: string; path: string; branch: string | null }[]> =>
     (await workspaces.warmWorktrees()).filter((w) => UUID.test(w.projectId));
   let retention = { maxAgeDays: config.history_retention_days, maxTasks: config.history_max_tasks };
   const prune = async (): Promise<void> => {
-    const r = await historyStore.prune(retention);
+    const r = await store.prune(retention);
     if (r.rows) ctx.log.info('history pruned', { rows: r.rows, logFiles: r.logFiles });
   };
-  const recorder = historyRecorder(historyStore, ctx.log.child('history'), logPathFor);
+  const recorder = historyRecorder(store, ctx.log.child('history'), logPathFor);
   const cleanup = { finished: (taskId: string) => void logPaths.delete(taskId) };
   let timers: NodeJS.Timeout[] = [];
   return {
@@ -96,16 +118,19 @@ export async function wireCoreServices(
     links,
     workspaces,
     journal,
-    historyStore,
-    history: flushedFirst(historyBackend(historyStore), () => recorder.flush()),
+    historyStore: store,
+    history: flushedFirst(historyBackend(store), () => recorder.flush()),
     recovered,
     setRetention: (r) => {
       retention = r;
       background(ctx.log, 'history prune', prune());
     },
-    started: async () => {
+    startupSweep: async () => {
+      ctx.log.info('start-up worktree sweep');
       await workspaces.sweep().catch((err: unknown) => ctx.log.warn('worktree sweep failed', { error: err }));
-      await prune().catch((err: unknown) => ctx.log.warn('history prune failed', { error: err }));
+    },
+    started: async () => {
+      background(ctx.log, 'history prune', prune());
       timers = [
         setInterval(() => background(ctx.log, 'worktree sweep', workspaces.sweep()), SWEEP_EVERY_MS),
         setInterval(() => background(ctx.log, 'history prune', prune()), PRUNE_EVERY_MS),
@@ -115,8 +140,11 @@ export async function wireCoreServices(
     close: async () => {
       for (const t of timers) clearInterval(t);
       recorder.flush();
-      journal.close();
-      historyStore.close();
+      try {
+        journal.close();
+      } finally {
+        store.close();
+      }
     },
   };
 }

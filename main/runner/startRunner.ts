@@ -3,11 +3,10 @@ import { authSourceFor } from './auth/authSource.ts';
 import type { CredentialStore } from './config/credentials.ts';
 import type { RunnerConfig } from './config/schema.ts';
 import { Daemon, type DaemonOptions } from './daemon.ts';
-import { Snapshot } from './control/contract.ts';
-import { controlRequest, controlSocketPath } from './control/controlSocket.ts';
 import { ConfigError, RunnerError } from './errors.ts';
 import { background, logger, type Logger } from './logger.ts';
 import { syncRegistration } from './registration.ts';
+import { acquireStateLock } from './stateLock.ts';
 import { wireCoreServices, type CoreServices } from './services.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 
@@ -27,6 +26,8 @@ export interface StartRunnerOptions {
   log?: Logger;
   /** test and tuning knobs passed to the daemon */
   tuning?: Pick<DaemonOptions, 'pingIntervalMs' | 'redialGraceMs' | 'timeoutGraceMs' | 'cancelGraceMs' | 'controlSocket'>;
+  /** aborted when the face is asked to stop during start-up (a signal): start-up ends before the link starts */
+  signal?: AbortSignal;
 }
 
 export interface StartedRunner {
@@ -37,11 +38,17 @@ export interface StartedRunner {
 }
 
 /**
- * The one way to start the runner, for `sibyl-runner run` and the desktop app alike: core services
- * (workspaces, journal with the durable outbox, history, task logs, crash recovery) → API client →
- * credentials → Daemon (link, tasks, control socket) → start → registration sync in the background
- * (protocol §6, fixes R8). Raises ConfigError (remedy `register`) when runner.yaml has no server or
- * runner id, and what the stores raise when the state folder cannot be opened.
+ * The one way to start the runner, for `sibyl-runner run` and the desktop app alike: the lock on
+ * the state folder first (before anything in it is read or written) → core services (workspaces,
+ * journal with the durable outbox, history, task logs, crash recovery) → the start-up worktree
+ * sweep → API client → credentials → Daemon (link, tasks, control socket) → start → registration
+ * sync in the background (protocol §6, fixes R8).
+ *
+ * Raises ConfigError (remedy `register`) when runner.yaml has no server or runner id; RunnerError
+ * `already_running` (exit 2, naming the pid) when another process holds the state folder;
+ * `start_cancelled` when `opts.signal` was aborted before the link started (everything opened is
+ * closed again, the lock released); and what the stores raise when the state folder cannot be
+ * opened. The lock is released by `stop()`, and at process exit.
  */
 export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions): Promise<StartedRunner> {
   const log = opts.log ?? logger('runner');
@@ -49,54 +56,54 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
   if (!config.server_url) throw new ConfigError(`no server is configured in ${opts.configPath}`, { remedy: 'register', context });
   if (!config.runner_id)
     throw new ConfigError(`no runner_id in ${opts.configPath}: this machine is not registered yet`, { remedy: 'register', context });
-  // Before any state is touched: a second daemon on one configuration would recover (kill) the
+  const cancelled = (): RunnerError =>
+    new RunnerError('start_cancelled', 'start-up was cancelled before the runner connected', { context: { file: opts.configPath } });
+  if (opts.signal?.aborted) throw cancelled();
+  // Before any state is touched: a second daemon on one state folder would recover (kill) the
   // first one's agents and compact its journal under it.
-  const socket = controlSocketPath(opts.configPath);
-  const other = await controlRequest(socket, { method: 'snapshot' }, 1000);
-  if (other?.ok) {
-    const pid = Snapshot.safeParse(other.result).data?.pid;
-    throw new RunnerError(
-      'already_running',
-      `another sibyl-runner${pid ? ` (pid ${pid})` : ''} is already running for ${opts.configPath}`,
-      {
-        context: { file: opts.configPath },
-      },
-    );
-  }
-  const services = await wireCoreServices(config, {
-    home: opts.home,
-    configPath: opts.configPath,
-    log,
-    ...(opts.observer ? { observer: opts.observer } : {}),
-  });
-  const api = new SibylApi(config.server_url);
-  const auth = authSourceFor(config, opts.credentials, api);
-  const daemon = new Daemon({
-    config,
-    configPath: opts.configPath,
-    auth,
-    env: opts.env,
-    ...(opts.onChange ? { onChange: opts.onChange } : {}),
-    ...opts.tuning,
-    ...services.daemonOptions,
-  });
+  const lock = acquireStateLock(config.state_dir, opts.configPath);
+  let services: CoreServices | undefined;
+  let daemon: Daemon | undefined;
   try {
+    services = await wireCoreServices(config, {
+      home: opts.home,
+      configPath: opts.configPath,
+      log,
+      ...(opts.observer ? { observer: opts.observer } : {}),
+    });
+    if (opts.signal?.aborted) throw cancelled();
+    // Before the link: no task is taken while the sweep decides which worktrees are finished.
+    await services.startupSweep();
+    if (opts.signal?.aborted) throw cancelled();
+    const api = new SibylApi(config.server_url);
+    const auth = authSourceFor(config, opts.credentials, api);
+    daemon = new Daemon({
+      config,
+      configPath: opts.configPath,
+      auth,
+      env: opts.env,
+      ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      ...opts.tuning,
+      ...services.daemonOptions,
+    });
     await daemon.start();
     await services.started(daemon);
+    const started = daemon;
+    const sync = async (): Promise<unknown> => {
+      const agents = (await started.agents.installed()).map((a) => a.preset.name);
+      return syncRegistration(api, auth, config, log, agents);
+    };
+    background(log, 'registration sync', sync());
   } catch (err) {
-    await daemon.stop().catch(() => undefined);
-    await services.close();
+    await daemon?.stop().catch(() => undefined);
+    await services?.close().catch(() => undefined);
+    lock.release();
     throw err;
   }
-  const sync = async (): Promise<unknown> => {
-    const agents = (await daemon.agents.installed()).map((a) => a.preset.name);
-    return syncRegistration(api, auth, config, log, agents);
-  };
-  background(log, 'registration sync', sync());
+  const running = { daemon, services };
   let stopping: Promise<void> | undefined;
   return {
-    daemon,
-    services,
-    stop: () => (stopping ??= daemon.stop().finally(() => services.close())),
+    ...running,
+    stop: () => (stopping ??= running.daemon.stop().finally(() => running.services.close().finally(() => lock.release()))),
   };
 }

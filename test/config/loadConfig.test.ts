@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
@@ -137,4 +137,21 @@ test('credentials are written 0600 and validated on read', async () => {
   assert.equal((await store.load()).refresh_token, 'r');
   writeFileSync(store.path, '{"access_token": 5}');
   await assert.rejects(store.load(), /key "access_token"/);
+});
+
+test('the default state folder is per configuration file: the default runner.yaml keeps ~/.sibyl/state, any other gets its own', () => {
+  const home = tempDir();
+  const atDefault = loadConfig({ env: {}, home }).config;
+  assert.equal(atDefault.state_dir, join(home, '.sibyl', 'state'), 'existing installs keep their journal');
+  const a = loadConfig({ env: {}, home, flags: { config: join(home, 'a', 'runner.yaml') } }).config;
+  const b = loadConfig({ env: { SIBYL_CONFIG_DIR: join(home, 'b') }, home }).config;
+  assert.match(a.state_dir, new RegExp(`^${home}/\\.sibyl/state-[0-9a-f]{12}$`));
+  assert.match(b.state_dir, new RegExp(`^${home}/\\.sibyl/state-[0-9a-f]{12}$`));
+  assert.notEqual(a.state_dir, b.state_dir);
+  assert.equal(loadConfig({ env: {}, home, flags: { config: join(home, 'a', 'runner.yaml') } }).config.state_dir, a.state_dir, 'stable');
+  // A state_dir in the file wins.
+  const withKey = join(home, 'c', 'runner.yaml');
+  mkdirSync(join(home, 'c'));
+  writeFileSync(withKey, YAML.stringify({ state_dir: '~/mine' }));
+  assert.equal(loadConfig({ env: {}, home, flags: { config: withKey } }).config.state_dir, join(home, 'mine'));
 });

@@ -1,12 +1,36 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { agentGate, cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { defaultStateDir } from '../../main/runner/config/schema.ts';
+import { LOCK_FILE } from '../../main/runner/stateLock.ts';
+import { processAlive, tempDir, until } from '../helpers/tmp.ts';
 
-test('a second `run` on the same configuration refuses before touching any state; the first one finishes its task', async () => {
+/** The exit code, once the process has exited (null when a signal ended it). */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.on('close', (code) => r(code)));
+}
+
+/** The state folder `run` uses for `config` in `home` (no state_dir in the file). */
+function stateDirOf(home: string, config: string): string {
+  return defaultStateDir(home, config);
+}
+
+/** The pid of the task's agent, from the first daemon's journal, once it is there. */
+function agentPid(journal: string, taskId: string): number | undefined {
+  if (!existsSync(journal)) return undefined;
+  for (const line of readFileSync(journal, 'utf8').split('\n')) {
+    if (!line.includes('"k":"started"') || !line.includes(taskId)) continue;
+    return (JSON.parse(line) as { pid: number }).pid;
+  }
+  return undefined;
+}
+
+test("a second `run` on the same configuration exits 2 naming the first one's pid, touching nothing; the first one finishes its task", async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
   const home = tempDir();
@@ -25,17 +49,23 @@ test('a second `run` on the same configuration refuses before touching any state
     project_id: 'project_1',
     config: { command: ['/bin/sh', '-c', `${gate.waitScript}; echo finished`] },
   });
-  await core.waitFor((f) => f.message?.type === 'task_ack', 5000, 'ack');
-  const journal = join(home, '.sibyl', 'state', 'journal.jsonl');
-  const before = { text: readFileSync(journal, 'utf8'), inode: statSync(journal).ino };
+  const journal = join(stateDirOf(home, config), 'journal.jsonl');
+  const pid = await until(() => agentPid(journal, taskId), 'the agent started (journaled)');
+  const stat = statSync(journal);
+  const before = { text: readFileSync(journal, 'utf8'), inode: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size };
 
   const second = await cliRun(['run', '--config', config], env);
-  assert.equal(second.code, 1);
-  assert.match(second.stderr, /another sibyl-runner \(pid \d+\) is already running for /);
-  assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
-  // Only the first daemon writes it: same file (not compacted and replaced), only appended to.
-  assert.equal(statSync(journal).ino, before.inode, 'the journal was not replaced');
-  assert.ok(readFileSync(journal, 'utf8').startsWith(before.text), 'the journal was only appended to');
+  assert.equal(second.code, 2, second.stderr);
+  assert.equal(second.stderr.trim(), `sibyl-runner run: already running for this config (pid ${first.pid})`);
+  // Only the first daemon writes it: same file, not compacted, replaced or appended to; its agent lives.
+  const after_ = statSync(journal);
+  assert.deepEqual(
+    { text: readFileSync(journal, 'utf8'), inode: after_.ino, mtimeMs: after_.mtimeMs, size: after_.size },
+    before,
+    'the journal is untouched',
+  );
+  assert.ok(processAlive(pid), "the first daemon's agent was not killed");
+  assert.equal(core.handshakes.length, 1, 'the second one never connected');
 
   gate.open();
   await until(() => completionOf(core, taskId).length > 0, 'the first runner reports its task');
@@ -43,7 +73,59 @@ test('a second `run` on the same configuration refuses before touching any state
   assert.equal(done.length, 1);
   assert.equal(done[0]!.success, true, done[0]!.error);
   first.kill('SIGTERM');
-  await new Promise((r) => first.on('close', r));
+  assert.equal(await exitOf(first), 0);
+  assert.equal(existsSync(join(stateDirOf(home, config), LOCK_FILE)), false, 'the lock is released on exit');
+});
+
+test('a daemon killed with SIGKILL leaves its lock behind, and the next `run` takes it over and starts', async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const home = tempDir();
+  const { id, accessToken } = core.addRunner({ name: 'one' });
+  const config = join(home, 'runner.yaml');
+  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
+  const env = { HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  const lockFile = join(stateDirOf(home, config), LOCK_FILE);
+  const first = cli(['run', '--config', config, '--quiet'], env);
+  await core.until(() => core.connected(id), 10_000, 'the first runner connects');
+  first.kill('SIGKILL');
+  await exitOf(first);
+  assert.ok(existsSync(lockFile), 'kill -9 leaves the lock file');
+  await core.until(() => !core.connected(id), 10_000, 'the server sees the first one gone');
+
+  const next = cli(['run', '--config', config, '--quiet'], env);
+  await core.until(() => core.connected(id), 10_000, 'the next runner connects');
+  assert.equal((JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }).pid, next.pid);
+  next.kill('SIGTERM');
+  assert.equal(await exitOf(next), 0, next.output().stderr);
+});
+
+test('two configurations in one HOME without a state_dir get different state folders and run side by side', async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const home = tempDir();
+  const runners = ['a', 'b'].map((name) => {
+    const { id, accessToken } = core.addRunner({ name });
+    const config = join(home, name, 'runner.yaml');
+    mkdirSync(join(home, name));
+    writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, name, 'wt'), log_dir: join(home, name, 'logs') });
+    return { id, config, proc: cli(['run', '--config', config, '--quiet'], { HOME: home, SIBYL_ACCESS_TOKEN: accessToken }) };
+  });
+  for (const r of runners) await core.until(() => core.connected(r.id), 10_000, `runner ${r.config} connects`);
+  const [a, b] = runners.map((r) => stateDirOf(home, r.config));
+  assert.notEqual(a, b);
+  for (const [dir, r] of [
+    [a!, runners[0]!],
+    [b!, runners[1]!],
+  ] as const) {
+    assert.ok(existsSync(join(dir, 'journal.jsonl')), `${dir} holds its runner's journal`);
+    assert.equal((JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number }).pid, r.proc.pid);
+  }
+  assert.equal(existsSync(join(home, '.sibyl', 'state')), false, "neither uses the default configuration's folder");
+  for (const r of runners) {
+    r.proc.kill('SIGTERM');
+    assert.equal(await exitOf(r.proc), 0);
+  }
 });
 
 test('`run` says on the terminal when the server refuses its credentials, with what to do', async () => {

@@ -1,14 +1,70 @@
 import { AGENT_NAMES, AgentName } from '../../runner/agents/agentSettings.ts';
-import { UsageError } from '../../runner/errors.ts';
-import { configureLogging, logger } from '../../runner/logger.ts';
+import { RunnerError, UsageError } from '../../runner/errors.ts';
+import { configureLogging, logger, type Logger } from '../../runner/logger.ts';
 import type { Daemon } from '../../runner/daemon.ts';
-import { startRunner } from '../../runner/startRunner.ts';
+import { startRunner, type StartedRunner } from '../../runner/startRunner.ts';
 import { remedyHint } from '../remedies.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
+/**
+ * `sibyl-runner run`: the headless daemon until SIGINT or SIGTERM. The signal handlers come first,
+ * before the configuration is read: a signal at any moment ends the run with exit 0 — during
+ * start-up by cancelling it (nothing connects), once started by the usual drain. A second signal
+ * while draining exits 1 at once.
+ */
 export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const stop = stopOnSignal();
+  try {
+    return await run(argv, io, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+interface SignalStop {
+  /** aborted by the first SIGINT/SIGTERM */
+  signal: AbortSignal;
+  /** which signal, once one arrived */
+  received(): NodeJS.Signals | undefined;
+  /** set what the first signal (or one already received) drains */
+  onStop(fn: () => void): void;
+  dispose(): void;
+}
+
+function stopOnSignal(): SignalStop {
+  const aborter = new AbortController();
+  let got: NodeJS.Signals | undefined;
+  let stopFn: (() => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    got = sig;
+    // A second signal while draining stops at once.
+    const force = (): void => process.exit(1);
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    aborter.abort();
+    stopFn?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: aborter.signal,
+    received: () => got,
+    onStop: (fn) => {
+      stopFn = fn;
+      if (got) fn();
+    },
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
   const { values } = parse('run', argv, {
     config: { type: 'string', short: 'c' },
     server: { type: 'string', short: 's' },
@@ -58,29 +114,34 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
     told = line;
   };
-  const runner = await startRunner(config, {
-    configPath: ctx.path,
-    home: ctx.home,
-    credentials: ctx.credentials,
-    env: io.env,
-    log,
-    onChange,
-  });
+  if (stop.signal.aborted) return stopped(log, stop, 'before start-up');
+  let runner: StartedRunner;
+  try {
+    runner = await startRunner(config, {
+      configPath: ctx.path,
+      home: ctx.home,
+      credentials: ctx.credentials,
+      env: io.env,
+      log,
+      onChange,
+      signal: stop.signal,
+    });
+  } catch (err) {
+    if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop, 'during start-up');
+    throw err;
+  }
   watched.daemon = runner.daemon;
   onChange();
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      log.info('signal received; draining', { signal: sig });
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      // A second signal while draining stops at once.
-      const force = (): void => process.exit(1);
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
+  await new Promise<void>((resolve) =>
+    stop.onStop(() => {
+      log.info('signal received; draining', { signal: stop.received() });
       void runner.stop().finally(resolve);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+    }),
+  );
+  return 0;
+}
+
+function stopped(log: Logger, stop: SignalStop, when: string): number {
+  log.info(`signal received ${when}; stopped`, { signal: stop.received() });
   return 0;
 }

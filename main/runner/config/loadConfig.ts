@@ -4,7 +4,7 @@ import { AGENT_NAMES, AgentName } from '../agents/agentSettings.ts';
 import { serverUrlProblem } from '../api/sibylApi.ts';
 import { ConfigError } from '../errors.ts';
 import { RunnerConfigFile } from './configFile.ts';
-import { defaultConfig, type ConfigFile, type RunnerConfig } from './schema.ts';
+import { defaultConfig, defaultConfigPath, type ConfigFile, type RunnerConfig } from './schema.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -30,7 +30,7 @@ export interface LoadedConfig {
 /** `--config`, else SIBYL_CONFIG_FILE, else $SIBYL_CONFIG_DIR/runner.yaml, else ~/.config/sibyl/runner.yaml. */
 export function locateConfig(flag: string | undefined, env: Env, home = homedir()): string {
   const pick = flag || env.SIBYL_CONFIG_FILE || (env.SIBYL_CONFIG_DIR ? join(env.SIBYL_CONFIG_DIR, 'runner.yaml') : '');
-  return resolve(expandHome(pick || join(home, '.config', 'sibyl', 'runner.yaml'), home));
+  return resolve(expandHome(pick || defaultConfigPath(home), home));
 }
 
 export function expandHome(p: string, home = homedir()): string {
@@ -127,9 +127,10 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
 
 const PATH_KEYS = ['worktree_base', 'log_dir', 'state_dir', 'repo_cache_dir'] as const;
 
-/** `where` is the runner.yaml `file` came from: errors about its values name it. */
+/** `where` is the runner.yaml `file` came from: errors about its values name it, and it picks the default state_dir. */
 export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: ConfigFlags, home = homedir()): RunnerConfig {
-  const cfg = defaultConfig(home);
+  // The state folder defaults per configuration file: two configurations never share a journal.
+  const cfg = defaultConfig(home, resolve(where));
   for (const [key, value] of Object.entries(file)) {
     if (key in cfg && value !== undefined) (cfg as unknown as Record<string, unknown>)[key] = value;
   }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { AgentName, AgentsConfig } from '../agents/agentSettings.ts';
 
@@ -86,7 +88,24 @@ export interface RunnerConfig {
 
 export const SECRET_KEYS = ['access_token', 'refresh_token', 'runner_token'] as const;
 
-export function defaultConfig(home: string): RunnerConfig {
+/** Where runner.yaml is when no flag or environment variable names another. */
+export function defaultConfigPath(home: string): string {
+  return join(home, '.config', 'sibyl', 'runner.yaml');
+}
+
+/**
+ * The default state folder of the configuration at `configPath` (absolute): `~/.sibyl/state` for
+ * the default runner.yaml (and when no path is given), as it always was, so an existing install
+ * keeps its journal; `~/.sibyl/state-<12 hex of sha256(path)>` for any other, so two
+ * configurations in one HOME never share a journal, history or lock.
+ */
+export function defaultStateDir(home: string, configPath?: string): string {
+  if (configPath === undefined || configPath === defaultConfigPath(home)) return `${home}/.sibyl/state`;
+  return `${home}/.sibyl/state-${createHash('sha256').update(configPath).digest('hex').slice(0, 12)}`;
+}
+
+/** Defaults for every key; `configPath` (absolute) picks the default state folder (see defaultStateDir). */
+export function defaultConfig(home: string, configPath?: string): RunnerConfig {
   return {
     server_url: '',
     runner_id: '',
@@ -105,7 +124,7 @@ export function defaultConfig(home: string): RunnerConfig {
     reconnect_interval: 1,
     max_reconnect_attempts: 0,
     heartbeat_interval: 30,
-    state_dir: `${home}/.sibyl/state`,
+    state_dir: defaultStateDir(home, configPath),
     repo_cache_dir: `${home}/.sibyl/repos`,
     exec_command: '',
     execution_timeout: 3600,

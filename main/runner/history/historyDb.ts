@@ -86,20 +86,90 @@ CREATE TRIGGER IF NOT EXISTS tasks_fts_update AFTER UPDATE OF task_id, agent_id,
 END;
 `;
 
+/** SQLite result codes (the primary code is the low byte of node:sqlite's `errcode`). */
+const SQLITE_CORRUPT = 11;
+const SQLITE_FULL = 13;
+const SQLITE_NOTADB = 26;
+
+/** The SQLite result code an error from node:sqlite carries (through RunnerError causes), or undefined. */
+export function sqliteCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as Error & { errcode?: unknown }).errcode;
+    if (typeof code === 'number') return code & 0xff;
+  }
+  return undefined;
+}
+
+/** The file is not a database, or its structure is damaged: a new file is the only way on. */
+export function isCorruptionError(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code === SQLITE_CORRUPT || code === SQLITE_NOTADB;
+}
+
+/**
+ * Opens (creating if missing) the history file with its pragmas, schema, migrations and search
+ * index. Raises RunnerError `history_unavailable` with the SQLite error as cause; a damaged file
+ * is told apart by `isCorruptionError`. The connection is closed before raising.
+ */
 export function openHistoryDb(path: string, wantFullText: boolean): { db: DatabaseSync; fullTextSearch: boolean } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  let db: DatabaseSync;
+  let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     db.exec(TABLES);
     migrate(db);
     db.exec(INDEXES);
+    return { db, fullTextSearch: setUpSearch(db, wantFullText) };
   } catch (err) {
-    throw new RunnerError('history_unavailable', `cannot open the task history at ${path}: ${errorMessage(err)}`, { cause: err });
+    if (db?.isOpen) db.close();
+    const code = sqliteCode(err);
+    throw new RunnerError('history_unavailable', `cannot open the task history at ${path}: ${errorMessage(err)}`, {
+      cause: err,
+      remedy: code === SQLITE_FULL ? 'freeDisk' : 'none',
+      context: { path, ...(code !== undefined ? { sqliteCode: code } : {}) },
+    });
   }
-  const fullTextSearch = setUpSearch(db, wantFullText);
-  return { db, fullTextSearch };
+}
+
+/**
+ * Runs `fn` between `begin` and COMMIT; on failure rolls back — unless SQLite already did: a full
+ * disk or an I/O error can end the transaction by itself, and the ROLLBACK that follows then
+ * fails with "no transaction is active". Either way the error raised is the one that made the
+ * transaction fail: RunnerError `history_write_failed` (remedy `freeDisk` for SQLITE_FULL) with
+ * it as cause and message, and a failed ROLLBACK in `context.rollbackError`. A RunnerError
+ * raised by `fn` passes through unchanged (only the rollback's failure is added to its context).
+ */
+export function inTransaction<T>(db: DatabaseSync, fn: () => T, begin = 'BEGIN'): T {
+  db.exec(begin);
+  try {
+    const out = fn();
+    db.exec('COMMIT');
+    return out;
+  } catch (err) {
+    const rollbackError = rollBack(db);
+    if (err instanceof RunnerError) {
+      if (rollbackError) err.context.rollbackError = rollbackError;
+      throw err;
+    }
+    const code = sqliteCode(err);
+    throw new RunnerError('history_write_failed', `history write failed: ${errorMessage(err)}`, {
+      cause: err,
+      remedy: code === SQLITE_FULL ? 'freeDisk' : 'none',
+      context: { ...(code !== undefined ? { sqliteCode: code } : {}), ...(rollbackError ? { rollbackError } : {}) },
+    });
+  }
+}
+
+/** ROLLBACK if a transaction is still open; its own failure is returned as words, never thrown. */
+function rollBack(db: DatabaseSync): string | undefined {
+  if (!db.isOpen || !db.isTransaction) return undefined;
+  try {
+    db.exec('ROLLBACK');
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
 }
 
 function userVersion(db: DatabaseSync): number {
@@ -115,10 +185,11 @@ function userVersion(db: DatabaseSync): number {
  */
 function migrate(db: DatabaseSync): void {
   if (userVersion(db) >= SCHEMA_VERSION) return;
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const from = userVersion(db);
-    if (from < SCHEMA_VERSION) {
+  inTransaction(
+    db,
+    () => {
+      const from = userVersion(db);
+      if (from >= SCHEMA_VERSION) return;
       const have = new Set(
         db
           .prepare(`SELECT name FROM pragma_table_info('tasks')`)
@@ -130,12 +201,9 @@ function migrate(db: DatabaseSync): void {
         for (const index of step.dropIndexes) db.exec(`DROP INDEX IF EXISTS ${index}`);
       }
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    }
-    db.exec('COMMIT');
-  } catch (err) {
-    db.exec('ROLLBACK');
-    throw err;
-  }
+    },
+    'BEGIN IMMEDIATE',
+  );
 }
 
 /** The FTS index is derived data: create it (and fill it from the table) when missing, drop its triggers when unusable. */
@@ -150,7 +218,7 @@ function setUpSearch(db: DatabaseSync, wanted: boolean): boolean {
     db.exec('COMMIT');
     return true;
   } catch {
-    db.exec('ROLLBACK');
+    rollBack(db);
     // Triggers into a table this build cannot write would make every upsert fail.
     db.exec('DROP TRIGGER IF EXISTS tasks_fts_insert; DROP TRIGGER IF EXISTS tasks_fts_delete; DROP TRIGGER IF EXISTS tasks_fts_update;');
     return false;

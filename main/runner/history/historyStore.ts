@@ -3,7 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { RunnerError } from '../errors.ts';
-import { openHistoryDb, rebuildSearchIndex, suspendSearchIndex } from './historyDb.ts';
+import { inTransaction, openHistoryDb, rebuildSearchIndex, suspendSearchIndex } from './historyDb.ts';
 import { COLUMNS, ITEM_COLS, num, str, toItem, toRecord } from './historyRows.ts';
 import {
   DailyTotalsQuery as DailyTotalsQuerySchema,
@@ -76,14 +76,7 @@ export class HistoryStore implements TaskHistory {
 
   upsert(patch: HistoryPatch): void {
     if (patch.result === undefined || this.#db.isTransaction) return this.#upsert(patch);
-    this.#db.exec('BEGIN');
-    try {
-      this.#upsert(patch);
-      this.#db.exec('COMMIT');
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
+    inTransaction(this.#db, () => this.#upsert(patch));
   }
 
   #upsert(patch: HistoryPatch): void {
@@ -117,16 +110,11 @@ export class HistoryStore implements TaskHistory {
    */
   upsertMany(patches: readonly HistoryPatch[]): void {
     const bulk = this.fullTextSearch && patches.length > 1000 && patches.length > this.#one('SELECT count(*) AS n FROM tasks');
-    this.#db.exec('BEGIN');
-    try {
+    inTransaction(this.#db, () => {
       if (bulk) suspendSearchIndex(this.#db);
       for (const p of patches) this.upsert(p);
       if (bulk) rebuildSearchIndex(this.#db);
-      this.#db.exec('COMMIT');
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
+    });
   }
 
   get(taskId: string): HistoryRecord | undefined {
@@ -236,14 +224,9 @@ export class HistoryStore implements TaskHistory {
          (? IS NOT NULL AND (finished_at < ? OR (finished_at IS NULL AND assigned_at < ?))) OR (? IS NOT NULL AND id < ?))`,
     ).all(...LIVE_STATUSES, ageCut, ageCut, ageCut, keepFrom, keepFrom);
     const del = this.#stmt('DELETE FROM tasks WHERE id = ?');
-    this.#db.exec('BEGIN');
-    try {
+    inTransaction(this.#db, () => {
       for (const row of doomed) del.run(num(row.id));
-      this.#db.exec('COMMIT');
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
+    });
     let logFiles = 0;
     for (const row of doomed) {
       const path = str(row.log_path);

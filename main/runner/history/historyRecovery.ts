@@ -1,0 +1,39 @@
+import { renameSync } from 'node:fs';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { isCorruptionError } from './historyDb.ts';
+import { HistoryStore, type HistoryStoreOptions } from './historyStore.ts';
+
+/** SQLite's companions of a WAL-mode file: moved with it, or SQLite would pair them with the new file. */
+const COMPANIONS = ['-wal', '-shm'] as const;
+
+/**
+ * The daemon's way to open its history. The history is derived data (the journal is what keeps
+ * results), so a file SQLite calls damaged (not a database, or corrupt) is set aside as
+ * `<file>.corrupt-<UTC timestamp>` with its -wal and -shm, a new one is started, and a warning
+ * names both files. Only the process holding the state-folder lock may call this: a reader would
+ * move the file from under the daemon. Any other open failure is raised as from HistoryStore
+ * (RunnerError `history_unavailable`).
+ */
+export function openHistoryOrStartAfresh(opts: HistoryStoreOptions, log: Logger, now: Date = new Date()): HistoryStore {
+  try {
+    return new HistoryStore(opts);
+  } catch (err) {
+    if (opts.dbPath === ':memory:' || !isCorruptionError(err)) throw err;
+    const setAside = `${opts.dbPath}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(opts.dbPath, setAside);
+    for (const suffix of COMPANIONS) {
+      try {
+        renameSync(`${opts.dbPath}${suffix}`, `${setAside}${suffix}`);
+      } catch {
+        /* not there */
+      }
+    }
+    log.warn('the task history was damaged: set it aside and started a new one', {
+      file: opts.dbPath,
+      setAside,
+      error: errorMessage(err),
+    });
+    return new HistoryStore(opts);
+  }
+}
