@@ -1,17 +1,22 @@
-import { simpleGit, type SimpleGitOptions } from 'simple-git';
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { RunnerError, errorMessage } from '../errors.ts';
 import { redactUrlsIn } from './refNames.ts';
 
 /**
  * The one module that runs git. Every argument that could come from outside (ref names, paths,
  * URLs) sits after `--` or `--end-of-options`, or has been checked by refNames.ts first, so a
- * value such as `--upload-pack=x` can never be read as an option; simple-git's own argument
- * checks stay on as a second fence.
+ * value such as `--upload-pack=x` can never be read as an option.
+ *
+ * Each git runs in its own process group (POSIX), and a timeout or an abort signals the whole
+ * group: a fetch over HTTP runs `git remote-http` → `git-remote-http` under it, and killing git
+ * alone left those blocked on a silent server for ever (issue 12, case 10).
  */
 
 export interface GitCallOptions {
-  /** Kill git after this many milliseconds in total. */
+  /** Kill git (and its helpers) after this many milliseconds in total. */
   timeoutMs?: number;
+  /** Kill git (and its helpers) when this aborts; the call then rejects with GitFailed. */
   signal?: AbortSignal;
   /** For server-supplied URLs only: the transports git may use (GIT_ALLOW_PROTOCOL). */
   allowProtocols?: string;
@@ -27,9 +32,6 @@ export class GitFailed extends RunnerError {
   }
 }
 
-type UnsafeFlags = NonNullable<Partial<SimpleGitOptions>['unsafe']>;
-type UnsafeFlag = keyof UnsafeFlags;
-
 /** Variables that would point git at another repository than the one we pass with `-C`. */
 const REPO_LOCATION_VARS = [
   'GIT_DIR',
@@ -41,31 +43,19 @@ const REPO_LOCATION_VARS = [
   'GIT_NAMESPACE',
   'GIT_PREFIX',
 ];
-/** Editors and pagers are never used by a non-interactive git, and simple-git refuses them in env. */
+/** Editors and pagers are never used by a non-interactive git. */
 const INTERACTIVE_VARS = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER'];
-/**
- * Variables simple-git refuses unless allowed. They come from the environment of the user who
- * started the runner (a credential helper, an SSH command), never from the server, so they are
- * kept and the matching check is relaxed for this process only when the variable is present.
- */
-const USER_VARS: Record<string, UnsafeFlag> = {
-  GIT_ASKPASS: 'allowUnsafeAskPass',
-  SSH_ASKPASS: 'allowUnsafeAskPass',
-  GIT_SSH: 'allowUnsafeSshCommand',
-  GIT_SSH_COMMAND: 'allowUnsafeSshCommand',
-  GIT_CONFIG_GLOBAL: 'allowUnsafeConfigPaths',
-  GIT_CONFIG_SYSTEM: 'allowUnsafeConfigPaths',
-  GIT_CONFIG: 'allowUnsafeConfigPaths',
-  PREFIX: 'allowUnsafeConfigPaths',
-  GIT_CONFIG_COUNT: 'allowUnsafeConfigEnvCount',
-  GIT_CONFIG_PARAMETERS: 'allowUnsafeConfigEnvCount',
-  GIT_EXEC_PATH: 'allowUnsafeExec',
-  GIT_EXTERNAL_DIFF: 'allowUnsafeDiffExternal',
-  GIT_PROXY_COMMAND: 'allowUnsafeGitProxy',
-  GIT_TEMPLATE_DIR: 'allowUnsafeTemplateDir',
-};
+/** After SIGTERM (git removes its lock files), the group gets SIGKILL if it is still there after this (ms). */
+const KILL_GRACE_MS = 2000;
+/** After git exits, how long its output may take to arrive while something else still holds the pipes (ms). */
+const PIPE_GRACE_MS = 1000;
 
-function gitEnvironment(allowProtocols: string | undefined): { env: Record<string, string>; unsafe: UnsafeFlags } {
+/**
+ * The runner's environment for git, minus what would redirect it or make it wait for a person.
+ * Credential helpers and SSH settings of the user who started the runner are kept: they come from
+ * that user, never from the server.
+ */
+function gitEnvironment(allowProtocols: string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const k of [...REPO_LOCATION_VARS, ...INTERACTIVE_VARS]) delete env[k];
@@ -75,36 +65,91 @@ function gitEnvironment(allowProtocols: string | undefined): { env: Record<strin
   if (env.GIT_SSH_COMMAND === undefined && env.GIT_SSH === undefined) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
   env.LC_ALL = 'C'; // stable messages for the few we parse (shortstat, "couldn't find remote ref")
   if (allowProtocols) env.GIT_ALLOW_PROTOCOL = allowProtocols;
-  // Only for our own `-c core.hooksPath=/dev/null` (run()): it turns hooks off, never on.
-  const unsafe: UnsafeFlags = { allowUnsafeHooksPath: true };
-  for (const [k, flag] of Object.entries(USER_VARS)) {
-    if (Object.keys(env).some((key) => key.toUpperCase() === k)) unsafe[flag] = true;
-  }
-  return { env, unsafe };
+  return env;
+}
+
+/** SIGTERM to git's process group (its pid on Windows), SIGKILL to what is left after KILL_GRACE_MS. */
+function killGit(pid: number | undefined, exited: () => boolean): void {
+  if (pid === undefined) return;
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(process.platform === 'win32' ? pid : -pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  // The helpers may outlive git itself; the group is signalled again whether or not git exited.
+  setTimeout(() => {
+    if (process.platform !== 'win32' || !exited()) signal('SIGKILL');
+  }, KILL_GRACE_MS).unref();
 }
 
 /**
- * Run git in `dir`; resolves to stdout. Two simple-git rules shape the calls below: a non-zero exit
- * with an empty stderr resolves (so failures must print), and a command that prints nothing at all
- * costs an extra 50 ms (so `--quiet` is avoided where git has something harmless to say).
+ * Run git in `dir`; resolves to stdout. A non-zero exit rejects with GitFailed carrying git's
+ * stderr (URLs redacted); so do a timeout and an abort, after git's process group was killed.
  */
-async function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
-  const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
-  const signals = [opts.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-  const abort = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-  const { env, unsafe } = gitEnvironment(opts.allowProtocols);
-  try {
-    // simple-git strips or refuses GIT_* variables it is not told about; this environment was built on purpose.
-    const git = simpleGit({ baseDir: dir, unsafe, allowEnvironment: Object.keys(env), trimmed: false, ...(abort ? { abort } : {}) }).env(
-      env,
-    );
-    // Hooks are the repository's (and an agent may have just written them): the runner never runs them.
-    return await git.raw(['-c', 'core.hooksPath=/dev/null', ...args]);
-  } catch (err) {
-    const timedOut = timeout?.aborted === true;
-    const message = timedOut ? `timed out after ${opts.timeoutMs} ms` : redactUrlsIn(errorMessage(err).trim()) || 'failed';
-    throw new GitFailed(args, message, timedOut, err);
-  }
+function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
+  const argv = ['-c', 'core.hooksPath=/dev/null', ...args];
+  // Hooks are the repository's (and an agent may have just written them): the runner never runs them.
+  return new Promise<string>((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new GitFailed(args, 'aborted before it started', false, opts.signal.reason));
+    const child = spawn('git', argv, {
+      cwd: dir,
+      env: gitEnvironment(opts.allowProtocols),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own group, so a kill reaches the transport helpers too (no console window on Windows).
+      detached: process.platform !== 'win32',
+      windowsHide: true,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    let settled = false;
+    let exited = false;
+    const finish = (e: GitFailed | undefined, stdout?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (e) reject(e);
+      else resolve(stdout ?? '');
+    };
+    const stop = (message: string, timedOut: boolean, cause?: unknown): void => {
+      if (settled) return;
+      killGit(child.pid, () => exited);
+      finish(new GitFailed(args, message, timedOut, cause));
+    };
+    const onAbort = (): void => stop('stopped', false, opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = opts.timeoutMs ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`, true), opts.timeoutMs) : undefined;
+    const ended = (code: number | null, sig: NodeJS.Signals | null): void => {
+      if (code === 0) return finish(undefined, Buffer.concat(out).toString('utf8'));
+      const stderr = redactUrlsIn(Buffer.concat(err).toString('utf8').trim());
+      finish(new GitFailed(args, stderr || (sig ? `killed by ${sig}` : `exit code ${code}`), false));
+    };
+    child.on('exit', (code, sig) => {
+      exited = true;
+      // A helper git left behind may hold the pipes (an ssh ControlPersist master): git's exit decides.
+      setTimeout(() => ended(code, sig), PIPE_GRACE_MS).unref();
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      exited = true;
+      void explainSpawnError(dir, e).then((message) => finish(new GitFailed(args, message, false, e)));
+    });
+    child.on('close', ended);
+  });
+}
+
+/** "spawn git ENOENT" means a missing folder as often as a missing git: say which. */
+async function explainSpawnError(dir: string, e: NodeJS.ErrnoException): Promise<string> {
+  if (e.code !== 'ENOENT') return errorMessage(e);
+  const here = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  return here ? 'git is not installed (not found on PATH)' : `no such folder: ${dir}`;
 }
 
 const lines = (out: string): string[] =>

@@ -43,6 +43,8 @@ export class TaskRun {
   readonly #deps: TaskRunDeps;
   #process: AgentProcess | undefined;
   #stopReason: StopReason | undefined;
+  /** Aborted on cancel or drain: stops preparation (clone, fetch, a repository lock wait) and a push, killing their git children. */
+  readonly #stopping = new AbortController();
   #latest: string | undefined;
   #lastSentAt = Number.NEGATIVE_INFINITY;
   #activityTimer: NodeJS.Timeout | undefined;
@@ -78,8 +80,10 @@ export class TaskRun {
     };
   }
 
+  /** Cancel, drain or shutdown: stops the agent, or aborts the workspace preparation still under way. */
   stop(reason: StopReason): void {
     this.#stopReason ??= reason;
+    if (!this.#stopping.signal.aborted) this.#stopping.abort(new PreparationStopped(reason));
     this.#process?.stop(reason);
   }
 
@@ -90,7 +94,7 @@ export class TaskRun {
     let workspace: PreparedWorkspace | undefined;
     try {
       this.#deps.update({ status: 'running', progress: 5, activity: 'Preparing workspace' });
-      workspace = await this.#deps.workspaces.prepare(spec);
+      workspace = await this.#deps.workspaces.prepare(spec, this.#stopping.signal);
       this.view.worktreePath = workspace.path;
       this.view.branch = workspace.env.SIBYL_BRANCH;
       const plan = await this.#deps.agents.plan(spec, workspace.path, workspace.env.SIBYL_BRANCH);
@@ -189,8 +193,14 @@ export class TaskRun {
       const retryable = status === 'cancelled' && exit.stoppedBy === 'runner_draining';
       return { message: completeMessage(spec.taskId, result, needsInput ? false : retryable), workspace };
     } catch (err) {
-      this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
       await this.#plan?.cleanup();
+      // Stopped while preparing: whatever preparation raised (a killed git, an aborted lock wait) is the stop's doing.
+      if (this.#stopReason) {
+        this.#deps.log.info('task stopped while its workspace was prepared', { taskId: spec.taskId, reason: this.#stopReason });
+        await this.#closeLog(`cancelled before the agent started (${this.#stopReason})`);
+        return { message: this.#cancelledBeforeStart(t0, workspace?.path ?? '', this.#plan), workspace };
+      }
+      this.#deps.log.error('task failed before the agent ran', { taskId: spec.taskId, error: err });
       await this.#closeLog(`failed: ${errorMessage(err)}`);
       const result: TaskResult = {
         status: 'failed',
@@ -225,7 +235,7 @@ export class TaskRun {
   async #push(workspace: PreparedWorkspace): Promise<Record<string, unknown>> {
     if (!this.#deps.pushBranch || !workspace.push) return {};
     try {
-      return { pushed: true, remote_branch: await workspace.push() };
+      return { pushed: true, remote_branch: await workspace.push(this.#stopping.signal) };
     } catch (err) {
       this.#deps.log.warn('could not push the task branch', { taskId: this.spec.taskId, error: err });
       return { pushed: false, push_error: errorMessage(err) };
@@ -251,7 +261,7 @@ export class TaskRun {
     }
   }
 
-  #cancelledBeforeStart(t0: number, path: string, plan: AgentPlan): TaskComplete {
+  #cancelledBeforeStart(t0: number, path: string, plan: AgentPlan | undefined): TaskComplete {
     const reason = this.#stopReason ?? 'task_cancel';
     return completeMessage(
       this.spec.taskId,
@@ -261,7 +271,7 @@ export class TaskRun {
         worktree_path: path,
         duration_s: round3((performance.now() - t0) / 1000),
         error: reason,
-        agent: plan.agent,
+        ...(plan ? { agent: plan.agent } : {}),
       },
       reason === 'runner_draining',
     );
@@ -347,6 +357,16 @@ export class TaskRun {
     this.#deps.onViewChange?.();
     this.#deps.update({ status: 'running', progress: this.#progress, activity: this.#latest });
     this.#latest = undefined;
+  }
+}
+
+/** The abort reason handed to the workspace provider when a task is stopped during preparation. */
+export class PreparationStopped extends Error {
+  readonly reason: StopReason;
+  constructor(reason: StopReason) {
+    super(`preparation stopped: ${reason}`);
+    this.name = 'PreparationStopped';
+    this.reason = reason;
   }
 }
 

@@ -31,12 +31,20 @@ export interface BaseRequest {
   signal?: AbortSignal;
 }
 
+/** A fetch several tasks wait on: killed through `stop` once `waiters` drops to 0. */
+interface SharedFetch {
+  stop: AbortController;
+  /** tasks waiting with a signal that have not given up (waiters without a signal never give up) */
+  waiters: number;
+  result: Promise<boolean>;
+}
+
 const SHA = /^[0-9a-f]{7,40}$/i;
 
 export class BaseResolver {
   readonly #log: Logger;
   /** Concurrent tasks on one repository share one fetch instead of queueing one each. */
-  readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #inflight = new Map<string, SharedFetch>();
 
   constructor(log: Logger) {
     this.#log = log;
@@ -98,22 +106,65 @@ export class BaseResolver {
     return (await resolveCommit(req.repo, 'HEAD')) ? 'HEAD' : undefined;
   }
 
+  /**
+   * One fetch per repository and refspecs at a time, shared by every task that asks meanwhile. It
+   * is bounded by the timeout, and killed only when every task waiting on it has been stopped; a
+   * stopped task stops waiting at once (rejecting with its signal's reason).
+   */
   #fetch(req: BaseRequest, remote: string, refspecs: string[], all: boolean): Promise<boolean> {
     const key = `${req.lockKey}\0${remote}\0${refspecs.join(' ')}`;
-    const running = this.#inflight.get(key);
-    if (running) return running;
-    const p = withRepoLock(req.lockKey, async () => {
-      try {
-        // Shared by every task waiting on this repository, so bounded by the timeout, not one task's signal.
-        await fetch(req.repo, remote, refspecs, { ...this.#callOpts(req), signal: undefined, prune: all, tags: all });
-        return true;
-      } catch (err) {
-        this.#log.warn('fetch failed, using the local ref', { repo: req.repo, remote, error: errorMessage(err) });
-        return false;
-      }
-    }).finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, p);
-    return p;
+    let shared = this.#inflight.get(key);
+    if (!shared) {
+      const stop = new AbortController();
+      const entry: SharedFetch = { stop, waiters: 0, result: Promise.resolve(false) };
+      entry.result = withRepoLock(
+        req.lockKey,
+        async () => {
+          try {
+            await fetch(req.repo, remote, refspecs, { ...this.#callOpts(req), signal: stop.signal, prune: all, tags: all });
+            return true;
+          } catch (err) {
+            if (!stop.signal.aborted)
+              this.#log.warn('fetch failed, using the local ref', { repo: req.repo, remote, error: errorMessage(err) });
+            return false;
+          }
+        },
+        stop.signal,
+      )
+        .catch(() => false)
+        .finally(() => {
+          if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+        });
+      this.#inflight.set(key, entry);
+      shared = entry;
+    }
+    return this.#await(key, shared, req.signal);
+  }
+
+  /** Waits for a shared fetch on behalf of one task; the last task to give up kills it. */
+  #await(key: string, shared: SharedFetch, signal: AbortSignal | undefined): Promise<boolean> {
+    if (!signal) {
+      shared.waiters++;
+      return shared.result;
+    }
+    signal.throwIfAborted();
+    shared.waiters++;
+    return new Promise<boolean>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (--shared.waiters === 0) {
+          // Nobody wants it any more: a new request starts afresh rather than joining a dying fetch.
+          if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+          shared.stop.abort(signal.reason);
+        }
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // `result` never rejects (a failed fetch is `false`).
+      void shared.result.then((ok) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(ok);
+      });
+    });
   }
 
   #callOpts(req: BaseRequest): { timeoutMs: number; signal?: AbortSignal; allowProtocols?: string } {

@@ -21,14 +21,18 @@ export interface PreparedWorkspace {
   commit?(subject: string, trailer: string): Promise<string | undefined>;
   /**
    * Push the task branch to the linked repository's `origin` (git worktrees of linked projects
-   * only). Resolves to the remote branch name. Raises GitFailed.
+   * only). Resolves to the remote branch name. Raises GitFailed, also when `signal` aborts (git is killed).
    */
-  push?(): Promise<string>;
+  push?(signal?: AbortSignal): Promise<string>;
   /** Cleanup according to policy, once the result is recorded. Never throws. */
   release(outcome: { status: ResultStatus; dirty?: boolean }): Promise<void>;
 }
 
 export interface WorkspaceProvider {
+  /**
+   * A workspace for `spec`. When `signal` aborts, the git commands under way are killed and the
+   * call rejects (with whatever they raised, or the signal's reason); nothing half-made is kept.
+   */
   prepare(spec: TaskSpec, signal?: AbortSignal): Promise<PreparedWorkspace>;
 }
 

@@ -167,8 +167,8 @@ export class GitWorkspaces implements WorkspaceProvider {
       // A mirror's origin is the server-supplied repo_url: pushing there is not ours to do.
       ...(source.kind === 'linked'
         ? {
-            push: async () => {
-              await git.pushBranch(root, 'origin', branch, { timeoutMs: this.#fetchTimeoutMs * 4 });
+            push: async (stop?: AbortSignal) => {
+              await git.pushBranch(root, 'origin', branch, { timeoutMs: this.#fetchTimeoutMs * 4, ...(stop ? { signal: stop } : {}) });
               return `origin/${branch}`;
             },
           }
