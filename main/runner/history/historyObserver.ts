@@ -1,3 +1,4 @@
+import { RunnerError, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskObserver } from '../tasks/taskEvents.ts';
 import { finishedPatch, type HistoryStore } from './historyStore.ts';
@@ -5,6 +6,8 @@ import type { HistoryPatch } from './schema.ts';
 
 /** Writes are batched for this long: one transaction per batch keeps SQLite off the ack/spawn path. */
 const BATCH_MS = 50;
+/** Patches kept for the next try while the disk is full; beyond this the oldest batch is dropped. */
+const MAX_HELD = 10_000;
 
 export interface HistoryRecorder {
   observer: TaskObserver;
@@ -15,7 +18,9 @@ export interface HistoryRecorder {
 /**
  * Task state changes into the queryable history, batched and in order. The journal, not this,
  * is what must be on disk before the runner acts; a crash loses at most the last batch here,
- * and recovery re-derives the outcome from the journal.
+ * and recovery re-derives the outcome from the journal. A failed write never reaches the task:
+ * it is logged with SQLite's own error; on a full disk the batch is kept (up to MAX_HELD patches)
+ * and written with the next one once there is room.
  */
 export function historyRecorder(
   history: Pick<HistoryStore, 'upsertMany'>,
@@ -33,7 +38,15 @@ export function historyRecorder(
     try {
       history.upsertMany(batch);
     } catch (err) {
-      log.warn('history write failed', { tasks: batch.length, error: err });
+      const typed = err instanceof RunnerError ? err : undefined;
+      const keep = typed?.remedy === 'freeDisk' && batch.length + queue.length <= MAX_HELD;
+      if (keep) queue = [...batch, ...queue];
+      log.warn('history write failed', {
+        tasks: batch.length,
+        kept: keep,
+        error: errorMessage(err),
+        ...(typed ? { code: typed.code, ...typed.context } : {}),
+      });
     }
   };
   const write = (patch: HistoryPatch): void => {
