@@ -81,7 +81,7 @@ test(
       const log = capture();
       const recorder = historyRecorder(store, log, () => undefined);
       const specs = Array.from({ length: 200 }, () => spec({ prompt: 'x'.repeat(500) }));
-      for (const s of specs) recorder.observer.assigned?.(s, Date.now());
+      for (const s of specs) void recorder.observer.assigned?.(s, Date.now());
       assert.doesNotThrow(() => recorder.flush());
       const warn = log.lines.find((l) => l.msg === 'history write failed');
       assert.ok(warn, JSON.stringify(log.lines));
