@@ -4,14 +4,17 @@ import { finishedPatch } from '../history/historyStore.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskResult } from '../protocol/messages.ts';
 import { groupAlive, isOurProcessGroup, killProcessGroup } from '../tasks/processIdentity.ts';
+import { findMarkedProcesses, freezeAndKill, markerTaskId, signalEach } from '../tasks/processTree.ts';
 import { readTaskLog } from '../tasks/taskLog.ts';
 import { completeMessage } from '../tasks/taskRun.ts';
-import type { Journal } from './journal.ts';
+import type { InterruptedTask, Journal } from './journal.ts';
 
 /**
  * At start-up: every task a previous runner process accepted but never finished is resolved.
  * A surviving agent (verified by pid and start time, so a recycled pid is never killed) is
- * stopped; the task is reported once as failed with `runner_restarted` and its log tail,
+ * stopped, and so is every process of the run that left its group, found by its marker (see
+ * processTree.ts: Linux and macOS, not Windows; the journaled marker, or for a record without one,
+ * any marker naming the task); the task is reported once as failed with `runner_restarted` and its log tail,
  * retryable so the server can run it again. `failed`, not `cancelled`: the server treats
  * cancelled as terminal (§4.6.6).
  */
@@ -23,13 +26,7 @@ export async function recoverInterruptedTasks(
 ): Promise<number> {
   const interrupted = journal.unfinishedFromPreviousRun();
   for (const t of interrupted) {
-    if (t.process && isOurProcessGroup(t.process.pgid, t.process.startTime)) {
-      log.warn('stopping an agent left running by a previous runner', { taskId: t.taskId, pgid: t.process.pgid });
-      killProcessGroup(t.process.pgid, 'SIGTERM');
-      const deadline = Date.now() + graceMs;
-      while (groupAlive(t.process.pgid) && Date.now() < deadline) await sleep(50);
-      if (groupAlive(t.process.pgid)) killProcessGroup(t.process.pgid, 'SIGKILL');
-    }
+    await stopLeftovers(t.taskId, t.process, graceMs, log);
     const tail = t.logPath ? await readTaskLog(t.logPath, { tail: 400 }).catch(() => undefined) : undefined;
     const lines = (stream: string): string =>
       (tail?.lines ?? [])
@@ -61,4 +58,35 @@ export async function recoverInterruptedTasks(
     log.info('reported an interrupted task', { taskId: t.taskId });
   }
   return interrupted.length;
+}
+
+type RecordedProcess = InterruptedTask['process'];
+
+/**
+ * The marker journaled with the started record, once the journal's state carries it through to
+ * `InterruptedTask.process` (read structurally until then).
+ */
+function recordedMarker(p: RecordedProcess): string | undefined {
+  return p && 'marker' in p && typeof p.marker === 'string' && p.marker !== '' ? p.marker : undefined;
+}
+
+/**
+ * SIGTERM to the agent's group (if it is still ours) and to the run's escaped processes, up to
+ * `graceMs` (ms) for them to go, then SIGKILL to whatever is left. Returns when all were signalled.
+ */
+async function stopLeftovers(taskId: string, p: RecordedProcess, graceMs: number, log: Logger): Promise<void> {
+  const exact = recordedMarker(p);
+  // Without a journaled marker, a marker naming this task: the previous run of this runner made it.
+  const escaped = (): number[] => findMarkedProcesses(exact ? (m) => m === exact : (m) => markerTaskId(m) === taskId);
+  const group = p && isOurProcessGroup(p.pgid, p.startTime) ? p.pgid : undefined;
+  const outside = escaped();
+  if (group === undefined && outside.length === 0) return;
+  log.warn('stopping an agent left running by a previous runner', { taskId, pgid: group, marked: outside.length });
+  if (group !== undefined) killProcessGroup(group, 'SIGTERM');
+  signalEach(outside, 'SIGTERM');
+  const alive = (): boolean => (group !== undefined && groupAlive(group)) || escaped().length > 0;
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await sleep(50);
+  if (group !== undefined && groupAlive(group)) killProcessGroup(group, 'SIGKILL');
+  freezeAndKill(escaped);
 }
