@@ -7,6 +7,7 @@ import type { AgentOutcome, AgentStep } from '../agents/preset.ts';
 import { oneLine } from '../vocabulary.ts';
 import { AgentProcess, type StopReason } from './agentProcess.ts';
 import { agentEnv } from './agentEnv.ts';
+import { isTooLargeToStart, tooLargeMessage } from './launchSize.ts';
 import { MAX_VIEW_STEPS, type RunningTask, type TaskObserver, type TaskStep } from './taskEvents.ts';
 import type { TaskSpec } from './taskSpec.ts';
 import type { TaskLogWriter } from './taskLog.ts';
@@ -117,25 +118,33 @@ export class TaskRun {
         return { message: this.#cancelledBeforeStart(t0, workspace.path, plan), workspace };
       }
       this.#deps.update({ status: 'running', progress: 20, activity: `Starting ${plan.label}` });
-      const proc = new AgentProcess({
-        argv: plan.launch.argv,
-        cwd: workspace.path,
-        env: agentEnv({
-          base: this.#deps.baseEnv,
-          spec,
-          worktreePath: workspace.path,
-          promptFile: plan.promptFile,
-          sandboxId: this.#deps.sandboxId,
-          secrets: this.#deps.secrets,
-          extra: { ...plan.launch.env, ...workspace.env },
-        }),
-        stdin: plan.launch.stdin,
-        interruptSignal: plan.launch.interruptSignal,
-        timeoutMs: plan.timeoutSeconds * 1000,
-        ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
-        ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
-        onLine: (stream, line) => this.#onLine(stream, line),
+      const env = agentEnv({
+        base: this.#deps.baseEnv,
+        spec,
+        worktreePath: workspace.path,
+        promptFile: plan.promptFile,
+        sandboxId: this.#deps.sandboxId,
+        secrets: this.#deps.secrets,
+        extra: { ...plan.launch.env, ...workspace.env },
       });
+      let proc: AgentProcess;
+      try {
+        proc = new AgentProcess({
+          argv: plan.launch.argv,
+          cwd: workspace.path,
+          env,
+          stdin: plan.launch.stdin,
+          interruptSignal: plan.launch.interruptSignal,
+          timeoutMs: plan.timeoutSeconds * 1000,
+          ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
+          ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
+          onLine: (stream, line) => this.#onLine(stream, line),
+        });
+      } catch (err) {
+        // Node throws E2BIG from spawn itself; anything else it throws is the catch-all's (retryable).
+        if (!isTooLargeToStart(err)) throw err;
+        return { message: await this.#notStarted(t0, workspace.path, plan, tooLargeMessage(plan.label, plan.launch.argv, env)), workspace };
+      }
       this.#process = proc;
       if (proc.pid !== undefined) {
         this.view.pid = proc.pid;
@@ -168,7 +177,9 @@ export class TaskRun {
           : status === 'cancelled'
             ? exit.stoppedBy
             : (needsInput ??
-              exit.spawnError ??
+              (exit.spawnError !== undefined && isTooLargeToStart(exit.spawnError)
+                ? tooLargeMessage(plan.label, plan.launch.argv, env)
+                : exit.spawnError) ??
               (status === 'failed' ? (outcome.error ?? exitReason(exit.exitCode, exit.stderr)) : undefined));
       const committed = status === 'completed' ? await this.#commit(workspace, plan, outcome) : undefined;
       const result: TaskResult = {
@@ -259,6 +270,23 @@ export class TaskRun {
       this.#deps.log.warn('could not describe workspace', { taskId: this.spec.taskId, error: err });
       return {};
     }
+  }
+
+  /** The agent could not be started, the same on any runner (E2BIG): failed, not retryable. */
+  async #notStarted(t0: number, path: string, plan: AgentPlan, error: string): Promise<TaskComplete> {
+    this.#deps.log.warn('the agent could not be started', { taskId: this.spec.taskId, error });
+    await this.#closeLog(`agent not started: ${error}`);
+    await plan.cleanup();
+    const result: TaskResult = {
+      status: 'failed',
+      exit_code: null,
+      command: plan.launch.argv.map((a) => oneLine(a, 200)),
+      worktree_path: path,
+      duration_s: round3((performance.now() - t0) / 1000),
+      error,
+      agent: plan.agent,
+    };
+    return completeMessage(this.spec.taskId, result, false);
   }
 
   #cancelledBeforeStart(t0: number, path: string, plan: AgentPlan | undefined): TaskComplete {
