@@ -46,7 +46,8 @@ function stopOnSignal(): SignalStop {
     process.once('SIGINT', force);
     process.once('SIGTERM', force);
     aborter.abort();
-    stopFn?.();
+    if (stopFn) stopFn();
+    else logger('cli').info('signal received during start-up; stopping', { signal: sig });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -114,7 +115,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
     told = line;
   };
-  if (stop.signal.aborted) return stopped(log, stop, 'before start-up');
+  if (stop.signal.aborted) return stopped(log, stop);
   let runner: StartedRunner;
   try {
     runner = await startRunner(config, {
@@ -127,7 +128,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
       signal: stop.signal,
     });
   } catch (err) {
-    if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop, 'during start-up');
+    if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop);
     throw err;
   }
   watched.daemon = runner.daemon;
@@ -141,7 +142,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
   return 0;
 }
 
-function stopped(log: Logger, stop: SignalStop, when: string): number {
-  log.info(`signal received ${when}; stopped`, { signal: stop.received() });
+function stopped(log: Logger, stop: SignalStop): number {
+  log.info('stopped during start-up', { signal: stop.received() });
   return 0;
 }
