@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { FileCredentialStore } from '../../main/runner/config/credentials.ts';
+import { defaultConfig, type RunnerConfig } from '../../main/runner/config/schema.ts';
 import { RunnerError } from '../../main/runner/errors.ts';
+import { configureLogging } from '../../main/runner/logger.ts';
 import { LOCK_FILE, acquireStateLock } from '../../main/runner/stateLock.ts';
+import { startRunner } from '../../main/runner/startRunner.ts';
+import { FakeCore } from '../helpers/fakeCore.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
+
+configureLogging({ quiet: true });
 
 const LOCK_MODULE = resolve(import.meta.dirname, '../../main/runner/stateLock.ts');
 
@@ -112,4 +119,44 @@ test('a live owner in another process keeps the lock; its exit releases it, and 
   const lock = acquireStateLock(dir, '/c.yaml');
   assert.equal((held(dir) as { pid: number }).pid, process.pid);
   lock.release();
+});
+
+test("startRunner (the desktop app's way in) refuses a second start on a locked state folder with the typed error, before touching it", async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const { id, accessToken } = core.addRunner({ name: 'desk' });
+  const home = tempDir();
+  const configPath = join(home, 'runner.yaml');
+  const config: RunnerConfig = {
+    ...defaultConfig(home, configPath),
+    server_url: core.url,
+    runner_id: id,
+    access_token: accessToken,
+    worktree_base: join(home, 'wt'),
+    log_dir: join(home, 'logs'),
+  };
+  const opts = {
+    configPath,
+    home,
+    credentials: new FileCredentialStore(join(home, 'credentials.json')),
+    env: { PATH: process.env.PATH },
+    tuning: { controlSocket: false as const },
+  };
+  const first = await startRunner(config, opts);
+  const journal = join(config.state_dir, 'journal.jsonl');
+  const before = statSync(journal);
+  await assert.rejects(
+    startRunner(config, opts),
+    (err: unknown) =>
+      err instanceof RunnerError &&
+      err.code === 'already_running' &&
+      err.exitCode === 2 &&
+      err.message === `already running for this config (pid ${process.pid})`,
+  );
+  const now = statSync(journal);
+  assert.deepEqual([now.ino, now.mtimeMs, now.size], [before.ino, before.mtimeMs, before.size], 'the journal is untouched');
+  await first.stop();
+  assert.equal(existsSync(join(config.state_dir, LOCK_FILE)), false, 'stop releases the lock');
+  const again = await startRunner(config, opts);
+  await again.stop();
 });
