@@ -31,6 +31,9 @@ function ppid(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+/** Leaves the group, keeps our pipes, and outlives SIGTERM (each `sleep` dies, the loop goes on): only the drain ends the task. */
+const DEAF_ESCAPEE = `setsid sh -c 'trap "" TERM; echo $$ > deaf.pid; while :; do sleep 1; done'`;
+
 async function pidFrom(file: string): Promise<number> {
   const text = await until(() => existsSync(file) && readFileSync(file, 'utf8').trim(), file);
   return Number(text);
@@ -62,6 +65,26 @@ test('case 8: an escaped descendant holding the pipes does not keep the task run
   assert.deepEqual(lines, ['agent-done']);
   await until(() => gone(escaped), 'the escaped sleep to be killed when the task ends');
 });
+
+test(
+  'case 8, deaf: an escaped descendant that ignores SIGTERM and keeps the pipes; the drain ends the task',
+  { skip: LINUX_ONLY },
+  async () => {
+    const dir = tempDir();
+    const p = new AgentProcess({
+      argv: ['/bin/sh', '-c', `${DEAF_ESCAPEE} & sleep 1; echo agent-done; exit 7`],
+      cwd: dir,
+      env,
+      timeoutMs: 10_000,
+    });
+    const deaf = await pidFrom(`${dir}/deaf.pid`);
+    const exit = await p.exited;
+    assert.equal(exit.stoppedBy, undefined, 'not stopped by the timeout');
+    assert.equal(exit.exitCode, 7, "the leader's exit code");
+    assert.equal(exit.stdout, 'agent-done');
+    await until(() => gone(deaf), 'the deaf escapee to be killed');
+  },
+);
 
 test('case 9: cancel kills a descendant that left the group, with or without our pipes', { skip: LINUX_ONLY }, async () => {
   for (const redirect of ['>/dev/null 2>&1', '']) {
@@ -189,4 +212,33 @@ test("the agent's marker is the one agentEnv made, never the runner's own", () =
     if (saved === undefined) delete process.env[TASK_MARKER_VAR];
     else process.env[TASK_MARKER_VAR] = saved;
   }
+});
+
+test('output paused by the caller at the agent exit is still read in full before the drain ends', { skip: LINUX_ONLY }, async () => {
+  const lines: string[] = [];
+  let resumed = false;
+  const p: AgentProcess = new AgentProcess({
+    // Less than a pipe's capacity after the first line: the leader can exit while we are paused.
+    argv: ['/bin/sh', '-c', `${DEAF_ESCAPEE} & echo line0; sleep 0.2; seq -f line%g 1 5000; exit 0`],
+    cwd: tempDir(),
+    env,
+    timeoutMs: 30_000,
+    drainMs: 100,
+    onLine: (_s, l) => {
+      lines.push(l);
+      if (lines.length === 1) {
+        // Backpressure from a slow task log: reading stops until it catches up, past the drain window.
+        p.pauseOutput();
+        setTimeout(() => {
+          resumed = true;
+          p.resumeOutput();
+        }, 1000);
+      }
+    },
+  });
+  const exit = await p.exited;
+  assert.ok(resumed);
+  assert.equal(exit.exitCode, 0);
+  assert.equal(lines.length, 5001);
+  assert.equal(lines.at(-1), 'line5000');
 });

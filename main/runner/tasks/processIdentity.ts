@@ -35,13 +35,29 @@ function linuxStartTime(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+  return parseProcStat(stat)?.startTime;
+}
+
+/** The fields of a Linux `/proc/<pid>/stat` line the runner uses. */
+export interface ProcStat {
+  /** one letter: R, S, D, Z (zombie), X (dead), T (stopped)… */
+  state: string;
+  ppid: number;
+  pgid: number;
+  /** as `processStartTime` returns it: boot id and clock ticks since boot */
+  startTime: string;
+}
+
+/** Parse a `/proc/<pid>/stat` line; undefined when it is not one. */
+export function parseProcStat(stat: string): ProcStat | undefined {
   // Field 2 (comm) is parenthesised and may contain spaces or ')': count fields from the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid, pgrp] = rest;
   const ticks = rest[22 - 3];
-  if (ticks === undefined || !/^\d+$/.test(ticks)) return undefined;
+  if (state === undefined || ticks === undefined || !/^\d+$/.test(ticks)) return undefined;
   // Ticks restart at every boot: the boot id keeps a pre-reboot record from matching a new process.
   bootId ??= readBootId();
-  return `${bootId}:${ticks}`;
+  return { state, ppid: Number(ppid), pgid: Number(pgrp), startTime: `${bootId}:${ticks}` };
 }
 
 function readBootId(): string {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { processStartTime } from './processIdentity.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import { parseProcStat, processStartTime } from './processIdentity.ts';
 
 /**
  * Finding the processes a task started after they left its process group (`setsid`, a daemon's
@@ -77,6 +78,29 @@ export function listProcesses(): ProcessEntry[] | undefined {
   return out;
 }
 
+/** `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise). */
+export async function listProcessesAsync(): Promise<ProcessEntry[] | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  let names: string[];
+  try {
+    names = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return undefined;
+  }
+  const out: ProcessEntry[] = [];
+  // In batches: one read per process at once would queue thousands of requests on libuv's pool.
+  for (let i = 0; i < names.length; i += 64) {
+    const batch = await Promise.all(
+      names.slice(i, i + 64).map(async (name) => {
+        const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+        return stat === undefined ? undefined : toEntry(Number(name), stat);
+      }),
+    );
+    for (const e of batch) if (e) out.push(e);
+  }
+  return out;
+}
+
 function readStat(pid: number): ProcessEntry | undefined {
   let stat: string;
   try {
@@ -84,12 +108,12 @@ function readStat(pid: number): ProcessEntry | undefined {
   } catch {
     return undefined; // exited meanwhile
   }
-  // Field 2 (comm) may contain spaces or ')': count from the last ')'. Fields 3, 4, 5, 22.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid, pgrp] = rest;
-  const startTime = processStartTime(pid);
-  if (state === undefined || startTime === undefined) return undefined;
-  return { pid, ppid: Number(ppid), pgid: Number(pgrp), startTime, zombie: state === 'Z' || state === 'X' };
+  return toEntry(pid, stat);
+}
+
+function toEntry(pid: number, stat: string): ProcessEntry | undefined {
+  const p = parseProcStat(stat);
+  return p && { pid, ppid: p.ppid, pgid: p.pgid, startTime: p.startTime, zombie: p.state === 'Z' || p.state === 'X' };
 }
 
 /**
@@ -160,7 +184,7 @@ function psMarked(matches: (marker: string) => boolean): number[] {
 
 /**
  * Remembers every descendant of `rootPid` seen while it runs (Linux; elsewhere it knows nothing):
- * a snapshot of /proc's parent links every `intervalMs` (ms), following links from the root and
+ * a snapshot of /proc's parent links every `intervalMs` (ms; read asynchronously), following links from the root and
  * from any process already known, so a child of a process that was reparented is still found.
  * Each is kept with its start time, so a pid reused after it exited is never reported.
  */
@@ -169,20 +193,35 @@ export class DescendantTracker {
   readonly #rootStart: string | undefined;
   readonly #known = new Map<number, string>();
   readonly #timer: NodeJS.Timeout | undefined;
+  #busy = false;
 
   constructor(rootPid: number, intervalMs = 1000) {
     this.#root = rootPid;
     // Once the root has exited its pid may be reused: its children are then someone else's.
     this.#rootStart = processStartTime(rootPid);
     if (process.platform !== 'linux') return;
-    this.#timer = setInterval(() => this.snapshot(), intervalMs);
+    this.#timer = setInterval(() => void this.#tick(), intervalMs);
     this.#timer.unref();
   }
 
-  /** Look now (also called by the interval). */
+  /** Look now, synchronously (the periodic look reads /proc without blocking). */
   snapshot(): void {
     const all = listProcesses();
-    if (!all) return;
+    if (all) this.#absorb(all);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const all = await listProcessesAsync();
+      if (all) this.#absorb(all);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #absorb(all: ProcessEntry[]): void {
     const byParent = new Map<number, ProcessEntry[]>();
     for (const p of all) {
       const list = byParent.get(p.ppid);
