@@ -43,6 +43,8 @@ export interface DaemonOptions {
   /** the live state changed; read it with snapshot() (built only when someone looks) */
   onChange?: () => void;
   openLog?: TaskManagerDeps['openLog'];
+  /** the final task_complete of a task finished by an earlier run (from the history), so a re-sent assignment is answered, not re-run */
+  finishedResult?: TaskManagerDeps['finishedResult'];
 }
 
 /** The runner: link ⇄ task manager ⇄ workspaces, plus the control socket. Shared by the CLI and the desktop app. */
@@ -67,6 +69,11 @@ export class Daemon {
       url: wsUrlFor(cfg.server_url, cfg.runner_id),
       headers: () => this.#headers(),
       onMessage: (m) => this.#onMessage(m),
+      onInvalid: (frame) => {
+        // A task_assign we cannot read still names its task: refuse it rather than let the server wait out its lease.
+        if (frame.type === 'task_assign' && frame.taskId !== undefined)
+          background(this.#log, `task_assign ${frame.taskId}`, this.tasks.refuse(frame.taskId, frame.reason));
+      },
       onOpen: () => this.#onOpen(),
       onStatus: (s) => this.#onLinkStatus(s),
       onAuthFailure: () => opts.auth.refreshNow(),
@@ -101,6 +108,7 @@ export class Daemon {
       ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
       ...(opts.activityIntervalMs !== undefined ? { activityIntervalMs: opts.activityIntervalMs } : {}),
       ...(opts.openLog ? { openLog: opts.openLog } : {}),
+      ...(opts.finishedResult ? { finishedResult: opts.finishedResult } : {}),
     });
   }
 
@@ -126,7 +134,10 @@ export class Daemon {
     this.#log.info('draining', { running: this.tasks.running().length });
     this.tasks.drain(true);
     await this.tasks.whenIdle(graceMs);
-    await Promise.race([this.outbox.flush(), sleep(Math.min(graceMs, 3000))]);
+    // Wait (briefly) for the server to confirm the last results; unconfirmed ones are re-sent after the next start.
+    const limit = Math.min(graceMs, 3000);
+    await Promise.race([this.outbox.flush(), sleep(limit)]);
+    await this.outbox.settled(this.link.isOpen ? limit : 0);
     await this.link.stop();
     await this.#control?.close();
     this.#log.info('stopped', { unsent: this.outbox.size });
@@ -177,8 +188,9 @@ export class Daemon {
   }
 
   #onOpen(): void {
-    // Re-announce everything on every connect (R6): true status, unsent results, warm worktrees.
+    // Re-announce everything on every connect (R6): true status, unconfirmed results, warm worktrees.
     this.tasks.sendStatus();
+    this.outbox.connected();
     background(this.#log, 'outbox flush', this.outbox.flush());
     const projects = this.#o.projects;
     if (projects) {
@@ -209,6 +221,7 @@ export class Daemon {
         this.#log.info('project registered', { projectId: msg.project_id });
         return;
       case 'error':
+        if (this.outbox.answered(msg.message)) return;
         this.#log.warn('server reported an error', { message: msg.message });
         return;
       default:

@@ -49,6 +49,7 @@ export class FakeCore {
   readonly requests: HttpRecord[] = [];
   readonly frames: InboundFrame[] = [];
   readonly invalidFrames: InvalidFrame[] = [];
+  readonly deliveryChecks: InboundFrame[] = [];
   readonly handshakes: Handshake[] = [];
   port = 0;
 
@@ -67,8 +68,10 @@ export class FakeCore {
       requests: this.requests,
       frames: this.frames,
       invalidFrames: this.invalidFrames,
+      deliveryChecks: this.deliveryChecks,
       handshakes: this.handshakes,
-      wss: new WebSocketServer({ noServer: true }),
+      // uvicorn's default frame limit: a bigger frame is closed with 1009 (§4.2).
+      wss: new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 16 * 1024 * 1024 }),
       runners: new Map(),
       conns: new Map(),
       devices: new Map(),

@@ -20,7 +20,8 @@ test('results produced while the link is down are sent after reconnect, in order
   const ids = [0, 1, 2].map((i) => assign(runnerId, core, { command: ['/bin/sh', '-c', `sleep ${0.3 + i * 0.1}`] }));
   await until(() => core.messagesOf('task_ack').length === 3, 'three acks');
   await core.stop();
-  await until(() => daemon.outbox.size === 3, 'three completions queued', 10_000);
+  // Three results wait (plus any ack the server had no time to confirm before it went away).
+  await until(() => daemon.tasks.running().length === 0 && daemon.outbox.size >= 3, 'three completions queued', 10_000);
   await core.restart();
   await until(() => ids.every((id) => completionOf(core, id).length === 1), 'all completions after reconnect', 10_000);
   const order = core.messagesOf('task_complete').map((m) => m.task_id);

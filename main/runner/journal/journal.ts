@@ -17,6 +17,7 @@ import { RunnerError, errorMessage } from '../errors.ts';
 import { logger, type Logger } from '../logger.ts';
 import type { OutboxStore } from '../link/outbox.ts';
 import type { DurableMessage, TaskComplete } from '../protocol/messages.ts';
+import { fitToBudget } from '../protocol/messageBudget.ts';
 import { parseRecord, type JournalRecord } from './records.ts';
 import { JournalState, type InterruptedTask } from './journalState.ts';
 
@@ -37,6 +38,8 @@ export const JOURNAL_FILE = 'journal.jsonl';
 const DEFAULT_COMPACT_AT = 4 * 1024 * 1024;
 const PROMPT_EXCERPT = 200;
 const COMMAND_ARG_MAX = 1000;
+/** While the disk refuses journal lines, how often writing them is tried again (ms). */
+const DEFER_RETRY_MS = 2000;
 
 export interface AssignedTask {
   taskId: string;
@@ -135,8 +138,13 @@ export class Journal implements OutboxStore {
     );
   }
 
-  /** The task is over: record it and queue its task_complete in one durable line. Returns the outbox seq. */
-  finish(msg: TaskComplete): number {
+  /**
+   * The task is over: record it and queue its task_complete (cut to the message limit) in one
+   * durable line. Once per run of a task: a second, different one is refused (logged) and the
+   * first one's seq returned. Returns the outbox seq.
+   */
+  finish(full: TaskComplete): number {
+    const msg = fitToBudget(full) ?? full;
     const earlier = this.#state.finished.get(msg.task_id);
     if (earlier !== undefined) {
       // The same message again (finish() from an observer, then enqueue() from the outbox) is expected.
@@ -161,7 +169,15 @@ export class Journal implements OutboxStore {
    * not worth holding every pickup for a disk flush.
    */
   enqueue(msg: DurableMessage): number {
-    if (msg.type === 'task_complete') return this.finish(msg);
+    if (msg.type === 'task_complete') {
+      const earlier = this.#state.finished.get(msg.task_id);
+      if (earlier === undefined || this.#state.outbox.has(earlier)) return this.finish(msg);
+      // The result was delivered and the server asks again (a re-sent task_assign): queue it once more.
+      const seq = this.#state.nextSeq;
+      this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);
+      this.#syncSoon();
+      return seq;
+    }
     const seq = this.#state.nextSeq;
     this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);
     this.#syncSoon();
@@ -247,12 +263,26 @@ export class Journal implements OutboxStore {
     this.#fd = openSync(this.path, 'a', 0o600);
     this.#bytes = Buffer.byteLength(data);
     this.#compactedBytes = this.#bytes;
+    // The snapshot was taken from memory, which already holds any lines the disk refused before.
+    this.#deferred.length = 0;
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   close(): void {
     if (this.#fd === undefined) return;
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (!this.#writeDeferred())
+      this.#log.error('the journal could not be written before closing; its last lines are lost', {
+        lines: this.#deferred.length,
+        path: this.path,
+        remedy: 'freeDisk',
+      });
     try {
       fdatasyncSync(this.#fd);
+    } catch (err) {
+      this.#log.warn('journal flush at close failed', { error: errorMessage(err) });
     } finally {
       closeSync(this.#fd);
       this.#fd = undefined;
@@ -261,27 +291,95 @@ export class Journal implements OutboxStore {
 
   // ---- internals -------------------------------------------------------------------------------
 
+  /**
+   * Write one line (fdatasync when `durable`) and apply it. When the disk refuses the write (full,
+   * quota, I/O error) the line is not lost: it is applied in memory, so the runner goes on (the
+   * result is sent from memory), kept in order with every later line, and written when the disk
+   * takes it again (retried every DEFER_RETRY_MS and before each later append). Only a restart
+   * before then loses those lines, which the error logged here says.
+   */
   #append(rec: JournalRecord, durable: boolean): void {
     if (this.#fd === undefined) throw new RunnerError('journal_closed', 'the journal is closed');
-    const buf = Buffer.from(JSON.stringify(rec) + '\n');
+    const line = JSON.stringify(rec) + '\n';
+    if (this.#deferred.length > 0 && !this.#writeDeferred()) {
+      this.#deferred.push(line);
+      this.#state.apply(rec);
+      return;
+    }
     try {
-      writeAll(this.#fd, buf);
-      if (durable) fdatasyncSync(this.#fd);
+      this.#write(Buffer.from(line), durable);
     } catch (err) {
-      // Cut a half-written line off so the next append does not glue onto it.
+      this.#defer(line, err);
+      this.#state.apply(rec);
+      return;
+    }
+    this.#state.apply(rec);
+    // Compact only when at least half the file is dead, so a large live state cannot make every append compact.
+    if (this.#bytes > this.#compactAt && this.#bytes > 2 * this.#compactedBytes) this.#compactQuietly();
+  }
+
+  /** Append bytes at the end, or leave the file as it was (a half-written line is cut off) and throw. */
+  #write(buf: Buffer, durable: boolean): void {
+    const fd = this.#fd;
+    if (fd === undefined) throw new RunnerError('journal_closed', 'the journal is closed');
+    try {
+      writeAll(fd, buf);
+      if (durable) fdatasyncSync(fd);
+    } catch (err) {
       try {
-        ftruncateSync(this.#fd, this.#bytes);
+        ftruncateSync(fd, this.#bytes);
       } catch {
         /* the replay will skip it as a corrupt line */
       }
-      throw new RunnerError('journal_unwritable', `cannot append to ${this.path}: ${errorMessage(err)} (is the disk full?)`, {
-        cause: err,
-      });
+      throw err;
     }
     this.#bytes += buf.length;
-    this.#state.apply(rec);
-    // Compact only when at least half the file is dead, so a large live state cannot make every append compact.
-    if (this.#bytes > this.#compactAt && this.#bytes > 2 * this.#compactedBytes) this.compact();
+  }
+
+  readonly #deferred: string[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  #defer(line: string, err: unknown): void {
+    this.#deferred.push(line);
+    this.#log.error('cannot write the journal; keeping its lines in memory until the disk takes them', {
+      path: this.path,
+      error: errorMessage(err),
+      code: (err as NodeJS.ErrnoException).code,
+      remedy: 'freeDisk',
+    });
+    this.#retryTimer ??= setInterval(() => {
+      if (this.#fd !== undefined) this.#writeDeferred();
+    }, DEFER_RETRY_MS);
+    this.#retryTimer.unref();
+  }
+
+  /** Try to write the deferred lines, in order, durably. True when none are left. */
+  #writeDeferred(): boolean {
+    if (this.#deferred.length === 0) return true;
+    try {
+      this.#write(Buffer.from(this.#deferred.join('')), true);
+    } catch {
+      return false;
+    }
+    this.#log.info('the journal is written again', { lines: this.#deferred.length, path: this.path });
+    this.#deferred.length = 0;
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
+    return true;
+  }
+
+  /** Lines held in memory because the disk refused them (0 in normal operation). */
+  get deferredLines(): number {
+    return this.#deferred.length;
+  }
+
+  #compactQuietly(): void {
+    try {
+      this.compact();
+    } catch (err) {
+      // The appended file is intact; compaction is tried again at the next threshold.
+      this.#log.warn('journal compaction failed', { error: errorMessage(err) });
+    }
   }
 
   #replay(): void {

@@ -1,7 +1,8 @@
 import WebSocket from 'ws';
-import { errorMessage, remedyOf, ServerError, type Remedy } from '../errors.ts';
+import { errorMessage, remedyOf, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { background, logger, type Logger } from '../logger.ts';
-import { parseServerFrame, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
+import { MESSAGE_BUDGET_BYTES } from '../protocol/messageBudget.ts';
+import { parseServerFrame, type DeliveryCheck, type ParsedInbound, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'auth_failed' | 'stopped';
@@ -24,6 +25,8 @@ export interface LinkOptions {
   /** Headers for each dial; Authorization is fetched fresh so a refreshed token is used. */
   headers: () => Promise<Record<string, string>>;
   onMessage: (msg: ServerMessage) => void;
+  /** A text frame that is not a valid server message (the reason names what was wrong); default: logged. */
+  onInvalid?: (frame: Extract<ParsedInbound, { ok: false }>) => void;
   /** Called on every successful (re)connect, before anything else is sent. */
   onOpen: () => void;
   onStatus?: (status: LinkStatus) => void;
@@ -48,7 +51,8 @@ const AUTH_CLOSE_CODES = new Set([1008, 4003]);
  * capped) with jittered backoff; ping/pong and a heartbeat watchdog detect dead links.
  */
 export class Link {
-  readonly #o: Required<Omit<LinkOptions, 'onStatus' | 'onAuthFailure' | 'log'>> & Pick<LinkOptions, 'onStatus' | 'onAuthFailure'>;
+  readonly #o: Required<Omit<LinkOptions, 'onStatus' | 'onAuthFailure' | 'onInvalid' | 'log'>> &
+    Pick<LinkOptions, 'onStatus' | 'onAuthFailure' | 'onInvalid'>;
   readonly #log: Logger;
   readonly #backoff: Backoff;
   #ws: WebSocket | undefined;
@@ -97,14 +101,23 @@ export class Link {
   }
 
   /**
-   * Send on the open link. Resolves true once ws has flushed the frame to the socket,
-   * false when there is no open link or the write failed (the caller keeps it queued).
+   * Send on the open link. Resolves true once ws has written the frame to the socket (not proof
+   * that the server handled it: link/outbox.ts confirms that), false when there is no open link or
+   * the write failed. Rejects with RunnerError `message_too_large` for a frame over
+   * MESSAGE_BUDGET_BYTES: it could never be delivered (the caller fits messages first).
    */
-  send(msg: RunnerMessage): Promise<boolean> {
+  send(msg: RunnerMessage | DeliveryCheck): Promise<boolean> {
     const ws = this.#ws;
     if (!ws || !this.isOpen) return Promise.resolve(false);
+    const frame = this.#frame(msg);
+    if (frame === undefined)
+      return Promise.reject(
+        new RunnerError('message_too_large', `a ${msg.type} message is over the ${MESSAGE_BUDGET_BYTES}-byte limit`, {
+          context: { type: msg.type },
+        }),
+      );
     return new Promise((resolve) => {
-      ws.send(JSON.stringify(msg), (err) => resolve(!err));
+      ws.send(frame, (err) => resolve(!err));
     });
   }
 
@@ -112,8 +125,18 @@ export class Link {
   post(msg: RunnerMessage): boolean {
     const ws = this.#ws;
     if (!ws || !this.isOpen) return false;
-    ws.send(JSON.stringify(msg));
+    const frame = this.#frame(msg);
+    if (frame === undefined) return false;
+    ws.send(frame);
     return true;
+  }
+
+  /** The frame's text, or undefined when it is over budget: the server would close the link with 1009 (§4.2). */
+  #frame(msg: RunnerMessage | DeliveryCheck): string | undefined {
+    const frame = JSON.stringify(msg);
+    if (frame.length <= MESSAGE_BUDGET_BYTES / 3 || Buffer.byteLength(frame) <= MESSAGE_BUDGET_BYTES) return frame;
+    this.#log.error('a message over the size limit was not sent', { type: msg.type, bytes: Buffer.byteLength(frame) });
+    return undefined;
   }
 
   /** Re-check the link now (OS resumed, network changed): a quick ping, or dial at once if waiting. */
@@ -212,6 +235,11 @@ export class Link {
       const parsed = parseServerFrame(text);
       if (!parsed.ok) {
         this.#log.warn('ignored server message', { reason: parsed.reason, frame: text.slice(0, 200) });
+        try {
+          this.#o.onInvalid?.(parsed);
+        } catch (err) {
+          this.#log.error('invalid-message handler failed', { error: err });
+        }
         return;
       }
       if (parsed.message.type === 'heartbeat') this.#onHeartbeat();

@@ -8,11 +8,17 @@ import { z } from 'zod';
 
 // ---- server → runner ------------------------------------------------------------------------
 
+/** Ids the server gives are UUIDs or `agent_`/`project_` + hex; anything longer than this is not an id. */
+export const ID_MAX = 256;
+
 export const HeartbeatMsg = z.looseObject({ type: z.literal('heartbeat'), server_time: z.string().optional() });
 
-/** A non-object `config` is treated as `{}` (§5.8 step 7). */
+/**
+ * The original treated a non-object `config` as `{}` (§5.8 step 7) and ran a task nobody described;
+ * we accept an absent or null one as `{}` and refuse any other non-object (`invalid_task`).
+ */
 const AssignConfig = z.preprocess(
-  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {}),
+  (v) => (v === null || v === undefined ? {} : v),
   z.looseObject({
     prompt: z.unknown().optional(),
     title: z.unknown().optional(),
@@ -34,9 +40,9 @@ const AssignConfig = z.preprocess(
 /** Both shapes of §4.8: Variant A nests fields in `config`, Variant B puts `prompt` at the top. */
 export const TaskAssignMsg = z.looseObject({
   type: z.literal('task_assign'),
-  task_id: z.string(),
-  agent_id: z.string(),
-  project_id: z.string(),
+  task_id: z.string().min(1).max(ID_MAX),
+  agent_id: z.string().max(ID_MAX),
+  project_id: z.string().max(ID_MAX),
   config: AssignConfig.optional(),
   prompt: z.unknown().optional(),
   agent_type: z.unknown().optional(),
@@ -130,7 +136,34 @@ export type AgentUpdate = z.infer<typeof AgentUpdateMsg>;
 /** Messages the server must get: queued while the link is down and sent in order after reconnect. */
 export type DurableMessage = z.infer<typeof TaskAckMsg> | z.infer<typeof TaskRejectMsg> | TaskComplete;
 
-export type ParsedInbound = { ok: true; message: ServerMessage } | { ok: false; reason: string; type?: string };
+/**
+ * A delivery check (see link/outbox.ts): a frame of a type the server does not know, which it
+ * answers in order with `{"type":"error","message":"Unknown message type: runner_delivery_check:<n>"}`
+ * (§4.5). That answer proves every frame written before the check was handled.
+ */
+export interface DeliveryCheck {
+  type: `runner_delivery_check:${number}`;
+}
+
+const CHECK_ANSWER = /^Unknown message type: runner_delivery_check:(\d+)$/;
+
+/** The check numbered `n` (a positive integer). */
+export function deliveryCheck(n: number): DeliveryCheck {
+  return { type: `runner_delivery_check:${n}` };
+}
+
+/** The number of the check a server `error` message answers, or undefined when it answers none. */
+export function deliveryCheckAnswered(message: string | undefined): number | undefined {
+  const m = message === undefined ? null : CHECK_ANSWER.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * One parsed frame. An invalid one says why, its `type` when it had one, and the `task_id` of an
+ * invalid task_assign when that id is usable, so the assignment can be refused (`invalid_task`)
+ * instead of left to the server's 300 s lease.
+ */
+export type ParsedInbound = { ok: true; message: ServerMessage } | { ok: false; reason: string; type?: string; taskId?: string };
 
 /** Parse one text frame. Never throws: malformed input is reported, not fatal (the daemon must not crash on input). */
 export function parseServerFrame(text: string): ParsedInbound {
@@ -147,7 +180,9 @@ export function parseServerFrame(text: string): ParsedInbound {
   if (!parsed.success) {
     const known = ['heartbeat', 'task_assign', 'task_cancel', 'project_registered', 'error'].includes(type);
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return { ok: false, type, reason: known ? `invalid ${type}: ${detail}` : `unknown message type "${type}"` };
+    const taskId = (json as { task_id?: unknown }).task_id;
+    const usableId = typeof taskId === 'string' && taskId.length > 0 && taskId.length <= ID_MAX ? { taskId } : {};
+    return { ok: false, type, reason: known ? `invalid ${type}: ${detail}` : `unknown message type "${type}"`, ...usableId };
   }
   return { ok: true, message: parsed.data };
 }

@@ -1,6 +1,7 @@
 import { errorMessage, TaskRejected } from '../errors.ts';
 import { background, type Logger } from '../logger.ts';
 import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssign, TaskComplete } from '../protocol/messages.ts';
+import { fitToBudget } from '../protocol/messageBudget.ts';
 import type { WorkspaceProvider } from '../workspace/workspace.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
 import { TaskRun, type TaskRunDeps } from './taskRun.ts';
@@ -28,6 +29,11 @@ export interface TaskManagerDeps extends SpecDefaults {
   cancelGraceMs?: number;
   activityIntervalMs?: number;
   openLog?: TaskRunDeps['openLog'];
+  /**
+   * The final task_complete of a task an earlier run of the runner finished (from the history),
+   * so a re-sent assignment after a restart is answered with it instead of running the agent again.
+   */
+  finishedResult?: (taskId: string) => TaskComplete | undefined;
 }
 
 const RECENT_LIMIT = 500;
@@ -83,10 +89,10 @@ export class TaskManager {
       await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
       return;
     }
-    const done = this.#recent.get(taskId);
+    const done = this.#finished(taskId);
     // A retryable failure re-assigned is a genuine new attempt; anything else was already answered.
     if (done && !done.retryable) {
-      this.#d.log.info('duplicate task_assign for a finished task; re-sending its result', { taskId });
+      this.#d.log.info('duplicate task_assign for a finished task; re-sending its result', { taskId, status: done.result.status });
       await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
       await this.#d.deliver(done);
       return;
@@ -102,7 +108,7 @@ export class TaskManager {
         throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);
     } catch (err) {
       const reason: RejectReason = err instanceof TaskRejected ? err.reason : 'invalid_task';
-      await this.#reject(msg, reason, errorMessage(err));
+      await this.#reject({ taskId, agentId, projectId: msg.project_id, prompt: resolvePrompt(msg) }, reason, errorMessage(err));
       return;
     }
     const run = new TaskRun(spec, {
@@ -123,24 +129,74 @@ export class TaskManager {
       ...(this.#d.openLog ? { openLog: this.#d.openLog } : {}),
     });
     this.#running.set(taskId, run);
-    await this.#d.observer.assigned?.(spec, run.view.assignedAt);
-    await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
+    try {
+      await this.#d.observer.assigned?.(spec, run.view.assignedAt);
+    } catch (err) {
+      // The state folder cannot record it (a full disk): run it anyway; the result is sent from memory.
+      this.#d.log.error('could not record the assignment; running it anyway', { taskId, error: err });
+    }
+    try {
+      await this.#d.deliver({ type: 'task_ack', task_id: taskId, agent_id: agentId });
+    } catch (err) {
+      this.#d.log.error('could not queue the task_ack', { taskId, error: err });
+    }
     this.sendStatus();
     background(this.#d.log, `task ${taskId}`, this.#execute(run));
   }
 
-  async #reject(msg: TaskAssign, reason: RejectReason, detail: string): Promise<void> {
-    this.#d.log.warn('task rejected', { taskId: msg.task_id, reason, detail });
-    const prompt = resolvePrompt(msg);
-    await this.#d.observer.rejected?.(msg.task_id, reason, detail, { agentId: msg.agent_id, projectId: msg.project_id, prompt });
-    await this.#d.deliver({ type: 'task_reject', task_id: msg.task_id, reason });
+  /**
+   * A task_assign that names its task but is otherwise unreadable (`agent_id: 123`, `config:
+   * "nope"`): refused as `invalid_task` with the reason logged, so the server need not wait out its
+   * lease. An id already running or finished here is left alone (the assignment is a broken repeat).
+   */
+  async refuse(taskId: string, reason: string): Promise<void> {
+    if (this.#running.has(taskId) || this.#finished(taskId)) {
+      this.#d.log.warn('ignored an unreadable repeat of a known task_assign', { taskId, reason });
+      return;
+    }
+    await this.#reject({ taskId, agentId: '', projectId: '', prompt: '' }, 'invalid_task', reason);
+  }
+
+  /** The final message of a task finished in this run, or an earlier one (from the history). */
+  #finished(taskId: string): TaskComplete | undefined {
+    const recent = this.#recent.get(taskId);
+    if (recent) return recent;
+    try {
+      return this.#d.finishedResult?.(taskId);
+    } catch (err) {
+      this.#d.log.warn('could not look up an earlier result', { taskId, error: err });
+      return undefined;
+    }
+  }
+
+  async #reject(
+    task: { taskId: string; agentId: string; projectId: string; prompt: string },
+    reason: RejectReason,
+    detail: string,
+  ): Promise<void> {
+    const { taskId, ...about } = task;
+    this.#d.log.warn('task rejected', { taskId, reason, detail });
+    try {
+      await this.#d.observer.rejected?.(taskId, reason, detail, about);
+    } catch (err) {
+      this.#d.log.error('could not record the rejection', { taskId, error: err });
+    }
+    await this.#d.deliver({ type: 'task_reject', task_id: taskId, reason });
   }
 
   async #execute(run: TaskRun): Promise<void> {
-    const { message, workspace } = await run.execute();
+    const ran = await run.execute();
+    const workspace = ran.workspace;
+    // Cut to the message limit before anyone stores it: the history keeps what the server gets.
+    const message = fitToBudget(ran.message) ?? ran.message;
     const status = message.result.status;
     try {
-      await this.#d.observer.finished?.(run.spec.taskId, message.result, message);
+      try {
+        await this.#d.observer.finished?.(run.spec.taskId, message.result, message);
+      } catch (err) {
+        // The history cannot record it (a full disk): the result still goes out, and the journal keeps it.
+        this.#d.log.error('could not record the finished task', { taskId: run.spec.taskId, error: err });
+      }
       await this.#d.deliver(message);
     } finally {
       this.#d.post({

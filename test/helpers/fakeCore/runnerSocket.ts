@@ -99,7 +99,10 @@ function onFrame(state: CoreState, conn: Conn, data: RawData, isBinary: boolean)
   const valid = isBinary ? undefined : RunnerMessage.safeParse(json);
   const frame: InboundFrame = { runnerId: conn.runnerId, at, raw, json, message: valid?.success ? valid.data : undefined };
   state.frames.push(frame);
-  if (!valid?.success) {
+  // The runner's delivery checks are unknown types on purpose (main/runner/link/outbox.ts): answered like any, counted apart.
+  const isCheck = typeof raw === 'string' && /^\{"type":"runner_delivery_check:\d+"\}$/.test(raw);
+  if (isCheck) state.deliveryChecks.push(frame);
+  else if (!valid?.success) {
     const error = isBinary
       ? 'binary frame'
       : json === undefined

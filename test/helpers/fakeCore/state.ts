@@ -25,6 +25,8 @@ export interface FakeCoreOptions {
   deviceExpiresInS?: number;
   /** Server defect S4: the replaced connection's cleanup unmaps the new one (no more heartbeats). */
   orphanOnReplace?: boolean;
+  /** The largest frame accepted, in bytes; a bigger one is closed with 1009 (default 16 MiB, uvicorn's). */
+  maxPayloadBytes?: number;
 }
 
 export interface HttpRecord {
@@ -105,6 +107,8 @@ export interface CoreState {
   readonly requests: HttpRecord[];
   readonly frames: InboundFrame[];
   readonly invalidFrames: InvalidFrame[];
+  /** the runner's delivery checks (frames of type `runner_delivery_check:<n>`), answered as unknown types */
+  readonly deliveryChecks: InboundFrame[];
   readonly handshakes: Handshake[];
   readonly wss: WebSocketServer;
   readonly runners: Map<string, RunnerRecord>;
