@@ -242,3 +242,22 @@ test('output paused by the caller at the agent exit is still read in full before
   assert.equal(lines.length, 5001);
   assert.equal(lines.at(-1), 'line5000');
 });
+
+test('a cancel after the agent exited, while the drain waits, does not turn its result into cancelled', { skip: LINUX_ONLY }, async () => {
+  const dir = tempDir();
+  const p = new AgentProcess({
+    argv: ['/bin/sh', '-c', `${DEAF_ESCAPEE} & echo done; exit 0`],
+    cwd: dir,
+    env,
+    timeoutMs: 30_000,
+    drainMs: 1000,
+  });
+  const deaf = await pidFrom(`${dir}/deaf.pid`);
+  // The leader's exit: its pid is reaped, the deaf escapee still holds the pipes.
+  await until(() => !processAlive(p.pid!), 'the leader to exit and be reaped');
+  p.stop('task_cancel');
+  const exit = await p.exited;
+  assert.equal(exit.stoppedBy, undefined);
+  assert.equal(exit.exitCode, 0);
+  await until(() => gone(deaf), 'the deaf escapee to be killed');
+});

@@ -81,6 +81,7 @@ export class AgentProcess {
   #timeoutTimer: NodeJS.Timeout | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #paused = false;
+  #leaderExited = false;
   #done = false;
   readonly #tracker: DescendantTracker | undefined;
   /** this run's marker: in the agent's environment, inherited by everything it starts */
@@ -147,6 +148,10 @@ export class AgentProcess {
         }
       });
       this.#child.once('exit', (code, signal) => {
+        // The agent ended on its own (or was stopped before): a timeout or stop from now on would
+        // misreport it; what is left is ended below either way.
+        this.#leaderExited = true;
+        clearTimeout(this.#timeoutTimer);
         // The leader is gone; anything left of the task is an orphan, maybe holding our pipes. End it.
         this.#signalGroup('SIGTERM');
         this.#signalEscaped('SIGTERM');
@@ -207,9 +212,13 @@ export class AgentProcess {
     this.#child.stderr?.resume();
   }
 
-  /** The interrupt signal (SIGTERM unless set) to the whole group, SIGKILL after the grace period. The first reason wins. */
+  /**
+   * The interrupt signal (SIGTERM unless set) to the whole group and to the run's processes outside
+   * it, SIGKILL after the grace period. The first reason wins; none once the agent has exited (its
+   * result stands, and what it left behind is killed within `drainMs`).
+   */
   stop(reason: StopReason): void {
-    if (this.#done || this.#stoppedBy) return;
+    if (this.#done || this.#stoppedBy || this.#leaderExited) return;
     this.#stoppedBy = reason;
     const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
     this.#signalGroup(this.#opts.interruptSignal ?? 'SIGTERM');
