@@ -14,6 +14,7 @@ import { ProjectLinks } from './projects/links.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 import { openTaskLog, taskLogPath } from './tasks/taskLog.ts';
 import { composeObservers } from './tasks/observers.ts';
+import { finishedResultFrom } from './tasks/finishedResult.ts';
 import { GitWorkspaces, validateGitRefs } from './workspace/worktrees.ts';
 
 /** How often finished worktrees past their keep period (and the disk cap) are swept. */
@@ -107,6 +108,7 @@ export async function wireCoreServices(
       workspaces,
       validate: (spec) => validateGitRefs(spec),
       outboxStore: journal,
+      finishedResult: (taskId) => finishedResultFrom(historyStore.get(taskId)),
       observer: composeObservers(journalObserver(journal, logPathFor), recorder.observer, ctx.observer, cleanup),
       openLog: (taskId) => {
         const path = taskLogPath(logDir, taskId);

@@ -127,6 +127,7 @@ test('server down while three tasks finish, runner restarted, then the server: a
   const tasks = gates.map((g, i) => assignMsg(['/bin/sh', '-c', `${g.waitScript}; echo done ${i}`], `task ${i}`));
   for (const t of tasks) core.send(id, t.msg);
   await until(() => core.messagesOf('task_ack').length === 3, 'three acks');
+  await until(async () => (await daemonState(config, env))?.outboxPending === 0, 'the acks confirmed');
   await core.stop();
   // The three tasks finish while the server is away, one after the other.
   for (const [i, gate] of gates.entries()) {
@@ -166,4 +167,28 @@ test('server down while three tasks finish, runner restarted, then the server: a
   assert.doesNotMatch(search.stdout, new RegExp(tasks[2]!.taskId));
   again.kill('SIGTERM');
   await new Promise((r) => again.on('close', r));
+});
+
+test('the server re-sends the task_assign of a task finished before a restart: its result is sent again, the agent not re-run', async () => {
+  const { core, home, config, id, env } = await setup();
+  const runs = join(home, 'runs.txt');
+  const task = assignMsg(['/bin/sh', '-c', `echo run >> '${runs}'; echo finished`]);
+  const runner = cli(['run', '--config', config], env);
+  await core.until(() => core.connected(id), 10_000, 'runner connects');
+  core.send(id, task.msg);
+  await until(() => completionOf(core, task.taskId).length === 1, 'the result');
+  await settled(core, id, config, env);
+  runner.kill('SIGTERM');
+  assert.equal(await new Promise((r) => runner.on('close', r)), 0);
+
+  const again = cli(['run', '--config', config], env);
+  await core.until(() => core.connected(id), 10_000, 'runner reconnects');
+  core.send(id, task.msg);
+  await until(() => completionOf(core, task.taskId).length === 2, 'the result again');
+  await settled(core, id, config, env);
+  const [first, second] = completionOf(core, task.taskId);
+  assert.deepEqual(second, first, 'the same result');
+  assert.equal(readFileSync(runs, 'utf8'), 'run\n', 'the agent ran once');
+  again.kill('SIGTERM');
+  assert.equal(await new Promise((r) => again.on('close', r)), 0);
 });
