@@ -81,5 +81,6 @@ rejected. --search matches the task id, agent id or prompt (case-insensitive). -
   logs: `Usage: sibyl-runner logs TASK_ID [--follow] [--search TEXT] [--config PATH]
 
 Prints a task's full output (timestamp, stream, line). --follow keeps printing new lines until
-interrupted.`,
+interrupted, and shows a line the agent is still writing (progress redrawn with \\r, no newline
+yet) marked [partial], at most once a second; the log stores each line once, when it ends.`,
 };

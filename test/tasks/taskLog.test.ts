@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { configureLogging } from '../../main/runner/logger.ts';
-import { followTaskLog, openTaskLog, readTaskLog, taskLogPath, type TaskLogLine } from '../../main/runner/tasks/taskLog.ts';
+import {
+  followTaskLog,
+  openTaskLog,
+  partialLinePath,
+  readTaskLog,
+  taskLogPath,
+  type TaskLogLine,
+} from '../../main/runner/tasks/taskLog.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
 configureLogging({ quiet: true });
@@ -152,4 +159,67 @@ test('taskLogPath refuses a task id that would leave the log dir', () => {
   const logDir = tempDir();
   assert.equal(taskLogPath(logDir, 'task-1'), join(logDir, 'task-1.log'));
   assert.throws(() => taskLogPath(logDir, '../escape'), RangeError);
+});
+
+test('a partial line is kept beside the log, not in it; a follower shows it once, and not after the line that ends it', async () => {
+  const path = join(tempDir(), 'p1.log');
+  // A long interval: the side file is rewritten once here, so it still holds the partial after the line ends.
+  const log = openTaskLog(path, { partialIntervalMs: 60_000 });
+  log.write('stdout', 'starting');
+  log.partial('stdout', 'downloading 10%');
+  await until(() => existsSync(partialLinePath(path)), 'the side file');
+
+  const seen: string[] = [];
+  const ac = new AbortController();
+  const following = followTaskLog(path, (l) => seen.push(`${l.stream}:${l.text}`), ac.signal, {
+    pollMs: 20,
+    onPartial: (l) => seen.push(`partial ${l.stream}:${l.text}`),
+  });
+  await until(() => seen.includes('partial stdout:downloading 10%'), 'the partial line');
+  log.write('stderr', 'a warning meanwhile');
+  await until(() => seen.includes('stderr:a warning meanwhile'), 'the stderr line');
+  assert.equal(seen.filter((s) => s.startsWith('partial')).length, 1, 'shown once, not on every poll');
+
+  // The line ends; the side file (not rewritten yet) is now stale: a new follower must not show it.
+  log.write('stdout', '\rdownloading 10%\rdownloading 100%');
+  await until(() => readFileSync(path, 'utf8').includes('downloading 100%'), 'the line on disk');
+  const late: string[] = [];
+  const ac2 = new AbortController();
+  const lateFollow = followTaskLog(path, (l) => late.push(`${l.stream}:${l.text}`), ac2.signal, {
+    pollMs: 20,
+    onPartial: (l) => late.push(`partial ${l.stream}:${l.text}`),
+  });
+  await until(() => late.includes('stdout:downloading 100%'), 'the full line');
+  await until(() => seen.includes('stdout:downloading 100%'), 'the full line, first follower');
+  assert.ok(existsSync(partialLinePath(path)), 'the side file still holds the old partial');
+  assert.equal(late.filter((s) => s.startsWith('partial')).length, 0, JSON.stringify(late));
+
+  await log.close();
+  assert.equal(existsSync(partialLinePath(path)), false, 'removed with the log');
+  ac.abort();
+  ac2.abort();
+  await Promise.all([following, lateFollow]);
+  const { lines } = await readTaskLog(path);
+  assert.deepEqual(
+    lines.map((l) => `${l.stream}:${l.text}`),
+    ['stdout:starting', 'stderr:a warning meanwhile', 'stdout:', 'stdout:downloading 10%', 'stdout:downloading 100%'],
+    'the partial is stored once, as part of the line that ended it',
+  );
+});
+
+test('a stderr line does not hide a newer stdout partial', async () => {
+  const path = join(tempDir(), 'p2.log');
+  const log = openTaskLog(path, { partialIntervalMs: 0 });
+  log.write('stdout', 'one');
+  log.write('stderr', 'two');
+  log.partial('stdout', 'progress 50%');
+  log.write('stderr', 'three');
+  const seen: string[] = [];
+  const ac = new AbortController();
+  const following = followTaskLog(path, () => undefined, ac.signal, { pollMs: 20, onPartial: (l) => seen.push(l.text) });
+  await until(() => seen.length === 1, 'the partial');
+  ac.abort();
+  await following;
+  await log.close();
+  assert.deepEqual(seen, ['progress 50%']);
 });

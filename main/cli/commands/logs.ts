@@ -6,6 +6,11 @@ import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
 const show = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text}`);
+/** An unterminated line (progress without a newline yet): shown while following, marked, never stored as a line. */
+const showPartial = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text} ${PARTIAL_MARK}`);
+
+/** What marks a partial line in `logs --follow` output. */
+export const PARTIAL_MARK = '[partial]';
 
 /** `sibyl-runner logs TASK_ID [--follow]`: a task's full output. */
 export async function logsCommand(argv: string[], io: Io): Promise<number> {
@@ -34,7 +39,7 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await followTaskLog(rec.logPath, (l) => show(io, l), ac.signal);
+    await followTaskLog(rec.logPath, (l) => show(io, l), ac.signal, { onPartial: (l) => showPartial(io, l) });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -2,9 +2,11 @@ import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:f
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../logger.ts';
+import { PartialLineFile } from './partialLineFile.ts';
 import { TRUNCATED_MARKER } from './taskLogReader.ts';
 
 export { followTaskLog, parseLogLine, readTaskLog, tailOffset, type TaskLogLine } from './taskLogReader.ts';
+export { partialLinePath } from './partialLineFile.ts';
 
 /**
  * Writing a task's log (reading it: taskLogReader.ts). One file per task: every line of the
@@ -18,6 +20,12 @@ export type LogStream = 'stdout' | 'stderr' | 'runner';
 
 export interface TaskLogWriter {
   write(stream: LogStream, line: string): void;
+  /**
+   * The agent's unterminated line on `stream` is now `text` (progress redrawn with `\r`). Not
+   * stored in the log — the full line is, once it ends — but kept in a transient side file
+   * (`<log>.partial`, see partialLineFile.ts) that `logs --follow` shows; removed on close.
+   */
+  partial(stream: 'stdout' | 'stderr', text: string): void;
   /** Flush, say how many lines were dropped (if any), and close the file. */
   close(): Promise<void>;
   /** bytes in the file, including what is still being flushed */
@@ -37,6 +45,8 @@ export interface TaskLogOptions {
   maxBytes?: number;
   maxPendingBytes?: number;
   maxLineChars?: number;
+  /** minimum gap between two rewrites of the partial-line side file (ms); default 1000 */
+  partialIntervalMs?: number;
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024;
@@ -71,6 +81,11 @@ class TaskLogFile implements TaskLogWriter {
   #peakPending = 0;
   #ended = false;
   #failed = false;
+  /** byte offset just past each stream's last entry: a partial line is newer than that line */
+  readonly #streamEnd = new Map<string, number>();
+  readonly #partials: PartialLineFile;
+  /** the file's size when opened: a reopened log's earlier lines are older than any partial */
+  readonly #openedAt: number;
 
   constructor(path: string, opts: TaskLogOptions) {
     this.#maxBytes = opts.maxBytes ?? DEFAULT_MAX_LOG_BYTES;
@@ -84,9 +99,11 @@ class TaskLogFile implements TaskLogWriter {
       /* a new log */
     }
     this.#bytes = existing;
+    this.#openedAt = existing;
     // Appending: a log reopened after a restart keeps what the previous run wrote, and its cap.
     this.#truncated = existing >= this.#maxBytes;
     this.#out = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    this.#partials = new PartialLineFile(path, opts.partialIntervalMs ?? 1000);
     this.#closed = new Promise((resolve) => this.#out.once('close', resolve));
     this.#out.on('error', (err) => {
       // A full disk must not take the task down: the log stops, the task goes on.
@@ -130,8 +147,15 @@ class TaskLogFile implements TaskLogWriter {
     this.#out.once('close', once);
   }
 
+  partial(stream: 'stdout' | 'stderr', text: string): void {
+    if (this.#ended || this.#truncated || this.#failed) return;
+    this.#partials.set(stream, { at: new Date().toISOString(), text, after: this.#streamEnd.get(stream) ?? this.#openedAt });
+  }
+
   write(stream: LogStream, line: string): void {
     if (this.#ended || this.#truncated || this.#failed) return;
+    // The line that ends a partial is stored whole: the partial it replaces is no longer shown.
+    if (stream !== 'runner') this.#partials.clear(stream);
     for (const part of line.split(/\r?\n|\r/)) {
       const text =
         part.length > this.#maxLine ? `${part.slice(0, this.#maxLine)} … [${part.length - this.#maxLine} more characters]` : part;
@@ -144,10 +168,12 @@ class TaskLogFile implements TaskLogWriter {
       }
       if (this.#droppedUnreported > 0 && !this.#reportDropped()) return;
       if (!this.#add(entry, len)) return;
+      this.#streamEnd.set(stream, this.#bytes);
     }
   }
 
   async close(): Promise<void> {
+    await this.#partials.remove();
     if (!this.#ended) {
       this.#ended = true;
       if (!this.#truncated && !this.#failed) this.#reportDropped();

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunnerError } from '../errors.ts';
+import { readPartialLines } from './partialLineFile.ts';
 
 /** Reading task logs for `sibyl-runner logs` and the task window: whole, tail, search, follow. */
 
@@ -102,17 +103,27 @@ export async function tailOffset(path: string, n: number): Promise<number> {
  * `logs TASK_ID --follow`: the last `tail` lines (all with no `tail`), then every line as it is
  * appended, until `signal` aborts. Polls (fs.watch misses appends on some network and container
  * file systems); waits for a file that does not exist yet; starts over if the file shrinks.
+ *
+ * With `onPartial`, a stream's unterminated line (progress without a newline, from the
+ * `<log>.partial` side file the writer keeps) is passed on each time it changes, unless a newer
+ * full line of that stream has been read already: it is transient, never part of the log itself.
  */
 export async function followTaskLog(
   path: string,
   onLine: (line: TaskLogLine) => void,
   signal: AbortSignal,
-  opts: { tail?: number; pollMs?: number } = {},
+  opts: { tail?: number; pollMs?: number; onPartial?: (line: TaskLogLine) => void } = {},
 ): Promise<void> {
   const pollMs = opts.pollMs ?? 250;
   let offset: number | undefined;
   let decoder = new StringDecoder('utf8');
   let partial = '';
+  /** byte offset where `partial` (the file's incomplete last line) starts */
+  let lineStart = 0;
+  /** per stream, the byte offset just past the last full line read */
+  let streamEnd = new Map<string, number>();
+  /** per stream, the partial last shown (`at` + text), so each is shown once */
+  const shown = new Map<string, string>();
   const buf = Buffer.alloc(256 * 1024);
   while (!signal.aborted) {
     let size: number | undefined;
@@ -122,11 +133,16 @@ export async function followTaskLog(
       size = undefined;
     }
     if (size !== undefined) {
-      offset ??= opts.tail !== undefined ? await tailOffset(path, opts.tail) : 0;
+      if (offset === undefined) {
+        offset = opts.tail !== undefined ? await tailOffset(path, opts.tail) : 0;
+        lineStart = offset;
+      }
       if (size < offset) {
         offset = 0;
+        lineStart = 0;
         partial = '';
         decoder = new StringDecoder('utf8');
+        streamEnd = new Map();
       }
       if (size > offset) {
         const fh = await open(path, 'r');
@@ -137,10 +153,23 @@ export async function followTaskLog(
             offset += bytesRead;
             const parts = (partial + decoder.write(buf.subarray(0, bytesRead))).split('\n');
             partial = parts.pop() ?? '';
-            for (const p of parts) onLine(parseLogLine(p));
+            for (const p of parts) {
+              const line = parseLogLine(p);
+              lineStart += Buffer.byteLength(p) + 1;
+              streamEnd.set(line.stream, lineStart);
+              onLine(line);
+            }
           }
         } finally {
           await fh.close();
+        }
+      }
+      if (opts.onPartial) {
+        const partials = await readPartialLines(path);
+        for (const [stream, p] of Object.entries(partials)) {
+          if ((streamEnd.get(stream) ?? 0) > p.after || shown.get(stream) === `${p.at} ${p.text}`) continue;
+          shown.set(stream, `${p.at} ${p.text}`);
+          opts.onPartial({ at: p.at, stream, text: p.text });
         }
       }
     }

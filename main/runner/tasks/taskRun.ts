@@ -139,6 +139,7 @@ export class TaskRun {
           ...(this.#deps.timeoutGraceMs !== undefined ? { timeoutGraceMs: this.#deps.timeoutGraceMs } : {}),
           ...(this.#deps.cancelGraceMs !== undefined ? { cancelGraceMs: this.#deps.cancelGraceMs } : {}),
           onLine: (stream, line) => this.#onLine(stream, line),
+          onPartial: (stream, text) => this.#onPartial(stream, text),
         });
       } catch (err) {
         // Node throws E2BIG from spawn itself; anything else it throws is the catch-all's (retryable).
@@ -332,8 +333,25 @@ export class TaskRun {
       if (parsed.activity === undefined) return;
       this.#latest = parsed.activity;
     } else {
-      this.#latest = `${stream}: ${line.slice(0, 200)}`;
+      this.#latest = `${stream}: ${visibleText(line).slice(0, 200)}`;
     }
+    this.#scheduleActivity();
+  }
+
+  /**
+   * The agent's unterminated line changed (progress redrawn with `\r`): the log's follow view gets
+   * it, and for a plain command it is the activity. A structured agent's stdout partial is half a
+   * JSON event and its stderr diagnostics: neither is activity.
+   */
+  #onPartial(stream: 'stdout' | 'stderr', text: string): void {
+    this.#log?.partial(stream, text);
+    if (this.#plan?.parser) return;
+    this.#latest = `${stream}: ${text.slice(0, 200)}`;
+    this.#scheduleActivity();
+  }
+
+  /** Sends the latest activity now, or once the interval since the last one has passed. */
+  #scheduleActivity(): void {
     if (this.#activityTimer) return;
     const gap = this.#deps.activityIntervalMs ?? 1000;
     const wait = this.#lastSentAt + gap - performance.now();
@@ -413,6 +431,12 @@ function viewStep(s: AgentStep): TaskStep {
     startedAt: s.startedAt,
     ...(s.endedAt !== undefined ? { endedAt: s.endedAt } : {}),
   };
+}
+
+/** What a terminal shows of a line redrawn with `\r`: the text after its last carriage return. */
+function visibleText(line: string): string {
+  const text = line.replace(/\r+$/, '');
+  return text.slice(text.lastIndexOf('\r') + 1);
 }
 
 /** "agent exited with code 1: <its last words on stderr>" — the agent's own reason when it gave one. */
