@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fetch } from '../../main/runner/git/git.ts';
+import { GitFailed, fetch } from '../../main/runner/git/git.ts';
 import { mirrorDir } from '../../main/runner/workspace/repoCache.ts';
 import { GitWorkspaces } from '../../main/runner/workspace/worktrees.ts';
 import { git } from '../helpers/gitRepo.ts';
@@ -38,6 +38,20 @@ describe('aborting preparation', () => {
     assert.ok(gitFor(hang.port).length >= 2, 'git and its remote helper run');
     ac.abort(new Error('test stop'));
     await assert.rejects(call, { code: 'git_failed' });
+    await until(() => gitFor(hang.port).length === 0, 'git and its helpers gone');
+  });
+
+  test('a git call over its timeout is killed with its helpers and says it timed out', async () => {
+    const hang = await hangingServer();
+    const repo = scratch();
+    git(repo, 'init', '--quiet', '--bare');
+    const call = fetch(repo, hang.url, [], { timeoutMs: 300 });
+    await assert.rejects(call, (err: unknown) => {
+      assert.ok(err instanceof GitFailed);
+      assert.equal(err.timedOut, true);
+      assert.match(err.message, /timed out after 300 ms/);
+      return true;
+    });
     await until(() => gitFor(hang.port).length === 0, 'git and its helpers gone');
   });
 

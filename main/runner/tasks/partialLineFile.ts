@@ -59,7 +59,6 @@ export class PartialLineFile {
   #writing: Promise<void> | undefined;
   #lastWriteAt = Number.NEGATIVE_INFINITY;
   #removed = false;
-  #written = false;
 
   /** `intervalMs`: minimum gap between two rewrites (ms). */
   constructor(logPath: string, intervalMs: number) {
@@ -85,7 +84,8 @@ export class PartialLineFile {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#writing;
-    if (this.#written) await rm(this.#path, { force: true }).catch(() => undefined);
+    // Also one a crashed earlier run of this task left behind.
+    await rm(this.#path, { force: true }).catch(() => undefined);
   }
 
   #schedule(): void {
@@ -107,7 +107,6 @@ export class PartialLineFile {
     if (this.#removed || !this.#dirty) return;
     this.#dirty = false;
     this.#lastWriteAt = performance.now();
-    this.#written = true;
     const tmp = `${this.#path}.${randomBytes(4).toString('hex')}`;
     // Renamed into place, so a reader never sees half a file.
     this.#writing = writeFile(tmp, JSON.stringify(this.#current), { mode: 0o600 })
