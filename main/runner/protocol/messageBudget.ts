@@ -13,9 +13,35 @@ export const TAIL_BUDGET_BYTES = 256 * 1024;
 /** Any other text field of a result (error, output, …) keeps at most this many bytes of JSON. */
 const FIELD_BUDGET_BYTES = 16 * 1024;
 
-/** The size of `value` as a JSON frame, in bytes. */
+/**
+ * The size of `value` (plain JSON data) as JSON.stringify's UTF-8 output, in bytes. Long strings
+ * are counted, not stringified: escaping megabytes of control characters takes V8 about a second.
+ */
 export function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value));
+  if (typeof value === 'string') return value.length > 4096 ? jsonStringBytes(value) : Buffer.byteLength(JSON.stringify(value));
+  if (Array.isArray(value)) {
+    const items: unknown[] = value;
+    return 2 + Math.max(0, items.length - 1) + items.reduce<number>((n, v) => n + (v === undefined ? 4 : jsonBytes(v)), 0);
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return 2 + Math.max(0, entries.length - 1) + entries.reduce((n, [k, v]) => n + jsonBytes(k) + 1 + jsonBytes(v), 0);
+  }
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null');
+}
+
+/** jsonBytes of a string, counted character by character (quotes included). */
+function jsonStringBytes(text: string): number {
+  let n = 2;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      n += 4;
+      i++;
+    } else n += jsonCharBytes(code);
+  }
+  return n;
 }
 
 /**
@@ -61,19 +87,30 @@ function cutResult(msg: TaskComplete, tailBytes: number, fieldBytes: number): Ta
  * naming how many bytes of `field` were cut and where the whole log is.
  */
 export function keepEnd(text: string, maxBytes: number, field: string, logPath: string | undefined): string {
-  if (jsonBytes(text) - 2 <= maxBytes) return text;
+  if (text.length * 6 <= maxBytes || jsonBytes(text) - 2 <= maxBytes) return text;
   let kept = 0;
   let start = text.length;
   while (start > 0) {
     const code = text.charCodeAt(start - 1);
+    const high = start >= 2 ? text.charCodeAt(start - 2) : 0;
     // A low surrogate belongs with the high one before it: keep or cut them together.
-    const width = code >= 0xdc00 && code <= 0xdfff && start >= 2 ? 2 : 1;
-    const cost = jsonBytes(text.slice(start - width, start)) - 2;
+    const pair = code >= 0xdc00 && code <= 0xdfff && high >= 0xd800 && high <= 0xdbff;
+    const cost = pair ? 4 : jsonCharBytes(code);
     if (kept + cost > maxBytes) break;
     kept += cost;
-    start -= width;
+    start -= pair ? 2 : 1;
   }
   const cutBytes = Buffer.byteLength(text.slice(0, start));
   const where = logPath ? `; the whole output is in ${logPath}` : '';
   return `[sibyl-runner: the first ${cutBytes} bytes of ${field} were cut to fit the message limit${where}]\n${text.slice(start)}`;
+}
+
+/** Bytes one UTF-16 unit (not part of a surrogate pair) takes in JSON.stringify's UTF-8 output. */
+function jsonCharBytes(code: number): number {
+  if (code === 0x22 || code === 0x5c) return 2; // \" and \\
+  if (code < 0x20) return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6;
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdfff) return 6; // a lone surrogate is escaped as \udxxx
+  return 3;
 }
