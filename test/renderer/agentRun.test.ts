@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultConfig } from '../../main/runner/config/schema.ts';
 import { finishedPatch } from '../../main/runner/history/historyStore.ts';
@@ -32,7 +33,8 @@ function complete(taskId: string, status: 'completed' | 'failed', fields: Record
  * agent's report), written into the history the app service reads: three today, one yesterday.
  */
 function seed(home: string): void {
-  const store = openHistory(defaultConfig(home));
+  // The fixture's runner.yaml (the state folder's default is per configuration file).
+  const store = openHistory(defaultConfig(home, join(home, '.config', 'sibyl-runner', 'runner.yaml')));
   const midnight = new Date().setHours(0, 0, 0, 0);
   // Between midnight and now, so they are today's whenever the test runs.
   const today = (k: number): number => midnight + Math.floor((Date.now() - midnight) / 2) + k * 1000;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultConfig } from '../../main/runner/config/schema.ts';
 import type { HistoryPatch } from '../../main/runner/history/schema.ts';
@@ -29,7 +30,8 @@ const THINGS = [
 
 /** A long history written into the runner's real history store (the one the app service reads). */
 function seed(home: string): { failed: number } {
-  const store = openHistory(defaultConfig(home));
+  // The fixture's runner.yaml (the state folder's default is per configuration file).
+  const store = openHistory(defaultConfig(home, join(home, '.config', 'sibyl-runner', 'runner.yaml')));
   const start = Date.now() - TASKS * 60_000;
   const rows: HistoryPatch[] = [];
   for (let i = 0; i < TASKS; i++) {
