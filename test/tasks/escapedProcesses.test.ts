@@ -246,11 +246,12 @@ test('output paused by the caller at the agent exit is still read in full before
 test('a cancel after the agent exited, while the drain waits, does not turn its result into cancelled', { skip: LINUX_ONLY }, async () => {
   const dir = tempDir();
   const p = new AgentProcess({
-    argv: ['/bin/sh', '-c', `${DEAF_ESCAPEE} & echo done; exit 0`],
+    argv: ['/bin/sh', '-c', `${DEAF_ESCAPEE} & while [ ! -s deaf.pid ]; do sleep 0.01; done; echo done; exit 0`],
     cwd: dir,
     env,
     timeoutMs: 30_000,
-    drainMs: 1000,
+    // Long enough for the cancel below to land inside it even on a loaded machine.
+    drainMs: 3000,
   });
   const deaf = await pidFrom(`${dir}/deaf.pid`);
   // The leader's exit: its pid is reaped, the deaf escapee still holds the pipes.
