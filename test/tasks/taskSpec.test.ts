@@ -23,7 +23,11 @@ test('Variant A (nested config) and Variant B (top-level prompt) both give the p
   assert.equal(b.agentType, 'implementer');
   assert.equal(b.shadow, true);
   assert.equal(spec({ config: { title: 'T', description: 'D' } }).prompt, 'T\n\nD');
-  assert.equal(spec({ config: 'not an object' }).prompt, '');
+  assert.equal(spec({ config: null }).prompt, '');
+  // The original ran a task nobody described; an unreadable config is refused (issue 12, case 6).
+  const bad = TaskAssignMsg.safeParse({ ...base, config: 'not an object' });
+  assert.equal(bad.success, false);
+  assert.deepEqual(bad.error?.issues[0]?.path, ['config']);
 });
 
 test('command resolution: list as argv, string through the shell, env, else an agent CLI runs it', () => {
@@ -42,7 +46,10 @@ test('timeout: config.timeout_seconds, else the default', () => {
 });
 
 test('ids that could escape a folder are rejected as invalid_task', () => {
-  for (const bad of ['..', '../etc', 'a/b', 'a\0b', '', '.hidden', 'x'.repeat(200), 'a\\b', 'a b']) {
+  // An empty or over-long task id is not even a task_assign (the schema refuses it).
+  assert.equal(TaskAssignMsg.safeParse({ ...base, task_id: '' }).success, false);
+  assert.equal(TaskAssignMsg.safeParse({ ...base, task_id: 'x'.repeat(300) }).success, false);
+  for (const bad of ['..', '../etc', 'a/b', 'a\0b', '.hidden', 'x'.repeat(200), 'a\\b', 'a b']) {
     assert.throws(
       () => spec({ task_id: bad }),
       (e: unknown) => e instanceof TaskRejected && e.reason === 'invalid_task',
