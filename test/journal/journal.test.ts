@@ -277,3 +277,15 @@ test('an unwritable state dir fails loudly at open', { skip: POSIX_ONLY }, () =>
   writeFileSync(file, '');
   assert.throws(() => Journal.open(join(file, 'state')));
 });
+
+test("a run's process marker survives a reopen and a compaction, for recovery to find processes that left the group", () => {
+  const dir = tempDir();
+  const j = Journal.open(dir);
+  j.assigned(assign('m1'));
+  j.started('m1', { pid: 42, pgid: 42, startTime: 'boot:42', logPath: undefined, marker: 'sibyl1.abc.m1' });
+  j.close();
+  const again = Journal.open(dir); // opening compacts
+  assert.equal(again.runningFromPreviousRun()[0]?.process.marker, 'sibyl1.abc.m1');
+  again.close();
+  assert.equal(Journal.open(dir).runningFromPreviousRun()[0]?.process.marker, 'sibyl1.abc.m1');
+});

@@ -19,6 +19,7 @@ export function journalObserver(journal: Journal, logPathFor: (taskId: string) =
     workspaceReady: (taskId, path, branch) => journal.workspaceReady(taskId, path, branch),
     // Agents lead their own process group (spawned detached), so pgid = pid. The start time lets
     // recovery tell our process from a recycled pid.
-    started: (taskId, pid) => journal.started(taskId, { pid, pgid: pid, startTime: processStartTime(pid), logPath: logPathFor(taskId) }),
+    started: (taskId, pid, _at, marker) =>
+      journal.started(taskId, { pid, pgid: pid, startTime: processStartTime(pid), logPath: logPathFor(taskId), marker }),
   };
 }

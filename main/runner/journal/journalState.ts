@@ -20,7 +20,8 @@ export interface InterruptedTask {
   worktreePath: string | undefined;
   branch: string | undefined;
   logPath: string | undefined;
-  process: { pid: number; pgid: number; startTime: string | undefined; startedAt: number } | undefined;
+  /** `marker`: the run's SIBYL_TASK_MARKER, when the started record carried one */
+  process: { pid: number; pgid: number; startTime: string | undefined; startedAt: number; marker?: string } | undefined;
 }
 
 export type PendingRecord = Extract<JournalRecord, { k: 'outbox' | 'finished' }>;
@@ -68,7 +69,13 @@ export class JournalState {
       }
       case 'started': {
         const task = this.#task(rec.task_id, rec.t);
-        task.process = { pid: rec.pid, pgid: rec.pgid, startTime: rec.start_time ?? undefined, startedAt: rec.t };
+        task.process = {
+          pid: rec.pid,
+          pgid: rec.pgid,
+          startTime: rec.start_time ?? undefined,
+          startedAt: rec.t,
+          ...(rec.marker ? { marker: rec.marker } : {}),
+        };
         task.logPath = rec.log_path ?? undefined;
         return;
       }
@@ -149,6 +156,7 @@ function taskRecords(task: InterruptedTask): JournalRecord[] {
       pgid: p.pgid,
       start_time: p.startTime ?? null,
       log_path: task.logPath ?? null,
+      ...(p.marker ? { marker: p.marker } : {}),
     });
   return out;
 }

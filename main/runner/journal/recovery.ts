@@ -63,19 +63,11 @@ export async function recoverInterruptedTasks(
 type RecordedProcess = InterruptedTask['process'];
 
 /**
- * The marker journaled with the started record, once the journal's state carries it through to
- * `InterruptedTask.process` (read structurally until then).
- */
-function recordedMarker(p: RecordedProcess): string | undefined {
-  return p && 'marker' in p && typeof p.marker === 'string' && p.marker !== '' ? p.marker : undefined;
-}
-
-/**
  * SIGTERM to the agent's group (if it is still ours) and to the run's escaped processes, up to
  * `graceMs` (ms) for them to go, then SIGKILL to whatever is left. Returns when all were signalled.
  */
 async function stopLeftovers(taskId: string, p: RecordedProcess, graceMs: number, log: Logger): Promise<void> {
-  const exact = recordedMarker(p);
+  const exact = p?.marker;
   // Without a journaled marker, a marker naming this task: the previous run of this runner made it.
   const escaped = (): number[] => findMarkedProcesses(exact ? (m) => m === exact : (m) => markerTaskId(m) === taskId);
   const group = p && isOurProcessGroup(p.pgid, p.startTime) ? p.pgid : undefined;

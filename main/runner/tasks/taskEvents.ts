@@ -49,7 +49,8 @@ export interface TaskObserver {
     raw: { agentId?: string; projectId?: string; prompt?: string },
   ): Promise<void> | void;
   workspaceReady?(taskId: string, path: string, branch: string | undefined): Promise<void> | void;
-  started?(taskId: string, pid: number, at: number): Promise<void> | void;
+  /** `marker`: the run's SIBYL_TASK_MARKER (processTree.ts), so recovery finds processes that left the group */
+  started?(taskId: string, pid: number, at: number, marker?: string): Promise<void> | void;
   line?(taskId: string, stream: 'stdout' | 'stderr', line: string): void;
   activity?(taskId: string, activity: string): void;
   finished?(taskId: string, result: TaskResult, message: TaskComplete): Promise<void> | void;
