@@ -46,21 +46,20 @@ test('accepted then closed 1008: the result written into that connection is kept
   let token = accessToken;
   const auth = { ...staticAuth(''), accessToken: async () => token };
   const journalDir = join(home, 'state');
-  const first = new Daemon({
-    config,
-    configPath: join(home, 'runner.yaml'),
-    auth,
-    controlSocket: false,
-    redialGraceMs: 50,
-    env: { PATH: process.env.PATH },
-    outboxStore: Journal.open(journalDir),
-  });
+  // A daemon over the journal in journalDir, as `run` builds it (the journal is its outbox store).
+  const daemonOnJournal = (): { daemon: Daemon; journal: Journal } => {
+    const journal = Journal.open(journalDir);
+    const options = { config, configPath: join(home, 'runner.yaml'), auth, controlSocket: false, redialGraceMs: 50 };
+    return { daemon: new Daemon({ ...options, env: { PATH: process.env.PATH }, outboxStore: journal }), journal };
+  };
+  const { daemon: first, journal: firstJournal } = daemonOnJournal();
   await first.start();
   try {
     await core.until(() => core.connected(runnerId), 5000, 'connect');
     const gate = agentGate();
     const id = assign(runnerId, core, { command: ['/bin/sh', '-c', gate.waitScript] });
     await core.waitFor((f) => f.message?.type === 'task_ack', 5000, 'the ack');
+    await until(() => first.outbox.size === 0, 'the ack confirmed');
     // The access token expires: every redial is accepted and closed at once with 1008.
     token = 'expired.token.value';
     core.close(runnerId, 1001, 'going away');
@@ -72,16 +71,9 @@ test('accepted then closed 1008: the result written into that connection is kept
     assert.equal(first.outbox.size, 1, 'the result is still queued');
     await first.stop(1000);
 
+    firstJournal.close();
     token = accessToken;
-    const second = new Daemon({
-      config,
-      configPath: join(home, 'runner.yaml'),
-      auth,
-      controlSocket: false,
-      redialGraceMs: 50,
-      env: { PATH: process.env.PATH },
-      outboxStore: Journal.open(journalDir),
-    });
+    const { daemon: second } = daemonOnJournal();
     await second.start();
     try {
       await until(() => completionOf(core, id).length === 1, 'the result after the restart');
