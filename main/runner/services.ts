@@ -108,7 +108,7 @@ export async function wireCoreServices(
       workspaces,
       validate: (spec) => validateGitRefs(spec),
       outboxStore: journal,
-      finishedResult: (taskId) => finishedResultFrom(historyStore.get(taskId)),
+      finishedResult: (taskId) => finishedResultFrom(store.get(taskId)),
       observer: composeObservers(journalObserver(journal, logPathFor), recorder.observer, ctx.observer, cleanup),
       openLog: (taskId) => {
         const path = taskLogPath(logDir, taskId);
