@@ -6,7 +6,7 @@ import { Daemon, type DaemonOptions } from './daemon.ts';
 import { ConfigError, RunnerError } from './errors.ts';
 import { background, logger, type Logger } from './logger.ts';
 import { syncRegistration } from './registration.ts';
-import { acquireStateLock } from './stateLock.ts';
+import { acquireStateLock, type StateLock } from './stateLock.ts';
 import { wireCoreServices, type CoreServices } from './services.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 
@@ -61,7 +61,21 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
   if (opts.signal?.aborted) throw cancelled();
   // Before any state is touched: a second daemon on one state folder would recover (kill) the
   // first one's agents and compact its journal under it.
-  const lock = acquireStateLock(config.state_dir, opts.configPath);
+  const stateLock = acquireStateLock(config.state_dir, opts.configPath);
+  // The worktree registry lives in worktree_base: a second runner's sweep would mark this one's worktrees finished.
+  let worktreeLock: StateLock;
+  try {
+    worktreeLock = acquireStateLock(config.worktree_base, opts.configPath, 'worktree_base');
+  } catch (err) {
+    stateLock.release();
+    throw err;
+  }
+  const lock = {
+    release: (): void => {
+      worktreeLock.release();
+      stateLock.release();
+    },
+  };
   let services: CoreServices | undefined;
   let daemon: Daemon | undefined;
   try {

@@ -38,7 +38,7 @@ export interface StateLock {
  * owner's pid when a live process holds it, and `state_unavailable` when the folder cannot be
  * written. The lock is also released when the process exits normally (`process.exit` included).
  */
-export function acquireStateLock(stateDir: string, configPath: string): StateLock {
+export function acquireStateLock(stateDir: string, configPath: string, key: LockedKey = 'state_dir'): StateLock {
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -52,7 +52,7 @@ export function acquireStateLock(stateDir: string, configPath: string): StateLoc
     if (tryLink(path, content)) return held(path, content);
     const owner = readOwner(path);
     if (owner === 'missing') continue; // released between our link and our read
-    if (owner !== 'unreadable' && alive(owner)) throw alreadyRunning(owner, stateDir, configPath);
+    if (owner !== 'unreadable' && alive(owner)) throw alreadyRunning(owner, stateDir, configPath, key);
     takeOverStale(stateDir, path, owner);
   }
   throw new RunnerError('state_locked', `could not lock the state folder ${stateDir}: another process keeps taking the lock`, {
@@ -165,18 +165,22 @@ function takeOverStale(stateDir: string, path: string, judged: LockOwner | 'unre
   }
 }
 
-function alreadyRunning(owner: LockOwner, stateDir: string, configPath: string): RunnerError {
+/** The config key naming the locked folder: the state folder, or the worktree folder (whose registry a second runner's sweep would rewrite). */
+export type LockedKey = 'state_dir' | 'worktree_base';
+
+function alreadyRunning(owner: LockOwner, stateDir: string, configPath: string, key: LockedKey): RunnerError {
   if (owner.configPath === configPath) {
     return new RunnerError('already_running', `already running for this config (pid ${owner.pid})`, {
       exitCode: 2,
       context: { file: configPath, pid: owner.pid, path: stateDir },
     });
   }
-  // Two configurations pointed at one state_dir: each needs its own.
+  // Two configurations pointed at one folder: each needs its own.
+  const what = key === 'state_dir' ? 'state folder' : 'worktree folder';
   return new RunnerError(
     'already_running',
-    `the state folder ${stateDir} is in use by another sibyl-runner (pid ${owner.pid}, config ${owner.configPath}); give each configuration its own state_dir`,
-    { exitCode: 2, remedy: 'fixConfig', context: { file: configPath, key: 'state_dir', pid: owner.pid, path: stateDir } },
+    `the ${what} ${stateDir} is in use by another sibyl-runner (pid ${owner.pid}, config ${owner.configPath}); give each configuration its own ${key}`,
+    { exitCode: 2, remedy: 'fixConfig', context: { file: configPath, key, pid: owner.pid, path: stateDir } },
   );
 }
 

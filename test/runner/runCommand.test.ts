@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { agentGate, cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
-import { defaultStateDir } from '../../main/runner/config/schema.ts';
+import { defaultConfig, defaultStateDir } from '../../main/runner/config/schema.ts';
 import { LOCK_FILE } from '../../main/runner/stateLock.ts';
 import { processAlive, tempDir, until } from '../helpers/tmp.ts';
 
@@ -100,7 +100,7 @@ test('a daemon killed with SIGKILL leaves its lock behind, and the next `run` ta
   assert.equal(await exitOf(next), 0, next.output().stderr);
 });
 
-test('two configurations in one HOME without a state_dir get different state folders and run side by side', async () => {
+test('two configurations in one HOME without folder settings get different state, worktree and log folders and run side by side', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
   const home = tempDir();
@@ -108,24 +108,60 @@ test('two configurations in one HOME without a state_dir get different state fol
     const { id, accessToken } = core.addRunner({ name });
     const config = join(home, name, 'runner.yaml');
     mkdirSync(join(home, name));
-    writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, name, 'wt'), log_dir: join(home, name, 'logs') });
+    writeYaml(config, { server_url: core.url, runner_id: id });
     return { id, config, proc: cli(['run', '--config', config, '--quiet'], { HOME: home, SIBYL_ACCESS_TOKEN: accessToken }) };
   });
   for (const r of runners) await core.until(() => core.connected(r.id), 10_000, `runner ${r.config} connects`);
-  const [a, b] = runners.map((r) => stateDirOf(home, r.config));
-  assert.notEqual(a, b);
-  for (const [dir, r] of [
+  const [a, b] = runners.map((r) => defaultConfig(home, r.config));
+  assert.notEqual(a!.state_dir, b!.state_dir);
+  assert.notEqual(a!.worktree_base, b!.worktree_base);
+  assert.notEqual(a!.log_dir, b!.log_dir);
+  for (const [cfg, r] of [
     [a!, runners[0]!],
     [b!, runners[1]!],
   ] as const) {
-    assert.ok(existsSync(join(dir, 'journal.jsonl')), `${dir} holds its runner's journal`);
-    assert.equal((JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number }).pid, r.proc.pid);
+    assert.ok(existsSync(join(cfg.state_dir, 'journal.jsonl')), `${cfg.state_dir} holds its runner's journal`);
+    for (const dir of [cfg.state_dir, cfg.worktree_base])
+      assert.equal(
+        (JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number }).pid,
+        r.proc.pid,
+        `${dir} is locked by its runner`,
+      );
   }
-  assert.equal(existsSync(join(home, '.sibyl', 'state')), false, "neither uses the default configuration's folder");
+  for (const folder of ['state', 'worktrees'])
+    assert.equal(existsSync(join(home, '.sibyl', folder)), false, `neither uses the default configuration's ${folder} folder`);
   for (const r of runners) {
     r.proc.kill('SIGTERM');
     assert.equal(await exitOf(r.proc), 0);
   }
+});
+
+test('two configurations given one worktree_base: the second `run` exits 2 naming the key and the first one (its sweep would rewrite the registry)', async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const home = tempDir();
+  const shared = join(home, 'shared-wt');
+  const [first, second] = ['a', 'b'].map((name) => {
+    const { id, accessToken } = core.addRunner({ name });
+    const config = join(home, name, 'runner.yaml');
+    mkdirSync(join(home, name));
+    writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: shared });
+    return { id, config, env: { HOME: home, SIBYL_ACCESS_TOKEN: accessToken } };
+  });
+  const running = cli(['run', '--config', first!.config, '--quiet'], first!.env);
+  await core.until(() => core.connected(first!.id), 10_000, 'the first runner connects');
+  const refused = await cliRun(['run', '--config', second!.config], second!.env);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `worktree folder ${shared} is in use by another sibyl-runner \\(pid ${running.pid}, config ${first!.config}\\); give each configuration its own worktree_base`,
+    ),
+  );
+  assert.equal(existsSync(join(defaultConfig(home, second!.config).state_dir, LOCK_FILE)), false, 'its state lock was released');
+  assert.equal(core.connected(second!.id), false);
+  running.kill('SIGTERM');
+  assert.equal(await exitOf(running), 0);
 });
 
 test('`run` says on the terminal when the server refuses its credentials, with what to do', async () => {

@@ -94,18 +94,24 @@ export function defaultConfigPath(home: string): string {
 }
 
 /**
- * The default state folder of the configuration at `configPath` (absolute): `~/.sibyl/state` for
- * the default runner.yaml (and when no path is given), as it always was, so an existing install
- * keeps its journal; `~/.sibyl/state-<12 hex of sha256(path)>` for any other, so two
- * configurations in one HOME never share a journal, history or lock.
+ * What tells one configuration's default folders from another's: '' for the default runner.yaml
+ * (and when no path is given), as it always was, so an existing install keeps its journal, history
+ * and worktrees; `-<12 hex of sha256(path)>` for any other configuration (`configPath` absolute),
+ * so two configurations in one HOME never share a journal, history, lock, worktree registry or logs.
  */
-export function defaultStateDir(home: string, configPath?: string): string {
-  if (configPath === undefined || configPath === defaultConfigPath(home)) return `${home}/.sibyl/state`;
-  return `${home}/.sibyl/state-${createHash('sha256').update(configPath).digest('hex').slice(0, 12)}`;
+function folderSuffix(home: string, configPath: string | undefined): string {
+  if (configPath === undefined || configPath === defaultConfigPath(home)) return '';
+  return `-${createHash('sha256').update(configPath).digest('hex').slice(0, 12)}`;
 }
 
-/** Defaults for every key; `configPath` (absolute) picks the default state folder (see defaultStateDir). */
+/** The default state folder of the configuration at `configPath`: `~/.sibyl/state`, or `~/.sibyl/state-<hash>` (see folderSuffix). */
+export function defaultStateDir(home: string, configPath?: string): string {
+  return `${home}/.sibyl/state${folderSuffix(home, configPath)}`;
+}
+
+/** Defaults for every key; `configPath` (absolute) picks the default state, worktree and log folders (see folderSuffix). */
 export function defaultConfig(home: string, configPath?: string): RunnerConfig {
+  const suffix = folderSuffix(home, configPath);
   return {
     server_url: '',
     runner_id: '',
@@ -119,8 +125,8 @@ export function defaultConfig(home: string, configPath?: string): RunnerConfig {
     runner_token: '',
     sandbox_mode: false,
     sandbox_id: '',
-    worktree_base: `${home}/.sibyl/worktrees`,
-    log_dir: `${home}/.sibyl/logs`,
+    worktree_base: `${home}/.sibyl/worktrees${suffix}`,
+    log_dir: `${home}/.sibyl/logs${suffix}`,
     reconnect_interval: 1,
     max_reconnect_attempts: 0,
     heartbeat_interval: 30,
