@@ -48,7 +48,11 @@ test('a 140 KiB prompt reaches a task command (list or shell string) and exec_co
       .split('\n')
       .map((l) => Number(l.trim()));
     const expected = kind === 'description' ? Buffer.byteLength(`Big\n\n${PROMPT}`) : PROMPT_BYTES;
-    assert.equal(fileBytes, expected, `${kind}: the prompt file holds the whole prompt`);
+    assert.equal(
+      fileBytes,
+      expected,
+      `${kind}: the prompt file holds the whole prompt; stdout ${JSON.stringify(done.result.stdout)}, stderr ${JSON.stringify(done.result.stderr)}`,
+    );
     assert.ok(envBytes! <= 64 * 1024 && envBytes! > 0, `${kind}: SIBYL_TASK_PROMPT keeps its start only (${envBytes} bytes)`);
   }
 });
