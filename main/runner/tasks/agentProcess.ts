@@ -31,8 +31,8 @@ export interface AgentProcessOptions {
   interruptSignal?: NodeJS.Signals;
   /**
    * After the agent (the leader) exits, how long its pipes are still read (ms; default 500). A
-   * process that left the group may hold them open for ever; past this window the task ends with
-   * the leader's exit code and that process is killed.
+   * process that left the group may hold them open for ever; once a window passes with nothing
+   * read (at most 10 windows) the task ends with the leader's exit code and that process is killed.
    */
   drainMs?: number;
 }
@@ -48,6 +48,9 @@ export interface AgentExit {
   stderr: string;
   durationS: number;
 }
+
+/** However much an escaped process keeps writing, the drain after the agent's exit ends after this many windows. */
+const DRAIN_CAP_FACTOR = 10;
 
 const SIGNAL_NUMBERS: Record<string, number> = {
   SIGHUP: 1,
@@ -126,7 +129,9 @@ export class AgentProcess {
         partials[stream] = new PartialLineReporter(splitters[stream], (t) => onPartial(stream, t), opts.partialIntervalMs);
       }
     }
+    let lastReadAt = 0;
     const read = (stream: StreamName) => (c: Buffer) => {
+      lastReadAt = performance.now();
       splitters[stream].push(c);
       partials[stream]?.changed();
     };
@@ -156,14 +161,24 @@ export class AgentProcess {
         this.#signalGroup('SIGTERM');
         this.#signalEscaped('SIGTERM');
         // 'close' waits for every holder of the pipes; one that left the group may never let go.
+        const window = opts.drainMs ?? 500;
+        const drainUntil = performance.now() + DRAIN_CAP_FACTOR * window;
         const drain = (): void => {
+          const armedAt = performance.now();
           this.#drainTimer = setTimeout(() => {
             // Paused for the caller's backpressure: the output is still wanted, wait for it.
             if (this.#paused) return drain();
-            this.#child.stdout?.destroy();
-            this.#child.stderr?.destroy();
-            finish(code, signal);
-          }, opts.drainMs ?? 500);
+            // Timers run before the loop reads ready pipes: a starved runner (a loaded machine)
+            // would cut output the agent wrote before it exited. setImmediate runs after that read;
+            // output that came meanwhile earns another window, up to the cap (a chatty escapee).
+            setImmediate(() => {
+              if (this.#done) return;
+              if (lastReadAt >= armedAt && performance.now() < drainUntil) return drain();
+              this.#child.stdout?.destroy();
+              this.#child.stderr?.destroy();
+              finish(code, signal);
+            });
+          }, window);
         };
         drain();
       });
