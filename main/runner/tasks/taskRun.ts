@@ -152,7 +152,7 @@ export class TaskRun {
         this.view.startedAt = Date.now();
         this.view.phase = 'running';
         this.#deps.onViewChange?.();
-        await this.#deps.observer.started?.(spec.taskId, proc.pid, this.view.startedAt);
+        await this.#deps.observer.started?.(spec.taskId, proc.pid, this.view.startedAt, proc.marker);
       }
       if (this.#stopReason) proc.stop(this.#stopReason);
       const exit = await proc.exited;
