@@ -148,10 +148,7 @@ test('findMarkedProcesses sees exactly the processes carrying the marker; freeze
       findMarkedProcesses((m) => m === marker),
       [mine.pid],
     );
-    assert.deepEqual(
-      freezeAndKill(() => findMarkedProcesses((m) => m === marker)),
-      [mine.pid],
-    );
+    assert.deepEqual(await freezeAndKill(() => findMarkedProcesses((m) => m === marker)), [mine.pid]);
     await until(() => gone(mine.pid!), 'the marked sleep to die');
     assert.ok(!gone(theirs.pid!), 'another run of the same task is left alone');
   } finally {

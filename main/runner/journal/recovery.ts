@@ -80,5 +80,5 @@ async function stopLeftovers(taskId: string, p: RecordedProcess, graceMs: number
   const deadline = Date.now() + graceMs;
   while (alive() && Date.now() < deadline) await sleep(50);
   if (group !== undefined && groupAlive(group)) killProcessGroup(group, 'SIGKILL');
-  freezeAndKill(escaped);
+  await freezeAndKill(escaped);
 }

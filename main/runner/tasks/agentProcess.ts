@@ -1,7 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
-import { DescendantTracker, findMarkedProcesses, freezeAndKill, newTaskMarker, signalEach, TASK_MARKER_VAR } from './processTree.ts';
+import {
+  DescendantTracker,
+  findMarkedProcesses,
+  freezeAndKill,
+  listProcesses,
+  markedAmong,
+  newTaskMarker,
+  signalEach,
+  TASK_MARKER_VAR,
+} from './processTree.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -158,8 +167,9 @@ export class AgentProcess {
         this.#leaderExited = true;
         clearTimeout(this.#timeoutTimer);
         // The leader is gone; anything left of the task is an orphan, maybe holding our pipes. End it.
+        // Processes that left the group are not looked for here (a /proc scan per task end is the
+        // costly part): they get SIGKILL with the rest when the task ends, after the drain.
         this.#signalGroup('SIGTERM');
-        this.#signalEscaped('SIGTERM');
         // 'close' waits for every holder of the pipes; one that left the group may never let go.
         const window = opts.drainMs ?? 500;
         const drainUntil = performance.now() + DRAIN_CAP_FACTOR * window;
@@ -190,13 +200,11 @@ export class AgentProcess {
         clearTimeout(this.#killTimer);
         clearTimeout(this.#drainTimer);
         this.#tracker?.stop();
-        // Whatever is left of the task (a backgrounded grandchild, an escaped one) must not outlive it.
-        if (spawnError === undefined) this.#killAll();
         partials.stdout?.close();
         partials.stderr?.close();
         splitters.stdout.end();
         splitters.stderr.end();
-        resolveExit({
+        const exit: AgentExit = {
           exitCode: code ?? (signal ? -(SIGNAL_NUMBERS[signal] ?? 1) : null),
           signal,
           stoppedBy: this.#stoppedBy,
@@ -204,7 +212,11 @@ export class AgentProcess {
           stdout: tails.stdout.toString(),
           stderr: tails.stderr.toString(),
           durationS: (performance.now() - t0) / 1000,
-        });
+        };
+        // Whatever is left of the task (a backgrounded grandchild, an escaped one) must not outlive
+        // it: the exit is reported once they are killed.
+        if (spawnError !== undefined) resolveExit(exit);
+        else void this.#killAll().finally(() => resolveExit(exit));
       };
     });
 
@@ -237,27 +249,43 @@ export class AgentProcess {
     this.#stoppedBy = reason;
     const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
     this.#signalGroup(this.#opts.interruptSignal ?? 'SIGTERM');
-    this.#signalEscaped(this.#opts.interruptSignal ?? 'SIGTERM');
+    void this.#signalEscaped(this.#opts.interruptSignal ?? 'SIGTERM');
     clearTimeout(this.#killTimer);
-    this.#killTimer = setTimeout(() => this.#killAll(), grace);
+    this.#killTimer = setTimeout(() => void this.#killAll(), grace);
     this.#killTimer.unref();
   }
 
-  /** SIGKILL to the group and to every process of this run found outside it (see processTree.ts). */
-  #killAll(): void {
+  /**
+   * SIGKILL to the group and to every process of this run found outside it (see processTree.ts).
+   * Resolves once all were signalled. Each look reads /proc synchronously (~3 ms per 100
+   * processes; reading them asynchronously halved task throughput).
+   */
+  async #killAll(): Promise<void> {
     this.#signalGroup('SIGKILL');
     if (process.platform === 'win32') return;
-    freezeAndKill(() => this.#escaped());
+    try {
+      await freezeAndKill(() => this.#escaped());
+    } catch {
+      // /proc unreadable: the group was killed; nothing more can be found
+    }
   }
 
-  #signalEscaped(signal: NodeJS.Signals): void {
-    if (process.platform !== 'win32') signalEach(this.#escaped(), signal);
+  async #signalEscaped(signal: NodeJS.Signals): Promise<void> {
+    if (process.platform === 'win32') return;
+    try {
+      signalEach(this.#escaped(), signal);
+    } catch {
+      // as above
+    }
   }
 
   /** Processes of this run, wherever they are: by marker, and (Linux) by the descendants seen. */
   #escaped(): number[] {
-    this.#tracker?.snapshot();
-    const marked = findMarkedProcesses((m) => m === this.marker);
+    const matches = (m: string): boolean => m === this.marker;
+    // Linux: one /proc listing serves the tree and the marker (read only from processes not older than the agent).
+    const all = this.#tracker ? listProcesses() : undefined;
+    this.#tracker?.snapshot(all);
+    const marked = all ? markedAmong(all, matches, this.#tracker?.rootStart) : findMarkedProcesses(matches);
     return [...new Set([...marked, ...(this.#tracker?.alive() ?? [])])];
   }
 

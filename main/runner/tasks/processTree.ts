@@ -134,24 +134,46 @@ function linuxMarked(matches: (marker: string) => boolean): number[] {
   } catch {
     return [];
   }
-  const found: number[] = [];
-  const key = `${TASK_MARKER_VAR}=`;
-  for (const name of names) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${name}/environ`, 'latin1');
-    } catch {
-      continue; // another user's process (EACCES), or gone
-    }
-    for (const kv of environ.split('\0')) {
-      if (kv.startsWith(key) && matches(kv.slice(key.length))) {
-        found.push(Number(name));
-        break;
-      }
-    }
+  return names.filter((name) => /^\d+$/.test(name) && hasMarker(Number(name), matches)).map(Number);
+}
+
+/**
+ * Linux: the processes among `entries` (one /proc listing) whose marker matches, reading the
+ * environment only of those started at or after `notBefore` (a start time as `processStartTime`
+ * gives it): an older process cannot have been started by the task, and reading every process's
+ * environment was most of the cost of ending a task on a busy machine.
+ */
+export function markedAmong(
+  entries: readonly ProcessEntry[],
+  matches: (marker: string) => boolean,
+  notBefore: string | undefined,
+): number[] {
+  const since = ticksOf(notBefore);
+  return entries
+    .filter((e) => e.pid !== process.pid && !e.zombie && (since === undefined || (ticksOf(e.startTime, notBefore) ?? since) >= since))
+    .filter((e) => hasMarker(e.pid, matches))
+    .map((e) => e.pid);
+}
+
+/** The clock ticks of a Linux start time (`<boot id>:<ticks>`); undefined when unknown or, given `sameBootAs`, from another boot. */
+function ticksOf(startTime: string | undefined, sameBootAs?: string): number | undefined {
+  if (startTime === undefined) return undefined;
+  const colon = startTime.lastIndexOf(':');
+  if (sameBootAs !== undefined && startTime.slice(0, colon) !== sameBootAs.slice(0, sameBootAs.lastIndexOf(':'))) return undefined;
+  const ticks = Number(startTime.slice(colon + 1));
+  return Number.isFinite(ticks) ? ticks : undefined;
+}
+
+function hasMarker(pid: number, matches: (marker: string) => boolean): boolean {
+  if (pid === process.pid) return false;
+  let environ: string;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return false; // another user's process (EACCES), or gone
   }
-  return found;
+  const key = `${TASK_MARKER_VAR}=`;
+  return environ.split('\0').some((kv) => kv.startsWith(key) && matches(kv.slice(key.length)));
 }
 
 /** macOS / BSD: `ps -E` appends each process's environment to its command (own processes only). */
@@ -204,9 +226,13 @@ export class DescendantTracker {
     this.#timer.unref();
   }
 
-  /** Look now, synchronously (the periodic look reads /proc without blocking). */
-  snapshot(): void {
-    const all = listProcesses();
+  /** The leader's start time (as processStartTime gives it), when it could be read. */
+  get rootStart(): string | undefined {
+    return this.#rootStart;
+  }
+
+  /** Look now, synchronously (the periodic look reads /proc without blocking); `all` is a listing just taken. */
+  snapshot(all = listProcesses()): void {
     if (all) this.#absorb(all);
   }
 
@@ -276,12 +302,12 @@ export function signalEach(pids: Iterable<number>, signal: NodeJS.Signals): void
  * Kill every process `find` returns, including those it starts while we look: each round stops
  * (SIGSTOP) what it finds, so a stopped process cannot fork again, and looks again, until a round
  * finds nothing new (at most `maxRounds`); then all of them get SIGKILL, which also ends a stopped
- * process. Returns the pids killed.
+ * process. Resolves to the pids killed; `find` may read /proc without blocking the event loop.
  */
-export function freezeAndKill(find: () => Iterable<number>, maxRounds = 8): number[] {
+export async function freezeAndKill(find: () => Iterable<number> | Promise<Iterable<number>>, maxRounds = 8): Promise<number[]> {
   const frozen = new Set<number>();
   for (let round = 0; round < maxRounds; round++) {
-    const fresh = [...find()].filter((pid) => !frozen.has(pid) && pid !== process.pid && pid > 1);
+    const fresh = [...(await find())].filter((pid) => !frozen.has(pid) && pid !== process.pid && pid > 1);
     if (fresh.length === 0) break;
     signalEach(fresh, 'SIGSTOP');
     for (const pid of fresh) frozen.add(pid);
