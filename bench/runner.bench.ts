@@ -170,6 +170,24 @@ async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number
   return { growthMb: (peak - base) / 1024, updates: updates.length, minGapMs: gaps.length ? Math.min(...gaps) : NaN, seconds };
 }
 
+/**
+ * The floor for task throughput on this machine, now: one Node process (the runner's heap size)
+ * spawning `/bin/true` detached with piped output, one at a time, waiting for each to close.
+ */
+async function spawnFloor(n: number): Promise<number[]> {
+  const { spawn: spawnChild } = await import('node:child_process');
+  const ballast = Array.from({ length: 40 }, () => Buffer.alloc(1024 * 1024, 1)); // ~ the runner's RSS
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const child = spawnChild('/bin/true', [], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    out.push(performance.now() - t0);
+    await new Promise((r) => child.once('close', r));
+  }
+  ballast.length = 0;
+  return out;
+}
+
 async function deadLink(core: FakeCore, r: Runner): Promise<number> {
   const accepted = (): number => core.handshakes.filter((h) => h.runnerId === r.id && h.outcome === 'accepted').length;
   const before = accepted();
@@ -215,6 +233,12 @@ export async function run(): Promise<Row[]> {
       figure: 'task_assign→agent running, 50 tasks',
       result: `p50 ${percentile(spawnMs, 50).toFixed(2)} ms, p99 ${percentile(spawnMs, 99).toFixed(2)} ms`,
       target: 'p50 ≤ 1.5 ms',
+    });
+    const floor = await spawnFloor(200);
+    rows.push({
+      figure: 'floor: spawn /bin/true from Node (blocks the loop)',
+      result: `p50 ${percentile(floor, 50).toFixed(2)} ms ⇒ at most ~${Math.round(1000 / percentile(floor, 50))} tasks/s per runner`,
+      target: '',
     });
     const tp = await throughput(idle, 500, 10);
     rows.push({
