@@ -131,6 +131,23 @@ export async function cliRun(
   return { code, ...child.output() };
 }
 
+/**
+ * A fake Sibyl Core (stopped after the test file) with one registered runner, and a runner.yaml in
+ * a fresh HOME naming it, with its worktrees in `<home>/wt` and logs in `<home>/logs` plus any
+ * `extra` keys: what a test needs to start the real `sibyl-runner run --config <config>` with `env`.
+ */
+export async function registeredRunner(
+  extra: Record<string, unknown> = {},
+): Promise<{ core: FakeCore; id: string; home: string; config: string; env: Record<string, string> }> {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const home = tempDir();
+  const { id, accessToken } = core.addRunner({ name: 'one' });
+  const config = join(home, 'runner.yaml');
+  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs'), ...extra });
+  return { core, id, home, config, env: { HOME: home, SIBYL_ACCESS_TOKEN: accessToken } };
+}
+
 export function writeYaml(path: string, value: Record<string, unknown>): void {
   writeFileSync(path, YAML.stringify(value));
 }

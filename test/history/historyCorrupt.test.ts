@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { defaultStateDir } from '../../main/runner/config/schema.ts';
 import { RunnerError } from '../../main/runner/errors.ts';
 import { openHistoryOrStartAfresh } from '../../main/runner/history/historyRecovery.ts';
 import { HISTORY_FILE, HistoryStore } from '../../main/runner/history/historyStore.ts';
-import { FakeCore } from '../helpers/fakeCore.ts';
-import { cli, writeYaml } from '../helpers/runnerHarness.ts';
+import { cli, registeredRunner } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 import { quiet } from '../helpers/workspaceFixture.ts';
 
@@ -25,17 +24,12 @@ function corruptHistory(stateDir: string): string {
 }
 
 test('`run` with a corrupt history database sets it aside, starts a new one, warns naming both files, and keeps running', async () => {
-  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
-  after(() => core.stop());
-  const home = tempDir();
-  const { id, accessToken } = core.addRunner({ name: 'one' });
-  const config = join(home, 'runner.yaml');
+  const { core, id, home, config, env } = await registeredRunner();
   const logDir = join(home, 'logs');
-  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: logDir });
   const stateDir = defaultStateDir(home, config);
   const dbPath = corruptHistory(stateDir);
 
-  const run = cli(['run', '--config', config, '--quiet'], { HOME: home, SIBYL_ACCESS_TOKEN: accessToken });
+  const run = cli(['run', '--config', config, '--quiet'], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects despite the damaged history');
 
   const warning = await until(

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { openTaskLog, partialLinePath, readTaskLog } from '../../main/runner/tasks/taskLog.ts';
-import { FakeCore } from '../helpers/fakeCore.ts';
-import { agentGate, assign, cli, completionOf, heartbeatRoundTrip, startHarness, writeYaml } from '../helpers/runnerHarness.ts';
+import { agentGate, assign, cli, completionOf, heartbeatRoundTrip, registeredRunner, startHarness } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
 /**
@@ -15,20 +14,7 @@ import { tempDir, until } from '../helpers/tmp.ts';
  */
 
 test('progress without a newline reaches activity and logs --follow before the agent ends; stored once', { timeout: 60_000 }, async () => {
-  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
-  after(() => core.stop());
-  const home = tempDir();
-  const { id, accessToken } = core.addRunner({ name: 'one' });
-  const config = join(home, 'runner.yaml');
-  const logDir = join(home, 'logs');
-  writeYaml(config, {
-    server_url: core.url,
-    runner_id: id,
-    worktree_base: join(home, 'wt'),
-    log_dir: logDir,
-    state_dir: join(home, 'state'),
-  });
-  const env = { HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  const { core, id, config, env } = await registeredRunner();
   const run = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
-import { agentGate, cli, cliRun, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
+import { agentGate, cli, cliRun, completionOf, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
 import { defaultConfig, defaultStateDir } from '../../main/runner/config/schema.ts';
 import { LOCK_FILE } from '../../main/runner/stateLock.ts';
 import { processAlive, tempDir, until } from '../helpers/tmp.ts';
@@ -31,13 +31,7 @@ function agentPid(journal: string, taskId: string): number | undefined {
 }
 
 test("a second `run` on the same configuration exits 2 naming the first one's pid, touching nothing; the first one finishes its task", async () => {
-  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
-  after(() => core.stop());
-  const home = tempDir();
-  const { id, accessToken } = core.addRunner({ name: 'one' });
-  const config = join(home, 'runner.yaml');
-  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
-  const env = { HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  const { core, id, home, config, env } = await registeredRunner();
   const first = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the first runner connects');
   const gate = agentGate();
@@ -78,13 +72,7 @@ test("a second `run` on the same configuration exits 2 naming the first one's pi
 });
 
 test('a daemon killed with SIGKILL leaves its lock behind, and the next `run` takes it over and starts', async () => {
-  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
-  after(() => core.stop());
-  const home = tempDir();
-  const { id, accessToken } = core.addRunner({ name: 'one' });
-  const config = join(home, 'runner.yaml');
-  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
-  const env = { HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  const { core, id, home, config, env } = await registeredRunner();
   const lockFile = join(stateDirOf(home, config), LOCK_FILE);
   const first = cli(['run', '--config', config, '--quiet'], env);
   await core.until(() => core.connected(id), 10_000, 'the first runner connects');

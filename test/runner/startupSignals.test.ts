@@ -3,13 +3,12 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { defaultStateDir } from '../../main/runner/config/schema.ts';
 import { LOCK_FILE } from '../../main/runner/stateLock.ts';
-import { FakeCore } from '../helpers/fakeCore.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
-import { cli, completionOf, writeYaml } from '../helpers/runnerHarness.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { cli, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
+import { until } from '../helpers/tmp.ts';
 
 /** How the process ended: its exit code, or the signal that killed it. */
 function ended(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -17,21 +16,11 @@ function ended(child: ChildProcess): Promise<{ code: number | null; signal: Node
   return new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
 }
 
-async function registered(): Promise<{ core: FakeCore; id: string; home: string; config: string; env: Record<string, string> }> {
-  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
-  after(() => core.stop());
-  const home = tempDir();
-  const { id, accessToken } = core.addRunner({ name: 'one' });
-  const config = join(home, 'runner.yaml');
-  writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
-  return { core, id, home, config, env: { HOME: home, SIBYL_ACCESS_TOKEN: accessToken } };
-}
-
 test(
   'SIGTERM while `run` is still reading its configuration (nothing printed yet) ends it with exit 0, not by the signal',
   { skip: process.platform === 'win32' ? 'needs a named pipe' : false },
   async () => {
-    const { core, config, env, home } = await registered();
+    const { core, config, env, home } = await registeredRunner();
     // runner.yaml is a named pipe: `run` blocks reading it until the test writes, so the signal
     // lands at a known point — after the handlers are installed, before anything else is done.
     const text = readFileSync(config, 'utf8');
@@ -54,7 +43,7 @@ test(
 );
 
 test('SIGTERM upon the first log line ends `run` with exit 0', async () => {
-  const { config, env } = await registered();
+  const { config, env } = await registeredRunner();
   const run = cli(['run', '--config', config], env);
   await until(() => run.output().stderr.includes('\n'), 'the first log line');
   run.kill('SIGTERM');
@@ -62,7 +51,7 @@ test('SIGTERM upon the first log line ends `run` with exit 0', async () => {
 });
 
 test('SIGTERM once connected drains: the running task is reported, then exit 0', async () => {
-  const { core, id, config, env } = await registered();
+  const { core, id, config, env } = await registeredRunner();
   const run = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
   const taskId = crypto.randomUUID();
@@ -81,7 +70,7 @@ test('SIGTERM once connected drains: the running task is reported, then exit 0',
 });
 
 test('SIGTERM while the start-up worktree sweep runs (linked checkouts being pruned) ends `run` with exit 0 and nothing connected', async () => {
-  const { core, config, env, home } = await registered();
+  const { core, config, env, home } = await registeredRunner();
   // Real repositories linked through ~/.sibyl/config.toml: the start-up sweep prunes each of them.
   const repos = ['one', 'two', 'three'].map((name) => makeRepo(join(home, 'src', name)));
   mkdirSync(join(home, '.sibyl'), { recursive: true });

@@ -10,21 +10,12 @@ import {
   newTaskMarker,
   TASK_MARKER_VAR,
 } from '../../main/runner/tasks/processTree.ts';
-import { processAlive, tempDir, until } from '../helpers/tmp.ts';
+import { processAlive, processGone, tempDir, until } from '../helpers/tmp.ts';
 
 const LINUX_ONLY = process.platform === 'linux' ? false : 'escaped processes are found through /proc here';
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-/** Gone: no such pid, or a zombie (dead, waiting for a reaper that may not exist in a container). */
-function gone(pid: number): boolean {
-  if (!processAlive(pid)) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true;
-  }
-}
+const gone = processGone;
 
 function ppid(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -4,22 +4,13 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { assign, cli, completionOf, settled, startHarness, writeYaml } from '../helpers/runnerHarness.ts';
-import { processAlive, tempDir, until } from '../helpers/tmp.ts';
+import { processGone, tempDir, until } from '../helpers/tmp.ts';
 
 // End to end through the daemon and a fake Sibyl Core: processes that leave the agent's process
 // group (issue 12, cases 8 and 9). Found through /proc, so Linux only here.
 const LINUX_ONLY = process.platform === 'linux' ? false : 'escaped processes are found through /proc here';
 
-/** Gone: no such pid, or a zombie (dead, waiting for a reaper that may not exist in a container). */
-function gone(pid: number): boolean {
-  if (!processAlive(pid)) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true;
-  }
-}
+const gone = processGone;
 
 async function pidFrom(file: string): Promise<number> {
   const text = await until(() => existsSync(file) && readFileSync(file, 'utf8').trim(), file);
