@@ -133,7 +133,13 @@ export class Daemon {
     this.#stopped = true;
     this.#log.info('draining', { running: this.tasks.running().length });
     this.tasks.drain(true);
-    await this.tasks.whenIdle(graceMs);
+    // Out of time (drain_timeout shorter than an agent's grace, or an agent deaf to SIGTERM): end
+    // them now, so their results are still journaled and sent before the journal closes.
+    if (!(await this.tasks.whenIdle(graceMs))) {
+      this.#log.warn('drain time is up; ending the agents now', { running: this.tasks.running().length });
+      this.tasks.killAll();
+      await this.tasks.whenIdle(5000);
+    }
     // Wait (briefly) for the server to confirm the last results; unconfirmed ones are re-sent after the next start.
     const limit = Math.min(graceMs, 3000);
     await Promise.race([this.outbox.flush(), sleep(limit)]);
@@ -141,6 +147,11 @@ export class Daemon {
     await this.link.stop();
     await this.#control?.close();
     this.#log.info('stopped', { unsent: this.outbox.size });
+  }
+
+  /** A drain in progress should not wait any longer (a second signal): every agent is ended now. */
+  hurry(): void {
+    if (this.#stopped) this.tasks.killAll();
   }
 
   snapshot(): Snapshot {

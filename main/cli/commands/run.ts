@@ -30,6 +30,8 @@ interface SignalStop {
   received(): NodeJS.Signals | undefined;
   /** set what the first signal (or one already received) drains */
   onStop(fn: () => void): void;
+  /** set what a second signal does (end the agents now); a third exits 1 at once */
+  onHurry(fn: () => void): void;
   dispose(): void;
 }
 
@@ -37,14 +39,21 @@ function stopOnSignal(): SignalStop {
   const aborter = new AbortController();
   let got: NodeJS.Signals | undefined;
   let stopFn: (() => void) | undefined;
+  let hurryFn: (() => void) | undefined;
+  // A second signal while draining ends the agents now (their results still go out); a third exits at once.
+  let more = 0;
+  const force = (): void => {
+    if (++more === 1 && hurryFn) {
+      logger('cli').warn('second signal: ending the running agents now');
+      hurryFn();
+    } else process.exit(1);
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     got = sig;
-    // A second signal while draining stops at once.
-    const force = (): void => process.exit(1);
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
+    process.on('SIGINT', force);
+    process.on('SIGTERM', force);
     aborter.abort();
     if (stopFn) stopFn();
     else logger('cli').info('signal received during start-up; stopping', { signal: sig });
@@ -58,9 +67,14 @@ function stopOnSignal(): SignalStop {
       stopFn = fn;
       if (got) fn();
     },
+    onHurry: (fn) => {
+      hurryFn = fn;
+    },
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const fn of [onSignal, force]) {
+        process.off('SIGINT', fn);
+        process.off('SIGTERM', fn);
+      }
     },
   };
 }
@@ -132,6 +146,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     throw err;
   }
   watched.daemon = runner.daemon;
+  stop.onHurry(() => runner.daemon.hurry());
   onChange();
   await new Promise<void>((resolve) =>
     stop.onStop(() => {

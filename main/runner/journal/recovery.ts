@@ -4,7 +4,7 @@ import { finishedPatch } from '../history/historyStore.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskResult } from '../protocol/messages.ts';
 import { groupAlive, isOurProcessGroup, killProcessGroup } from '../tasks/processIdentity.ts';
-import { findMarkedProcesses, freezeAndKill, markerTaskId, signalEach } from '../tasks/processTree.ts';
+import { findMarkedProcesses, freezeAndKill, signalEach } from '../tasks/processTree.ts';
 import { readTaskLog } from '../tasks/taskLog.ts';
 import { completeMessage } from '../tasks/taskRun.ts';
 import type { InterruptedTask, Journal } from './journal.ts';
@@ -13,8 +13,8 @@ import type { InterruptedTask, Journal } from './journal.ts';
  * At start-up: every task a previous runner process accepted but never finished is resolved.
  * A surviving agent (verified by pid and start time, so a recycled pid is never killed) is
  * stopped, and so is every process of the run that left its group, found by its marker (see
- * processTree.ts: Linux and macOS, not Windows; the journaled marker, or for a record without one,
- * any marker naming the task); the task is reported once as failed with `runner_restarted` and its log tail,
+ * processTree.ts: Linux and macOS, not Windows; only the marker journaled with the start, since
+ * the same task id may be running under another runner by now); the task is reported once as failed with `runner_restarted` and its log tail,
  * retryable so the server can run it again. `failed`, not `cancelled`: the server treats
  * cancelled as terminal (§4.6.6).
  */
@@ -68,8 +68,9 @@ type RecordedProcess = InterruptedTask['process'];
  */
 async function stopLeftovers(taskId: string, p: RecordedProcess, graceMs: number, log: Logger): Promise<void> {
   const exact = p?.marker;
-  // Without a journaled marker, a marker naming this task: the previous run of this runner made it.
-  const escaped = (): number[] => findMarkedProcesses(exact ? (m) => m === exact : (m) => markerTaskId(m) === taskId);
+  // Only the journaled marker: the same task id may be running under another runner on this
+  // machine (re-dispatched after this one died), and its processes are not ours to stop.
+  const escaped = (): number[] => (exact ? findMarkedProcesses((m) => m === exact) : []);
   const group = p && isOurProcessGroup(p.pgid, p.startTime) ? p.pgid : undefined;
   const outside = escaped();
   if (group === undefined && outside.length === 0) return;

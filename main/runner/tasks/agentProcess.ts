@@ -256,6 +256,18 @@ export class AgentProcess {
   }
 
   /**
+   * End it now: SIGKILL to the group and to the run's processes outside it, without waiting out
+   * the grace period (a drain whose time is up). Reported as stopped by `reason` unless it already
+   * exited or was stopped.
+   */
+  kill(reason: StopReason): void {
+    if (this.#done) return;
+    if (!this.#stoppedBy && !this.#leaderExited) this.#stoppedBy = reason;
+    clearTimeout(this.#killTimer);
+    void this.#killAll();
+  }
+
+  /**
    * SIGKILL to the group and to every process of this run found outside it (see processTree.ts).
    * Resolves once all were signalled. Each look reads /proc synchronously (~3 ms per 100
    * processes; reading them asynchronously halved task throughput).

@@ -243,6 +243,11 @@ export class TaskManager {
     if (cancelRunning) for (const run of this.#running.values()) run.stop('runner_draining');
   }
 
+  /** End every running agent now (SIGKILL, no grace): a drain out of time, or a second signal. Their results are still reported. */
+  killAll(): void {
+    for (const run of this.#running.values()) run.kill('runner_draining');
+  }
+
   resume(): void {
     this.#draining = false;
     this.sendStatus();

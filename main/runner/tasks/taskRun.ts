@@ -87,6 +87,11 @@ export class TaskRun {
     if (!this.#stopping.signal.aborted) this.#stopping.abort(new PreparationStopped(reason));
     this.#process?.stop(reason);
   }
+  /** Stop it and end its agent now, without the grace period (a drain whose time is up). */
+  kill(reason: StopReason): void {
+    this.stop(reason);
+    this.#process?.kill(reason);
+  }
 
   /** Runs to the end and returns the one `task_complete` for this task. Never throws. */
   async execute(): Promise<{ message: TaskComplete; workspace: PreparedWorkspace | undefined }> {
