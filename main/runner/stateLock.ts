@@ -1,6 +1,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { canonicalPath } from './config/canonicalPath.ts';
 import { RunnerError, errorMessage } from './errors.ts';
 import { processStartTime } from './tasks/processIdentity.ts';
 
@@ -38,7 +39,9 @@ export interface StateLock {
  * owner's pid when a live process holds it, and `state_unavailable` when the folder cannot be
  * written. The lock is also released when the process exits normally (`process.exit` included).
  */
-export function acquireStateLock(stateDir: string, configPath: string, key: LockedKey = 'state_dir'): StateLock {
+export function acquireStateLock(stateDir: string, givenConfigPath: string, key: LockedKey = 'state_dir'): StateLock {
+  // One file reached by two paths is one configuration: the owner is named by the resolved path.
+  const configPath = canonicalPath(givenConfigPath);
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {

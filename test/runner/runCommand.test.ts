@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
@@ -172,4 +172,39 @@ test('`run` says on the terminal when the server refuses its credentials, with w
   assert.equal(lines.length, 1, `said once: ${JSON.stringify(lines)}`);
   run.kill('SIGTERM');
   await new Promise((r) => run.on('close', r));
+});
+
+test('one configuration reached through a symlink is one runner: the second `run` exits 2 naming the first', async () => {
+  const { core, id, home, config, env } = await registeredRunner();
+  const link = join(home, 'link.yaml');
+  symlinkSync(config, link);
+  const first = cli(['run', '--config', config, '--quiet'], env);
+  await core.until(() => core.connected(id), 10_000, 'the first runner connects');
+  const second = await cliRun(['run', '--config', link], env);
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, new RegExp(`already running for this config \\(pid ${first.pid}\\)`));
+  first.kill('SIGTERM');
+  assert.equal(await exitOf(first), 0);
+});
+
+test('two configurations in one folder each get their own control socket: status shows each its own runner', async () => {
+  const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+  after(() => core.stop());
+  const home = tempDir();
+  const runners = ['a', 'b'].map((name) => {
+    const { id, accessToken } = core.addRunner({ name });
+    const config = join(home, `${name}.yaml`);
+    writeYaml(config, { server_url: core.url, runner_id: id });
+    const env = { HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+    return { id, config, env, proc: cli(['run', '--config', config, '--quiet'], env) };
+  });
+  for (const r of runners) await core.until(() => core.connected(r.id), 10_000, `runner ${r.config} connects`);
+  for (const r of runners) {
+    const status = await cliRun(['status', '--json', '--config', r.config], r.env);
+    assert.equal((JSON.parse(status.stdout) as { daemon: { runner: { id: string } } | null }).daemon?.runner.id, r.id);
+  }
+  for (const r of runners) {
+    r.proc.kill('SIGTERM');
+    assert.equal(await exitOf(r.proc), 0);
+  }
 });

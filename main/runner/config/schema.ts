@@ -1,3 +1,4 @@
+import { canonicalPath } from './canonicalPath.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -98,10 +99,13 @@ export function defaultConfigPath(home: string): string {
  * (and when no path is given), as it always was, so an existing install keeps its journal, history
  * and worktrees; `-<12 hex of sha256(path)>` for any other configuration (`configPath` absolute),
  * so two configurations in one HOME never share a journal, history, lock, worktree registry or logs.
+ * Paths are compared and hashed resolved (canonicalPath.ts): one file reached by two paths is one configuration.
  */
 function folderSuffix(home: string, configPath: string | undefined): string {
-  if (configPath === undefined || configPath === defaultConfigPath(home)) return '';
-  return `-${createHash('sha256').update(configPath).digest('hex').slice(0, 12)}`;
+  if (configPath === undefined) return '';
+  const config = canonicalPath(configPath);
+  if (config === canonicalPath(defaultConfigPath(home))) return '';
+  return `-${createHash('sha256').update(config).digest('hex').slice(0, 12)}`;
 }
 
 /** The default state folder of the configuration at `configPath`: `~/.sibyl/state`, or `~/.sibyl/state-<hash>` (see folderSuffix). */

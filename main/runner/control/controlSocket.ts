@@ -1,16 +1,23 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { canonicalPath } from '../config/canonicalPath.ts';
 import { RunnerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ControlRequest, ControlResponse, type ControlCommand } from './contract.ts';
 
-/** Unix socket beside the config; a named pipe on Windows (derived from the config path). */
+/**
+ * Unix socket beside the config, named after it (`runner.yaml` → `runner.sock`, `a.yaml` →
+ * `a.sock`, so two configurations in one folder each have their own); a named pipe on Windows
+ * (derived from the config path). The path is resolved first: one file reached by two paths
+ * (a symlink) is one runner.
+ */
 export function controlSocketPath(configPath: string): string {
-  if (process.platform === 'win32')
-    return `\\\\.\\pipe\\sibyl-runner-${createHash('sha256').update(configPath).digest('hex').slice(0, 16)}`;
-  return join(dirname(configPath), 'runner.sock');
+  const config = canonicalPath(configPath);
+  if (process.platform === 'win32') return `\\\\.\\pipe\\sibyl-runner-${createHash('sha256').update(config).digest('hex').slice(0, 16)}`;
+  const name = basename(config).replace(/\.(ya?ml|json|toml)$/i, '');
+  return join(dirname(config), `${name || 'runner'}.sock`);
 }
 
 /** Answers one control request; may return a value or a promise of one. */
