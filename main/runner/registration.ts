@@ -37,18 +37,21 @@ export async function syncRegistration(
   config: RunnerConfig,
   log: Logger,
   detected: readonly string[] = [],
+  /** aborts the requests (the runner is stopping: a hanging server must not keep the process alive) */
+  signal?: AbortSignal,
 ): Promise<'unchanged' | 'updated' | 'skipped'> {
+  const call = signal ? { signal } : undefined;
   if (config.sandbox_mode || !config.runner_id) return 'skipped';
   const token = await auth.accessToken();
   if (!token) return 'skipped';
-  const server = await api.getRunner(token, config.runner_id);
+  const server = await api.getRunner(token, config.runner_id, call);
   const capabilities = [...new Set([...server.capabilities, ...config.capabilities, ...detected])];
   const patch = {
     ...(server.max_concurrent_agents !== config.max_concurrent_agents ? { max_concurrent_agents: config.max_concurrent_agents } : {}),
     ...(capabilities.length !== server.capabilities.length ? { capabilities } : {}),
   };
   if (Object.keys(patch).length === 0) return 'unchanged';
-  await api.patchRunner(token, config.runner_id, patch);
+  await api.patchRunner(token, config.runner_id, patch, call);
   log.info('server-side runner record updated', patch);
   return 'updated';
 }

@@ -70,8 +70,11 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
     stateLock.release();
     throw err;
   }
+  // Background work (the registration sync) ends with the runner: stop() aborts it.
+  const lifetime = new AbortController();
   const lock = {
     release: (): void => {
+      lifetime.abort();
       worktreeLock.release();
       stateLock.release();
     },
@@ -105,7 +108,7 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
     const started = daemon;
     const sync = async (): Promise<unknown> => {
       const agents = (await started.agents.installed()).map((a) => a.preset.name);
-      return syncRegistration(api, auth, config, log, agents);
+      return syncRegistration(api, auth, config, log, agents, lifetime.signal);
     };
     background(log, 'registration sync', sync());
   } catch (err) {
