@@ -289,3 +289,14 @@ test("a run's process marker survives a reopen and a compaction, for recovery to
   again.close();
   assert.equal(Journal.open(dir).runningFromPreviousRun()[0]?.process.marker, 'sibyl1.abc.m1');
 });
+
+test('the marker journaled just before the spawn is known to recovery even when the runner died before the start was written', () => {
+  const dir = tempDir();
+  const j = Journal.open(dir);
+  j.assigned(assign('m2'));
+  j.launching('m2', 'sibyl1.def.m2');
+  j.close();
+  const again = Journal.open(dir);
+  assert.equal(again.unfinishedFromPreviousRun()[0]?.marker, 'sibyl1.def.m2');
+  again.close();
+});

@@ -122,6 +122,14 @@ export class Journal implements OutboxStore {
     this.#append({ k: 'workspace', t: Date.now(), task_id: taskId, path, branch: branch ?? null }, false);
   }
 
+  /**
+   * The run's process marker, before the agent is spawned. Not fsynced: only a power loss could
+   * lose it, and that ends the agent too; a `kill -9` of the runner leaves it in the file.
+   */
+  launching(taskId: string, marker: string): void {
+    this.#append({ k: 'launch', t: Date.now(), task_id: taskId, marker }, false);
+  }
+
   started(taskId: string, proc: StartedProcess): void {
     this.#append(
       {

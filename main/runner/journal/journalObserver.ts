@@ -17,6 +17,7 @@ export function journalObserver(journal: Journal, logPathFor: (taskId: string) =
         command: spec.command,
       }),
     workspaceReady: (taskId, path, branch) => journal.workspaceReady(taskId, path, branch),
+    launching: (taskId, marker) => journal.launching(taskId, marker),
     // Agents lead their own process group (spawned detached), so pgid = pid. The start time lets
     // recovery tell our process from a recycled pid.
     started: (taskId, pid, _at, marker) =>

@@ -20,6 +20,8 @@ export interface InterruptedTask {
   worktreePath: string | undefined;
   branch: string | undefined;
   logPath: string | undefined;
+  /** the run's process marker, once it was about to be spawned (see `process.marker` for the started one) */
+  marker?: string;
   /** `marker`: the run's SIBYL_TASK_MARKER, when the started record carried one */
   process: { pid: number; pgid: number; startTime: string | undefined; startedAt: number; marker?: string } | undefined;
 }
@@ -67,6 +69,9 @@ export class JournalState {
         task.branch = rec.branch ?? undefined;
         return;
       }
+      case 'launch':
+        this.#task(rec.task_id, rec.t).marker = rec.marker;
+        return;
       case 'started': {
         const task = this.#task(rec.task_id, rec.t);
         task.process = {
@@ -146,6 +151,7 @@ function taskRecords(task: InterruptedTask): JournalRecord[] {
   if (task.acked) out.push({ k: 'acked', t: task.assignedAt, task_id: task.taskId });
   if (task.worktreePath !== undefined)
     out.push({ k: 'workspace', t: task.assignedAt, task_id: task.taskId, path: task.worktreePath, branch: task.branch ?? null });
+  if (task.marker !== undefined) out.push({ k: 'launch', t: task.assignedAt, task_id: task.taskId, marker: task.marker });
   const p = task.process;
   if (p)
     out.push({

@@ -51,6 +51,9 @@ export const StartedRecord = z.object({
   marker: z.string().optional(),
 });
 
+/** The run's process marker, written just before the agent is spawned. */
+export const LaunchRecord = z.object({ k: z.literal('launch'), ...base, task_id: z.string(), marker: z.string() });
+
 /** A durable message waiting to reach the server (task_ack / task_reject). */
 export const OutboxRecord = z.object({ k: z.literal('outbox'), ...base, seq: z.number().int().min(1), msg: DurableMessageSchema });
 
@@ -73,6 +76,7 @@ export const JournalRecord = z.discriminatedUnion('k', [
   AssignedRecord,
   AckedRecord,
   WorkspaceRecord,
+  LaunchRecord,
   StartedRecord,
   OutboxRecord,
   FinishedRecord,

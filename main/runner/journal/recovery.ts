@@ -26,7 +26,7 @@ export async function recoverInterruptedTasks(
 ): Promise<number> {
   const interrupted = journal.unfinishedFromPreviousRun();
   for (const t of interrupted) {
-    await stopLeftovers(t.taskId, t.process, graceMs, log);
+    await stopLeftovers(t.taskId, t.process, t.marker, graceMs, log);
     const tail = t.logPath ? await readTaskLog(t.logPath, { tail: 400 }).catch(() => undefined) : undefined;
     const lines = (stream: string): string =>
       (tail?.lines ?? [])
@@ -66,8 +66,14 @@ type RecordedProcess = InterruptedTask['process'];
  * SIGTERM to the agent's group (if it is still ours) and to the run's escaped processes, up to
  * `graceMs` (ms) for them to go, then SIGKILL to whatever is left. Returns when all were signalled.
  */
-async function stopLeftovers(taskId: string, p: RecordedProcess, graceMs: number, log: Logger): Promise<void> {
-  const exact = p?.marker;
+async function stopLeftovers(
+  taskId: string,
+  p: RecordedProcess,
+  launched: string | undefined,
+  graceMs: number,
+  log: Logger,
+): Promise<void> {
+  const exact = p?.marker ?? launched;
   // Only the journaled marker: the same task id may be running under another runner on this
   // machine (re-dispatched after this one died), and its processes are not ours to stop.
   const escaped = (): number[] => (exact ? findMarkedProcesses((m) => m === exact) : []);

@@ -13,6 +13,9 @@ export function composeObservers(...list: (TaskObserver | undefined)[]): TaskObs
     workspaceReady: async (...a) => {
       for (const o of all) await o.workspaceReady?.(...a);
     },
+    launching: async (...a) => {
+      for (const o of all) await o.launching?.(...a);
+    },
     started: async (...a) => {
       for (const o of all) await o.started?.(...a);
     },

@@ -49,6 +49,8 @@ export interface TaskObserver {
     raw: { agentId?: string; projectId?: string; prompt?: string },
   ): Promise<void> | void;
   workspaceReady?(taskId: string, path: string, branch: string | undefined): Promise<void> | void;
+  /** Just before the agent is spawned, with the run's SIBYL_TASK_MARKER: a crash right after the spawn still knows it. */
+  launching?(taskId: string, marker: string): Promise<void> | void;
   /** `marker`: the run's SIBYL_TASK_MARKER (processTree.ts), so recovery finds processes that left the group */
   started?(taskId: string, pid: number, at: number, marker?: string): Promise<void> | void;
   line?(taskId: string, stream: 'stdout' | 'stderr', line: string): void;

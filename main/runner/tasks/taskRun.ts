@@ -1,3 +1,4 @@
+import { TASK_MARKER_VAR } from './processTree.ts';
 import type { Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { AgentUpdate, ResultStatus, TaskComplete, TaskResult } from '../protocol/messages.ts';
@@ -132,6 +133,8 @@ export class TaskRun {
         secrets: this.#deps.secrets,
         extra: { ...plan.launch.env, ...workspace.env },
       });
+      const marker = env[TASK_MARKER_VAR];
+      if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
       let proc: AgentProcess;
       try {
         proc = new AgentProcess({
