@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +14,21 @@ import { until } from '../helpers/tmp.ts';
 function ended(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+}
+
+/** Whether process `pid` has `path` open (Linux; elsewhere false, and the test relies on order alone). */
+function readsFifo(pid: number, path: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
 test(
@@ -31,7 +46,9 @@ test(
     run.kill('SIGTERM');
     await pipe.writeFile(text);
     await pipe.close();
-    // The loader reads the file twice (raw mapping, then validated keys).
+    // The loader reads the file twice (raw mapping, then validated keys): the second write must
+    // not reach the first read, so wait until that reader has closed the pipe (Linux: /proc).
+    await until(() => !readsFifo(run.pid!, config), 'the first read to finish');
     const again = await open(config, 'w');
     await again.writeFile(text);
     await again.close();
