@@ -24,6 +24,15 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
+// `run` must exit 0 on SIGTERM at any moment (a service manager stopping it right after start).
+// Loading the CLI takes a few hundred ms on a slow machine; until `run` installs its own handlers
+// (which remove this one), nothing has started, so there is nothing to drain.
+if (process.argv[2] === 'run') {
+  const early = () => process.exit(0);
+  early.sibylLauncher = true;
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
+}
 const bundle = new URL('../out/cli.mjs', import.meta.url);
 const useBundle = process.env.SIBYL_RUNNER_SOURCE !== '1' && existsSync(bundle);
 const { main } = await import(useBundle ? bundle.href : '../main/cli/index.ts');

@@ -12,7 +12,8 @@ import { HELP } from '../help.ts';
  * `sibyl-runner run`: the headless daemon until SIGINT or SIGTERM. The signal handlers come first,
  * before the configuration is read: a signal at any moment ends the run with exit 0 — during
  * start-up by cancelling it (nothing connects), once started by the usual drain. A second signal
- * while draining exits 1 at once.
+ * while draining ends the agents at once (their results still go out); a third exits 1. Before
+ * this runs, bin/sibyl-runner.js's launcher handler exits 0 (nothing has started yet).
  */
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const stop = stopOnSignal();
@@ -36,6 +37,10 @@ interface SignalStop {
 }
 
 function stopOnSignal(): SignalStop {
+  // The launcher's own early handler (bin/sibyl-runner.js) hands over to these.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    for (const l of process.listeners(sig)) if ((l as { sibylLauncher?: boolean }).sibylLauncher) process.off(sig, l);
+  }
   const aborter = new AbortController();
   let got: NodeJS.Signals | undefined;
   let stopFn: (() => void) | undefined;
