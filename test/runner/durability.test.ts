@@ -91,9 +91,18 @@ test('kill -9 the runner mid-task: on restart the orphaned agent (and its child)
   await new Promise((r) => runner.on('close', r));
   assert.ok(alive(agentPid) && alive(childPid), 'the agent survives its runner (it leads its own group)');
   assert.equal(completionOf(core, taskId).length, 0);
+  const scratch = [join(home, 'state', 'prompts', `${taskId}.txt`), join(home, 'state', 'tmp', taskId)];
+  assert.ok(
+    scratch.every((p) => existsSync(p)),
+    'the killed run left its prompt file and TMPDIR',
+  );
 
   const again = cli(['run', '--config', config], env);
   await until(() => completionOf(core, taskId).length === 1, 'the interrupted task reported after restart', 15_000);
+  assert.ok(
+    scratch.every((p) => !existsSync(p)),
+    'the restart removed them (prompts must not stay on disk)',
+  );
   const done = completionOf(core, taskId)[0]!;
   assert.equal(done.success, false);
   assert.equal(done.retryable, true);
