@@ -25,10 +25,10 @@ test('NUL bytes count six JSON bytes each: 3 MB of them are cut to the budget, t
   assert.ok(jsonBytes(fitted) <= budget, `${jsonBytes(fitted)} bytes`);
   assert.match(
     fitted.result.stdout ?? '',
-    /^\[sibyl-runner: the first \d+ bytes of stdout were cut to fit the message limit; the whole output is in \/logs\/t1\.log\]\n\0+the end$/,
+    /^\[sibyl-runner: \d+ bytes cut from the start of stdout to fit the message limit; the whole output is in \/logs\/t1\.log\]\n\0+the end$/,
   );
-  assert.match(fitted.result.stderr ?? '', /^\[sibyl-runner: the first \d+ bytes of stderr were cut/);
-  assert.match(fitted.error ?? '', /^\[sibyl-runner: the first \d+ bytes of error were cut/);
+  assert.match(fitted.result.stderr ?? '', /^\[sibyl-runner: \d+ bytes cut from the start of stderr/);
+  assert.match(fitted.error ?? '', /^\[sibyl-runner: \d+ bytes cut from the start of error/);
   assert.equal(fitted.result.truncated, true);
 });
 

@@ -113,7 +113,7 @@ test('a result too big for the server (36 MB of output, NUL bytes) is cut to the
   assert.match(msg.result.stderr ?? '', /x199$/);
   assert.match(
     msg.result.stdout ?? '',
-    /^\[sibyl-runner: the first \d+ bytes of stdout were cut to fit the message limit; the whole output is in /,
+    /^\[sibyl-runner: \d+ bytes cut from the start of stdout to fit the message limit; the whole output is in /,
   );
   assert.ok(msg.result.log_path && statSync(msg.result.log_path).size > 10 * MESSAGE_BUDGET_BYTES, 'the log keeps far more');
   assert.ok((msg.result.stdout ?? '').includes(msg.result.log_path), 'the marker names the log');

@@ -102,7 +102,8 @@ export function keepEnd(text: string, maxBytes: number, field: string, logPath: 
   }
   const cutBytes = Buffer.byteLength(text.slice(0, start));
   const where = logPath ? `; the whole output is in ${logPath}` : '';
-  return `[sibyl-runner: the first ${cutBytes} bytes of ${field} were cut to fit the message limit${where}]\n${text.slice(start)}`;
+  // Of this field as it was (a tail of the output already): not of everything the agent printed.
+  return `[sibyl-runner: ${cutBytes} bytes cut from the start of ${field} to fit the message limit${where}]\n${text.slice(start)}`;
 }
 
 /** Bytes one UTF-16 unit (not part of a surrogate pair) takes in JSON.stringify's UTF-8 output. */
