@@ -79,3 +79,28 @@ test('a history that fails to open for another reason is not moved: the error is
     [],
   );
 });
+
+test('a page damaged in the middle of the file (header intact) is found by the start-up check: set aside, a new history started', () => {
+  const dir = tempDir();
+  const dbPath = join(dir, HISTORY_FILE);
+  const store = new HistoryStore({ dbPath, logDir: join(dir, 'logs') });
+  for (let i = 0; i < 200; i++) store.upsert({ taskId: `task-${i}`, status: 'completed', assignedAt: i, prompt: 'p'.repeat(500) });
+  store.close();
+  const fd = openSync(dbPath, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0x41), 0, 4096, 4096); // page 2 of 4 KiB pages: a b-tree page
+  closeSync(fd);
+  const warnings: string[] = [];
+  const log = { ...quiet, warn: (msg: string) => void warnings.push(msg) };
+  const fresh = openHistoryOrStartAfresh({ dbPath, logDir: join(dir, 'logs') }, log);
+  try {
+    assert.equal(fresh.quickCheck(), 'ok');
+    assert.equal(fresh.get('task-1'), undefined, 'a new, empty history');
+    assert.ok(
+      readdirSync(dir).some((f) => f.startsWith(`${HISTORY_FILE}.corrupt-`)),
+      'the damaged file is set aside',
+    );
+    assert.match(warnings.join('\n'), /damaged/);
+  } finally {
+    fresh.close();
+  }
+});

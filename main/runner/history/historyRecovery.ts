@@ -4,6 +4,9 @@ import type { Logger } from '../logger.ts';
 import { isCorruptionError } from './historyDb.ts';
 import { HistoryStore, type HistoryStoreOptions } from './historyStore.ts';
 
+/** quick_check found a problem the open did not. */
+class DamagedHistory extends Error {}
+
 /** SQLite's companions of a WAL-mode file: moved with it, or SQLite would pair them with the new file. */
 const COMPANIONS = ['-wal', '-shm'] as const;
 
@@ -17,9 +20,21 @@ const COMPANIONS = ['-wal', '-shm'] as const;
  */
 export function openHistoryOrStartAfresh(opts: HistoryStoreOptions, log: Logger, now: Date = new Date()): HistoryStore {
   try {
-    return new HistoryStore(opts);
+    const store = new HistoryStore(opts);
+    // A page damaged mid-file passes the open; every later write would fail and the finished-task
+    // lookup with it (a re-sent assignment would run again). One check at start-up finds it.
+    let problem: string;
+    try {
+      problem = store.quickCheck();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    if (problem === 'ok') return store;
+    store.close();
+    throw new DamagedHistory(problem);
   } catch (err) {
-    if (opts.dbPath === ':memory:' || !isCorruptionError(err)) throw err;
+    if (opts.dbPath === ':memory:' || !(err instanceof DamagedHistory || isCorruptionError(err))) throw err;
     const setAside = `${opts.dbPath}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
     renameSync(opts.dbPath, setAside);
     for (const suffix of COMPANIONS) {

@@ -253,6 +253,16 @@ export class HistoryStore implements TaskHistory {
     }
   }
 
+  /**
+   * SQLite's `quick_check`: 'ok', or the first problem it found (a page damaged in the middle of
+   * the file, which opening does not notice). Reads every page: ~0.7 ms per MB here.
+   */
+  quickCheck(): string {
+    const row = this.#db.prepare('PRAGMA quick_check(1)').get() as Record<string, unknown> | undefined;
+    const first = row ? Object.values(row)[0] : undefined;
+    return typeof first === 'string' ? first : 'no answer from quick_check';
+  }
+
   close(): void {
     if (!this.#db.isOpen) return;
     this.#statements.clear();
