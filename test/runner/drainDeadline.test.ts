@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
+import { assign, cli, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
 import { processGone, until } from '../helpers/tmp.ts';
 
 /**
@@ -21,14 +21,7 @@ async function deafTask(extra: Record<string, unknown>) {
   const pidFile = join(home, 'agent.pid');
   const proc = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
-  const taskId = crypto.randomUUID();
-  core.send(id, {
-    type: 'task_assign',
-    task_id: taskId,
-    agent_id: 'agent_0123456789ab',
-    project_id: 'project_1',
-    config: { command: ['/bin/sh', '-c', `trap '' TERM; sleep 300 & echo $! > '${pidFile}'; wait`] },
-  });
+  const taskId = assign(id, core, { command: ['/bin/sh', '-c', `trap '' TERM; sleep 300 & echo $! > '${pidFile}'; wait`] });
   const sleeper = await until(() => {
     try {
       return Number(readFileSync(pidFile, 'utf8').trim()) || undefined;
