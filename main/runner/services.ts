@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunnerConfig } from './config/schema.ts';
 import type { Daemon, DaemonOptions } from './daemon.ts';
@@ -10,6 +9,7 @@ import { HISTORY_FILE, HistoryStore } from './history/historyStore.ts';
 import { Journal } from './journal/journal.ts';
 import { journalObserver } from './journal/journalObserver.ts';
 import { recoverInterruptedTasks } from './journal/recovery.ts';
+import { removeTaskScratch } from './agents/agentLauncher.ts';
 import { background, type Logger } from './logger.ts';
 import { ProjectLinks } from './projects/links.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
@@ -86,9 +86,8 @@ export async function wireCoreServices(
       ctx.log.child('history'),
     );
     recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));
-    // Under the state lock and before any task runs, every prompt file and per-task TMPDIR is a
-    // leftover of a run that was killed (kill -9, power loss): prompts must not stay on disk.
-    await removeTaskScratch(config.state_dir, ctx.log);
+    const leftovers = await removeTaskScratch(config.state_dir);
+    if (leftovers > 0) ctx.log.info('removed prompt files and TMPDIRs of interrupted tasks', { count: leftovers });
   } catch (err) {
     historyStore?.close();
     journal.close();
@@ -163,14 +162,4 @@ function flushedFirst(backend: HistoryBackend, flush: () => void): HistoryBacken
     readLog: (id, o) => (flush(), backend.readLog(id, o)),
     dailyTotals: (q) => (flush(), backend.dailyTotals(q)),
   };
-}
-
-/** Empty `<state_dir>/prompts` and `<state_dir>/tmp` (agentLauncher.ts writes them per task and removes them when it ends). */
-async function removeTaskScratch(stateDir: string, log: Logger): Promise<void> {
-  for (const folder of ['prompts', 'tmp']) {
-    const dir = join(stateDir, folder);
-    const names = await readdir(dir).catch(() => []);
-    for (const name of names) await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
-    if (names.length > 0) log.info('removed files of interrupted tasks', { folder: dir, count: names.length });
-  }
 }

@@ -114,7 +114,7 @@ test(
     });
     const taskId = assign(h.runnerId, h.core, { prompt: 'Look around' });
     const side = partialLinePath(join(logDir, `${taskId}.log`));
-    // Both partial lines reached the task (the log's side file has them): any activity they made has been sent.
+    // Both partial lines reached the task (the log's side file has them), so the activity they made, if it made some, has been sent.
     await until(
       () => existsSync(side) && /warming up/.test(readFileSync(side, 'utf8')) && /subtype/.test(readFileSync(side, 'utf8')),
       'both partials',

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerConfig } from '../config/schema.ts';
 import { RunnerError } from '../errors.ts';
@@ -7,6 +7,27 @@ import { AGENT_TYPES, AUTO_AGENTS, READ_ONLY_TYPES, type AgentName } from './age
 import { detectAgents, type InstalledAgent } from './detectAgents.ts';
 import { PRESETS } from './presets.ts';
 import type { AgentLaunch, AgentStreamParser } from './preset.ts';
+
+/** Under state_dir: each task's prompt file, and each task's TMPDIR. */
+const PROMPTS_DIR = 'prompts';
+const TMP_DIR = 'tmp';
+
+/**
+ * Remove every task's prompt file and TMPDIR under `stateDir`. Only at start-up, under the state
+ * lock and before any task runs: then all of them are leftovers of a run that was killed (kill -9,
+ * power loss), and prompts must not stay on disk. Returns how many entries were removed.
+ */
+export async function removeTaskScratch(stateDir: string): Promise<number> {
+  let removed = 0;
+  for (const folder of [PROMPTS_DIR, TMP_DIR]) {
+    const dir = join(stateDir, folder);
+    for (const name of await readdir(dir).catch(() => [])) {
+      await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+      removed++;
+    }
+  }
+  return removed;
+}
 
 /** No agent can run this task here: reported as a failed, retryable task (another runner may have one). */
 export class NoAgentError extends RunnerError {
@@ -95,19 +116,19 @@ export class AgentLauncher {
    */
   async plan(spec: TaskSpec, cwd: string, branch: string | undefined): Promise<AgentPlan> {
     const chosen = await this.choose(spec);
-    const dir = join(this.#config.state_dir, 'prompts');
+    const dir = join(this.#config.state_dir, PROMPTS_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const promptFile = join(dir, `${spec.taskId}.txt`);
     await writeFile(promptFile, spec.prompt, { mode: 0o600 });
+    // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
+    const tmp = join(this.#config.state_dir, TMP_DIR, spec.taskId);
     const cleanup = async (): Promise<void> => {
       await rm(promptFile, { force: true }).catch(() => undefined);
-      await rm(join(this.#config.state_dir, 'tmp', spec.taskId), { recursive: true, force: true }).catch(() => undefined);
+      await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     };
     // An agent type we do not know gets the least: read-only (a missing type is `general`).
     const type = spec.agentType?.trim().toLowerCase();
     const readOnly = type !== undefined && (READ_ONLY_TYPES.has(type) || !(AGENT_TYPES as readonly string[]).includes(type));
-    // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
-    const tmp = join(this.#config.state_dir, 'tmp', spec.taskId);
     await mkdir(tmp, { recursive: true, mode: 0o700 });
     if (chosen.agent === 'command' || !chosen.installed) {
       const program = spec.command[0] ?? '';

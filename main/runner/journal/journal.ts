@@ -17,7 +17,6 @@ import { RunnerError, errorMessage } from '../errors.ts';
 import { logger, type Logger } from '../logger.ts';
 import type { OutboxStore } from '../link/outbox.ts';
 import type { DurableMessage, TaskComplete } from '../protocol/messages.ts';
-import { fitToBudget } from '../protocol/messageBudget.ts';
 import { parseRecord, type JournalRecord } from './records.ts';
 import { JournalState, type InterruptedTask } from './journalState.ts';
 
@@ -147,12 +146,11 @@ export class Journal implements OutboxStore {
   }
 
   /**
-   * The task is over: record it and queue its task_complete (cut to the message limit) in one
-   * durable line. Once per run of a task: a second, different one is refused (logged) and the
-   * first one's seq returned. Returns the outbox seq.
+   * The task is over: record it and queue its task_complete in one durable line. Once per run of a
+   * task: a second, different one is refused (logged) and the first one's seq returned. Returns the
+   * outbox seq.
    */
-  finish(full: TaskComplete): number {
-    const msg = fitToBudget(full) ?? full;
+  finish(msg: TaskComplete): number {
     const earlier = this.#state.finished.get(msg.task_id);
     if (earlier !== undefined) {
       // The same message again (finish() from an observer, then enqueue() from the outbox) is expected.
@@ -179,12 +177,8 @@ export class Journal implements OutboxStore {
   enqueue(msg: DurableMessage): number {
     if (msg.type === 'task_complete') {
       const earlier = this.#state.finished.get(msg.task_id);
+      // A result already delivered that the server asks for again (a re-sent task_assign) is queued once more below.
       if (earlier === undefined || this.#state.outbox.has(earlier)) return this.finish(msg);
-      // The result was delivered and the server asks again (a re-sent task_assign): queue it once more.
-      const seq = this.#state.nextSeq;
-      this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);
-      this.#syncSoon();
-      return seq;
     }
     const seq = this.#state.nextSeq;
     this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);

@@ -249,7 +249,7 @@ export class AgentProcess {
     this.#stoppedBy = reason;
     const grace = reason === 'timeout' ? (this.#opts.timeoutGraceMs ?? 10_000) : (this.#opts.cancelGraceMs ?? 5_000);
     this.#signalGroup(this.#opts.interruptSignal ?? 'SIGTERM');
-    void this.#signalEscaped(this.#opts.interruptSignal ?? 'SIGTERM');
+    this.#signalEscaped(this.#opts.interruptSignal ?? 'SIGTERM');
     clearTimeout(this.#killTimer);
     this.#killTimer = setTimeout(() => void this.#killAll(), grace);
     this.#killTimer.unref();
@@ -282,7 +282,7 @@ export class AgentProcess {
     }
   }
 
-  async #signalEscaped(signal: NodeJS.Signals): Promise<void> {
+  #signalEscaped(signal: NodeJS.Signals): void {
     if (process.platform === 'win32') return;
     try {
       signalEach(this.#escaped(), signal);

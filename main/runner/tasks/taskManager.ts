@@ -1,7 +1,6 @@
 import { errorMessage, TaskRejected } from '../errors.ts';
 import { background, type Logger } from '../logger.ts';
 import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssign, TaskComplete } from '../protocol/messages.ts';
-import { fitToBudget } from '../protocol/messageBudget.ts';
 import type { WorkspaceProvider } from '../workspace/workspace.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
 import { TaskRun, type TaskRunDeps } from './taskRun.ts';
@@ -185,10 +184,7 @@ export class TaskManager {
   }
 
   async #execute(run: TaskRun): Promise<void> {
-    const ran = await run.execute();
-    const workspace = ran.workspace;
-    // Cut to the message limit before anyone stores it: the history keeps what the server gets.
-    const message = fitToBudget(ran.message) ?? ran.message;
+    const { message, workspace } = await run.execute();
     const status = message.result.status;
     try {
       try {

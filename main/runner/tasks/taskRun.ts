@@ -1,3 +1,4 @@
+import { fitToBudget } from '../protocol/messageBudget.ts';
 import { TASK_MARKER_VAR } from './processTree.ts';
 import type { Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
@@ -480,10 +481,14 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** Explicit `success` always (S8); `retryable` when another attempt may succeed. */
+/**
+ * Explicit `success` always (S8); `retryable` when another attempt may succeed. Cut to the message
+ * budget here, where every task_complete is made (a run, crash recovery, a re-sent result), so the
+ * journal, the history and the wire all hold the same message.
+ */
 export function completeMessage(taskId: string, result: TaskResult, retryable: boolean): TaskComplete {
   const success = result.status === 'completed';
-  return {
+  const msg: TaskComplete = {
     type: 'task_complete',
     task_id: taskId,
     success,
@@ -491,4 +496,5 @@ export function completeMessage(taskId: string, result: TaskResult, retryable: b
     ...(result.error !== undefined && !success ? { error: result.error } : {}),
     result,
   };
+  return fitToBudget(msg) ?? msg;
 }
