@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { TaskRejected } from '../errors.ts';
 import type { TaskSpec } from '../tasks/taskSpec.ts';
+import { redactUrl } from '../redact.ts';
+
+// Moved to ../redact.ts (the logger and the faces use them too); re-exported for git's callers.
+export { redactUrl, redactUrlsIn } from '../redact.ts';
 
 /**
  * Pure checks on names the server sends us (config.branch, config.base_ref, config.repo_url), so
@@ -52,19 +56,6 @@ export function repoUrlProblem(url: string): string | undefined {
 
 /** Protocols git may use for a server-supplied URL (GIT_ALLOW_PROTOCOL), matching repoUrlProblem. */
 export const REPO_URL_PROTOCOLS = 'https:http:ssh:git:file';
-
-/** `https://user:secret@host/x` → `https://user:***@host/x`, for logs and results. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@]*)@/i, (_m, scheme: string, userinfo: string) => {
-    const user = userinfo.split(':')[0] ?? '';
-    return userinfo.includes(':') ? `${scheme}${user}:***@` : `${scheme}${user ? '***' : ''}@`;
-  });
-}
-
-/** Every `scheme://userinfo@` in a message (git prints URLs in its errors) → `scheme://***@`. */
-export function redactUrlsIn(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]+@/gi, '$1***@');
-}
 
 /**
  * Refuse hostile `config.branch`, `config.base_branch`/`base_ref` and `config.repo_url` before
