@@ -9,7 +9,7 @@ import { RunnerError, UsageError, errorMessage } from '../errors.ts';
 import { remoteUrl, repoInfo, type RepoInfo } from '../git/git.ts';
 import { redactUrl } from '../git/refNames.ts';
 import { logger, type Logger } from '../logger.ts';
-import { isSafeId } from '../tasks/taskSpec.ts';
+import { SAFE_ID_RULE, isSafeId } from '../tasks/taskSpec.ts';
 import { detectProjectCapabilities } from './capabilities.ts';
 
 /**
@@ -142,8 +142,7 @@ export class ProjectLinks {
 
   /** Link `path` to `projectId` in projects.yaml (replacing an earlier link of that project). */
   async link(path: string, projectId: string): Promise<ProjectLink> {
-    if (!isSafeId(projectId))
-      throw new UsageError(`"${projectId}" is not a project id (letters, digits, . _ : @ - only, e.g. project_1a2b3c4d5e6f)`);
+    if (!isSafeId(projectId)) throw new UsageError(`"${projectId}" is not a project id (${SAFE_ID_RULE}; e.g. project_1a2b3c4d5e6f)`);
     const abs = this.#expand(path);
     const checked = await inspect({ projectId, path: abs, source: 'runner' });
     if (!checked.repo) throw new RunnerError('link_invalid', `cannot link ${abs}: ${checked.problem ?? 'not usable'}`);

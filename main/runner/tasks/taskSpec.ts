@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { TaskRejected } from '../errors.ts';
 import type { TaskAssign } from '../protocol/messages.ts';
 
@@ -28,19 +28,29 @@ export interface SpecDefaults {
   executionTimeoutSeconds: number;
 }
 
-/** Safe names: no separators, no `..`, no NUL or control characters, bounded length. */
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+/**
+ * Ids become file and folder names (`<worktree_base>/<project_id>/<task_id>`), so one rule that is
+ * a portable file name on Linux, macOS and Windows: letters, digits, `.`, `_`, `-`; starting with
+ * a letter or digit, not ending with `.` (Windows drops it), no `..`, at most 128 characters, and
+ * not a Windows device name (CON, NUL, COM1…, also with an extension: `nul.txt` is the device
+ * too). `:` is refused because on Windows it opens an alternate data stream, `@` with it. Real ids
+ * (UUIDs, graph ids like `project_1a2b3c4d5e6f`) pass.
+ */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
 
+/** The id rule in words, for error messages. */
+export const SAFE_ID_RULE = 'letters, digits, . _ - only; no trailing dot, no "..", no Windows device name like CON or NUL';
+
+/** Whether `value` is a portable file name by the rule above. */
 export function isSafeId(value: string): boolean {
-  return SAFE_ID.test(value) && !value.includes('..');
+  return SAFE_ID.test(value) && !value.endsWith('.') && !value.includes('..') && !WINDOWS_DEVICE.test(value);
 }
 
+/** Raises TaskRejected `invalid_task` naming `field` and the rule unless `value` is a safe id. */
 export function assertSafeId(field: string, value: string): void {
   if (!isSafeId(value)) {
-    throw new TaskRejected(
-      'invalid_task',
-      `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (letters, digits, . _ : @ - only)`,
-    );
+    throw new TaskRejected('invalid_task', `${field} ${JSON.stringify(value.slice(0, 80))} is not a safe name (${SAFE_ID_RULE})`);
   }
 }
 
@@ -97,9 +107,13 @@ function resolveTimeout(msg: TaskAssign, fallback: number): { seconds: number; f
   return { seconds: fallback, fromTask: false };
 }
 
+/**
+ * `candidate` is strictly inside `base` by the text of the paths only: symlinks are not looked at
+ * (workspace/containment.ts checks the resolved paths where folders are made, used and deleted).
+ */
 export function isInside(base: string, candidate: string): boolean {
   const rel = relative(resolve(base), resolve(candidate));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 export function toTaskSpec(msg: TaskAssign, defaults: SpecDefaults): TaskSpec {
