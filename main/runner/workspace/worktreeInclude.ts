@@ -1,10 +1,11 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, readlink, realpath, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, lstat, readlink, realpath, symlink, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { untrackedMatching } from '../git/git.ts';
 import type { Logger } from '../logger.ts';
 import { isInside } from '../tasks/taskSpec.ts';
+import { isPathEscape, mkdirInside, resolvePath } from './containment.ts';
 
 /**
  * Files an agent needs that git does not track (`.env`, local settings): those matching the
@@ -41,18 +42,28 @@ type CopyOutcome = 'copied' | 'exists' | 'outside';
 
 async function copyOne(srcRoot: string, destRoot: string, rel: string): Promise<CopyOutcome> {
   const src = join(srcRoot, rel);
-  const dest = join(destRoot, rel);
   const within = (root: string, p: string): boolean => p === root || isInside(root, p);
   if (!within(srcRoot, await realpath(dirname(src)))) return 'outside';
   const st = await lstat(src);
-  await mkdir(dirname(dest), { recursive: true });
-  // A tracked symlink in the new worktree must not carry the copy out of it.
-  if (!within(destRoot, await realpath(dirname(dest)))) return 'outside';
+  // A tracked symlink in the new worktree must not carry the copy, nor the folders made for it, out of it.
+  let destDir: string;
+  try {
+    destDir = await mkdirInside(destRoot, dirname(join(destRoot, rel)), '.worktreeinclude entry');
+  } catch (err) {
+    if (isPathEscape(err)) return 'outside';
+    throw err;
+  }
+  const dest = join(destDir, basename(rel));
   try {
     if (st.isSymbolicLink()) {
       const target = await realpath(src).catch(() => undefined);
       if (target === undefined || !within(srcRoot, target)) return 'outside';
       await symlink(await readlink(src), dest);
+      // An absolute link into the checkout stays in the repository there, but would lead out of the worktree here.
+      if (!within(destRoot, await resolvePath(dest))) {
+        await unlink(dest);
+        return 'outside';
+      }
       return 'copied';
     }
     if (!st.isFile()) return 'outside';

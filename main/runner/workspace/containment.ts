@@ -1,0 +1,144 @@
+import { lstat, mkdir, readlink, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
+import { RunnerError } from '../errors.ts';
+import { isInside } from '../tasks/taskSpec.ts';
+
+/**
+ * Containment on resolved paths. A path that is inside a folder by its text can still lead out
+ * of it through a symlink on the way (a tracked symlink in a kept worktree, a sub-folder that
+ * became a symlink upstream). Every folder the runner makes, runs an agent in or deletes is
+ * checked here against the real location of its root, and folders are created one level at a
+ * time so nothing is ever made outside. Checks happen just before use: a symlink swapped in
+ * afterwards by someone with write access to the folders is not defended against.
+ */
+
+/** Error code of a path that leads outside the folder it must stay in. */
+export const PATH_ESCAPES = 'path_escapes';
+
+/** Symlinks followed while resolving one path before giving up (Linux's own limit is 40). */
+const MAX_LINKS = 40;
+
+/** Whether `err` is the error raised by assertInside / mkdirInside for a path leading out of its folder. */
+export function isPathEscape(err: unknown): err is RunnerError {
+  return err instanceof RunnerError && err.code === PATH_ESCAPES;
+}
+
+/**
+ * Where `path` really is: every symlink on the way followed, dangling ones included (their text is
+ * followed), and the part that does not exist yet appended as written. Raises RunnerError
+ * `path_escapes` for a symlink loop.
+ */
+export async function resolvePath(path: string): Promise<string> {
+  const abs = resolve(path);
+  const real = await realpath(abs).catch(() => undefined);
+  if (real !== undefined) return real;
+  let todo = abs.slice(parse(abs).root.length).split(/[\\/]+/);
+  let cur = parse(abs).root;
+  let links = 0;
+  while (todo.length > 0) {
+    const name = todo.shift() as string;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      cur = dirname(cur);
+      continue;
+    }
+    const next = join(cur, name);
+    const st = await lstat(next).catch(() => undefined);
+    // Missing (or under a file): nothing further can be a symlink yet.
+    if (st === undefined) return resolve(next, ...todo);
+    if (!st.isSymbolicLink()) {
+      cur = next;
+      continue;
+    }
+    const target = await realpath(next).catch(() => undefined);
+    if (target !== undefined) {
+      cur = target;
+      continue;
+    }
+    // A dangling symlink: what gets created through it lands where its text points.
+    if (++links > MAX_LINKS) throw new RunnerError(PATH_ESCAPES, `${path} cannot be resolved: too many symlinks (a loop?)`);
+    const text = await readlink(next);
+    todo = [...text.split(/[\\/]+/), ...todo];
+    if (isAbsolute(text)) cur = parse(text).root || parse(abs).root;
+  }
+  return cur;
+}
+
+/** `p` is `root` or inside it (both resolved). */
+function within(root: string, p: string): boolean {
+  return p === root || isInside(root, p);
+}
+
+/** The first symlink between `base` and `path` (by text) whose target is outside `baseReal`, with its target. */
+async function escapingLink(base: string, path: string, baseReal: string): Promise<{ link: string; target: string } | undefined> {
+  const rel = relative(resolve(base), resolve(path));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  let cur = resolve(base);
+  for (const name of rel.split(sep)) {
+    cur = join(cur, name);
+    const st = await lstat(cur).catch(() => undefined);
+    if (st === undefined) return undefined;
+    if (!st.isSymbolicLink()) continue;
+    const target = await resolvePath(cur).catch(() => undefined);
+    if (target === undefined || !within(baseReal, target)) return { link: cur, target: await readlink(cur).catch(() => '?') };
+  }
+  return undefined;
+}
+
+async function escapeError(what: string, path: string, base: string, baseReal: string): Promise<RunnerError> {
+  const found = await escapingLink(base, path, baseReal);
+  const how = found ? ` through the symlink ${found.link} → ${found.target}` : '';
+  return new RunnerError(PATH_ESCAPES, `${what} ${path} leads outside ${base}${how}`, {
+    context: { path, base, ...(found ? { symlink: found.link } : {}) },
+  });
+}
+
+/**
+ * Checks that `path`, resolved, is inside `base`, resolved (`base` itself only with
+ * `allowBase`). Resolves to the real path. Raises RunnerError `path_escapes` naming the symlink
+ * that leads out; `what` starts the message ("the task's folder").
+ */
+export async function assertInside(base: string, path: string, what: string, opts: { allowBase?: boolean } = {}): Promise<string> {
+  const baseReal = await resolvePath(base);
+  const real = await resolvePath(path);
+  const ok = opts.allowBase ? within(baseReal, real) : isInside(baseReal, real);
+  if (!ok) throw await escapeError(what, path, base, baseReal);
+  return real;
+}
+
+/**
+ * Creates `dir` (and what is missing on the way) below `root`, one level at a time, each existing
+ * level checked to resolve inside `root` before anything is created in it: nothing is ever made
+ * outside `root`. `root` itself is created when missing. Resolves to the real path of `dir`.
+ * Raises RunnerError `path_escapes` (naming the symlink) or `not_a_folder` (a file on the way), or the fs error.
+ */
+export async function mkdirInside(root: string, dir: string, what = 'the folder'): Promise<string> {
+  await mkdir(root, { recursive: true });
+  const rootReal = await realpath(root);
+  const rel = relative(resolve(root), resolve(dir));
+  if (rel.startsWith('..') || isAbsolute(rel)) throw await escapeError(what, dir, root, rootReal);
+  let cur = rootReal;
+  for (const name of rel === '' ? [] : rel.split(sep)) {
+    const next = join(cur, name);
+    try {
+      await mkdir(next);
+      cur = next;
+      continue;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    // mkdir does not follow a symlink at `next`: it exists, so check where it leads before going on.
+    const real = await resolvePath(next);
+    if (!within(rootReal, real)) {
+      const target = await readlink(next).catch(() => '?');
+      throw new RunnerError(PATH_ESCAPES, `${what} ${dir} leads outside ${root} through the symlink ${next} → ${target}`, {
+        context: { path: dir, base: root, symlink: next },
+      });
+    }
+    if (!(await stat(real)).isDirectory()) {
+      throw new RunnerError('not_a_folder', `${what} ${dir} cannot be made: ${next} is not a folder`, { context: { path: next } });
+    }
+    cur = real;
+  }
+  return cur;
+}
