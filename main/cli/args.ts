@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../runner/errors.ts';
+import { terminalSafe } from '../runner/terminalText.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -38,4 +39,16 @@ export interface Io {
 
 export function println(stream: NodeJS.WritableStream, text = ''): void {
   stream.write(text + '\n');
+}
+
+/**
+ * `--raw` for commands that print what agents wrote (logs, history): without it, control
+ * characters are made visible (terminalText.ts), also into a pipe — `logs ID | grep x` still ends
+ * on a terminal; with it the text is printed exactly as stored, for files and tools.
+ */
+export const RAW_OPTION = { raw: { type: 'boolean' } } as const;
+
+/** How a command shows text from agents or the server: as stored with `--raw`, else terminal-safe. */
+export function shownText(raw: boolean | undefined): (text: string) => string {
+  return raw ? (text) => text : terminalSafe;
 }

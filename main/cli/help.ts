@@ -63,7 +63,8 @@ Options:
   status: `Usage: sibyl-runner status [--json] [--config PATH]
 
 Prints the runner's configuration and, while a daemon is running for this config, its live state
-(connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.`,
+(connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.
+A password in server_url (https://user:password@host) is shown as ***.`,
   projects: `Usage:
   sibyl-runner projects link PATH PROJECT_ID   link a local git checkout to a Sibyl project
   sibyl-runner projects unlink PROJECT_ID      remove a link made with \`projects link\`
@@ -74,13 +75,20 @@ Options:
 
 Links made with the Sibyl CLI (\`[paths]\` in ~/.sibyl/config.toml) are listed too; this command
 only edits its own file (projects.yaml in the runner's config folder).`,
-  history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--json] [--config PATH]
+  history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--json] [--raw] [--config PATH]
 
 Lists past tasks, newest first. --status: assigned, running, completed, failed, timeout, cancelled,
-rejected. --search matches the task id, agent id or prompt (case-insensitive). --limit 1–200 (50).`,
-  logs: `Usage: sibyl-runner logs TASK_ID [--follow] [--search TEXT] [--config PATH]
+rejected. --search matches the task id, agent id or prompt (case-insensitive). --limit 1–200 (50).
+Control characters in prompts (terminal escape sequences) are shown as visible symbols (ESC as ␛);
+--raw prints them as stored.`,
+  logs: `Usage: sibyl-runner logs TASK_ID [--follow] [--search TEXT] [--raw] [--config PATH]
 
 Prints a task's full output (timestamp, stream, line). --follow keeps printing new lines until
 interrupted, and shows a line the agent is still writing (progress redrawn with \\r, no newline
-yet) marked [partial], at most once a second; the log stores each line once, when it ends.`,
+yet) marked [partial], at most once a second; the log stores each line once, when it ends.
+
+Control characters the agent printed are shown as visible symbols (ESC as ␛, BEL as ␇, a carriage
+return inside a line as ␍, C1 controls and bidi overrides as \\x9b / \\u202e), so output cannot
+retitle, clear or write the clipboard of your terminal — also when piped, since a pipe often ends
+on a terminal. Tabs and newlines are kept. --raw prints the lines exactly as stored.`,
 };

@@ -1,4 +1,5 @@
 import type { Remedy } from '../runner/errors.ts';
+import { redactUrl } from '../runner/redact.ts';
 
 /** What the CLI can name in a hint: an error's context (file, url…) or the command's own config. */
 export interface RemedyHintContext {
@@ -17,9 +18,11 @@ export interface RemedyHintContext {
 /**
  * The CLI's words for a remedy (errors.ts): what to run or edit, starting in lower case so it can
  * follow a message ("…; run `sibyl-runner login`"). '' for `none`. The window and the tray word the
- * same remedies as buttons (vocabulary.ts `remedyAction`).
+ * same remedies as buttons (vocabulary.ts `remedyAction`). A password in the server URL is shown
+ * as `***`.
  */
-export function remedyHint(remedy: Remedy, ctx: RemedyHintContext = {}): string {
+export function remedyHint(remedy: Remedy, hintCtx: RemedyHintContext = {}): string {
+  const ctx = hintCtx.serverUrl ? { ...hintCtx, serverUrl: redactUrl(hintCtx.serverUrl) } : hintCtx;
   switch (remedy) {
     case 'signIn':
       return `run \`sibyl-runner login${ctx.serverUrl ? ` --server ${ctx.serverUrl}` : ''}\``;

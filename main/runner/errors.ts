@@ -1,3 +1,5 @@
+import { redactUrlsIn } from './redact.ts';
+
 /**
  * What a user can do about an error. The core names the remedy; each face words it for its user:
  * the CLI prints a command ("run `sibyl-runner login`"), the window shows a button ("Sign in
@@ -37,6 +39,8 @@ export interface RunnerErrorOptions {
 /**
  * Typed errors that carry a stable `code`, a `remedy` and `context`. The message says what
  * happened in plain words, without naming a command or a button: faces add those from `remedy`.
+ * Every face shows the message and the context, so the password of a `scheme://user:password@`
+ * URL in either is redacted here, once (redact.ts).
  */
 export class RunnerError extends Error {
   readonly code: string;
@@ -44,12 +48,14 @@ export class RunnerError extends Error {
   readonly remedy: Remedy;
   readonly context: ErrorContext;
   constructor(code: string, message: string, options?: RunnerErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(redactUrlsIn(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.exitCode = options?.exitCode ?? 1;
     this.remedy = options?.remedy ?? 'none';
-    this.context = options?.context ?? {};
+    this.context = Object.fromEntries(
+      Object.entries(options?.context ?? {}).map(([k, v]) => [k, typeof v === 'string' ? redactUrlsIn(v) : v]),
+    );
   }
 }
 

@@ -1,9 +1,13 @@
-import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { redactUrlsIn } from './redact.ts';
+import { terminalSafe } from './terminalText.ts';
 
 /**
  * One logger factory: scoped, structured, redacting. JSON lines go to `<log_dir>/runner.log`
- * (rotated by size), a readable line goes to stderr. Tokens never reach a log line.
+ * (rotated by size; the folder 0700, the files 0600, like the task logs and the state folder), a
+ * readable line goes to stderr with control characters made visible (terminalText.ts). Tokens and
+ * the password of any `scheme://user:password@` URL never reach a log line.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -30,23 +34,71 @@ interface Sink {
 
 const sink: Sink = { stderrLevel: LEVELS.info, file: undefined, maxBytes: 10 * 1024 * 1024, keep: 3, written: 0 };
 
+/** What the log files' modes must not allow: anything for group or others (task output and prompts are in there). */
+const LOOSE = 0o077;
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/**
+ * Where the logs go and what reaches stderr. With `logDir`: the folder is created 0700 and
+ * `runner.log` 0600 whatever the umask; a folder or log file left looser by an earlier version is
+ * tightened when it is ours (a shared folder, e.g. one with the sticky bit like /tmp, and one owned
+ * by another user are left as they are, with a warning). Raises what mkdir raises.
+ */
 export function configureLogging(opts: { logDir?: string; stderrLevel?: LogLevel; quiet?: boolean; maxBytes?: number }): void {
   if (opts.stderrLevel) sink.stderrLevel = LEVELS[opts.stderrLevel];
   if (opts.quiet) sink.stderrLevel = LEVELS.error + 1;
   if (opts.maxBytes) sink.maxBytes = opts.maxBytes;
   if (opts.logDir) {
-    mkdirSync(opts.logDir, { recursive: true });
+    mkdirSync(opts.logDir, { recursive: true, mode: DIR_MODE });
     sink.file = join(opts.logDir, 'runner.log');
+    const left = [tighten(opts.logDir, DIR_MODE)];
+    for (let i = 0; i <= sink.keep; i++) left.push(tighten(i ? `${sink.file}.${i}` : sink.file, FILE_MODE));
     try {
       sink.written = statSync(sink.file).size;
     } catch {
       sink.written = 0;
     }
+    for (const why of left) if (why) logger('logging').warn(why.message, { path: why.path, mode: why.mode });
   }
 }
 
+/**
+ * Take group and other permissions off `path` when it is ours and has any. Returns why it was left
+ * looser, if it was; a missing file is fine (it is created with the right mode). POSIX only: on
+ * Windows the modes mean nothing.
+ */
+function tighten(path: string, mode: number): { message: string; path: string; mode: string } | undefined {
+  if (process.platform === 'win32') return undefined;
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if ((st.mode & LOOSE) === 0) return undefined;
+  const shown = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (st.uid !== process.getuid?.())
+    return { message: 'the log folder or file is open to other users and owned by another user: left as it is', path, mode: shown };
+  // A folder with the sticky bit is a shared one (/tmp): closing it would break other programs.
+  if (st.isDirectory() && st.mode & 0o1000)
+    return { message: 'the log folder is a shared folder (sticky bit): left as it is; runner.log itself is 0600', path, mode: shown };
+  try {
+    chmodSync(path, mode);
+    return undefined;
+  } catch (err) {
+    return { message: `could not tighten the log's permissions: ${(err as Error).message}`, path, mode: shown };
+  }
+}
+
+/** A string without tokens (`eyJ…` JWTs, `sk_live_…`) and without the user-info of any `scheme://user:password@`. */
+function redactText(text: string): string {
+  return redactUrlsIn(text.replace(SECRET_VALUE, '[redacted]'));
+}
+
+/** `value` with secrets taken out: redactText on every string, `[redacted]` for keys named like secrets (4 levels deep). */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(SECRET_VALUE, '[redacted]');
+  if (typeof value === 'string') return redactText(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: redact(value.message) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
@@ -73,11 +125,14 @@ function rotate(file: string): void {
 
 function write(level: LogLevel, scope: string, msg: string, fields?: LogFields): void {
   const safe = fields ? (redact(fields) as LogFields) : undefined;
+  // A message is written by us, but may quote what it reports (a URL, a server's reason).
+  const text = redactText(msg);
   if (sink.file) {
-    const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg, ...safe }) + '\n';
+    const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg: text, ...safe }) + '\n';
     try {
       if (sink.written + line.length > sink.maxBytes) rotate(sink.file);
-      appendFileSync(sink.file, line);
+      // The mode applies when the file is created (first line, or after a rotation).
+      appendFileSync(sink.file, line, { mode: FILE_MODE });
       sink.written += line.length;
     } catch {
       // A full disk must not take the runner down; stderr still has it.
@@ -91,7 +146,10 @@ function write(level: LogLevel, scope: string, msg: string, fields?: LogFields):
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ')
         : '';
-    process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`);
+    // Values quote agents and the server: a terminal must show their escape sequences, not act on them.
+    process.stderr.write(
+      terminalSafe(`${new Date().toISOString().slice(11, 19)} ${level.toUpperCase().padEnd(5)} [${scope}] ${text}${extra}`) + '\n',
+    );
   }
 }
 

@@ -2,7 +2,8 @@ import { HistoryStatus } from '../../runner/history/schema.ts';
 import { openHistory } from '../../runner/services.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { cost, duration, promptSummary } from '../../runner/vocabulary.ts';
-import { intOption, parse, println, type Io } from '../args.ts';
+import { jsonSafe } from '../../runner/terminalText.ts';
+import { intOption, parse, println, RAW_OPTION, shownText, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
@@ -10,7 +11,11 @@ function when(ms: number | null): string {
   return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';
 }
 
-/** `sibyl-runner history`: the local task history, newest first. */
+/**
+ * `sibyl-runner history`: the local task history, newest first. Prompts and the other fields the
+ * server sent are printed with their control characters made visible unless `--raw`; `--json`
+ * escapes them (the same JSON to a parser).
+ */
 export async function historyCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('history', argv, {
     config: { type: 'string', short: 'c' },
@@ -18,6 +23,7 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
     search: { type: 'string' },
     limit: { type: 'string' },
     json: { type: 'boolean' },
+    ...RAW_OPTION,
   });
   if (values.help) return (println(io.stdout, HELP.history), 0);
   const status = values.status === undefined ? undefined : HistoryStatus.safeParse(values.status);
@@ -33,24 +39,28 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
       ...(values.search ? { search: values.search } : {}),
     });
     if (values.json) {
-      println(io.stdout, JSON.stringify(page.items, null, 2));
+      const json = JSON.stringify(page.items, null, 2);
+      println(io.stdout, values.raw ? json : jsonSafe(json));
       return 0;
     }
     if (!page.items.length) {
       println(io.stdout, 'No tasks yet.');
       return 0;
     }
-    const rows = page.items.map((t) => [
-      t.taskId,
-      t.status,
-      t.agent ?? '-',
-      when(t.startedAt ?? t.assignedAt),
-      duration(t.durationS),
-      cost(t.costUsd),
-      t.exitCode === null ? '-' : String(t.exitCode),
-      t.projectId ?? '-',
-      promptSummary(t.prompt, 50),
-    ]);
+    const text = shownText(values.raw);
+    const rows = page.items.map((t) =>
+      [
+        t.taskId,
+        t.status,
+        t.agent ?? '-',
+        when(t.startedAt ?? t.assignedAt),
+        duration(t.durationS),
+        cost(t.costUsd),
+        t.exitCode === null ? '-' : String(t.exitCode),
+        t.projectId ?? '-',
+        promptSummary(t.prompt, 50),
+      ].map(text),
+    );
     const head = ['TASK', 'STATUS', 'AGENT', 'STARTED', 'DURATION', 'COST', 'EXIT', 'PROJECT', 'PROMPT'];
     // Amounts line up on the right, as in the window's table.
     const right = new Set(['DURATION', 'COST']);

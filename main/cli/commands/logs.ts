@@ -1,23 +1,29 @@
 import { openHistory } from '../../runner/services.ts';
 import { RunnerError, UsageError } from '../../runner/errors.ts';
 import { followTaskLog, readTaskLog, type TaskLogLine } from '../../runner/tasks/taskLog.ts';
-import { parse, println, type Io } from '../args.ts';
+import { parse, println, RAW_OPTION, shownText, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
-const show = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text}`);
+type Shown = (text: string) => string;
+const show = (io: Io, text: Shown, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${text(l.text)}`);
 /** An unterminated line (progress without a newline yet): shown while following, marked, never stored as a line. */
-const showPartial = (io: Io, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text} ${PARTIAL_MARK}`);
+const showPartial = (io: Io, text: Shown, l: TaskLogLine): void =>
+  println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${text(l.text)} ${PARTIAL_MARK}`);
 
 /** What marks a partial line in `logs --follow` output. */
 export const PARTIAL_MARK = '[partial]';
 
-/** `sibyl-runner logs TASK_ID [--follow]`: a task's full output. */
+/**
+ * `sibyl-runner logs TASK_ID [--follow] [--raw]`: a task's full output, its control characters
+ * made visible unless `--raw` (an agent's output must not retitle, clear or write the clipboard of
+ * the terminal that reads it).
+ */
 export async function logsCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
     'logs',
     argv,
-    { config: { type: 'string', short: 'c' }, follow: { type: 'boolean', short: 'f' }, search: { type: 'string' } },
+    { config: { type: 'string', short: 'c' }, follow: { type: 'boolean', short: 'f' }, search: { type: 'string' }, ...RAW_OPTION },
     1,
   );
   if (values.help) return (println(io.stdout, HELP.logs), 0);
@@ -29,9 +35,10 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   store.close();
   if (!rec) throw new RunnerError('not_found', `no task ${taskId} in the history`);
   if (!rec.logPath) throw new RunnerError('not_found', `task ${taskId} has no log (it was ${rec.status} before its agent started)`);
+  const text = shownText(values.raw);
   if (!values.follow) {
     const { lines } = await readTaskLog(rec.logPath, values.search ? { search: values.search } : {});
-    for (const l of lines) show(io, l);
+    for (const l of lines) show(io, text, l);
     return 0;
   }
   const ac = new AbortController();
@@ -39,7 +46,7 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await followTaskLog(rec.logPath, (l) => show(io, l), ac.signal, { onPartial: (l) => showPartial(io, l) });
+    await followTaskLog(rec.logPath, (l) => show(io, text, l), ac.signal, { onPartial: (l) => showPartial(io, text, l) });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -1,12 +1,18 @@
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
+import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
+import { jsonSafe, terminalSafe } from '../../runner/terminalText.ts';
 import { parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { remedyHint } from '../remedies.ts';
 import { duration, linkDescription, promptSummary, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
 
-/** Config plus, while a daemon serves the control socket, its live state. */
+/**
+ * Config plus, while a daemon serves the control socket, its live state. A password in
+ * `server_url` is shown as `***` (text and --json); prompts and the server's reasons are printed
+ * with their control characters made visible (terminalText.ts), --json with them escaped.
+ */
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('status', argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
   if (values.help) return (println(io.stdout, HELP.status), 0);
@@ -15,30 +21,32 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const registered = Boolean(config.runner_id);
   const reply = await controlRequest(controlSocketPath(ctx.path), { method: 'snapshot' });
   const live = reply?.ok ? Snapshot.safeParse(reply.result) : undefined;
-  const snapshot = live?.success ? live.data : undefined;
+  const snapshot = live?.success ? shown(live.data) : undefined;
   if (values.json) {
     println(
       io.stdout,
-      JSON.stringify(
-        {
-          registered,
-          config_path: ctx.path,
-          credentials: ctx.credentials.describe(),
-          runner: {
-            id: config.runner_id,
-            graph_runner_id: config.graph_runner_id,
-            name: config.name,
-            server_url: config.server_url,
-            max_concurrent_agents: config.max_concurrent_agents,
-            capabilities: config.capabilities,
-            sandbox_mode: config.sandbox_mode,
-            worktree_base: config.worktree_base,
-            log_dir: config.log_dir,
+      jsonSafe(
+        JSON.stringify(
+          {
+            registered,
+            config_path: ctx.path,
+            credentials: ctx.credentials.describe(),
+            runner: {
+              id: config.runner_id,
+              graph_runner_id: config.graph_runner_id,
+              name: config.name,
+              server_url: redactUrl(config.server_url),
+              max_concurrent_agents: config.max_concurrent_agents,
+              capabilities: config.capabilities,
+              sandbox_mode: config.sandbox_mode,
+              worktree_base: config.worktree_base,
+              log_dir: config.log_dir,
+            },
+            daemon: snapshot ?? null,
           },
-          daemon: snapshot ?? null,
-        },
-        null,
-        2,
+          null,
+          2,
+        ),
       ),
     );
     return registered ? 0 : 1;
@@ -57,7 +65,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   }
   rows.push(
     ['Runner', `${config.name || 'unnamed-runner'} (${config.runner_id})`],
-    ['Server', config.server_url],
+    ['Server', redactUrl(config.server_url)],
     ['Max agents', String(config.max_concurrent_agents)],
     ['Capabilities', config.capabilities.join(', ') || '(none configured; detected ones are sent at registration)'],
     ['Worktrees', config.worktree_base],
@@ -81,7 +89,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   printRows(io, rows);
   for (const t of snapshot?.running ?? []) {
     const elapsed = duration((now - (t.startedAt ?? t.assignedAt)) / 1000);
-    println(io.stdout, `  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
+    println(io.stdout, terminalSafe(`  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`));
   }
   return 0;
 }
@@ -110,7 +118,20 @@ function linkLine(link: LinkDescription): string {
   return link.reason ? `${link.label} — ${link.reason}` : link.label;
 }
 
+/** Values quote the server and the configuration: printed with their control characters made visible. */
 function printRows(io: Io, rows: [string, string][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${v}`);
+  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${terminalSafe(v)}`);
+}
+
+/**
+ * The daemon's state as shown: without the password of its server URL, also where a reason quotes
+ * it. The daemon redacts these itself; a daemon of an older version may not.
+ */
+function shown(s: Snapshot): Snapshot {
+  return {
+    ...s,
+    runner: { ...s.runner, serverUrl: redactUrl(s.runner.serverUrl) },
+    link: s.link.reason === undefined ? s.link : { ...s.link, reason: redactUrlsIn(s.link.reason) },
+  };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { canonicalPath } from '../config/canonicalPath.ts';
 import { RunnerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -49,9 +50,10 @@ export class ControlServer {
     const server = createServer((sock) => serve(sock, handle, log));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      listenPrivately(server, path, () => resolve());
     });
     // Local control only: the owner may connect, nobody else (the socket can pause or cancel work).
+    // Already so since bind (listenPrivately); this states the final mode on systems without umask.
     if (process.platform !== 'win32') chmodSync(path, 0o600);
     return new ControlServer(server, path);
   }
@@ -59,6 +61,29 @@ export class ControlServer {
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     if (process.platform !== 'win32') rmSync(this.#path, { force: true });
+  }
+}
+
+/**
+ * `server.listen(path)` with the socket file created 0700 (owner only) at bind, not made so
+ * afterwards: with a chmod after listen, another local user could connect in between and keep that
+ * connection (a socket's mode is checked at connect only). Node binds a Unix socket synchronously
+ * inside `listen()`, so a umask of 077 set just around that call covers the bind and nothing
+ * else of ours; for that instant it only tightens what other threads create. Chosen over listening
+ * in a private folder and renaming: the socket keeps its one path, and no folder is left behind
+ * after a crash. `process.umask` is not allowed in worker threads: there (no face runs the daemon
+ * in one) the chmod after listen is the only guard.
+ */
+function listenPrivately(server: Server, path: string, onListening: () => void): void {
+  if (process.platform === 'win32' || !isMainThread) {
+    server.listen(path, onListening);
+    return;
+  }
+  const before = process.umask(0o077);
+  try {
+    server.listen(path, onListening);
+  } finally {
+    process.umask(before);
   }
 }
 
