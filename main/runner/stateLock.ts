@@ -1,29 +1,21 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalPath } from './config/canonicalPath.ts';
 import { RunnerError, errorMessage } from './errors.ts';
-import { processStartTime } from './tasks/processIdentity.ts';
+import { LockHolder, holderAlive, isCode, readHolder, removeIfOurs, selfHolder, takeOverStale, tryLink } from './lockFile.ts';
 
 /**
- * One daemon per state folder. Node has no flock, so the lock is a file made atomically with
- * link(2) (it appears complete or not at all) holding the owner's pid and process start time. A
- * lock whose owner is gone (crash, kill -9, reboot) is stale and taken over at the next start:
- * the start time tells a dead owner from a new process that got the same pid.
+ * One daemon per state folder: a lock file (lockFile.ts) holding the owner's pid, process start
+ * time and config path. A lock whose owner is gone (crash, kill -9, reboot) is taken over at the
+ * next start.
  */
 
 export const LOCK_FILE = 'runner.lock';
-/** Taken only to replace a stale lock, so two starters cannot both replace it. */
-const TAKEOVER_FILE = 'runner.lock.takeover';
 
-const LockOwner = z.object({
-  pid: z.number().int().positive(),
-  /** processStartTime(pid) when the lock was taken; absent where the platform cannot say */
-  startTime: z.string().optional(),
+const LockOwner = LockHolder.extend({
   /** the runner.yaml the owner runs with */
   configPath: z.string(),
-  /** epoch ms */
-  since: z.number(),
 });
 export type LockOwner = z.infer<typeof LockOwner>;
 
@@ -48,15 +40,24 @@ export function acquireStateLock(stateDir: string, givenConfigPath: string, key:
     throw unavailable(stateDir, err);
   }
   const path = join(stateDir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, configPath, since: Date.now(), ...startTimeOf(process.pid) };
+  const me: LockOwner = { ...selfHolder(), configPath };
   const content = `${JSON.stringify(me)}\n`;
   // Three rounds: free → link; stale → take over (another starter may win the race) → link again.
   for (let round = 0; round < 3; round++) {
-    if (tryLink(path, content)) return held(path, content);
-    const owner = readOwner(path);
+    let owner: LockOwner | 'missing' | 'unreadable';
+    try {
+      if (tryLink(path, content)) return held(path, content);
+      owner = readHolder(path, LockOwner);
+    } catch (err) {
+      throw unavailable(path, err);
+    }
     if (owner === 'missing') continue; // released between our link and our read
-    if (owner !== 'unreadable' && alive(owner)) throw alreadyRunning(owner, stateDir, configPath, key);
-    takeOverStale(stateDir, path, owner);
+    if (owner !== 'unreadable' && holderAlive(owner)) throw alreadyRunning(owner, stateDir, configPath, key);
+    try {
+      takeOverStale(path, owner, LockOwner);
+    } catch (err) {
+      throw unavailable(path, err);
+    }
   }
   throw new RunnerError('state_locked', `could not lock the state folder ${stateDir}: another process keeps taking the lock`, {
     remedy: 'retry',
@@ -70,102 +71,10 @@ function held(path: string, content: string): StateLock {
     if (released) return;
     released = true;
     process.off('exit', release);
-    try {
-      // A lock taken over (we were judged stale: impossible while we live, but cheap to check) is not ours to remove.
-      if (readFileSync(path, 'utf8') === content) unlinkSync(path);
-    } catch {
-      /* already gone */
-    }
+    removeIfOurs(path, content);
   };
   process.on('exit', release);
   return { path, release };
-}
-
-/** Write the whole content to a private file, then link it into place: EEXIST means someone holds the lock. */
-function tryLink(path: string, content: string): boolean {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(tmp, path);
-    return true;
-  } catch (err) {
-    if (isCode(err, 'EEXIST')) return false;
-    throw unavailable(path, err);
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* never created */
-    }
-  }
-}
-
-function readOwner(path: string): LockOwner | 'missing' | 'unreadable' {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return 'missing';
-    throw unavailable(path, err);
-  }
-  try {
-    return LockOwner.parse(JSON.parse(text));
-  } catch {
-    // Written by link(2) whole, so never half-written by us: a foreign or damaged file, treated as stale.
-    return 'unreadable';
-  }
-}
-
-/** Same pid and, where the platform tells, same start time: a reused pid is not the owner. */
-function alive(owner: LockOwner): boolean {
-  if (owner.pid === process.pid) return owner.startTime === startTimeOf(process.pid).startTime;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if (!isCode(err, 'EPERM')) return false; // ESRCH: no such process
-  }
-  if (owner.startTime === undefined) return true;
-  const now = processStartTime(owner.pid);
-  return now === undefined || now === owner.startTime;
-}
-
-/**
- * Remove a stale lock under the takeover lock, after checking it is still the one judged stale:
- * without this, a second starter could remove the lock the first one just took.
- */
-function takeOverStale(stateDir: string, path: string, judged: LockOwner | 'unreadable'): void {
-  const guard = join(stateDir, TAKEOVER_FILE);
-  const mine = `${JSON.stringify({ pid: process.pid, configPath: '', since: Date.now(), ...startTimeOf(process.pid) })}\n`;
-  if (!tryLink(guard, mine)) {
-    const other = readOwner(guard);
-    // A takeover lasts milliseconds; one whose process is gone crashed during it.
-    if (typeof other === 'object' && alive(other)) return;
-    try {
-      unlinkSync(guard);
-    } catch {
-      /* another starter removed it */
-    }
-    return;
-  }
-  try {
-    const now = readOwner(path);
-    const same =
-      now === judged || (typeof now === 'object' && typeof judged === 'object' && now.pid === judged.pid && now.since === judged.since);
-    if (same) unlinkSync(path);
-  } catch {
-    /* gone already: the next round links */
-  } finally {
-    try {
-      unlinkSync(guard);
-    } catch {
-      /* ignore */
-    }
-  }
 }
 
 /** The config key naming the locked folder: the state folder, or the worktree folder (whose registry a second runner's sweep would rewrite). */
@@ -194,13 +103,4 @@ function unavailable(path: string, err: unknown): RunnerError {
     remedy: full ? 'freeDisk' : 'none',
     context: { path },
   });
-}
-
-function startTimeOf(pid: number): { startTime?: string } {
-  const t = processStartTime(pid);
-  return t === undefined ? {} : { startTime: t };
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
 }
