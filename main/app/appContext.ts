@@ -8,6 +8,7 @@ import { RunnerError } from '../runner/errors.ts';
 import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
 import type { HistoryStore } from '../runner/history/historyStore.ts';
 import { ProjectLinks } from '../runner/projects/links.ts';
+import { redactUrl } from '../runner/redact.ts';
 import { openHistory } from '../runner/services.ts';
 import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
 import { RunnerHost } from './runnerHost.ts';
@@ -105,7 +106,9 @@ export class AppContext {
     return {
       version: ++this.#version,
       registered: Boolean(c.runner_id && c.server_url),
-      serverUrl: c.server_url,
+      // A password in the URL stays in runner.yaml: the window shows this, and signing in again from
+      // it uses the URL's origin, which has no user-info anyway (normalizeServerUrl).
+      serverUrl: redactUrl(c.server_url),
       runnerName: c.name,
       runnerId: c.runner_id,
       attached: this.host.attached,
