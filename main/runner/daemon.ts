@@ -8,6 +8,7 @@ import { Link, type LinkStatus } from './link/link.ts';
 import { MemoryOutboxStore, Outbox, type OutboxStore } from './link/outbox.ts';
 import { background, logger } from './logger.ts';
 import { assertNever, type ServerMessage } from './protocol/messages.ts';
+import { redactUrl } from './redact.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 import { TaskManager, type TaskManagerDeps } from './tasks/taskManager.ts';
 import type { TaskSpec } from './tasks/taskSpec.ts';
@@ -118,7 +119,7 @@ export class Daemon {
     }
     this.#log.info('starting', {
       runnerId: this.#o.config.runner_id,
-      server: this.#o.config.server_url,
+      server: redactUrl(this.#o.config.server_url),
       maxAgents: this.#o.config.max_concurrent_agents,
     });
     this.link.start();
@@ -165,7 +166,8 @@ export class Daemon {
       runner: {
         id: cfg.runner_id,
         name: cfg.name,
-        serverUrl: cfg.server_url,
+        // What status and the window show: a password in the URL stays in the configuration.
+        serverUrl: redactUrl(cfg.server_url),
         maxAgents: this.tasks.maxAgents,
         sandboxMode: cfg.sandbox_mode,
       },

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { errorMessage, remedyOf, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { background, logger, type Logger } from '../logger.ts';
 import { MESSAGE_BUDGET_BYTES } from '../protocol/messageBudget.ts';
+import { redactUrlsIn } from '../redact.ts';
 import { parseServerFrame, type DeliveryCheck, type ParsedInbound, type RunnerMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 
@@ -176,7 +177,9 @@ export class Link {
     this.#set({ state: 'stopped', reason: 'the runner was stopped', remedy: undefined });
   }
 
-  #set(patch: Partial<LinkStatus>): void {
+  #set(change: Partial<LinkStatus>): void {
+    // Every face shows the reason, and it may quote the URL ("refused the connection at ws://user:password@…").
+    const patch = change.reason === undefined ? change : { ...change, reason: redactUrlsIn(change.reason) };
     const changed = patch.state !== undefined && patch.state !== this.#status.state;
     this.#status = { ...this.#status, ...patch, ...(changed ? { since: Date.now() } : {}) };
     if (changed || patch.reason !== undefined) this.#o.onStatus?.(this.status);
