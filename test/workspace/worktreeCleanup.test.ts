@@ -24,6 +24,7 @@ describe('worktree cleanup', () => {
     const failed = await ws.prepare(spec());
     const dirty = await ws.prepare(spec());
     writeFileSync(join(dirty.path, 'wip.txt'), 'uncommitted');
+    commit(failed.path, { 'half.txt': 'half done\n' }, 'agent: half done'); // a branch with work outlives its worktree
     await failed.release({ status: 'failed' });
     await dirty.release({ status: 'completed' });
     assert.ok(existsSync(failed.path) && existsSync(dirty.path), 'kept for inspection');

@@ -26,7 +26,9 @@ export class GitFailed extends RunnerError {
   readonly args: string[];
   readonly timedOut: boolean;
   constructor(args: string[], message: string, timedOut: boolean, cause?: unknown) {
-    super('git_failed', `git ${args[0] ?? ''}: ${message}`, { cause });
+    // The subcommand, past global options such as `-c key=value`.
+    const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
+    super('git_failed', `git ${command}: ${message}`, { cause });
     this.args = args;
     this.timedOut = timedOut;
   }
@@ -288,6 +290,179 @@ export async function pruneWorktrees(repo: string): Promise<void> {
 
 export async function deleteBranch(repo: string, name: string): Promise<void> {
   await run(repo, ['branch', '-D', '--', name]);
+}
+
+/** Whether the ref `ref` (a full name such as `refs/heads/x`) exists, whatever it points at. */
+async function refExists(repo: string, ref: string): Promise<boolean> {
+  return run(repo, ['show-ref', '--verify', '--quiet', ref]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** An existing branch that stands in the way of creating another (see branchConflict). */
+export interface BranchConflict {
+  /** The existing branch's name (without `refs/heads/`). */
+  existing: string;
+  /** `same`: the name itself exists; `parent`: `a` exists, blocking `a/…`; `child`: `a/…` exists, blocking `a`. */
+  kind: 'same' | 'parent' | 'child';
+}
+
+/**
+ * The existing branch that keeps `name` from being created, or undefined when it is free. Refs
+ * are paths: `sibyl` and `sibyl/x` cannot both exist (git: "cannot lock ref … exists"). `name`
+ * must have passed refNameProblem (no glob characters: it is also a for-each-ref pattern).
+ */
+export async function branchConflict(repo: string, name: string): Promise<BranchConflict | undefined> {
+  const parts = name.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const parent = parts.slice(0, i).join('/');
+    if (await refExists(repo, `refs/heads/${parent}`)) return { existing: parent, kind: 'parent' };
+  }
+  if (await refExists(repo, `refs/heads/${name}`)) return { existing: name, kind: 'same' };
+  // A pattern ending in "/" matches every ref under it.
+  const child = (await run(repo, ['for-each-ref', '--count=1', '--format=%(refname)', `refs/heads/${name}/`])).trim();
+  return child ? { existing: child.slice('refs/heads/'.length), kind: 'child' } : undefined;
+}
+
+/**
+ * Delete branch `name` only while it still points at `expected` (git checks and deletes in one
+ * step, so a commit made meanwhile is never lost). Resolves to false when the branch moved or is
+ * gone. It does not check whether a worktree has the branch checked out: the caller does.
+ * Raises GitFailed.
+ */
+export async function deleteBranchAt(repo: string, name: string, expected: string): Promise<boolean> {
+  if ((await resolveCommit(repo, `refs/heads/${name}`)) !== expected) return false;
+  await run(repo, ['update-ref', '-m', 'sibyl-runner: task branch without commits', '-d', `refs/heads/${name}`, expected]);
+  return true;
+}
+
+/**
+ * Detach the HEAD of the worktree `dir` at the commit it is on. Nothing else changes: index and
+ * files stay as they are, and the branch is free for another worktree. Raises GitFailed.
+ */
+export async function detachHead(dir: string, why: string): Promise<void> {
+  const head = await resolveCommit(dir, 'HEAD');
+  if (head === undefined) throw new GitFailed(['update-ref'], `${dir} has no HEAD commit to detach at`, false);
+  await run(dir, ['update-ref', '--no-deref', '-m', `sibyl-runner: ${why}`, 'HEAD', head]);
+}
+
+/** One worktree of a repository as `git worktree list --porcelain` reports it. */
+export interface WorktreeEntry {
+  path: string;
+  /** The branch checked out (without `refs/heads/`); undefined when detached or bare. */
+  branch: string | undefined;
+  /** `git worktree lock`ed: prune leaves it alone. */
+  locked: boolean;
+  /** Git found its folder gone (git ≥ 2.31 says so; the caller also checks the folder). */
+  prunable: boolean;
+}
+
+/** Every worktree of the repository at `repo`, the main one first. Raises GitFailed. */
+export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
+  let out: string;
+  let sep: string;
+  try {
+    // -z (git ≥ 2.36) is the only form a path with a newline survives; older git has the line form.
+    out = await run(repo, ['worktree', 'list', '--porcelain', '-z']);
+    sep = '\0';
+  } catch {
+    out = await run(repo, ['worktree', 'list', '--porcelain']);
+    sep = '\n';
+  }
+  const entries: WorktreeEntry[] = [];
+  let cur: WorktreeEntry | undefined;
+  for (const line of out.split(sep)) {
+    if (line.startsWith('worktree ')) {
+      cur = { path: line.slice('worktree '.length), branch: undefined, locked: false, prunable: false };
+      entries.push(cur);
+    } else if (cur && line.startsWith('branch refs/heads/')) cur.branch = line.slice('branch refs/heads/'.length);
+    else if (cur && (line === 'locked' || line.startsWith('locked '))) cur.locked = true;
+    else if (cur && (line === 'prunable' || line.startsWith('prunable '))) cur.prunable = true;
+  }
+  return entries;
+}
+
+/** `git config --get key` in `dir` (its repository's configuration), or undefined when unset. */
+export async function configGet(dir: string, key: string): Promise<string | undefined> {
+  const out = await run(dir, ['config', '--get', key]).catch(() => undefined);
+  return out === undefined ? undefined : out.replace(/\n$/, '');
+}
+
+export async function setRemoteUrl(dir: string, remote: string, url: string): Promise<void> {
+  await run(dir, ['remote', 'set-url', '--', remote, url]);
+}
+
+/** A submodule entry in the index: where it sits and the commit the superproject records. */
+export interface Gitlink {
+  path: string;
+  commit: string;
+}
+
+/** The gitlinks (mode 160000) in the index of the worktree `dir`. Raises GitFailed. */
+export async function gitlinks(dir: string): Promise<Gitlink[]> {
+  const out = await run(dir, ['ls-files', '--stage', '-z']);
+  const found: Gitlink[] = [];
+  for (const entry of out.split('\0')) {
+    // "<mode> <sha> <stage>\t<path>"
+    const tab = entry.indexOf('\t');
+    if (!entry.startsWith('160000 ') || tab < 0) continue;
+    const [, commit = ''] = entry.slice(0, tab).split(' ');
+    found.push({ path: entry.slice(tab + 1), commit });
+  }
+  return found;
+}
+
+/** What `.gitmodules` declares for one submodule. */
+export interface DeclaredSubmodule {
+  name: string;
+  path: string | undefined;
+  url: string | undefined;
+}
+
+/**
+ * The submodules `.gitmodules` declares in the commit checked out at `dir` (read from HEAD, not
+ * the file: a symlinked or edited .gitmodules is not followed). Empty when there is none.
+ */
+export async function declaredSubmodules(dir: string): Promise<DeclaredSubmodule[]> {
+  const out = await run(dir, ['config', '-z', '--blob', 'HEAD:.gitmodules', '--get-regexp', '^submodule\\.']).catch(() => '');
+  const byName = new Map<string, DeclaredSubmodule>();
+  for (const pair of out.split('\0')) {
+    // "submodule.<name>.<key>\n<value>"; <name> may itself contain dots.
+    const nl = pair.indexOf('\n');
+    if (nl < 0) continue;
+    const key = pair.slice(0, nl);
+    const value = pair.slice(nl + 1);
+    const dot = key.lastIndexOf('.');
+    const name = key.slice('submodule.'.length, dot);
+    const field = key.slice(dot + 1);
+    if (dot <= 'submodule.'.length || (field !== 'path' && field !== 'url')) continue;
+    const sub = byName.get(name) ?? { name, path: undefined, url: undefined };
+    sub[field] = value;
+    byName.set(name, sub);
+  }
+  return [...byName.values()];
+}
+
+/**
+ * Check out the submodule `name` at `path` in the worktree `dir` at the commit the superproject
+ * records (`git submodule update --checkout`), cloning it first into this worktree's own git
+ * directory. `url` overrides where it is cloned from (else the user's configured URL, else
+ * .gitmodules, relative URLs resolved against the superproject's remote). It is made active for
+ * this one command only: the repository's shared configuration is not written. Raises GitFailed.
+ */
+export async function submoduleUpdate(
+  dir: string,
+  sub: { name: string; path: string },
+  opts: GitCallOptions & { url?: string },
+): Promise<void> {
+  const config = ['-c', `submodule.${sub.name}.active=true`, ...(opts.url ? ['-c', `submodule.${sub.name}.url=${opts.url}`] : [])];
+  await run(dir, [...config, '--literal-pathspecs', 'submodule', 'update', '--checkout', '--', sub.path], opts);
+}
+
+/** `git submodule init -- path`: record the submodule's URL in `dir`'s repository configuration. */
+export async function submoduleInit(dir: string, path: string): Promise<void> {
+  await run(dir, ['--literal-pathspecs', 'submodule', 'init', '--', path]);
 }
 
 /** `HEAD`'s branch name, or undefined when detached or unborn. */

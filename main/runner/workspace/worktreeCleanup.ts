@@ -30,6 +30,10 @@ const RecordSchema = z.object({
   /** Remove after this time; null while running. */
   keepUntil: z.number().nullable(),
   reason: z.string().nullable(),
+  /** The runner created `branch` for this task (absent: it existed, or went to another task). */
+  createdBranch: z.boolean().optional(),
+  /** The commit `branch` was created at: while it still points there, it goes with the worktree. */
+  baseCommit: z.string().optional(),
 });
 export type WorktreeRecord = z.infer<typeof RecordSchema>;
 

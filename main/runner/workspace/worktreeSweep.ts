@@ -4,6 +4,7 @@ import { withRepoLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectLinks } from '../projects/links.ts';
 import { mirrorDirs } from './repoCache.ts';
+import { deleteUnusedBranch } from './taskBranch.ts';
 import {
   type WorktreeRegistry,
   discoverWorktrees,
@@ -65,6 +66,7 @@ export async function sweepWorktrees(s: SweepInput): Promise<{ removed: string[]
   const remove = async (r: WorktreeRecord, why: string): Promise<void> => {
     try {
       await removeWorktreeFolder(r, s.base, s.log);
+      await deleteUnusedBranch(r, s.log); // a branch the task left no commit on goes with it (never throws)
       gone.add(r.path);
       removed.push(r.path);
       s.log.info('worktree removed', { path: r.path, why, branch: r.branch || undefined });

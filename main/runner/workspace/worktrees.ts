@@ -1,4 +1,4 @@
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { RunnerError, TaskRejected, errorMessage } from '../errors.ts';
@@ -15,6 +15,8 @@ import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from
 import { copyWorktreeIncludes } from './worktreeInclude.ts';
 import { WorktreeRegistry, exists, removeWorktreeFolder, type WorktreeRecord } from './worktreeCleanup.ts';
 import { sweepWorktrees } from './worktreeSweep.ts';
+import { initSubmodules, type SubmoduleReport } from './submodules.ts';
+import { branchConflictError, deleteUnusedBranch, freeBranchName, freeCheckedOutBranch, type WorktreeOwnership } from './taskBranch.ts';
 
 export { defaultBranchName, validateGitRefs };
 
@@ -64,6 +66,8 @@ interface ActiveWorktree {
   createdBranch: boolean;
   copied: Set<string>;
   released: boolean;
+  /** Submodules checked out, and those left empty (reported in the result). */
+  submodules?: SubmoduleReport;
 }
 
 export class GitWorkspaces implements WorkspaceProvider {
@@ -131,6 +135,8 @@ export class GitWorkspaces implements WorkspaceProvider {
       finishedAt: null,
       keepUntil: null,
       reason: null,
+      createdBranch: created,
+      baseCommit: base.commit,
     };
     const active: ActiveWorktree = { record, base, createdBranch: created, copied: new Set(), released: false };
     this.#active.set(root, active);
@@ -138,6 +144,11 @@ export class GitWorkspaces implements WorkspaceProvider {
       await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record]);
       // Checking out runs outside the repository lock: it only touches this worktree.
       await git.populateWorktree(root, signal);
+      active.submodules = await initSubmodules(root, {
+        fetchTimeoutMs: this.#fetchTimeoutMs,
+        log: this.#log,
+        ...(signal ? { signal } : {}),
+      });
       if (source.checkout) active.copied = new Set(await copyWorktreeIncludes(source.checkout, root, this.#log));
     } catch (err) {
       await this.#discard(active);
@@ -252,21 +263,51 @@ export class GitWorkspaces implements WorkspaceProvider {
     await rmdir(root);
   }
 
-  /** Under the repository lock, so two tasks never pick the same branch name. */
+  /**
+   * Under the repository lock, so two tasks never pick the same branch name. A server-named
+   * branch that exists is continued (freed first from a stale or inspection-only worktree); one
+   * that a D/F conflict blocks fails naming the branch in its way (it is not renamed). The
+   * default name steps around existing and conflicting branches, to `sibyl-<id>` when a branch
+   * `sibyl` blocks the whole `sibyl/` namespace.
+   */
   async #addWorktree(repo: string, root: string, spec: TaskSpec, base: ResolvedBase): Promise<{ branch: string; created: boolean }> {
-    const branchExists = async (name: string): Promise<boolean> => (await git.resolveCommit(repo, `refs/heads/${name}`)) !== undefined;
-    if (spec.branch !== undefined && (await branchExists(spec.branch))) {
-      // The server named an existing branch: continue on it (git refuses if another worktree has it).
-      await git.addWorktree(repo, { path: root, branch: spec.branch, checkout: false });
-      return { branch: spec.branch, created: false };
+    if (spec.branch !== undefined) {
+      const conflict = await git.branchConflict(repo, spec.branch);
+      if (conflict?.kind === 'same') {
+        await freeCheckedOutBranch(repo, spec.branch, this.#ownership(), this.#log);
+        await git.addWorktree(repo, { path: root, branch: spec.branch, checkout: false });
+        return { branch: spec.branch, created: false };
+      }
+      if (conflict) throw branchConflictError(spec.branch, conflict);
+      await git.addWorktree(repo, { path: root, newBranch: spec.branch, start: base.commit, checkout: false });
+      return { branch: spec.branch, created: true };
     }
-    let branch = spec.branch ?? defaultBranchName(spec.taskId);
-    if (spec.branch === undefined) {
-      // A retried task keeps the earlier attempt's branch (that is its work) and gets a new one.
-      for (let n = 2; (await branchExists(branch)) && n < 100; n++) branch = `${defaultBranchName(spec.taskId)}-${n}`;
-    }
+    // A retried task keeps the earlier attempt's branch (that is its work) and gets a new one.
+    const stem = defaultBranchName(spec.taskId);
+    const branch = await freeBranchName(repo, [stem, stem.replace('/', '-')]);
     await git.addWorktree(repo, { path: root, newBranch: branch, start: base.commit, checkout: false });
     return { branch, created: true };
+  }
+
+  /** Which worktrees are this runner's, for freeCheckedOutBranch (paths compared resolved). */
+  #ownership(): WorktreeOwnership {
+    const real = (p: string): Promise<string> => realpath(p).catch(() => p);
+    return {
+      runningTask: async (path) => {
+        for (const a of this.#active.values()) if ((await real(a.record.path)) === path) return a.record.taskId;
+        return undefined;
+      },
+      keptRecord: async (path) => {
+        for (const r of await this.#registry.read()) {
+          if (r.finishedAt !== null && !this.#active.has(r.path) && (await real(r.path)) === path) return r;
+        }
+        return undefined;
+      },
+      // Removing the kept worktree later must not delete a branch another task now works on.
+      handedOver: async (kept) => {
+        await this.#registry.update((rs) => rs.map((r) => (r.path === kept.path ? { ...r, createdBranch: false } : r)));
+      },
+    };
   }
 
   async #describe(a: ActiveWorktree): Promise<Record<string, unknown>> {
@@ -276,6 +317,10 @@ export class GitWorkspaces implements WorkspaceProvider {
       base_ref: a.base.ref,
       base_commit: a.base.commit,
       base_fetched: a.base.fetched,
+      // Submodules left empty: the agent worked without them (the note says why for each).
+      ...(a.submodules?.missing.length
+        ? { submodules_missing: a.submodules.missing, submodules_note: a.submodules.notes.join('; ').slice(0, 2000) }
+        : {}),
     };
     try {
       const root = a.record.path;
@@ -309,7 +354,12 @@ export class GitWorkspaces implements WorkspaceProvider {
       if (reason === null || this.#keepMs <= 0) {
         await removeWorktreeFolder(rec, this.#base, this.#log);
         await this.#registry.update((rs) => rs.filter((r) => r.path !== rec.path));
-        this.#log.info('worktree removed, branch kept', { taskId: rec.taskId, branch: rec.branch });
+        // A branch the task left no commit on would only pile up in the user's checkout.
+        const deleted = await deleteUnusedBranch(rec, this.#log);
+        this.#log.info(deleted ? 'worktree and its empty branch removed' : 'worktree removed, branch kept', {
+          taskId: rec.taskId,
+          branch: rec.branch,
+        });
       } else {
         const now = this.#now();
         await this.#registry.update((rs) =>
@@ -335,7 +385,7 @@ export class GitWorkspaces implements WorkspaceProvider {
     const rec = a.record;
     try {
       await removeWorktreeFolder(rec, this.#base, this.#log);
-      if (a.createdBranch) await withRepoLock(rec.lockKey, () => git.deleteBranch(rec.repo, rec.branch));
+      await deleteUnusedBranch(rec, this.#log);
       await this.#registry.update((rs) => rs.filter((r) => r.path !== rec.path));
     } catch (err) {
       this.#log.warn('could not undo a failed worktree preparation', { path: rec.path, error: errorMessage(err) });
