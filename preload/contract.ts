@@ -42,8 +42,8 @@ export type LogLine = z.infer<typeof LogLine>;
 
 export const ServerCheck = z.object({
   ok: z.boolean(),
-  /** ok | invalid (not a URL) | unreachable | tls | not_sibyl */
-  kind: z.enum(['ok', 'invalid', 'unreachable', 'tls', 'not_sibyl']),
+  /** ok | invalid (not a URL) | insecure_http (plain http:// to another machine, not allowed) | unreachable | tls | not_sibyl */
+  kind: z.enum(['ok', 'invalid', 'insecure_http', 'unreachable', 'tls', 'not_sibyl']),
   message: z.string(),
   serverUrl: z.string().optional(),
   version: z.string().optional(),

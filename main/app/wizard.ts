@@ -3,6 +3,7 @@ import { runDeviceFlow } from '../runner/api/deviceFlow.ts';
 import { normalizeServerUrl, SibylApi } from '../runner/api/sibylApi.ts';
 import { saveLogin, storeToken, TokenProvider } from '../runner/api/tokens.ts';
 import type { CredentialStore } from '../runner/config/credentials.ts';
+import { insecureHttpError } from '../runner/config/serverUrl.ts';
 import { AuthError, errorMessage, RunnerError, ServerError } from '../runner/errors.ts';
 import { logger } from '../runner/logger.ts';
 import { registerThisMachine } from '../runner/registration.ts';
@@ -10,16 +11,27 @@ import type { DeviceCode, DeviceLoginEvent, RegisterInput, ServerCheck } from '.
 
 const log = logger('wizard');
 
+/**
+ * What the wizard's server calls need from the configuration: runner.yaml `allow_insecure_http`.
+ * Without it, plain http:// to a host that is not this machine is refused before any request
+ * (kind `insecure_http` from the check; InsecureHttpError, code `insecure_http`, from the others).
+ */
+export interface WizardServerOptions {
+  allowInsecureHttp?: boolean;
+}
+
 /** Step 1: is this a reachable Sibyl server? Answers as data, never throws. */
-export async function checkServer(url: string): Promise<ServerCheck> {
+export async function checkServer(url: string, opts: WizardServerOptions = {}): Promise<ServerCheck> {
   let serverUrl: string;
   try {
     serverUrl = normalizeServerUrl(url);
   } catch (err) {
     return { ok: false, kind: 'invalid', message: errorMessage(err) };
   }
+  const insecure = insecureHttpError(serverUrl, opts.allowInsecureHttp ?? false);
+  if (insecure) return { ok: false, kind: 'insecure_http', message: insecure.message, serverUrl };
   try {
-    const health = await new SibylApi(serverUrl, { timeoutMs: 10_000 }).health();
+    const health = await new SibylApi(serverUrl, { timeoutMs: 10_000, allowInsecureHttp: opts.allowInsecureHttp ?? false }).health();
     return {
       ok: true,
       kind: 'ok',
@@ -45,12 +57,12 @@ export class DeviceLogin {
     this.#emit = emit;
   }
 
-  /** Resolves with the code to show; approval, denial or expiry arrive as events. */
-  start(serverUrl: string): Promise<DeviceCode> {
+  /** Resolves with the code to show; approval, denial or expiry arrive as events. Throws InsecureHttpError first (see WizardServerOptions). */
+  start(serverUrl: string, opts: WizardServerOptions = {}): Promise<DeviceCode> {
+    const api = new SibylApi(normalizeServerUrl(serverUrl), { allowInsecureHttp: opts.allowInsecureHttp ?? false });
     this.cancel();
     const ac = new AbortController();
     this.#abort = ac;
-    const api = new SibylApi(normalizeServerUrl(serverUrl));
     return new Promise<DeviceCode>((resolve, reject) => {
       let shown = false;
       runDeviceFlow(api, {
@@ -93,8 +105,13 @@ export class DeviceLogin {
 }
 
 /** Step 2b: a pasted access token (or API key), checked against the server before it is stored. */
-export async function useToken(store: CredentialStore, serverUrl: string, token: string): Promise<{ user: string }> {
-  const api = new SibylApi(normalizeServerUrl(serverUrl));
+export async function useToken(
+  store: CredentialStore,
+  serverUrl: string,
+  token: string,
+  opts: WizardServerOptions = {},
+): Promise<{ user: string }> {
+  const api = new SibylApi(normalizeServerUrl(serverUrl), { allowInsecureHttp: opts.allowInsecureHttp ?? false });
   return { user: await storeToken(store, api, token) };
 }
 
@@ -102,8 +119,9 @@ export async function useToken(store: CredentialStore, serverUrl: string, token:
 export async function registerRunner(
   store: CredentialStore,
   input: RegisterInput,
+  opts: WizardServerOptions = {},
 ): Promise<{ id: string; graphRunnerId: string; serverUrl: string }> {
-  const api = new SibylApi(normalizeServerUrl(input.serverUrl));
+  const api = new SibylApi(normalizeServerUrl(input.serverUrl), { allowInsecureHttp: opts.allowInsecureHttp ?? false });
   const creds = await store.load();
   if (!creds.access_token && !creds.refresh_token) throw new AuthError('not signed in yet (step 2)');
   if (creds.server_url && creds.server_url !== api.serverUrl)

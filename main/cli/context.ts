@@ -18,6 +18,6 @@ export function commandContext(flags: ConfigFlags, io: Io): CommandContext {
     ...loaded,
     home,
     credentials: new FileCredentialStore(credentialsPathFor(loaded.path)),
-    api: (serverUrl) => new SibylApi(serverUrl ?? loaded.config.server_url),
+    api: (serverUrl) => new SibylApi(serverUrl ?? loaded.config.server_url, { allowInsecureHttp: loaded.config.allow_insecure_http }),
   };
 }

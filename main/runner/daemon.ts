@@ -68,6 +68,7 @@ export class Daemon {
     const cfg = opts.config;
     this.link = new Link({
       url: wsUrlFor(cfg.server_url, cfg.runner_id),
+      allowInsecureHttp: cfg.allow_insecure_http,
       headers: () => this.#headers(),
       onMessage: (m) => this.#onMessage(m),
       onInvalid: (frame) => {

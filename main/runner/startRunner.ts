@@ -92,7 +92,7 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
     // Before the link: no task is taken while the sweep decides which worktrees are finished.
     await services.startupSweep();
     if (opts.signal?.aborted) throw cancelled();
-    const api = new SibylApi(config.server_url);
+    const api = new SibylApi(config.server_url, { allowInsecureHttp: config.allow_insecure_http });
     const auth = authSourceFor(config, opts.credentials, api);
     daemon = new Daemon({
       config,

@@ -31,7 +31,7 @@ test('precedence: flag > env > file > default, with the original env names', () 
   writeFileSync(
     path,
     YAML.stringify({
-      server_url: 'http://file.example',
+      server_url: 'https://file.example',
       name: 'file',
       max_concurrent_agents: 2,
       worktree_base: '~/wt',
@@ -46,7 +46,7 @@ test('precedence: flag > env > file > default, with the original env names', () 
     SIBYL_RUNNER_EXEC_CMD: 'echo hi',
   };
   const { config } = loadConfig({ env, home, flags: { maxAgents: 7 } });
-  assert.equal(config.server_url, 'http://file.example');
+  assert.equal(config.server_url, 'https://file.example');
   assert.equal(config.name, 'env');
   assert.equal(config.max_concurrent_agents, 7);
   assert.equal(config.execution_timeout, 12);

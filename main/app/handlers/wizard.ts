@@ -3,22 +3,24 @@ import type { Handlers } from '../../../preload/contract.ts';
 import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
 import type { AppContext } from '../appContext.ts';
-import { checkServer, type DeviceLogin, registerRunner, useToken } from '../wizard.ts';
+import { checkServer, type DeviceLogin, registerRunner, useToken, type WizardServerOptions } from '../wizard.ts';
 
 type WizardChannels =
   'wizard:checkServer' | 'wizard:startDeviceLogin' | 'wizard:cancelDeviceLogin' | 'wizard:useToken' | 'wizard:detect' | 'wizard:register';
 
 /** The setup wizard's steps: server check, sign-in (device flow or token), detection, registration. */
 export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handlers, WizardChannels> {
+  // runner.yaml's allow_insecure_http, read at each call: plain http:// to another machine is refused without it.
+  const server = (): WizardServerOptions => ({ allowInsecureHttp: app.loaded.config.allow_insecure_http });
   return {
-    'wizard:checkServer': async ({ url }) => checkServer(url),
-    'wizard:startDeviceLogin': async ({ serverUrl }) => device.start(serverUrl),
+    'wizard:checkServer': async ({ url }) => checkServer(url, server()),
+    'wizard:startDeviceLogin': async ({ serverUrl }) => device.start(serverUrl, server()),
     'wizard:cancelDeviceLogin': async () => {
       device.cancel();
       return { ok: true as const };
     },
     'wizard:useToken': async ({ serverUrl, token }) => {
-      const r = await useToken(app.credentials, serverUrl, token);
+      const r = await useToken(app.credentials, serverUrl, token, server());
       await app.refreshSignedIn();
       app.pushState();
       return r;
@@ -36,7 +38,7 @@ export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handl
       app.requireOwnConfig('register it');
       // What runner.yaml will say is checked before the server creates a runner record.
       app.checkFilePatch({ name: input.name, max_concurrent_agents: input.maxAgents, worktree_base: input.worktreeBase });
-      const reg = await registerRunner(app.credentials, input);
+      const reg = await registerRunner(app.credentials, input, server());
       await app.host.stop();
       app.loaded.file.update({
         server_url: reg.serverUrl,

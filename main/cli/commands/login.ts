@@ -2,6 +2,7 @@ import { runDeviceFlow, type DeviceCodeInfo } from '../../runner/api/deviceFlow.
 import { normalizeServerUrl, type SibylApi } from '../../runner/api/sibylApi.ts';
 import { saveLogin, storeToken } from '../../runner/api/tokens.ts';
 import type { CredentialStore } from '../../runner/config/credentials.ts';
+import { requireSecureTransport } from '../../runner/config/serverUrl.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
@@ -40,7 +41,13 @@ export async function loginCommand(argv: string[], io: Io): Promise<number> {
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
   const server = values.server ?? ctx.config.server_url;
   if (!server) throw new UsageError('--server URL is required (no server_url in the config yet)');
-  const api = ctx.api(normalizeServerUrl(server, values.server !== undefined ? '--server' : undefined));
+  const serverUrl = normalizeServerUrl(server, values.server !== undefined ? '--server' : undefined);
+  // Before the device flow or a pasted token goes anywhere: plain HTTP to another machine is refused (or warned about once).
+  requireSecureTransport(serverUrl, {
+    allowInsecureHttp: ctx.config.allow_insecure_http,
+    source: { ...(values.server !== undefined ? { label: '--server' } : {}), file: ctx.path },
+  });
+  const api = ctx.api(serverUrl);
   if (values.token !== undefined) {
     if (!values.token.trim()) throw new UsageError('--token is empty');
     const user = await storeToken(ctx.credentials, api, values.token.trim());

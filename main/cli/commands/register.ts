@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
+import { requireSecureTransport } from '../../runner/config/serverUrl.ts';
 import type { ConfigFile } from '../../runner/config/schema.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
@@ -45,6 +46,11 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   const server = values.server ?? ctx.config.server_url;
   if (!server) throw new UsageError('--server URL is required');
   const serverUrl = normalizeServerUrl(server, values.server !== undefined ? '--server' : undefined);
+  // Before any token is read or sent: plain HTTP to another machine is refused (or warned about once).
+  requireSecureTransport(serverUrl, {
+    allowInsecureHttp: ctx.config.allow_insecure_http,
+    source: { ...(values.server !== undefined ? { label: '--server' } : {}), file: ctx.path },
+  });
   const maxAgents = intOption('register', 'max-agents', values['max-agents'], 1, 20) ?? ctx.config.max_concurrent_agents;
   const name = (values.name ?? (ctx.config.name || hostname())).trim();
   if (!name || name.length > 255) throw new UsageError('--name must be 1–255 characters');

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { requireSecureTransport } from '../config/serverUrl.ts';
 import { AuthError, ConfigError, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { logger } from '../logger.ts';
 import {
@@ -123,13 +124,19 @@ class ServerRefusal extends ServerError {
 /** FastAPI's own details for a route or method the server does not have: the address is wrong, not the request. */
 const NO_ROUTE_DETAILS: ReadonlySet<string | undefined> = new Set([undefined, 'Not Found', 'Method Not Allowed']);
 
-/** A client for Sibyl Core's REST API over global `fetch`; every response is validated. */
+/**
+ * A client for Sibyl Core's REST API over global `fetch`; every response is validated. Plain
+ * `http://` to a host that is not this machine throws InsecureHttpError (config/serverUrl.ts)
+ * unless `allowInsecureHttp` (runner.yaml `allow_insecure_http`), which logs a warning instead.
+ */
 export class SibylApi {
   readonly serverUrl: string;
   readonly timeoutMs: number;
 
-  constructor(serverUrl: string, opts: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: string, opts: { timeoutMs?: number; allowInsecureHttp?: boolean } = {}) {
     this.serverUrl = normalizeServerUrl(serverUrl);
+    // At construction, before any request can carry a token or a refresh token in its body.
+    requireSecureTransport(this.serverUrl, { allowInsecureHttp: opts.allowInsecureHttp ?? false });
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 

@@ -19,17 +19,31 @@ export function authSourceFor(config: RunnerConfig, store: CredentialStore, api:
     if (t) known.add(t);
     return t;
   };
+  // The stored login's refresh token (30 days) is never handed out: read it (after any rotation)
+  // from the store so `secrets`, what agentEnv.ts keeps from the agents, has it too.
+  const rememberStored = async (): Promise<void> => {
+    const creds = await store.load().catch(() => undefined);
+    remember(creds?.access_token);
+    remember(creds?.refresh_token);
+    remember(creds?.runner_token);
+  };
   return {
     async accessToken() {
-      if (config.runner_token) return config.runner_token;
-      if (!useStored) return config.access_token;
-      return remember(await provider.accessToken());
+      try {
+        if (config.runner_token) return config.runner_token;
+        if (!useStored) return config.access_token;
+        return remember(await provider.accessToken());
+      } finally {
+        // Also when the token in use came from elsewhere: an earlier login may still be stored.
+        await rememberStored();
+      }
     },
     async refreshNow() {
       if (config.runner_token) return false;
       try {
         // An injected access token that the server refused: fall back to the stored login if any.
         remember(await provider.refreshNow());
+        await rememberStored();
         useStored = true;
         return true;
       } catch (err) {

@@ -4,6 +4,7 @@ import { AGENT_NAMES, AgentName } from '../agents/agentSettings.ts';
 import { serverUrlProblem } from '../api/sibylApi.ts';
 import { ConfigError } from '../errors.ts';
 import { RunnerConfigFile } from './configFile.ts';
+import { ALLOW_INSECURE_HTTP_ENV, insecureHttpError } from './serverUrl.ts';
 import { defaultConfig, defaultConfigPath, type ConfigFile, type RunnerConfig } from './schema.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -26,6 +27,34 @@ export interface LoadedConfig {
   file: RunnerConfigFile;
   exists: boolean;
 }
+
+/**
+ * Every environment variable the runner reads as its own configuration (§5.3 and ours). They
+ * configure the runner, not its agents, and some point at its credentials (SIBYL_CONFIG_FILE,
+ * SIBYL_CONFIG_DIR: credentials.json sits beside runner.yaml), so agentEnv.ts keeps them all from
+ * the agent. A test checks that every `SIBYL_*` this file reads is listed.
+ */
+export const RUNNER_ENV_VARS: readonly string[] = [
+  'SIBYL_CONFIG_FILE',
+  'SIBYL_CONFIG_DIR',
+  'SIBYL_SERVER_URL',
+  'SIBYL_RUNNER_ID',
+  'SIBYL_GRAPH_RUNNER_ID',
+  'SIBYL_RUNNER_NAME',
+  'SIBYL_RUNNER_TOKEN',
+  'SIBYL_ACCESS_TOKEN',
+  'SIBYL_SANDBOX_ID',
+  'SIBYL_MAX_AGENTS',
+  'SIBYL_SANDBOX_MODE',
+  'SIBYL_RUNNER_MODE',
+  'SIBYL_SANDBOX_WORKTREE_BASE',
+  'SIBYL_WORKTREE_BASE',
+  'SIBYL_LOG_DIR',
+  'SIBYL_RUNNER_EXEC_CMD',
+  'SIBYL_AGENT',
+  'SIBYL_EXECUTION_TIMEOUT',
+  ALLOW_INSECURE_HTTP_ENV,
+];
 
 /** `--config`, else SIBYL_CONFIG_FILE, else $SIBYL_CONFIG_DIR/runner.yaml, else ~/.config/sibyl/runner.yaml. */
 export function locateConfig(flag: string | undefined, env: Env, home = homedir()): string {
@@ -118,6 +147,16 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
   }
   const timeout = nonEmpty(env.SIBYL_EXECUTION_TIMEOUT);
   if (timeout) cfg.execution_timeout = positiveNumber(timeout, 'SIBYL_EXECUTION_TIMEOUT', false);
+  const insecure = nonEmpty(env[ALLOW_INSECURE_HTTP_ENV]);
+  if (insecure) {
+    // Unlike SIBYL_SANDBOX_MODE (the original ignores odd values), a typo here must not silently mean "no".
+    const allow = parseBoolWord(insecure);
+    if (allow === undefined)
+      throw new ConfigError(`environment variable ${ALLOW_INSECURE_HTTP_ENV}=${JSON.stringify(insecure)}: expected true or false`, {
+        context: { key: 'allow_insecure_http' },
+      });
+    cfg.allow_insecure_http = allow;
+  }
   // Sandbox worktree default, decided before flags exactly as the original (§5.3).
   const worktreeExplicit = file.worktree_base !== undefined || 'SIBYL_SANDBOX_WORKTREE_BASE' in env || 'SIBYL_WORKTREE_BASE' in env;
   if (cfg.sandbox_mode && !worktreeExplicit) {
@@ -145,12 +184,15 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
   if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
   if (flags.agent !== undefined) cfg.agent = flags.agent;
   cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
-  const problem = cfg.server_url ? serverUrlProblem(cfg.server_url) : undefined;
-  if (problem) {
-    const source: Source =
-      flags.server !== undefined ? { flag: '--server' } : nonEmpty(env.SIBYL_SERVER_URL) ? { env: 'SIBYL_SERVER_URL' } : { file: where };
-    throw invalid(source, 'server_url', problem);
-  }
+  if (!cfg.server_url) return cfg;
+  const source: Source =
+    flags.server !== undefined ? { flag: '--server' } : nonEmpty(env.SIBYL_SERVER_URL) ? { env: 'SIBYL_SERVER_URL' } : { file: where };
+  const problem = serverUrlProblem(cfg.server_url);
+  if (problem) throw invalid(source, 'server_url', problem);
+  // Refused here, before anything reads credentials or dials: the token must not travel in clear.
+  const label = 'file' in source ? 'key "server_url"' : 'env' in source ? `environment variable ${source.env}` : source.flag;
+  const insecure = insecureHttpError(cfg.server_url, cfg.allow_insecure_http, { label, file: where });
+  if (insecure) throw insecure;
   return cfg;
 }
 

@@ -46,6 +46,8 @@ export const ConfigFileSchema = z
     auto_commit: z.boolean(),
     /** push the task branch to the linked repository's remote after committing */
     push_branch: z.boolean(),
+    /** let plain http:// reach a server that is not this machine (the token then travels in clear; serverUrl.ts) */
+    allow_insecure_http: z.boolean(),
   })
   .partial();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -85,6 +87,8 @@ export interface RunnerConfig {
   agents: AgentsConfig;
   auto_commit: boolean;
   push_branch: boolean;
+  /** plain http:// to a non-loopback server is refused unless this is true (serverUrl.ts) */
+  allow_insecure_http: boolean;
 }
 
 export const SECRET_KEYS = ['access_token', 'refresh_token', 'runner_token'] as const;
@@ -148,5 +152,6 @@ export function defaultConfig(home: string, configPath?: string): RunnerConfig {
     agents: {},
     auto_commit: true,
     push_branch: false,
+    allow_insecure_http: false,
   };
 }

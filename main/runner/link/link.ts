@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { requireSecureTransport } from '../config/serverUrl.ts';
 import { errorMessage, remedyOf, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { background, logger, type Logger } from '../logger.ts';
 import { MESSAGE_BUDGET_BYTES } from '../protocol/messageBudget.ts';
@@ -22,7 +23,10 @@ export interface LinkStatus {
 }
 
 export interface LinkOptions {
+  /** `wss://…`, or `ws://` to this machine; `ws://` to another host needs `allowInsecureHttp` (config/serverUrl.ts) */
   url: string;
+  /** runner.yaml `allow_insecure_http`: let `ws://` reach another host (with a warning); default false */
+  allowInsecureHttp?: boolean;
   /** Headers for each dial; Authorization is fetched fresh so a refreshed token is used. */
   headers: () => Promise<Record<string, string>>;
   onMessage: (msg: ServerMessage) => void;
@@ -74,8 +78,11 @@ export class Link {
   #stopping = false;
   #authRetried = false;
 
+  /** Throws InsecureHttpError for `ws://` to another host unless `allowInsecureHttp`: the token would travel in clear. */
   constructor(opts: LinkOptions) {
+    requireSecureTransport(opts.url, { allowInsecureHttp: opts.allowInsecureHttp ?? false });
     this.#o = {
+      allowInsecureHttp: false,
       backoffBaseMs: 1000,
       backoffCapMs: 60_000,
       maxAttempts: 0,

@@ -99,6 +99,7 @@ export function stepForError(code: string): StepIndex {
     case 'unreachable':
     case 'not_sibyl':
     case 'bad_response':
+    case 'insecure_http':
       return 0;
     case 'auth_failed':
     case 'not_signed_in':

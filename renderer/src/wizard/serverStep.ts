@@ -7,6 +7,7 @@ import { stepFrame, type WizardContext } from './wizard.ts';
 const TITLES: Record<ServerCheck['kind'], string> = {
   ok: 'Sibyl server found',
   invalid: 'Not a valid address',
+  insecure_http: 'Unencrypted connection refused',
   unreachable: 'Server unreachable',
   tls: 'TLS problem',
   not_sibyl: 'Not a Sibyl server',
