@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RunnerError, errorMessage } from '../errors.ts';
 import { redactUrlsIn } from './refNames.ts';
 
@@ -264,15 +265,60 @@ export interface AddWorktree {
   checkout: boolean;
 }
 
+/** How many times in all `worktree add` is tried when another git changes the worktree records under it. */
+const WORKTREE_ADD_ATTEMPTS = 4;
+
+/**
+ * `git worktree add` at `w.path`. Callers hold the repository lock (repoLock.ts), which keeps
+ * other runners out; a git not using it (the user's own `git worktree prune`, an older runner) can
+ * still remove or prune a worktree at the same moment, and the add then fails half-way through
+ * the records ("failed to read .git/worktrees/<id>/commondir", "could not open
+ * '.git/worktrees/<id>/locked' for writing"). What that attempt left is undone (the branch `-b`
+ * made, a folder holding only `.git`) and the add tried again, WORKTREE_ADD_ATTEMPTS times in
+ * all. Raises GitFailed.
+ */
 export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
   const noCheckout = w.checkout ? [] : ['--no-checkout'];
+  let args: string[];
   if (w.newBranch !== undefined && w.start !== undefined) {
-    await run(repo, ['worktree', 'add', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start]);
+    args = ['worktree', 'add', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start];
   } else if (w.branch !== undefined) {
-    await run(repo, ['worktree', 'add', ...noCheckout, '--', w.path, w.branch]);
+    args = ['worktree', 'add', ...noCheckout, '--', w.path, w.branch];
   } else {
     throw new Error('addWorktree needs newBranch and start, or branch');
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(repo, args);
+      return;
+    } catch (err) {
+      if (attempt >= WORKTREE_ADD_ATTEMPTS || !metConcurrentChange(err, w.path)) throw err;
+      await undoHalfAdd(repo, w);
+      await sleep(10 + Math.random() * 40 * attempt); // let the other git finish
+    }
+  }
+}
+
+/** git's words when another git removed or pruned worktree records while this one read or wrote them. */
+function metConcurrentChange(err: unknown, path: string): boolean {
+  if (!(err instanceof GitFailed) || err.timedOut) return false;
+  // The new worktree's own path may contain "worktrees/" (the default folder does): only git's records count.
+  const said = err.message.split(path).join('<new worktree>');
+  return /(failed to read|could not (open|create|read|write)|unable to (open|create|read|write))[^\n]*worktrees\//.test(said);
+}
+
+/**
+ * Undo a failed `worktree add`: git runs `-b` (making the branch) before it touches the worktree
+ * records, so the branch stays behind; it is deleted only while it still points at the start. A
+ * folder git left with nothing but `.git` goes too (git usually removes it itself).
+ */
+async function undoHalfAdd(repo: string, w: AddWorktree): Promise<void> {
+  if (w.newBranch !== undefined && w.start !== undefined) {
+    const start = await resolveCommit(repo, w.start);
+    if (start) await run(repo, ['update-ref', '-d', `refs/heads/${w.newBranch}`, start]).catch(() => undefined);
+  }
+  const left = await readdir(w.path).catch(() => undefined);
+  if (left?.every((e) => e === '.git')) await rm(w.path, { recursive: true, force: true });
 }
 
 /** Check out HEAD into a worktree added with `checkout: false` (what `worktree add` itself runs). */

@@ -1,6 +1,6 @@
 import { RunnerError, errorMessage } from '../errors.ts';
 import { currentBranch, fetch, listRemotes, resolveCommit, symbolicRef, updateRemoteHead } from '../git/git.ts';
-import { withRepoLock } from '../git/repoLock.ts';
+import { withFetchLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -96,7 +96,7 @@ export class BaseResolver {
       const prefix = `refs/remotes/${remote}/`;
       let head = await symbolicRef(req.repo, `${prefix}HEAD`);
       if (head === undefined) {
-        await withRepoLock(req.lockKey, () => updateRemoteHead(req.repo, remote, this.#callOpts(req)), req.signal);
+        await withFetchLock(req.lockKey, () => updateRemoteHead(req.repo, remote, this.#callOpts(req)), req.signal);
         head = await symbolicRef(req.repo, `${prefix}HEAD`);
       }
       if (head?.startsWith(prefix)) return head.slice(prefix.length);
@@ -117,7 +117,7 @@ export class BaseResolver {
     if (!shared) {
       const stop = new AbortController();
       const entry: SharedFetch = { stop, waiters: 0, result: Promise.resolve(false) };
-      entry.result = withRepoLock(
+      entry.result = withFetchLock(
         req.lockKey,
         async () => {
           try {

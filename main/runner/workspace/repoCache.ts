@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { RunnerError, errorMessage } from '../errors.ts';
 import { initMirror, remoteUrl, updateRemoteHead } from '../git/git.ts';
 import { REPO_URL_PROTOCOLS, redactUrl } from '../git/refNames.ts';
-import { withRepoLock } from '../git/repoLock.ts';
+import { withFetchLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -33,7 +33,7 @@ export async function ensureMirror(
   opts: { timeoutMs: number; signal?: AbortSignal; log: Logger },
 ): Promise<Mirror> {
   const dir = mirrorDir(repoCacheDir, url);
-  return withRepoLock(
+  return withFetchLock(
     dir,
     async () => {
       if (
