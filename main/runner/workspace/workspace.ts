@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { RunnerError } from '../errors.ts';
 import type { ResultStatus } from '../protocol/messages.ts';
 import type { TaskSpec } from '../tasks/taskSpec.ts';
+import { PATH_ESCAPES, mkdirInside } from './containment.ts';
 
 /**
  * Where an agent runs. The task manager only sees this interface; the plain-folder provider
@@ -36,7 +37,13 @@ export interface WorkspaceProvider {
   prepare(spec: TaskSpec, signal?: AbortSignal): Promise<PreparedWorkspace>;
 }
 
-/** The fallback: a fresh folder `<worktree_base>/<project_id>/<task_id>` (or the validated config.worktree_path). */
+/**
+ * The fallback: a folder `<worktree_base>/<project_id>/<task_id>` (or the validated
+ * config.worktree_path), made one level at a time so nothing is created outside the base even
+ * when a folder on the way is a symlink (RunnerError `path_escapes` then). An existing folder is
+ * used as it is. Alone it never removes anything; GitWorkspaces records these folders and removes
+ * them after the keep period (worktrees.ts).
+ */
 export class FolderWorkspaces implements WorkspaceProvider {
   readonly #base: string;
   constructor(worktreeBase: string) {
@@ -44,7 +51,8 @@ export class FolderWorkspaces implements WorkspaceProvider {
   }
   async prepare(spec: TaskSpec): Promise<PreparedWorkspace> {
     const path = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
-    await mkdir(path, { recursive: true });
+    if (resolve(path) === resolve(this.#base)) throw new RunnerError(PATH_ESCAPES, `the task folder ${path} is the worktree base itself`);
+    await mkdirInside(this.#base, path, 'the task folder');
     return { path, env: {}, describe: async () => ({}), release: async () => {} };
   }
 }

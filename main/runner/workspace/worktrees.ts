@@ -1,6 +1,6 @@
-import { mkdir, readdir, realpath, rmdir, stat } from 'node:fs/promises';
+import { readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { RunnerError, TaskRejected, errorMessage } from '../errors.ts';
 import * as git from '../git/git.ts';
 import { REPO_URL_PROTOCOLS, defaultBranchName, validateGitRefs } from '../git/refNames.ts';
@@ -13,7 +13,17 @@ import { BaseResolver, type ResolvedBase } from './baseRef.ts';
 import { ensureMirror } from './repoCache.ts';
 import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from './workspace.ts';
 import { copyWorktreeIncludes } from './worktreeInclude.ts';
-import { WorktreeRegistry, exists, removeWorktreeFolder, type WorktreeRecord } from './worktreeCleanup.ts';
+import { assertInside, mkdirInside } from './containment.ts';
+import {
+  WorktreeRegistry,
+  exists,
+  isFolderRecord,
+  removeFolderWorkspace,
+  removeRecorded,
+  removeWorktreeFolder,
+  type FolderRecord,
+  type WorktreeRecord,
+} from './worktreeCleanup.ts';
 import { sweepWorktrees } from './worktreeSweep.ts';
 import { initSubmodules, type SubmoduleReport } from './submodules.ts';
 import { branchConflictError, deleteUnusedBranch, freeBranchName, freeCheckedOutBranch, type WorktreeOwnership } from './taskBranch.ts';
@@ -84,6 +94,8 @@ export class GitWorkspaces implements WorkspaceProvider {
   readonly #bases: BaseResolver;
   readonly #folders: FolderWorkspaces;
   readonly #active = new Map<string, ActiveWorktree>();
+  /** Plain-folder workspaces of running tasks (path → task id). */
+  readonly #activeFolders = new Map<string, string>();
   #sweeps = 0;
 
   constructor(opts: GitWorkspacesOptions) {
@@ -122,7 +134,7 @@ export class GitWorkspaces implements WorkspaceProvider {
       throw new TaskRejected('invalid_task', `config.branch ${JSON.stringify(spec.branch)} is refused by git check-ref-format`);
     }
 
-    await mkdir(dirname(root), { recursive: true });
+    await mkdirInside(this.#base, dirname(root), "the task's worktree");
     const { branch, created } = await withRepoLock(source.lockKey, () => this.#addWorktree(source.repo, root, spec, base), signal);
     const record: WorktreeRecord = {
       path: root,
@@ -155,13 +167,13 @@ export class GitWorkspaces implements WorkspaceProvider {
       throw err;
     }
 
-    const agentPath = source.prefix ? join(root, source.prefix) : root;
-    const path = (await stat(agentPath).then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-      ? agentPath
-      : root;
+    let path: string;
+    try {
+      path = await this.#agentFolder(root, source.prefix, base);
+    } catch (err) {
+      await this.#discard(active);
+      throw err;
+    }
     this.#log.info('worktree ready', {
       taskId: spec.taskId,
       path,
@@ -198,7 +210,7 @@ export class GitWorkspaces implements WorkspaceProvider {
       base: this.#base,
       cacheDir: this.#cacheDir,
       registry: this.#registry,
-      active: new Set(this.#active.keys()),
+      active: new Set([...this.#active.keys(), ...this.#activeFolders.keys()]),
       now: this.#now(),
       keepMs: this.#keepMs,
       capBytes: this.#capBytes,
@@ -240,27 +252,143 @@ export class GitWorkspaces implements WorkspaceProvider {
     return { kind: 'mirror', repo: mirror.dir, lockKey: mirror.lockKey, checkout: undefined, prefix: '', justFetched: mirror.created };
   }
 
+  /**
+   * A task with no link and no repo_url: a plain folder, recorded in the registry like a worktree.
+   * No branch holds its files, so it is kept for the keep period after every outcome, then the
+   * sweep removes it; the disk cap counts it. A retry of the same task takes over its kept folder.
+   */
   async #folder(spec: TaskSpec): Promise<PreparedWorkspace> {
     this.#log.debug('no project link and no repo_url: plain folder', { taskId: spec.taskId, projectId: spec.projectId });
-    const ws = await this.#folders.prepare(spec);
-    const note = `project ${spec.projectId} is not linked on this runner and the task has no repo_url: plain folder, no git checkout`;
-    return { ...ws, describe: async () => ({ ...(await ws.describe()), workspace: 'folder', workspace_note: note }) };
+    const root = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
+    const reused = await this.#claimPath(root, spec.taskId);
+    // Checked again with no await before the claim: two prepares of one path never share it.
+    if (this.#active.has(root) || this.#activeFolders.has(root))
+      throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
+    this.#activeFolders.set(root, spec.taskId);
+    const record: FolderRecord = {
+      kind: 'folder',
+      path: root,
+      projectId: spec.projectId,
+      taskId: spec.taskId,
+      createdAt: this.#now(),
+      finishedAt: null,
+      keepUntil: null,
+      reason: null,
+    };
+    let ws: PreparedWorkspace;
+    try {
+      ws = await this.#folders.prepare(spec);
+      // A crash before this line leaves a folder the registry does not know: start-up discovery adopts it.
+      await this.#registry.updateAll((rs) => [...rs.filter((r) => r.path !== root), record]);
+    } catch (err) {
+      this.#activeFolders.delete(root);
+      throw err;
+    }
+    const hours = Math.round((this.#keepMs / 3600_000) * 100) / 100;
+    const note = [
+      `project ${spec.projectId} is not linked on this runner and the task has no repo_url: plain folder, no git checkout`,
+      ...(reused ? ['it holds the files of an earlier attempt of this task'] : []),
+      this.#keepMs > 0
+        ? `no branch holds its files: the folder is kept ${hours} h after the task ends (keep_failed_worktrees_hours), whatever the outcome, then removed`
+        : 'no branch holds its files, and the folder is removed when the task ends (keep_failed_worktrees_hours is 0)',
+      ...(this.#capBytes > 0 ? ['it counts toward worktree_disk_cap_mb and may go earlier when the cap is exceeded'] : []),
+    ].join('; ');
+    let released = false;
+    return {
+      ...ws,
+      describe: async () => ({ ...(await ws.describe()), workspace: 'folder', workspace_note: note }),
+      release: async (outcome) => {
+        if (released) return;
+        released = true;
+        await this.#releaseFolder(record, outcome.status);
+      },
+    };
   }
 
-  /** A retried task reuses its path: a leftover worktree of ours is removed; anything else there is an error. */
-  async #claimPath(root: string): Promise<void> {
-    if (this.#active.has(root)) throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
-    if (!(await exists(root))) return;
-    const previous = (await this.#registry.read()).find((r) => r.path === root);
+  /** Keep the folder for the keep period (or remove it at once when that is 0); never throws. */
+  async #releaseFolder(rec: FolderRecord, status: ResultStatus): Promise<void> {
+    const now = this.#now();
+    try {
+      if (this.#keepMs <= 0) {
+        await removeFolderWorkspace(rec, this.#base);
+        await this.#registry.updateAll((rs) => rs.filter((r) => r.path !== rec.path));
+        this.#log.info('task folder removed', { taskId: rec.taskId, path: rec.path });
+      } else {
+        const done = { finishedAt: now, keepUntil: now + this.#keepMs, reason: `task ${status}` };
+        await this.#registry.updateAll((rs) => rs.map((r) => (r.path === rec.path ? { ...r, ...done } : r)));
+        this.#log.info('task folder kept', { taskId: rec.taskId, path: rec.path, hours: this.#keepMs / 3600_000 });
+      }
+    } catch (err) {
+      this.#log.error('task folder release failed; the next sweep retries', {
+        taskId: rec.taskId,
+        path: rec.path,
+        error: errorMessage(err),
+      });
+      await this.#registry
+        .updateAll((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r)))
+        .catch(() => undefined);
+    } finally {
+      this.#activeFolders.delete(rec.path);
+    }
+    if (this.#capBytes > 0)
+      await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
+  }
+
+  /**
+   * Before a task's folder is made: not in use, and, resolved, inside the worktree base (the base
+   * resolved too), else RunnerError `path_escapes` naming the symlink (a config.worktree_path
+   * through a tracked symlink of a kept worktree, say). A leftover worktree of ours there is
+   * removed (its branch keeps the work); a kept plain folder is taken over by a plain-folder retry
+   * of its own task (`folderTask`: that task id), resolving to true; anything else there is an error.
+   */
+  async #claimPath(root: string, folderTask?: string): Promise<boolean> {
+    if (this.#active.has(root) || this.#activeFolders.has(root))
+      throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
+    await assertInside(this.#base, root, "the task's folder");
+    if (!(await exists(root))) return false;
+    const previous = (await this.#registry.readAll()).find((r) => r.path === root);
+    // A kept plain folder is the only copy of its task's files: only a retry of that task takes it.
+    if (previous && isFolderRecord(previous)) {
+      if (previous.taskId === folderTask) return true;
+      throw new RunnerError(
+        'worktree_exists',
+        `${root} holds the kept files of task ${previous.taskId}; it is removed when its keep period ends`,
+      );
+    }
     if (previous) {
-      await removeWorktreeFolder(previous, this.#base, this.#log);
-      await this.#registry.update((rs) => rs.filter((r) => r.path !== root));
-      return;
+      await removeRecorded(previous, this.#base, this.#log);
+      await this.#registry.updateAll((rs) => rs.filter((r) => r.path !== root));
+      return false;
     }
     const entries = await readdir(root).catch(() => ['?']);
     if (entries.length > 0)
       throw new RunnerError('worktree_exists', `${root} already exists and is not a worktree of this runner; move it away`);
     await rmdir(root);
+    return false;
+  }
+
+  /**
+   * The agent's folder: the linked sub-folder (`prefix`) in the new worktree, resolved, which must
+   * lie inside the worktree. A sub-folder that became a symlink leading out (an upstream commit can
+   * do that) fails the task, naming the symlink. A sub-folder missing at the base commit fails it
+   * too: running the agent at the repository's top level instead would hand it more than the
+   * project that was linked, and a silent change of folder is hard to notice.
+   */
+  async #agentFolder(root: string, prefix: string, base: ResolvedBase): Promise<string> {
+    if (!prefix) return root;
+    const real = await assertInside(root, join(root, prefix), 'the linked folder', { allowBase: true });
+    const st = await stat(real).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      const sub = prefix.replace(/\/+$/, '');
+      throw new RunnerError(
+        'linked_folder_missing',
+        `the linked folder ${sub} ${st ? 'is not a folder' : 'does not exist'} in ${base.ref} (${base.commit.slice(0, 12)}); the agent is not run at the repository's top level instead`,
+        { context: { path: join(root, prefix), base: base.ref } },
+      );
+    }
+    // Keep the worktree's own spelling of its root; only the part inside it is resolved.
+    const rel = relative(await realpath(root), real);
+    return rel ? join(root, rel) : root;
   }
 
   /**
