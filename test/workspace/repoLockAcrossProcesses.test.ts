@@ -148,6 +148,13 @@ describe('repository lock across processes', () => {
     );
   });
 
+  test('a repository that is gone has nothing to guard: the operation runs without a lock file (its git reports the rest)', async () => {
+    const { root } = repository();
+    const gone = join(root, 'deleted-repo', '.git');
+    assert.equal(await acquireRepoFileLock(gone), undefined);
+    assert.equal(await new RepoLocks().runAcrossProcesses(gone, async () => 'ran'), 'ran');
+  });
+
   test('waiting is bounded: a typed error names the lock file and its holder; an abort stops the wait with its reason', async () => {
     const { gitDir } = repository();
     const other = await holdInChild(gitDir);

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunnerError, errorMessage } from '../errors.ts';
@@ -58,26 +59,32 @@ export async function acquireRepoFileLock(gitDir: string, opts: RepoFileLockOpti
   const started = Date.now();
   let pause = FIRST_POLL_MS;
   let judged: { holder: LockHolder; at: number } | undefined;
+  const stillAlive = (holder: LockHolder): boolean => {
+    if (judged && sameHolder(judged.holder, holder) && Date.now() - judged.at < ALIVE_RECHECK_MS) return true;
+    const alive = holderAlive(holder);
+    judged = alive ? { holder, at: Date.now() } : undefined;
+    return alive;
+  };
   for (;;) {
     opts.signal?.throwIfAborted();
-    let holder: LockHolder | 'missing' | 'unreadable';
+    let holder: LockHolder | 'missing' | 'unreadable' | 'busy';
     try {
       if (tryLink(path, content)) return hold(path, content);
       holder = readHolder(path, LockHolder);
     } catch (err) {
-      if (['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS'].some((c) => isCode(err, c))) return undefined;
-      throw failed(path, err);
+      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return undefined; // the repository is gone: nothing to guard
+      if (!['EACCES', 'EPERM', 'EROFS'].some((c) => isCode(err, c))) throw failed(path, err);
+      if (!writable(gitDir)) return undefined; // git cannot change this repository either, and says so better
+      // Windows: a lock file being deleted refuses a new link and a read for a moment.
+      holder = 'busy';
     }
     if (holder === 'missing') continue; // released between our link and our read: link again at once
-    if (holder === 'unreadable' || !aliveCached(holder, judged)) {
+    if (holder === 'unreadable' || (typeof holder === 'object' && !stillAlive(holder))) {
       try {
         takeOverStale(path, holder, LockHolder);
       } catch (err) {
         throw failed(path, err);
       }
-      judged = undefined;
-    } else if (judged === undefined || !sameHolder(judged.holder, holder)) {
-      judged = { holder, at: Date.now() };
     }
     if (Date.now() - started >= waitMs) throw timedOut(path, holder, waitMs);
     try {
@@ -88,11 +95,6 @@ export async function acquireRepoFileLock(gitDir: string, opts: RepoFileLockOpti
     }
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
-}
-
-function aliveCached(holder: LockHolder, judged: { holder: LockHolder; at: number } | undefined): boolean {
-  if (judged && sameHolder(judged.holder, holder) && Date.now() - judged.at < ALIVE_RECHECK_MS) return true;
-  return holderAlive(holder);
 }
 
 function sameHolder(a: LockHolder, b: LockHolder): boolean {
@@ -119,17 +121,24 @@ function hold(path: string, content: string): RepoFileLock {
   };
 }
 
-function timedOut(path: string, holder: LockHolder | 'unreadable', waitMs: number): RunnerError {
+function timedOut(path: string, holder: LockHolder | 'unreadable' | 'busy', waitMs: number): RunnerError {
   const waited = `waited ${Math.round(waitMs / 1000)} s for the repository lock ${path}`;
-  if (holder === 'unreadable')
-    return new RunnerError('repo_locked', `${waited}: the file is not a lock of ours and could not be taken over`, {
+  if (typeof holder === 'object')
+    return new RunnerError('repo_locked', `${waited}: process ${holder.pid} has held it since ${new Date(holder.since).toISOString()}`, {
       remedy: 'retry',
-      context: { path },
+      context: { path, pid: holder.pid },
     });
-  return new RunnerError('repo_locked', `${waited}: process ${holder.pid} has held it since ${new Date(holder.since).toISOString()}`, {
-    remedy: 'retry',
-    context: { path, pid: holder.pid },
-  });
+  const why = holder === 'unreadable' ? 'the file is not a lock of ours and could not be taken over' : 'the file could not be read';
+  return new RunnerError('repo_locked', `${waited}: ${why}`, { remedy: 'retry', context: { path } });
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function failed(path: string, err: unknown): RunnerError {
