@@ -64,7 +64,7 @@ export function configureLogging(opts: { logDir?: string; stderrLevel?: LogLevel
 }
 
 /**
- * Take group and other permissions off `path` when it is ours and has any. Returns why it was left
+ * Take group and other permissions off `path` when it is ours and grants some. Returns why it was left
  * looser, if it was; a missing file is fine (it is created with the right mode). POSIX only: on
  * Windows the modes mean nothing.
  */

@@ -1,35 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createAppService, type AppService, type DesktopPorts } from '../../main/app/appService.ts';
+import type { AppService } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import type { AppState, DeviceLoginEvent } from '../../preload/contract.ts';
+import { testAppService } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
-function ports(): DesktopPorts & { opened: string[]; login: boolean } {
-  const p = {
-    opened: [] as string[],
-    login: false,
-    openPath: async (x: string) => void p.opened.push(x),
-    openExternal: async (x: string) => void p.opened.push(x),
-    pickFolder: async () => '/tmp',
-    loginItem: { get: async () => p.login, set: async (v: boolean) => void (p.login = v) },
-  };
-  return p;
-}
-
-async function service(home: string): Promise<AppService> {
-  const s = await createAppService({
-    home,
-    configPath: join(home, 'cfg', 'runner.yaml'),
-    env: { PATH: process.env.PATH, HOME: home },
-    ports: ports(),
-  });
-  after(() => s.close());
-  return s;
-}
+const service = (home: string): Promise<AppService> => testAppService(home);
 
 async function call<T>(s: AppService, channel: string, input: unknown = {}): Promise<T> {
   const r = await dispatch(s.handlers, channel, input);

@@ -3,10 +3,10 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import YAML from 'yaml';
-import { createAppService } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
 import type { AppState } from '../../preload/contract.ts';
+import { testAppService } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -47,18 +47,7 @@ test('a chatty agent: the live timeline keeps its newest 30 steps and the window
   after(() => core.stop());
   const home = tempDir('sibyl-timeline-');
   const configPath = join(home, 'cfg', 'runner.yaml');
-  const service = await createAppService({
-    home,
-    configPath,
-    env: { PATH: process.env.PATH, HOME: home },
-    ports: {
-      openPath: async () => undefined,
-      openExternal: async () => undefined,
-      pickFolder: async () => null,
-      loginItem: { get: async () => false, set: async () => undefined },
-    },
-  });
-  after(() => service.close());
+  const service = await testAppService(home, { configPath });
   const call = async <T>(channel: string, input: unknown = {}): Promise<T> => {
     const r = await dispatch(service.handlers, channel, input);
     if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`);

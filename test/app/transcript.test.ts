@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createAppService, type AppService } from '../../main/app/appService.ts';
+import type { AppService } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { defaultConfig } from '../../main/runner/config/schema.ts';
 import { historyBackend } from '../../main/runner/history/historyBackend.ts';
@@ -11,6 +11,7 @@ import { configureLogging } from '../../main/runner/logger.ts';
 import { openHistory, taskLogDir } from '../../main/runner/services.ts';
 import { openTaskLog, taskLogPath, type LogStream } from '../../main/runner/tasks/taskLog.ts';
 import type { IpcResult, Transcript } from '../../preload/contract.ts';
+import { testAppService } from '../helpers/appHarness.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 configureLogging({ quiet: true });
@@ -35,19 +36,7 @@ async function setup(): Promise<{
   const config = defaultConfig(home);
   const store = openHistory(config);
   after(() => store.close());
-  const service = await createAppService({
-    home,
-    configPath: join(home, 'cfg', 'runner.yaml'),
-    env: { PATH: process.env.PATH, HOME: home },
-    ports: {
-      openPath: async () => undefined,
-      openExternal: async () => undefined,
-      pickFolder: async () => null,
-      loginItem: { get: async () => false, set: async () => undefined },
-    },
-    history: historyBackend(store),
-  });
-  after(() => service.close());
+  const service = await testAppService(home, { history: historyBackend(store) });
   const addTask = async (taskId: string, agent: string, lines: [LogStream, string][]): Promise<string> => {
     const logPath = taskLogPath(taskLogDir(config), taskId);
     const log = openTaskLog(logPath);

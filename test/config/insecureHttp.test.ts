@@ -5,13 +5,13 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import YAML from 'yaml';
-import { createAppService, type AppService } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { SibylApi } from '../../main/runner/api/sibylApi.ts';
 import { loadConfig } from '../../main/runner/config/loadConfig.ts';
 import { InsecureHttpError, insecureTransport, isLoopbackHost } from '../../main/runner/config/serverUrl.ts';
 import { ConfigError } from '../../main/runner/errors.ts';
 import { Link } from '../../main/runner/link/link.ts';
+import { testAppService } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, cliRun, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
@@ -233,25 +233,9 @@ test('a remote plain-HTTP server: refused with nothing sent; with allow_insecure
   assert.equal(warnings(local.stderr), 0, local.stderr);
 });
 
-async function appService(home: string): Promise<AppService> {
-  const s = await createAppService({
-    home,
-    configPath: join(home, 'cfg', 'runner.yaml'),
-    env: { PATH: process.env.PATH, HOME: home },
-    ports: {
-      openPath: async () => undefined,
-      openExternal: async () => undefined,
-      pickFolder: async () => '/tmp',
-      loginItem: { get: async () => false, set: async () => undefined },
-    },
-  });
-  after(() => s.close());
-  return s;
-}
-
 test('the setup window gets plain HTTP to another host as a typed answer: check kind insecure_http, errors with code insecure_http', async (t) => {
   const home = tempDir('sibyl-insecure-');
-  const s = await appService(home);
+  const s = await testAppService(home);
   const check = await dispatch(s.handlers, 'wizard:checkServer', { url: 'http://sibyl.example.com' });
   assert.ok(check.ok);
   assert.deepEqual(
@@ -274,7 +258,7 @@ test('the setup window gets plain HTTP to another host as a typed answer: check 
   const allowed = tempDir('sibyl-insecure-');
   mkdirSync(join(allowed, 'cfg'));
   writeYaml(join(allowed, 'cfg', 'runner.yaml'), { allow_insecure_http: true });
-  const ok = await dispatch((await appService(allowed)).handlers, 'wizard:checkServer', { url: remote.url });
+  const ok = await dispatch((await testAppService(allowed)).handlers, 'wizard:checkServer', { url: remote.url });
   assert.ok(ok.ok);
   assert.equal((ok.value as { ok: boolean }).ok, true, 'allowed in runner.yaml: the server is checked');
 });

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { RUNNER_ENV_VARS } from '../../main/runner/config/loadConfig.ts';
 import { agentEnv } from '../../main/runner/tasks/agentEnv.ts';
-import type { TaskSpec } from '../../main/runner/tasks/taskSpec.ts';
+import { spec } from '../helpers/workspaceFixture.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, completionOf, REPO, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
@@ -105,23 +105,6 @@ test("an agent told to read the runner's credentials finds no path to them and n
   }
 });
 
-const spec: TaskSpec = {
-  taskId: '11111111-1111-4111-8111-111111111111',
-  agentId: 'agent_1',
-  projectId: 'project_1',
-  prompt: 'p',
-  agentType: undefined,
-  command: ['true'],
-  commandSource: 'config',
-  timeoutSeconds: 60,
-  timeoutFromTask: false,
-  worktreePath: undefined,
-  branch: undefined,
-  baseRef: undefined,
-  repoUrl: undefined,
-  shadow: false,
-};
-
 test('agentEnv drops every variable holding a runner token anywhere in its value, and the runner-only SIBYL_* variables', () => {
   const access = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.access-signature';
   const refresh = 'eyJhbGciOiJIUzI1NiJ9.eyJ0eXAiOiJyZWZyZXNoIn0.refresh-signature';
@@ -141,7 +124,7 @@ test('agentEnv drops every variable holding a runner token anywhere in its value
       SIBYL_SANDBOX_ID: 'from-the-environment',
       UNRELATED_SIBYL_NOTE: 'kept',
     },
-    spec,
+    spec: spec(),
     worktreePath: '/wt',
     promptFile: '/state/prompt',
     sandboxId: 'sbx-1',

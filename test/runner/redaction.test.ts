@@ -3,11 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { createAppService } from '../../main/app/appService.ts';
+import { test } from 'node:test';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { redactUrl, redactUrlsIn } from '../../main/runner/redact.ts';
 import type { AppState } from '../../preload/contract.ts';
+import { testAppService } from '../helpers/appHarness.ts';
 import { cli, cliRun, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
@@ -35,6 +35,20 @@ function runnerLogs(logDir: string): string {
 
 function assertNoPassword(text: string, where: string): void {
   assert.ok(!text.includes(PASSWORD), `the password is in ${where}:\n${text}`);
+}
+
+type Output = { stdout: string; stderr: string };
+
+/** The password is in none of what `run`, `status` and `status --json` printed, nor in runner.log. */
+function assertNoPasswordAnywhere(run: Output, status: Output, statusJson: Output, logDir: string): void {
+  for (const [where, t] of [
+    ['run stdout', run.stdout],
+    ['run stderr', run.stderr],
+    ['status', status.stdout + status.stderr],
+    ['status --json', statusJson.stdout + statusJson.stderr],
+    ['runner.log', runnerLogs(logDir)],
+  ] as const)
+    assertNoPassword(t, where);
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -102,14 +116,7 @@ test('`run` with a password in server_url connects (the password is used, not sh
   run.kill('SIGTERM');
   assert.equal(await exitOf(run), 0);
   const out = run.output();
-  for (const [where, t] of [
-    ['run stdout', out.stdout],
-    ['run stderr', out.stderr],
-    ['status', text.stdout + text.stderr],
-    ['status --json', json.stdout + json.stderr],
-    ['runner.log', runnerLogs(logDir)],
-  ] as const)
-    assertNoPassword(t, where);
+  assertNoPasswordAnywhere(out, text, json, logDir);
   // The log still says where it connected to.
   assert.match(runnerLogs(logDir), /ws:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/runners\/ws\//);
 });
@@ -140,14 +147,7 @@ test('a server that cannot be reached: the reasons that quote its URL (run on th
   assert.equal(await exitOf(run), 0);
   const out = run.output();
   assert.match(out.stderr, /check that http:\/\/alice:\*\*\*@127\.0\.0\.1:\d+ is the right address/);
-  for (const [where, t] of [
-    ['run stdout', out.stdout],
-    ['run stderr', out.stderr],
-    ['status', text.stdout + text.stderr],
-    ['status --json', json.stdout + json.stderr],
-    ['runner.log', runnerLogs(logDir)],
-  ] as const)
-    assertNoPassword(t, where);
+  assertNoPasswordAnywhere(out, text, json, logDir);
 });
 
 test("the desktop window's state names the server without its password, also in the link's reason", async () => {
@@ -160,19 +160,7 @@ test("the desktop window's state names the server without its password, also in 
     log_dir: join(home, 'logs'),
     reconnect_interval: 0.05,
   });
-  const noop = async (): Promise<void> => undefined;
-  const service = await createAppService({
-    home,
-    configPath,
-    env: { PATH: process.env.PATH, HOME: home, SIBYL_ACCESS_TOKEN: 'a-token-for-nobody' },
-    ports: {
-      openPath: noop,
-      openExternal: noop,
-      pickFolder: async () => '/tmp',
-      loginItem: { get: async () => false, set: noop },
-    },
-  });
-  after(() => service.close());
+  const service = await testAppService(home, { configPath, env: { SIBYL_ACCESS_TOKEN: 'a-token-for-nobody' } });
   const state = async (): Promise<AppState> => {
     const r = await dispatch(service.handlers, 'app:state', {});
     if (!r.ok) throw new Error(r.error.message);
