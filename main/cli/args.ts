@@ -37,7 +37,17 @@ export interface Io {
   isTTY: boolean;
 }
 
+/**
+ * One line of the CLI's output, its control characters made visible (terminalText.ts): whatever a
+ * line quotes — a server's error text, a device code, an agent's output — cannot act on the
+ * terminal. Tabs and newlines are kept. `printlnRaw` is for `--raw` only.
+ */
 export function println(stream: NodeJS.WritableStream, text = ''): void {
+  stream.write(terminalSafe(text) + '\n');
+}
+
+/** One line exactly as given: `--raw` output for files and tools. */
+export function printlnRaw(stream: NodeJS.WritableStream, text = ''): void {
   stream.write(text + '\n');
 }
 
@@ -51,4 +61,9 @@ export const RAW_OPTION = { raw: { type: 'boolean' } } as const;
 /** How a command shows text from agents or the server: as stored with `--raw`, else terminal-safe. */
 export function shownText(raw: boolean | undefined): (text: string) => string {
   return raw ? (text) => text : terminalSafe;
+}
+
+/** How a command prints lines that quote agents or the server: `printlnRaw` with `--raw`, else `println`. */
+export function linePrinter(raw: boolean | undefined): typeof println {
+  return raw ? printlnRaw : println;
 }

@@ -11,9 +11,14 @@ export interface CommandContext extends LoadedConfig {
   api(serverUrl?: string): SibylApi;
 }
 
-export function commandContext(flags: ConfigFlags, io: Io): CommandContext {
+/**
+ * `transport: 'unchecked'` for commands that never send the token or check the address they use
+ * themselves: a plain-HTTP server_url of another machine must not lock the user out of `status`,
+ * `logs` or the `login --server https://…` that fixes it (only `run` refuses it at load).
+ */
+export function commandContext(flags: ConfigFlags, io: Io, transport: 'checked' | 'unchecked' = 'unchecked'): CommandContext {
   const home = io.env.HOME || homedir();
-  const loaded = loadConfig({ flags, env: io.env, home });
+  const loaded = loadConfig({ flags, env: io.env, home, transport });
   return {
     ...loaded,
     home,

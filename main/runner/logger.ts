@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { redactUrlsIn } from './redact.ts';
 import { terminalSafe } from './terminalText.ts';
@@ -38,6 +38,12 @@ const sink: Sink = { stderrLevel: LEVELS.info, file: undefined, maxBytes: 10 * 1
 const LOOSE = 0o077;
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
+/**
+ * How runner.log is opened for each line: append, create, and never through a symlink — in a
+ * shared log folder another user could plant `runner.log -> ~/file` and have us write (and chmod)
+ * there. O_NOFOLLOW is POSIX; Windows has no such flag (0) and no such folder by default.
+ */
+const APPEND_NOFOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * Where the logs go and what reaches stderr. With `logDir`: the folder is created 0700 and
@@ -53,7 +59,7 @@ export function configureLogging(opts: { logDir?: string; stderrLevel?: LogLevel
     mkdirSync(opts.logDir, { recursive: true, mode: DIR_MODE });
     sink.file = join(opts.logDir, 'runner.log');
     const left = [tighten(opts.logDir, DIR_MODE)];
-    for (let i = 0; i <= sink.keep; i++) left.push(tighten(i ? `${sink.file}.${i}` : sink.file, FILE_MODE));
+    for (let i = 0; i <= sink.keep; i++) left.push(tighten(i ? `${sink.file}.${i}` : sink.file, FILE_MODE, 'file'));
     try {
       sink.written = statSync(sink.file).size;
     } catch {
@@ -68,14 +74,21 @@ export function configureLogging(opts: { logDir?: string; stderrLevel?: LogLevel
  * looser, if it was; a missing file is fine (it is created with the right mode). POSIX only: on
  * Windows the modes mean nothing.
  */
-function tighten(path: string, mode: number): { message: string; path: string; mode: string } | undefined {
+function tighten(
+  path: string,
+  mode: number,
+  kind: 'folder' | 'file' = 'folder',
+): { message: string; path: string; mode: string } | undefined {
   if (process.platform === 'win32') return undefined;
   let st: Stats;
   try {
-    st = statSync(path);
+    // The folder may be a link the user made (log_dir elsewhere); a log file never is one of ours.
+    st = kind === 'file' ? lstatSync(path) : statSync(path);
   } catch {
     return undefined;
   }
+  if (st.isSymbolicLink())
+    return { message: 'a log file is a symbolic link: not followed, nothing is written through it; remove it', path, mode: 'link' };
   if ((st.mode & LOOSE) === 0) return undefined;
   const shown = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (st.uid !== process.getuid?.())
@@ -132,7 +145,12 @@ function write(level: LogLevel, scope: string, msg: string, fields?: LogFields):
     try {
       if (sink.written + line.length > sink.maxBytes) rotate(sink.file);
       // The mode applies when the file is created (first line, or after a rotation).
-      appendFileSync(sink.file, line, { mode: FILE_MODE });
+      const fd = openSync(sink.file, APPEND_NOFOLLOW, FILE_MODE);
+      try {
+        writeSync(fd, line);
+      } finally {
+        closeSync(fd);
+      }
       sink.written += line.length;
     } catch {
       // A full disk must not take the runner down; stderr still has it.

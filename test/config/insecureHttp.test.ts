@@ -262,3 +262,22 @@ test('the setup window gets plain HTTP to another host as a typed answer: check 
   assert.ok(ok.ok);
   assert.equal((ok.value as { ok: boolean }).ok, true, 'allowed in runner.yaml: the server is checked');
 });
+
+test('a plain-HTTP server_url of another machine in runner.yaml: run refuses it; status, history, logs and projects still work, and login --server fixes it', async (t) => {
+  const core = await FakeCore.start();
+  t.after(() => core.stop());
+  const home = tempDir('sibyl-insecure-');
+  const config = join(home, 'runner.yaml');
+  writeYaml(config, { server_url: 'http://sibyl.example.com', runner_id: crypto.randomUUID(), worktree_base: join(home, 'wt') });
+  const run = await cliRun(['run', '--config', config], env(home));
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /key "server_url": http:\/\/sibyl\.example\.com would send the runner's token unencrypted/);
+  for (const argv of [['status'], ['history'], ['projects', 'list']]) {
+    const r = await cliRun([...argv, '--config', config], env(home));
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+  }
+  const logs = await cliRun(['logs', 'no-such-task', '--config', config], env(home));
+  assert.match(logs.stderr, /no task no-such-task in the history/);
+  const login = await cliRun(['login', '--server', core.url, '--token', core.mintAccessToken(), '--config', config], env(home));
+  assert.equal(login.code, 0, login.stderr);
+});

@@ -25,7 +25,8 @@ test("an agent told to read the runner's credentials finds no path to them and n
   // A stored login, as `sibyl-runner login` leaves it: the access token and the 30-day refresh token.
   const login = core.issueTokenPair();
   const home = tempDir('sibyl-agent-secrets-');
-  // Not the default path: the only way the agent could find this folder is the runner's environment.
+  // Not the default path: the attack in the issue finds this folder through the agent's environment (the README's
+  // Security section lists what a same-user agent can still reach: /proc, the control socket).
   const configDir = join(home, 'etc', 'sibyl-runner');
   mkdirSync(configDir, { recursive: true });
   const config = join(configDir, 'runner.yaml');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -121,4 +121,18 @@ test('the control socket is owner-only from the moment it exists, not after a ch
   assert.deepEqual(seen.map(octal), ['0700'], 'no access for group or others at bind, even under umask 000');
   assert.equal(lstatSync(path).mode & 0o077, 0, 'nor after');
   assert.equal(umaskAfter, 0, "listen put the process's umask back as it was");
+});
+
+test('a runner.log planted as a symlink is not followed: its target keeps its mode and content', { skip: !posix && 'POSIX modes' }, () => {
+  const shared = tempDir('sibyl-logperm-');
+  chmodSync(shared, 0o1777);
+  const victim = join(tempDir('sibyl-logperm-victim-'), 'victim.txt');
+  writeFileSync(victim, 'mine\n', { mode: 0o644 });
+  chmodSync(victim, 0o644);
+  symlinkSync(victim, join(shared, 'runner.log'));
+  configureLogging({ logDir: shared, quiet: true });
+  logger('planted').info('must not land in the victim');
+  configureLogging({ quiet: true });
+  assert.equal(readFileSync(victim, 'utf8'), 'mine\n');
+  assert.equal(octal(mode(victim)), '0644');
 });

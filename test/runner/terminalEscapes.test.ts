@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { terminalSafe } from '../../main/runner/terminalText.ts';
 import { agentGate, cli, cliRun, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
-import { until } from '../helpers/tmp.ts';
+import { tempDir, until } from '../helpers/tmp.ts';
 
 /**
  * What the agent prints (printf format, octal escapes) and how `logs` shows each line: the window
@@ -115,4 +118,25 @@ test('logs, history and status show escape sequences from agents and prompts as 
 
   run.kill('SIGTERM');
   assert.equal(await exitOf(run), 0);
+});
+
+test('register and login: a server error quoting escape sequences reaches the terminal visible, not active', async (t) => {
+  const hostile = `nope${PROMPT}`;
+  const server = createServer((_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ detail: hostile }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const home = tempDir('sibyl-escapes-');
+  for (const argv of [
+    ['register', '--server', url, '--token', 'a-token-for-nobody', '--config', join(home, 'r.yaml')],
+    ['login', '--server', url, '--token', 'a-token-for-nobody', '--config', join(home, 'l.yaml')],
+  ]) {
+    const r = await cliRun(argv, { HOME: home });
+    assert.notEqual(r.code, 0, `${argv[0]} fails`);
+    assert.ok(r.stderr.includes('nopeFix it␛]0;prompt-title␇'), `${argv[0]} quotes the server:\n${r.stderr}`);
+    assert.doesNotMatch(r.stdout + r.stderr, ACTIVE, `${argv[0]} printed an active control character`);
+  }
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { RunnerError } from '../../main/runner/errors.ts';
@@ -147,5 +147,33 @@ describe('config.worktree_path and cleanup through a symlink (case 2)', () => {
     assert.ok(existsSync(join(moved, basename(fx.kept.path), 'README.md')), 'the folder outside is untouched');
     // Forgotten, not retried: the next sweep does not try again.
     assert.deepEqual((await fx.ws.sweep()).removed, []);
+  });
+});
+
+describe("config.worktree_path never takes another task's folder", () => {
+  const taken = (code: string, taskId: string) => (e: unknown) => e instanceof RunnerError && e.code === code && e.message.includes(taskId);
+
+  test("another task's kept worktree, its inside and its parent are refused; its files stay; the task's own retry takes its path", async () => {
+    const fx = await setup();
+    const a = spec();
+    const first = await fx.ws.prepare(a);
+    writeFileSync(join(first.path, 'wip.txt'), 'uncommitted work\n');
+    await first.release({ status: 'failed' });
+    const kept = join(fx.base, a.projectId, a.taskId);
+    for (const path of [kept, join(kept, 'nested'), join(fx.base, a.projectId)]) {
+      await assert.rejects(fx.ws.prepare(spec({ worktreePath: path })), taken('worktree_exists', a.taskId), path);
+      // A plain-folder task (no link) is refused the same way.
+      await assert.rejects(fx.ws.prepare(spec({ projectId: 'project_unlinked', worktreePath: path })), taken('worktree_exists', a.taskId));
+    }
+    assert.equal(readFileSync(join(kept, 'wip.txt'), 'utf8'), 'uncommitted work\n');
+    // A running task's folder is refused too, and so is one inside it.
+    const b = spec();
+    const running = await fx.ws.prepare(b);
+    await assert.rejects(fx.ws.prepare(spec({ worktreePath: join(running.path, 'x') })), taken('worktree_busy', running.path));
+    await running.release({ status: 'completed' });
+    // A retry of A itself reuses the path (its branch keeps its commits).
+    const retry = await fx.ws.prepare({ ...a });
+    assert.equal(resolve(retry.path), kept);
+    await retry.release({ status: 'completed' });
   });
 });

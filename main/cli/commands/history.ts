@@ -3,7 +3,7 @@ import { openHistory } from '../../runner/services.ts';
 import { UsageError } from '../../runner/errors.ts';
 import { cost, duration, promptSummary } from '../../runner/vocabulary.ts';
 import { jsonSafe } from '../../runner/terminalText.ts';
-import { intOption, parse, println, RAW_OPTION, shownText, type Io } from '../args.ts';
+import { intOption, parse, println, printlnRaw, RAW_OPTION, shownText, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
@@ -40,7 +40,7 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
     });
     if (values.json) {
       const json = JSON.stringify(page.items, null, 2);
-      println(io.stdout, values.raw ? json : jsonSafe(json));
+      printlnRaw(io.stdout, values.raw ? json : jsonSafe(json));
       return 0;
     }
     if (!page.items.length) {
@@ -67,7 +67,8 @@ export async function historyCommand(argv: string[], io: Io): Promise<number> {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const cell = (c: string, i: number): string =>
       i === head.length - 1 ? c : right.has(head[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!);
-    for (const r of [head, ...rows]) println(io.stdout, r.map(cell).join('  '));
+    // Cells are already shown as `--raw` asks; println would make a raw one visible again.
+    for (const r of [head, ...rows]) printlnRaw(io.stdout, r.map(cell).join('  '));
     if (page.nextCursor) println(io.stdout, `(more: raise --limit or narrow with --status/--search)`);
     return 0;
   } finally {

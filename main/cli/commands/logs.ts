@@ -1,15 +1,15 @@
 import { openHistory } from '../../runner/services.ts';
 import { RunnerError, UsageError } from '../../runner/errors.ts';
 import { followTaskLog, readTaskLog, type TaskLogLine } from '../../runner/tasks/taskLog.ts';
-import { parse, println, RAW_OPTION, shownText, type Io } from '../args.ts';
+import { linePrinter, parse, println, RAW_OPTION, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 
-type Shown = (text: string) => string;
-const show = (io: Io, text: Shown, l: TaskLogLine): void => println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${text(l.text)}`);
+type Print = typeof println;
+const show = (io: Io, print: Print, l: TaskLogLine): void => print(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text}`);
 /** An unterminated line (progress without a newline yet): shown while following, marked, never stored as a line. */
-const showPartial = (io: Io, text: Shown, l: TaskLogLine): void =>
-  println(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${text(l.text)} ${PARTIAL_MARK}`);
+const showPartial = (io: Io, print: Print, l: TaskLogLine): void =>
+  print(io.stdout, `${l.at} ${l.stream.padEnd(6)} ${l.text} ${PARTIAL_MARK}`);
 
 /** What marks a partial line in `logs --follow` output. */
 export const PARTIAL_MARK = '[partial]';
@@ -35,10 +35,10 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   store.close();
   if (!rec) throw new RunnerError('not_found', `no task ${taskId} in the history`);
   if (!rec.logPath) throw new RunnerError('not_found', `task ${taskId} has no log (it was ${rec.status} before its agent started)`);
-  const text = shownText(values.raw);
+  const print = linePrinter(values.raw);
   if (!values.follow) {
     const { lines } = await readTaskLog(rec.logPath, values.search ? { search: values.search } : {});
-    for (const l of lines) show(io, text, l);
+    for (const l of lines) show(io, print, l);
     return 0;
   }
   const ac = new AbortController();
@@ -46,7 +46,7 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await followTaskLog(rec.logPath, (l) => show(io, text, l), ac.signal, { onPartial: (l) => showPartial(io, text, l) });
+    await followTaskLog(rec.logPath, (l) => show(io, print, l), ac.signal, { onPartial: (l) => showPartial(io, print, l) });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -114,6 +114,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
       ...(agent?.success ? { agent: agent.data } : {}),
     },
     io,
+    'checked',
   );
   const { config } = ctx;
   configureLogging({

@@ -1,7 +1,7 @@
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
-import { jsonSafe, terminalSafe } from '../../runner/terminalText.ts';
+import { jsonSafe } from '../../runner/terminalText.ts';
 import { parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -89,7 +89,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   printRows(io, rows);
   for (const t of snapshot?.running ?? []) {
     const elapsed = duration((now - (t.startedAt ?? t.assignedAt)) / 1000);
-    println(io.stdout, terminalSafe(`  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`));
+    println(io.stdout, `  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
   }
   return 0;
 }
@@ -121,7 +121,7 @@ function linkLine(link: LinkDescription): string {
 /** Values quote the server and the configuration: printed with their control characters made visible. */
 function printRows(io: Io, rows: [string, string][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${terminalSafe(v)}`);
+  for (const [k, v] of rows) println(io.stdout, `${k.padEnd(width)}  ${v}`);
 }
 
 /**

@@ -167,7 +167,20 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
 const PATH_KEYS = ['worktree_base', 'log_dir', 'state_dir', 'repo_cache_dir'] as const;
 
 /** `where` is the runner.yaml `file` came from: errors about its values name it, and it picks the default state_dir. */
-export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: ConfigFlags, home = homedir()): RunnerConfig {
+/**
+ * The effective configuration: defaults < `file` < `env` < `flags`. Raises ConfigError naming the
+ * source of a bad value, and InsecureHttpError for a plain-HTTP server on another machine unless
+ * `transport` is `'unchecked'` — for commands that never send the token (status, history, logs,
+ * projects), or check the address they will really use themselves (register and login: `--server`).
+ */
+export function resolveConfig(
+  file: ConfigFile,
+  where: string,
+  env: Env,
+  flags: ConfigFlags,
+  home = homedir(),
+  transport: 'checked' | 'unchecked' = 'checked',
+): RunnerConfig {
   // The state folder defaults per configuration file: two configurations never share a journal.
   const cfg = defaultConfig(home, resolve(where));
   for (const [key, value] of Object.entries(file)) {
@@ -189,6 +202,7 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
     flags.server !== undefined ? { flag: '--server' } : nonEmpty(env.SIBYL_SERVER_URL) ? { env: 'SIBYL_SERVER_URL' } : { file: where };
   const problem = serverUrlProblem(cfg.server_url);
   if (problem) throw invalid(source, 'server_url', problem);
+  if (transport === 'unchecked') return cfg;
   // Refused here, before anything reads credentials or dials: the token must not travel in clear.
   const label = 'file' in source ? 'key "server_url"' : 'env' in source ? `environment variable ${source.env}` : source.flag;
   const insecure = insecureHttpError(cfg.server_url, cfg.allow_insecure_http, { label, file: where });
@@ -196,7 +210,9 @@ export function resolveConfig(file: ConfigFile, where: string, env: Env, flags: 
   return cfg;
 }
 
-export function loadConfig(opts: { flags?: ConfigFlags; env?: Env; home?: string } = {}): LoadedConfig {
+export function loadConfig(
+  opts: { flags?: ConfigFlags; env?: Env; home?: string; transport?: 'checked' | 'unchecked' } = {},
+): LoadedConfig {
   const env = opts.env ?? process.env;
   const home = opts.home ?? homedir();
   const flags = opts.flags ?? {};
@@ -204,5 +220,5 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: Env; home?: string
   const file = new RunnerConfigFile(path);
   const raw = file.raw();
   const values = file.read();
-  return { config: resolveConfig(values, path, env, flags, home), path, file, exists: Object.keys(raw).length > 0 };
+  return { config: resolveConfig(values, path, env, flags, home, opts.transport), path, file, exists: Object.keys(raw).length > 0 };
 }

@@ -176,7 +176,18 @@ function signalOf(opts: SubmoduleOptions): { signal?: AbortSignal } {
   return opts.signal ? { signal: opts.signal } : {};
 }
 
+/**
+ * git's reason, short: its `fatal:`/`error:` lines when it printed any — `git submodule update`
+ * first prints warnings about other submodules and "Cloning into …", which would crowd the reason
+ * out of the note — else everything but those lines.
+ */
 function shortError(err: unknown): string {
-  const text = errorMessage(err).replace(/\s+/g, ' ').trim();
+  const lines = errorMessage(err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const reasons = lines.filter((l) => /(^|: )(fatal|error):/.test(l));
+  const rest = lines.filter((l) => !/(^|: )(warning:|Cloning into)/.test(l));
+  const text = (reasons.length > 0 ? reasons : rest.length > 0 ? rest : lines).join(' ').replace(/\s+/g, ' ');
   return text.length > NOTE_ERROR_CHARS ? `${text.slice(0, NOTE_ERROR_CHARS)}…` : text;
 }

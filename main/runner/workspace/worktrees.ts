@@ -8,7 +8,7 @@ import { withRepoLock } from '../git/repoLock.ts';
 import { logger, type Logger } from '../logger.ts';
 import type { ProjectLinks, WarmWorktree } from '../projects/links.ts';
 import type { ResultStatus } from '../protocol/messages.ts';
-import type { TaskSpec } from '../tasks/taskSpec.ts';
+import { isInside, type TaskSpec } from '../tasks/taskSpec.ts';
 import { BaseResolver, type ResolvedBase } from './baseRef.ts';
 import { ensureMirror } from './repoCache.ts';
 import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from './workspace.ts';
@@ -119,7 +119,7 @@ export class GitWorkspaces implements WorkspaceProvider {
     if (!source) return this.#folder(spec);
 
     const root = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
-    await this.#claimPath(root);
+    await this.#claimPath(root, spec.taskId, 'git');
     const base = await this.#bases.resolve({
       repo: source.repo,
       lockKey: source.lockKey,
@@ -260,7 +260,7 @@ export class GitWorkspaces implements WorkspaceProvider {
   async #folder(spec: TaskSpec): Promise<PreparedWorkspace> {
     this.#log.debug('no project link and no repo_url: plain folder', { taskId: spec.taskId, projectId: spec.projectId });
     const root = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
-    const reused = await this.#claimPath(root, spec.taskId);
+    const reused = await this.#claimPath(root, spec.taskId, 'folder');
     // Checked again with no await before the claim: two prepares of one path never share it.
     if (this.#active.has(root) || this.#activeFolders.has(root))
       throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
@@ -335,26 +335,33 @@ export class GitWorkspaces implements WorkspaceProvider {
   }
 
   /**
-   * Before a task's folder is made: not in use, and, resolved, inside the worktree base (the base
-   * resolved too), else RunnerError `path_escapes` naming the symlink (a config.worktree_path
-   * through a tracked symlink of a kept worktree, say). A leftover worktree of ours there is
-   * removed (its branch keeps the work); a kept plain folder is taken over by a plain-folder retry
-   * of its own task (`folderTask`: that task id), resolving to true; anything else there is an error.
+   * Make `root` ready for task `taskId` (a git worktree or a plain folder, `kind`). Resolves to
+   * true when `root` is this task's own kept plain folder, taken over by its retry. Another task's
+   * folder — running, or kept for inspection — is never taken or deleted, nor is a folder made
+   * inside or around one (config.worktree_path can name any path in the base). Raises RunnerError
+   * worktree_busy (a running task's), worktree_exists (a kept one, or a folder that is not ours)
+   * or path_escapes (a symlink leads out of the base).
    */
-  async #claimPath(root: string, folderTask?: string): Promise<boolean> {
-    if (this.#active.has(root) || this.#activeFolders.has(root))
-      throw new RunnerError('worktree_busy', `${root} is in use by a running task`);
+  async #claimPath(root: string, taskId: string, kind: 'git' | 'folder'): Promise<boolean> {
+    const overlaps = (p: string): boolean => p === root || isInside(p, root) || isInside(root, p);
+    const running = [...this.#active.keys(), ...this.#activeFolders.keys()].find(overlaps);
+    if (running !== undefined)
+      throw new RunnerError('worktree_busy', `${root} ${running === root ? 'is' : 'overlaps'} the folder of a running task (${running})`);
     await assertInside(this.#base, root, "the task's folder");
-    if (!(await exists(root))) return false;
-    const previous = (await this.#registry.readAll()).find((r) => r.path === root);
-    // A kept plain folder is the only copy of its task's files: only a retry of that task takes it.
-    if (previous && isFolderRecord(previous)) {
-      if (previous.taskId === folderTask) return true;
+    const records = await this.#registry.readAll();
+    const kept = records.find((r) => overlaps(r.path) && (r.path !== root || r.taskId !== taskId));
+    if (kept) {
+      const what = isFolderRecord(kept) ? 'the kept files' : 'the kept worktree';
+      const where = kept.path === root ? 'holds' : isInside(kept.path, root) ? 'lies inside' : 'contains';
       throw new RunnerError(
         'worktree_exists',
-        `${root} holds the kept files of task ${previous.taskId}; it is removed when its keep period ends`,
+        `${root} ${where} ${what} of task ${kept.taskId}${kept.path === root ? '' : ` (${kept.path})`}; it is removed when its keep period ends`,
       );
     }
+    if (!(await exists(root))) return false;
+    // Only this task's own record is left: a retry. Its kept folder is the only copy of its files.
+    const previous = records.find((r) => r.path === root);
+    if (previous && isFolderRecord(previous) && kind === 'folder') return true;
     if (previous) {
       await removeRecorded(previous, this.#base, this.#log);
       await this.#registry.updateAll((rs) => rs.filter((r) => r.path !== root));
