@@ -4,22 +4,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { TaskRejected, UsageError } from '../../main/runner/errors.ts';
 import { ProjectLinks } from '../../main/runner/projects/links.ts';
-import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
-import { isSafeId, toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
+import { isSafeId } from '../../main/runner/tasks/taskSpec.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
+import { specOf } from '../helpers/taskAssign.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { quiet } from '../helpers/workspaceFixture.ts';
 
 /** Ids become folder names: one rule that is a portable file name on Linux, macOS and Windows (issue 13, case 5). */
 
-const defaults = { worktreeBase: '/srv/wt', execCommand: undefined, executionTimeoutSeconds: 3600 };
-const base = {
-  type: 'task_assign',
-  task_id: '9e5d3c1b-7a2f-4c8e-b1d0-2f3e4a5b6c7d',
-  agent_id: 'agent_4f1c2b9a7d3e',
-  project_id: 'project_1a2b3c4d5e6f',
-};
-const assign = (extra: Record<string, unknown>) => toTaskSpec(TaskAssignMsg.parse({ ...base, ...extra }), defaults);
+const assign = (extra: Record<string, unknown>) => specOf(extra);
 
 const NOT_PORTABLE = [
   'C:evil', // a Windows alternate data stream

@@ -3,18 +3,11 @@ import { test } from 'node:test';
 import { TaskRejected } from '../../main/runner/errors.ts';
 import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
 import { toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
+import { ASSIGN_BASE, SPEC_DEFAULTS, specOf } from '../helpers/taskAssign.ts';
 
-const defaults = { worktreeBase: '/srv/wt', execCommand: undefined, executionTimeoutSeconds: 3600 };
-const base = {
-  type: 'task_assign',
-  task_id: '9e5d3c1b-7a2f-4c8e-b1d0-2f3e4a5b6c7d',
-  agent_id: 'agent_4f1c2b9a7d3e',
-  project_id: 'project_1a2b3c4d5e6f',
-};
-
-function spec(extra: Record<string, unknown>) {
-  return toTaskSpec(TaskAssignMsg.parse({ ...base, ...extra }), defaults);
-}
+const spec = (extra: Record<string, unknown>) => specOf(extra);
+const base = ASSIGN_BASE;
+const defaults = SPEC_DEFAULTS;
 
 test('Variant A (nested config) and Variant B (top-level prompt) both give the prompt (§4.8, R12)', () => {
   assert.equal(spec({ config: { prompt: '  Add retry logic  ', agent_type: 'general' } }).prompt, 'Add retry logic');

@@ -6,7 +6,7 @@ import { RunnerError } from '../../main/runner/errors.ts';
 import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
 import { toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
 import { git } from '../helpers/gitRepo.ts';
-import { completionOf, startHarness } from '../helpers/runnerHarness.ts';
+import { assign, completionOf, startHarness } from '../helpers/runnerHarness.ts';
 import { until } from '../helpers/tmp.ts';
 import { HOUR, setup, spec } from '../helpers/workspaceFixture.ts';
 
@@ -56,14 +56,12 @@ describe('the linked sub-folder (case 1)', () => {
       symlinkSync('../../../..', join(c, 'sub', 'dir'));
     });
     const h = await startHarness({ config: { worktree_base: fx.base }, daemon: { workspaces: fx.ws } });
-    const taskId = crypto.randomUUID();
-    h.core.send(h.runnerId, {
-      type: 'task_assign',
-      task_id: taskId,
-      agent_id: 'agent_0123456789ab',
-      project_id: SUB_PROJECT,
-      config: { prompt: 'x', command: ['/bin/sh', '-c', 'echo "$SIBYL_WORKTREE_PATH" > escaped.txt'] },
-    });
+    const taskId = assign(
+      h.runnerId,
+      h.core,
+      { prompt: 'x', command: ['/bin/sh', '-c', 'echo "$SIBYL_WORKTREE_PATH" > escaped.txt'] },
+      { project_id: SUB_PROJECT },
+    );
     await until(() => completionOf(h.core, taskId).length > 0, 'completion');
     const done = completionOf(h.core, taskId)[0]!;
     const root = join(fx.base, SUB_PROJECT, taskId);
