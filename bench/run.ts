@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 
 /** `npm run bench`: every benchmark in turn; each prints its own table of figures. */
-const benches = ['runner.bench.ts', 'history.bench.ts', 'worktree.bench.ts', 'agent.bench.ts'];
+const benches = ['runner.bench.ts', 'history.bench.ts', 'worktree.bench.ts', 'repoLock.bench.ts', 'agent.bench.ts'];
 for (const file of benches) {
   const url = new URL(file, import.meta.url);
   if (!existsSync(url)) continue;
