@@ -4,13 +4,14 @@ import type { CredentialStore, Credentials } from '../runner/config/credentials.
 import { loadConfig, resolveConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
 import { validationError } from '../runner/config/readValidated.ts';
 import { ConfigFileSchema, type ConfigFile } from '../runner/config/schema.ts';
-import { RunnerError } from '../runner/errors.ts';
+import { errorMessage, remedyOf, RunnerError } from '../runner/errors.ts';
 import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
 import type { HistoryStore } from '../runner/history/historyStore.ts';
 import { ProjectLinks } from '../runner/projects/links.ts';
 import { redactUrl } from '../runner/redact.ts';
 import { openHistory } from '../runner/services.ts';
 import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
+import type { LoginShellOptions } from './loginShellEnv.ts';
 import { RunnerHost } from './runnerHost.ts';
 
 /** What only the OS shell can do; Electron provides these, tests provide plain ones. */
@@ -31,6 +32,11 @@ export interface AppServiceOptions {
   configPath: string;
   /** environment given to agents */
   env: Record<string, string | undefined>;
+  /**
+   * Resolve the user's login shell environment once at start and merge it over `env` (the desktop
+   * app: launched from Finder, the Dock or a login item it has a bare PATH and none of the user's exports).
+   */
+  loginShell?: boolean | LoginShellOptions;
   ports: DesktopPorts;
   /** overrides for tests */
   history?: HistoryBackend;
@@ -53,6 +59,7 @@ export class AppContext {
   #loaded: LoadedConfig;
   #version = 0;
   #signedIn = false;
+  #credentialsError: AppState['credentialsError'];
   #notifications: boolean;
   /** readable even when this process runs no daemon (attached to a headless one, or stopped) */
   #ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
@@ -113,6 +120,7 @@ export class AppContext {
       runnerId: c.runner_id,
       attached: this.host.attached,
       signedIn: this.#signedIn,
+      ...(this.#credentialsError ? { credentialsError: this.#credentialsError } : {}),
       daemon: this.host.snapshot(),
     };
   }
@@ -123,10 +131,14 @@ export class AppContext {
     return s;
   }
 
-  /** Signed in = some credential is configured or stored; an unreadable store counts as signed out. */
+  /** Signed in = some credential is configured or stored; an unreadable store is `credentialsError`, not signed out. */
   async refreshSignedIn(): Promise<void> {
     const c = this.#loaded.config;
-    const creds: Credentials = await this.credentials.load().catch(() => ({}));
+    this.#credentialsError = undefined;
+    const creds: Credentials = await this.credentials.load().catch((err: unknown) => {
+      this.#credentialsError = { code: err instanceof RunnerError ? err.code : 'credentials_unreadable', message: errorMessage(err), remedy: remedyOf(err) };
+      return {};
+    });
     this.#signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);
   }
 

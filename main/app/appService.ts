@@ -10,6 +10,7 @@ import { runnerHandlers } from './handlers/runner.ts';
 import { settingsHandlers } from './handlers/settings.ts';
 import { transcriptHandlers } from './handlers/transcript.ts';
 import { wizardHandlers } from './handlers/wizard.ts';
+import { resolveLoginShellEnv } from './loginShellEnv.ts';
 import { DeviceLogin } from './wizard.ts';
 
 export type { AppEventListener, AppServiceOptions, DesktopPorts } from './appContext.ts';
@@ -43,7 +44,10 @@ const log = logger('app');
  * per feature under handlers/; this function wires them to one shared AppContext and starts the
  * runner (a start failure is logged and shown through the state, never thrown).
  */
-export async function createAppService(opts: AppServiceOptions): Promise<AppService> {
+export async function createAppService(given: AppServiceOptions): Promise<AppService> {
+  const opts: AppServiceOptions = given.loginShell
+    ? { ...given, env: await resolveLoginShellEnv(given.env, given.loginShell === true ? {} : given.loginShell) }
+    : given;
   const credentials = opts.ports.credentials ?? new FileCredentialStore(credentialsPathFor(opts.configPath));
   const finishedListeners = new Set<(t: FinishedTask) => void>();
   const observer: TaskObserver = {

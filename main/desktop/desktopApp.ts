@@ -72,7 +72,12 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     execPath: o.execPath,
     ...(o.autostartArgs ? { args: o.autostartArgs } : {}),
   });
-  const credentials = createVault({ safeStorage: e.safeStorage, dir: join(o.configPath, '..'), platform: o.platform });
+  const credentials = await createVault({
+    safeStorage: e.safeStorage,
+    userData: e.app.getPath('userData'),
+    configPath: o.configPath,
+    platform: o.platform,
+  });
   const ourWebContents = new Set<number>();
   const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents, ...(o.windowBounds ? { bounds: o.windowBounds } : {}) });
 
@@ -80,6 +85,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     home: o.home,
     configPath: o.configPath,
     env: o.env,
+    loginShell: true,
     ports: {
       openPath: async (p) => {
         const err = await e.shell.openPath(p);
