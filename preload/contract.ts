@@ -130,6 +130,12 @@ export const AppState = z.object({
   attached: z.boolean(),
   /** credentials are stored (a login or a token); false after signing out */
   signedIn: z.boolean(),
+  /**
+   * why the stored credentials could not be read (a locked or missing OS keyring: code
+   * `keyring_unavailable` / `keyring_decrypt_failed`; a damaged file); absent when they were read.
+   * Not the same as signed out: the credentials may be there.
+   */
+  credentialsError: z.object({ code: z.string(), message: z.string(), remedy: z.enum(REMEDIES) }).optional(),
   daemon: Snapshot.nullable(),
 });
 export type AppState = z.infer<typeof AppState>;

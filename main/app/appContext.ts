@@ -136,7 +136,11 @@ export class AppContext {
     const c = this.#loaded.config;
     this.#credentialsError = undefined;
     const creds: Credentials = await this.credentials.load().catch((err: unknown) => {
-      this.#credentialsError = { code: err instanceof RunnerError ? err.code : 'credentials_unreadable', message: errorMessage(err), remedy: remedyOf(err) };
+      this.#credentialsError = {
+        code: err instanceof RunnerError ? err.code : 'credentials_unreadable',
+        message: errorMessage(err),
+        remedy: remedyOf(err),
+      };
       return {};
     });
     this.#signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { createAppService, type AppService } from '../app/appService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';

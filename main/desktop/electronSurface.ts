@@ -1,4 +1,5 @@
-import type { App, SafeStorage } from 'electron';
+import type { App } from 'electron';
+import type { VaultSafeStorage } from './vault.ts';
 
 /**
  * The slice of Electron's API the desktop shell uses, as structural types. The real `electron`
@@ -97,7 +98,7 @@ export interface ElectronSurface {
       defaultPath?: string;
     }): Promise<{ canceled: boolean; filePaths: string[] }>;
   };
-  safeStorage: Pick<SafeStorage, 'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'>;
+  safeStorage: VaultSafeStorage;
   Notification: {
     new (options: { title: string; body: string; silent?: boolean }): { show(): void; on(event: 'click', listener: () => void): unknown };
     isSupported(): boolean;

@@ -23,6 +23,7 @@ const ICONS: Record<LinkKind, TrayIcon> = {
   notRunning: 'offline',
   stopped: 'offline',
   signedOut: 'error',
+  credentialsUnreadable: 'error',
   unreachable: 'error',
   connecting: 'connecting',
   reconnecting: 'connecting',
@@ -51,6 +52,7 @@ export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
   switch (link.kind) {
     case 'signedOut':
       return { icon, text: `${link.label} — ${remedyAction(link.remedy).toLowerCase()}` };
+    case 'credentialsUnreadable':
     case 'unreachable':
     case 'stopped':
       return { icon, text: link.cause ? `${link.label} — ${oneLine(link.cause, CAUSE_CHARS)}` : link.label };

@@ -1,36 +1,66 @@
-import { readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SafeStorage } from 'electron';
 import { writeFileAtomic } from '../runner/config/atomicWrite.ts';
-import { Credentials, FileCredentialStore, type CredentialStore } from '../runner/config/credentials.ts';
+import { canonicalPath } from '../runner/config/canonicalPath.ts';
+import { Credentials, credentialsPathFor, FileCredentialStore, KeyringError, type CredentialStore } from '../runner/config/credentials.ts';
 import { validationError } from '../runner/config/readValidated.ts';
-import { ConfigError, errorMessage } from '../runner/errors.ts';
+import { errorMessage } from '../runner/errors.ts';
 import { logger } from '../runner/logger.ts';
 import { assertNever } from '../runner/protocol/messages.ts';
 
 const log = logger('vault');
 
+/** The async safeStorage API (Electron ≥ 39; the sync one is deprecated in 45) plus the Linux backend's name. */
+export type VaultSafeStorage = Pick<
+  SafeStorage,
+  'isAsyncEncryptionAvailable' | 'encryptStringAsync' | 'decryptStringAsync' | 'getSelectedStorageBackend'
+>;
+
 export interface VaultDeps {
-  safeStorage: Pick<SafeStorage, 'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'>;
-  /** The folder of runner.yaml; credentials.json / credentials.enc live beside it. */
-  dir: string;
+  safeStorage: VaultSafeStorage;
+  /** `app.getPath('userData')`: the app's own folder; its credentials never live beside runner.yaml. */
+  userData: string;
+  /** runner.yaml of the runner the app shows; each configuration gets its own encrypted file. */
+  configPath: string;
   platform: NodeJS.Platform;
 }
 
 /**
- * The desktop app's credential store. Call after the app is ready: before that Linux reports no
- * encryption and an `unknown` backend, and the credentials would stay in the plaintext file.
+ * The desktop app's own credential store: `<userData>/credentials/<12 hex of sha256(config path)>.enc`,
+ * safeStorage-encrypted, mode 0600. The CLI keeps its `credentials.json` beside runner.yaml; the
+ * app only ever READS that file, once, when it has no credentials of its own (so a machine signed
+ * in with `sibyl-runner login` is signed in in the app too) and copies it — it never writes,
+ * moves or deletes it, so signing in or out in one face leaves the other signed in.
+ *
+ * Without a usable OS keyring (none, locked, or Linux's `basic_text`, whose key is hard-coded in
+ * Chromium) load and save raise KeyringError `keyring_unavailable`; ciphertext the keyring cannot
+ * decrypt raises `keyring_decrypt_failed`. Call after the app is ready (before that Linux reports
+ * no encryption).
  */
-export function createVault(deps: VaultDeps): CredentialStore {
-  const plain = new FileCredentialStore(join(deps.dir, 'credentials.json'));
-  const encPath = join(deps.dir, 'credentials.enc');
-  const backing = keychainFor(deps);
-  return 'keychain' in backing ? encryptedStore(plain, encPath, backing.keychain, deps) : plaintextStore(plain, encPath, backing.why);
+export async function createVault(deps: VaultDeps): Promise<CredentialStore> {
+  const encPath = vaultPathFor(deps.userData, deps.configPath);
+  const cli = new FileCredentialStore(credentialsPathFor(deps.configPath));
+  const backing = await keychainFor(deps);
+  return 'keychain' in backing ? encryptedStore(encPath, cli, backing.keychain, deps.safeStorage) : unavailableStore(encPath, backing.why);
+}
+
+/** Where the app keeps the encrypted credentials of the configuration at `configPath`. */
+export function vaultPathFor(userData: string, configPath: string): string {
+  const hash = createHash('sha256').update(canonicalPath(configPath)).digest('hex').slice(0, 12);
+  return join(userData, 'credentials', `${hash}.enc`);
 }
 
 /** Which OS secret store backs safeStorage, or why none does. */
-function keychainFor(deps: VaultDeps): { keychain: string } | { why: string } {
-  if (!deps.safeStorage.isEncryptionAvailable()) return { why: 'OS encryption is not available' };
+async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { why: string }> {
+  let available: boolean;
+  try {
+    available = await deps.safeStorage.isAsyncEncryptionAvailable();
+  } catch (err) {
+    return { why: `the OS keyring could not be opened (${errorMessage(err)})` };
+  }
+  if (!available) return { why: 'OS encryption is not available (the keyring is missing or locked)' };
   if (deps.platform === 'darwin') return { keychain: 'macOS Keychain' };
   if (deps.platform === 'win32') return { keychain: 'Windows DPAPI' };
   const backend = deps.safeStorage.getSelectedStorageBackend();
@@ -44,17 +74,14 @@ function keychainFor(deps: VaultDeps): { keychain: string } | { why: string } {
     case 'basic_text':
     case 'unknown':
       // basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring.
-      return {
-        why: `no OS keyring was found (safeStorage backend "${backend}"; install and unlock GNOME Keyring or KWallet to encrypt them)`,
-      };
+      return { why: `no OS keyring was found (safeStorage backend "${backend}"; install and unlock GNOME Keyring or KWallet)` };
     default:
       return assertNever(backend);
   }
 }
 
-function encryptedStore(plain: FileCredentialStore, encPath: string, keychain: string, deps: VaultDeps): CredentialStore {
-  const { safeStorage } = deps;
-  // Migration reads, writes and deletes: run one operation at a time so a load never sees half of it.
+function encryptedStore(encPath: string, cli: FileCredentialStore, keychain: string, safeStorage: VaultSafeStorage): CredentialStore {
+  // The first load may copy the CLI's file in: one operation at a time, so a load never races a save.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -63,26 +90,35 @@ function encryptedStore(plain: FileCredentialStore, encPath: string, keychain: s
   };
 
   const write = async (creds: Credentials): Promise<void> => {
-    const sealed = safeStorage.encryptString(JSON.stringify(Credentials.parse(creds)));
+    let sealed: Buffer;
+    try {
+      sealed = await safeStorage.encryptStringAsync(JSON.stringify(Credentials.parse(creds)));
+    } catch (err) {
+      throw new KeyringError('keyring_unavailable', `the ${keychain} keyring could not encrypt the credentials (${errorMessage(err)})`, {
+        cause: err,
+        context: { file: encPath },
+      });
+    }
     // writeFileAtomic takes text, so the ciphertext is stored as base64.
     await writeFileAtomic(encPath, sealed.toString('base64') + '\n', 0o600);
-    // Only after the encrypted copy is on disk: a crash in between leaves both, and the next load migrates again.
-    await rm(plain.path, { force: true });
   };
 
-  const read = async (): Promise<Credentials> => {
+  /** undefined when the app has no credentials of its own yet */
+  const read = async (): Promise<Credentials | undefined> => {
     let text: string;
     try {
       text = await readFile(encPath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    let plain: { result: string; shouldReEncrypt: boolean };
     let json: unknown;
     try {
-      json = JSON.parse(safeStorage.decryptString(Buffer.from(text.trim(), 'base64')));
+      plain = await safeStorage.decryptStringAsync(Buffer.from(text.trim(), 'base64'));
+      json = JSON.parse(plain.result);
     } catch (err) {
-      throw new ConfigError(`${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)})`, {
+      throw new KeyringError('keyring_decrypt_failed', `${encPath}: cannot be decrypted with the ${keychain} key (${errorMessage(err)})`, {
         cause: err,
         remedy: 'signIn',
         context: { file: encPath },
@@ -91,51 +127,42 @@ function encryptedStore(plain: FileCredentialStore, encPath: string, keychain: s
     const parsed = Credentials.safeParse(json);
     if (!parsed.success)
       throw validationError(encPath, parsed.error, { remedy: 'signIn', prefix: 'the decrypted credentials are not valid: ' });
+    // The OS rotated the key (or offers a stronger one): seal again so the old key can go.
+    if (plain.shouldReEncrypt) await write(parsed.data);
     return parsed.data;
   };
 
   return {
     load: () =>
       serial(async () => {
-        // The plaintext file exists only when someone wrote it after the last migration (the CLI's
-        // `login`, or an earlier session without a keyring), so it is the newer copy and wins.
-        if (await exists(plain.path)) {
-          const creds = await plain.load();
-          await write(creds);
-          log.info('moved credentials into the OS keychain', { from: plain.path, to: encPath, keychain });
-          return creds;
-        }
-        return read();
+        const own = await read();
+        if (own) return own;
+        // First start of the app on a machine signed in with the CLI: take a copy, leave the file as it is.
+        const fromCli = await cli.load().catch((err: unknown) => {
+          log.warn('the command line tool’s credentials could not be read; not copying them', { file: cli.path, error: errorMessage(err) });
+          return {};
+        });
+        if (Object.keys(fromCli).length === 0) return {};
+        await write(fromCli);
+        log.info('copied the command line tool’s credentials into the app’s keychain store', { from: cli.path, to: encPath, keychain });
+        return fromCli;
       }),
     save: (creds) => serial(() => write(creds)),
     describe: () => `encrypted with the OS keychain (${keychain}): ${encPath}`,
   };
 }
 
-function plaintextStore(plain: FileCredentialStore, encPath: string, why: string): CredentialStore {
-  return {
-    load: async () => {
-      // Credentials saved in a session that had a keyring cannot be read without it; saying so
-      // beats looking signed out. Signing in again writes the plaintext file and clears this.
-      if (!(await exists(plain.path)) && (await exists(encPath))) {
-        throw new ConfigError(
-          `${encPath}: encrypted with an OS keyring that is not available now (${why}); unlock the keyring and restart, or sign in again`,
-          { remedy: 'signIn', context: { file: encPath } },
-        );
-      }
-      return plain.load();
-    },
-    save: (creds) => plain.save(creds),
-    describe: () => `${plain.describe()}, NOT encrypted: ${why}`,
+function unavailableStore(encPath: string, why: string): CredentialStore {
+  const fail = (): never => {
+    throw new KeyringError(
+      'keyring_unavailable',
+      `the app keeps its credentials only in an OS keyring, and ${why}; unlock or install a keyring and restart the app, or run the runner headless with the command line tool`,
+      { context: { file: encPath } },
+    );
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
+  return {
+    load: async () => fail(),
+    save: async () => fail(),
+    describe: () => `not stored: ${why}`,
+  };
 }

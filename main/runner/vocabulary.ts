@@ -23,6 +23,8 @@ export interface RunnerFacts {
   registered: boolean;
   /** credentials are stored; false after signing out */
   signedIn: boolean;
+  /** the stored credentials could not be read (a locked keyring…): shown as that, not as signed out */
+  credentialsError?: { message: string; remedy: Remedy } | undefined;
   /** the face shows a daemon it attached to (whose credentials it does not manage) */
   attached: boolean;
   /** the running daemon's snapshot, or null when no runner is running */
@@ -31,7 +33,16 @@ export interface RunnerFacts {
 
 /** A stable name for each described state, for faces that pick an icon or a step by it (never by label). */
 export type LinkKind =
-  'unregistered' | 'signedOut' | 'notRunning' | 'connecting' | 'reconnecting' | 'unreachable' | 'connected' | 'paused' | 'stopped';
+  | 'unregistered'
+  | 'credentialsUnreadable'
+  | 'signedOut'
+  | 'notRunning'
+  | 'connecting'
+  | 'reconnecting'
+  | 'unreachable'
+  | 'connected'
+  | 'paused'
+  | 'stopped';
 
 export interface LinkDescription {
   kind: LinkKind;
@@ -61,6 +72,15 @@ export function linkDescription(facts: RunnerFacts, now: number = Date.now()): L
   });
   if (!facts.registered)
     return describe('unregistered', 'neutral', 'Not registered', 'This runner is not registered with a Sibyl server yet.', 'register');
+  if (!facts.signedIn && !facts.attached && facts.credentialsError)
+    return describe(
+      'credentialsUnreadable',
+      'danger',
+      "Can't read credentials",
+      sentence(facts.credentialsError.message),
+      facts.credentialsError.remedy,
+      facts.credentialsError.message,
+    );
   if (!facts.signedIn && !facts.attached)
     return describe('signedOut', 'danger', 'Signed out', 'No credentials are stored for this runner; it stays registered.', 'signIn');
   const daemon = facts.daemon;

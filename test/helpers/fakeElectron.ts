@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type {
   BrowserWindowLike,
   ElectronSurface,
@@ -140,13 +143,16 @@ export interface FakeElectron extends ElectronSurface {
   protocolHandlers: Map<string, (r: { url: string }) => Response | Promise<Response>>;
 }
 
-export function fakeElectron(opts: { singleInstance?: boolean; loginItem?: boolean } = {}): FakeElectron {
+export function fakeElectron(
+  opts: { singleInstance?: boolean; loginItem?: boolean; keyring?: boolean; userData?: string } = {},
+): FakeElectron {
   FakeBrowserWindow.all = [];
   FakeNotification.shown = [];
   const appEvents = new Emitter();
   const power = new Emitter();
   const handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   let login = opts.loginItem ?? false;
+  const userData = opts.userData ?? mkdtempSync(join(tmpdir(), 'sibyl-fake-userdata-'));
   const e: FakeElectron = {
     appEvents,
     power,
@@ -167,7 +173,7 @@ export function fakeElectron(opts: { singleInstance?: boolean; loginItem?: boole
       exit: (code) => void (e.exitCode = code ?? 0),
       getLoginItemSettings: () => ({ openAtLogin: login }) as ReturnType<ElectronSurface['app']['getLoginItemSettings']>,
       setLoginItemSettings: (s) => void (login = s.openAtLogin ?? false),
-      getPath: () => '/tmp',
+      getPath: () => userData,
     },
     BrowserWindow: FakeBrowserWindow,
     Tray: FakeTray,
@@ -180,9 +186,9 @@ export function fakeElectron(opts: { singleInstance?: boolean; loginItem?: boole
     },
     dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
     safeStorage: {
-      isEncryptionAvailable: () => true,
-      encryptString: (s) => Buffer.from(s, 'utf8').map((b) => b ^ 0x5a) as Buffer,
-      decryptString: (b) => Buffer.from(b.map((x) => x ^ 0x5a)).toString('utf8'),
+      isAsyncEncryptionAvailable: async () => opts.keyring ?? true,
+      encryptStringAsync: async (s) => Buffer.from(Buffer.from(s, 'utf8').map((b) => b ^ 0x5a)),
+      decryptStringAsync: async (b) => ({ result: Buffer.from(b.map((x) => x ^ 0x5a)).toString('utf8'), shouldReEncrypt: false }),
       getSelectedStorageBackend: () => 'gnome_libsecret',
     },
     Notification: FakeNotification,

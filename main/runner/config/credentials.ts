@@ -2,10 +2,12 @@ import { join, dirname } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { readValidated } from './readValidated.ts';
+import { RunnerError, type RunnerErrorOptions } from '../errors.ts';
 
 /**
- * Secrets live apart from runner.yaml: `credentials.json` beside it, mode 0600, written atomically.
- * The desktop app swaps in an OS-encrypted store behind the same interface.
+ * Secrets live apart from runner.yaml. Each face keeps its own: the CLI and the headless daemon
+ * `credentials.json` beside it (mode 0600, written atomically), the desktop app an OS-encrypted
+ * store under its own folder (main/desktop/vault.ts). Neither writes or deletes the other's.
  */
 export const Credentials = z.object({
   access_token: z.string().min(1).optional(),
@@ -18,7 +20,20 @@ export const Credentials = z.object({
 });
 export type Credentials = z.infer<typeof Credentials>;
 
+/**
+ * The OS keyring behind a credential store cannot be used: `keyring_unavailable` (none, locked,
+ * or it refused to encrypt; remedy `retry` once it is unlocked) or `keyring_decrypt_failed`
+ * (the stored ciphertext does not open with the keyring's key; remedy `signIn`, which replaces it).
+ * Faces show it as such, never as "signed out".
+ */
+export class KeyringError extends RunnerError {
+  constructor(code: 'keyring_unavailable' | 'keyring_decrypt_failed', message: string, options?: Omit<RunnerErrorOptions, 'exitCode'>) {
+    super(code, message, { remedy: 'retry', ...options });
+  }
+}
+
 export interface CredentialStore {
+  /** The stored credentials, `{}` when there are none; raises RunnerError (ConfigError, KeyringError) when they cannot be read. */
   load(): Promise<Credentials>;
   save(creds: Credentials): Promise<void>;
   /** Where the secrets are kept, for status and settings ("file ~/.config/sibyl/credentials.json (0600)"). */
