@@ -43,7 +43,9 @@ export async function createVault(deps: VaultDeps): Promise<CredentialStore> {
   const encPath = vaultPathFor(deps.userData, deps.configPath);
   const cli = new FileCredentialStore(credentialsPathFor(deps.configPath));
   const backing = await keychainFor(deps);
-  return 'keychain' in backing ? encryptedStore(encPath, cli, backing.keychain, deps.safeStorage) : unavailableStore(encPath, backing.why);
+  if ('keychain' in backing) return encryptedStore(encPath, cli, backing.keychain, deps.safeStorage);
+  if ('plain' in backing) return plainStore(encPath.replace(/\.enc$/, '.json'), cli, backing.plain);
+  return unavailableStore(encPath, backing.why);
 }
 
 /** Where the app keeps the encrypted credentials of the configuration at `configPath`. */
@@ -52,8 +54,12 @@ export function vaultPathFor(userData: string, configPath: string): string {
   return join(userData, 'credentials', `${hash}.enc`);
 }
 
-/** Which OS secret store backs safeStorage, or why none does. */
-async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { why: string }> {
+/**
+ * Which OS secret store backs safeStorage; `plain` when the machine has none at all (Linux
+ * `basic_text`: the app then works from a 0600 file, as the CLI does, and says so); `why` when
+ * one exists but cannot be used now (locked, failing, asked before the app is ready).
+ */
+async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { plain: string } | { why: string }> {
   let available: boolean;
   try {
     available = await deps.safeStorage.isAsyncEncryptionAvailable();
@@ -72,9 +78,11 @@ async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { wh
     case 'kwallet6':
       return { keychain: 'KWallet' };
     case 'basic_text':
+      // basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring. A desktop
+      // without any keyring still signs in, to a file only the user can read, like the CLI's.
+      return { plain: 'no OS keyring was found (safeStorage backend "basic_text"; install GNOME Keyring or KWallet to encrypt it)' };
     case 'unknown':
-      // basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring.
-      return { why: `no OS keyring was found (safeStorage backend "${backend}"; install and unlock GNOME Keyring or KWallet)` };
+      return { why: 'the OS keyring is not known yet (safeStorage backend "unknown": asked before the app was ready)' };
     default:
       return assertNever(backend);
   }
@@ -133,22 +141,46 @@ function encryptedStore(encPath: string, cli: FileCredentialStore, keychain: str
   };
 
   return {
-    load: () =>
-      serial(async () => {
-        const own = await read();
-        if (own) return own;
-        // First start of the app on a machine signed in with the CLI: take a copy, leave the file as it is.
-        const fromCli = await cli.load().catch((err: unknown) => {
-          log.warn('the command line tool’s credentials could not be read; not copying them', { file: cli.path, error: errorMessage(err) });
-          return {};
-        });
-        if (Object.keys(fromCli).length === 0) return {};
-        await write(fromCli);
-        log.info('copied the command line tool’s credentials into the app’s keychain store', { from: cli.path, to: encPath, keychain });
-        return fromCli;
-      }),
+    load: () => serial(() => loadOrCopy(read, write, cli, encPath)),
     save: (creds) => serial(() => write(creds)),
     describe: () => `encrypted with the OS keychain (${keychain}): ${encPath}`,
+  };
+}
+
+/**
+ * The app's own credentials, else — first start on a machine signed in with the CLI — a copy of
+ * the CLI's, written to the app's store; the CLI's file is left as it is.
+ */
+async function loadOrCopy(
+  read: () => Promise<Credentials | undefined>,
+  write: (creds: Credentials) => Promise<void>,
+  cli: FileCredentialStore,
+  to: string,
+): Promise<Credentials> {
+  const own = await read();
+  if (own) return own;
+  const fromCli = await cli.load().catch((err: unknown) => {
+    log.warn('the command line tool’s credentials could not be read; not copying them', { file: cli.path, error: errorMessage(err) });
+    return {};
+  });
+  if (Object.keys(fromCli).length === 0) return {};
+  await write(fromCli);
+  log.info('copied the command line tool’s credentials into the app’s store', { from: cli.path, to });
+  return fromCli;
+}
+
+/** No keyring on this machine: the app's own 0600 file under userData, not encrypted, and it says so. */
+function plainStore(path: string, cli: FileCredentialStore, why: string): CredentialStore {
+  const own = new FileCredentialStore(path);
+  log.warn('the app keeps its credentials unencrypted in a file only you can read', { file: path, why });
+  const read = async (): Promise<Credentials | undefined> => {
+    const creds = await own.load();
+    return Object.keys(creds).length > 0 ? creds : undefined;
+  };
+  return {
+    load: () => loadOrCopy(read, (c) => own.save(c), cli, path),
+    save: (creds) => own.save(creds),
+    describe: () => `not encrypted (${why}); readable only by you: ${path}`,
   };
 }
 
