@@ -5,12 +5,14 @@ import {
   DescendantTracker,
   findMarkedProcesses,
   freezeAndKill,
+  killWindowsTree,
   listProcesses,
   markedAmong,
   newTaskMarker,
   signalEach,
   TASK_MARKER_VAR,
 } from './processTree.ts';
+import { isCmdScriptArgv } from './taskSpec.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -44,6 +46,10 @@ export interface AgentProcessOptions {
    * read (at most 10 windows) the task ends with the leader's exit code and that process is killed.
    */
   drainMs?: number;
+  /** the OS whose way of ending a process tree is used (tests); default process.platform */
+  platform?: NodeJS.Platform;
+  /** Windows: ends the agent's whole tree, resolving to false if it could not (tests); default `killWindowsTree` */
+  killTree?: (pid: number) => Promise<boolean>;
 }
 
 export interface AgentExit {
@@ -79,8 +85,13 @@ const SIGNAL_NUMBERS: Record<string, number> = {
  * Processes that left the group (`setsid`, daemons) are found by the run's marker variable
  * (`SIBYL_TASK_MARKER`, taken from `env` or made here) and, on Linux, by the descendants seen
  * while running (see processTree.ts): they get the same signals as the group on stop, and SIGKILL
- * when the task ends, however it ends. Not on Windows (issue 14), and not a process that cleared
- * its environment before the first snapshot saw it, nor one running as another user.
+ * when the task ends, however it ends. Not a process that cleared its environment before the
+ * first snapshot saw it, nor one running as another user.
+ *
+ * Windows has no process groups and no signals a console program can catch: cancel, timeout and
+ * quit end the agent's whole tree at once with `taskkill /T /F` (processTree.ts), while the agent
+ * is still alive, since /T finds the tree through the agent. What it left behind after exiting on
+ * its own is not found (its pid could belong to another process by then).
  */
 export class AgentProcess {
   readonly pid: number | undefined;
@@ -98,9 +109,13 @@ export class AgentProcess {
   readonly #tracker: DescendantTracker | undefined;
   /** this run's marker: in the agent's environment, inherited by everything it starts */
   readonly marker: string;
+  readonly #platform: NodeJS.Platform;
+  /** Windows: the one taskkill of this run's tree, once started */
+  #treeKill: Promise<void> | undefined;
 
   constructor(opts: AgentProcessOptions) {
     this.#opts = opts;
+    this.#platform = opts.platform ?? process.platform;
     const t0 = performance.now();
     const [file, ...args] = opts.argv;
     if (!file) throw new Error('empty command');
@@ -113,11 +128,13 @@ export class AgentProcess {
       cwd: opts.cwd,
       env: { ...opts.env, [TASK_MARKER_VAR]: this.marker },
       stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: process.platform !== 'win32',
+      detached: this.#platform !== 'win32',
       windowsHide: true,
+      // cmd.exe parses its own command line: shellArgv quoted the script for it already.
+      windowsVerbatimArguments: this.#platform === 'win32' && isCmdScriptArgv(opts.argv),
     });
     this.pid = this.#child.pid;
-    if (this.pid !== undefined && process.platform === 'linux') this.#tracker = new DescendantTracker(this.pid);
+    if (this.pid !== undefined && this.#platform === 'linux') this.#tracker = new DescendantTracker(this.pid);
     if (opts.stdin !== undefined && this.#child.stdin) {
       // An agent that exits without reading its stdin must not crash us with EPIPE.
       this.#child.stdin.on('error', () => undefined);
@@ -273,8 +290,8 @@ export class AgentProcess {
    * processes; reading them asynchronously halved task throughput).
    */
   async #killAll(): Promise<void> {
+    if (this.#platform === 'win32') return this.#endWindowsTree();
     this.#signalGroup('SIGKILL');
-    if (process.platform === 'win32') return;
     try {
       await freezeAndKill(() => this.#escaped());
     } catch {
@@ -283,7 +300,7 @@ export class AgentProcess {
   }
 
   #signalEscaped(signal: NodeJS.Signals): void {
-    if (process.platform === 'win32') return;
+    if (this.#platform === 'win32') return;
     try {
       signalEach(this.#escaped(), signal);
     } catch {
@@ -303,7 +320,28 @@ export class AgentProcess {
 
   #signalGroup(signal: NodeJS.Signals): void {
     if (this.pid === undefined) return;
-    if (process.platform === 'win32') this.#child.kill(signal);
+    // Windows: no signal reaches a console agent's tree; a grace period would only delay the end.
+    if (this.#platform === 'win32') void this.#endWindowsTree();
     else killProcessGroup(this.pid, signal);
+  }
+
+  /**
+   * Windows: the agent's whole tree, once (later calls wait for the same taskkill). Never after the
+   * agent exited: its children are then out of reach of /T, and its pid may be another process's.
+   * If taskkill fails (missing, hung past its bound) the agent itself is still ended.
+   */
+  #endWindowsTree(): Promise<void> {
+    const pid = this.pid;
+    if (this.#treeKill || pid === undefined || this.#leaderExited) return this.#treeKill ?? Promise.resolve();
+    const killTree = this.#opts.killTree ?? ((p: number) => killWindowsTree(p));
+    this.#treeKill = killTree(pid).then(
+      (ok) => {
+        if (!ok && !this.#leaderExited) this.#child.kill('SIGKILL');
+      },
+      () => {
+        if (!this.#leaderExited) this.#child.kill('SIGKILL');
+      },
+    );
+    return this.#treeKill;
   }
 }

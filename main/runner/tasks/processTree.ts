@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseProcStat, processStartTime } from './processIdentity.ts';
@@ -19,8 +19,10 @@ import { parseProcStat, processStartTime } from './processIdentity.ts';
  *   of /proc every second, so a process that cleared its environment but lived for a snapshot is
  *   still known by pid and start time after it is reparented to init.
  *
- * Windows has neither (issue 14: it needs a Job Object, or `taskkill /T` for the tree): there,
- * processes that leave the agent's tree survive it. A cgroup would catch everything on Linux but
+ * Windows has neither: there the agent's tree is ended with `taskkill /PID <pid> /T /F`
+ * (`killWindowsTree`), which walks the parent links from the agent while it is still alive. A
+ * process whose parent already exited is no longer in that tree and survives (a Job Object would
+ * catch it; Node cannot assign one to a child it spawns). A cgroup would catch everything on Linux but
  * needs a delegated cgroup (systemd-run --user --scope), which the runner cannot count on.
  */
 
@@ -314,4 +316,52 @@ export async function freezeAndKill(find: () => Iterable<number> | Promise<Itera
   }
   signalEach(frozen, 'SIGKILL');
   return [...frozen];
+}
+
+/** Runs a program and resolves when it ends, whatever its exit code; rejects if it cannot start or outlives `timeout` (ms). */
+export type ExecFileFn = (file: string, args: readonly string[], opts: { timeout: number; windowsHide: boolean }) => Promise<void>;
+
+const execFileQuiet: ExecFileFn = (file, args, opts) =>
+  new Promise((resolve, reject) => {
+    execFile(file, args, { ...opts, killSignal: 'SIGKILL' }, (err) => {
+      // A non-zero exit is still an answer (the tree ended meanwhile: "process not found").
+      if (err && typeof err.code !== 'number') reject(new Error(err.message));
+      else resolve();
+    });
+  });
+
+/**
+ * The command that ends a Windows process and every process below it: `taskkill /PID <pid> /T /F`.
+ * /T walks the parent links from `pid` (so `pid` must still be alive: a pid is not reused while
+ * Node holds the child's handle, i.e. until its 'exit' event); /F because console programs, which
+ * agents are, ignore the polite WM_CLOSE. Raises RangeError for a pid that is not a real process.
+ */
+export function windowsTreeKillCommand(pid: number): { file: string; args: string[] } {
+  if (!Number.isInteger(pid) || pid <= 4) throw new RangeError(`refusing to kill process tree ${pid}`);
+  return { file: 'taskkill', args: ['/PID', String(pid), '/T', '/F'] };
+}
+
+/**
+ * Ends `pid` and its whole tree on Windows (`windowsTreeKillCommand`), awaited: resolves once
+ * taskkill has finished, at most `timeoutMs` (ms, default 5000) later; never rejects (a failure is
+ * returned as false: taskkill missing or hung; a tree already gone is true). `exec` is for tests.
+ */
+export async function killWindowsTree(pid: number, opts: { exec?: ExecFileFn; timeoutMs?: number } = {}): Promise<boolean> {
+  const { file, args } = windowsTreeKillCommand(pid);
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      (opts.exec ?? execFileQuiet)(file, args, { timeout: timeoutMs, windowsHide: true }).then(
+        () => true,
+        () => false,
+      ),
+      bound,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

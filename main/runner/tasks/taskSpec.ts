@@ -75,8 +75,31 @@ export function resolvePrompt(msg: TaskAssign): string {
   return '';
 }
 
-export function shellArgv(script: string): string[] {
-  return process.platform === 'win32' ? ['cmd.exe', '/d', '/s', '/c', script] : ['/bin/sh', '-lc', script];
+/**
+ * The argv that runs a command string through the platform's shell: `/bin/sh -lc <script>`, or on
+ * Windows `cmd.exe /d /s /c "<script>"` (no AutoRun, the outer quotes stripped by /s), which must be
+ * spawned with `windowsVerbatimArguments` (see isCmdScriptArgv): Node's own quoting would turn the
+ * script's `"` into `\"`, which cmd does not understand. The script is in the shell's own language:
+ * `%VAR%` under cmd, `$VAR` under sh.
+ */
+export function shellArgv(script: string, platform: NodeJS.Platform = process.platform): string[] {
+  return platform === 'win32' ? ['cmd.exe', '/d', '/s', '/c', `"${script}"`] : ['/bin/sh', '-lc', script];
+}
+
+/** Whether `argv` is shellArgv's cmd.exe form, to be passed to cmd verbatim (unquoted by Node). */
+export function isCmdScriptArgv(argv: readonly string[]): boolean {
+  const [file, d, s, c, script, ...rest] = argv;
+  return (
+    rest.length === 0 &&
+    /^(?:.*\\)?cmd(?:\.exe)?$/i.test(file ?? '') &&
+    d === '/d' &&
+    s === '/s' &&
+    c === '/c' &&
+    script !== undefined &&
+    script.length >= 2 &&
+    script.startsWith('"') &&
+    script.endsWith('"')
+  );
 }
 
 function resolveCommand(msg: TaskAssign, execCommand: string | undefined): { argv: string[]; source: TaskSpec['commandSource'] } {
