@@ -3,6 +3,7 @@ import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
+import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
 import { createAutostart, launchedAtLogin } from './autostart.ts';
 import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
@@ -42,6 +43,8 @@ export interface Desktop {
 }
 
 const log = logger('desktop');
+/** Notifications held for their click handler; older ones are let go (their 'close' may never come). */
+const MAX_LIVE_NOTIFICATIONS = 20;
 
 /** Must run before the app is ready: our renderer is served from a standard, secure scheme. */
 export function registerAppScheme(e: Pick<ElectronSurface, 'protocol'>): void {
@@ -62,6 +65,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   e.app.dock?.hide(); // menu-bar app: no dock icon (LSUIElement in the packaged app)
   await e.app.whenReady();
   e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
+  applyApplicationMenu(e, o.platform);
 
   const autostart = createAutostart({
     platform: o.platform,
@@ -78,7 +82,12 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     platform: o.platform,
   });
   const ourWebContents = new Set<number>();
-  const window = new MainWindow(e, { preloadPath: o.preloadPath, ourWebContents, ...(o.windowBounds ? { bounds: o.windowBounds } : {}) });
+  const window = new MainWindow(e, {
+    preloadPath: o.preloadPath,
+    ourWebContents,
+    devTools: !e.app.isPackaged,
+    ...(o.windowBounds ? { bounds: o.windowBounds } : {}),
+  });
 
   const service = await createAppService({
     home: o.home,
@@ -151,6 +160,10 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     window.send(EVENT_CHANNEL, event, payload);
     if (event === 'app:state') renderTray(payload as AppState);
   });
+  // A notification only referenced by a local is garbage-collected, and its click handler with
+  // it: hold each until clicked, closed or failed. 'close' is not guaranteed on every OS, so only
+  // the most recent ones are held.
+  const liveNotifications = new Set<object>();
   service.onTaskFinished((t) => {
     const notify = o.prefs?.get('notifications') ?? true;
     if (!notify || !e.Notification.isSupported()) return;
@@ -160,7 +173,18 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
       body: `${t.projectId}: ${promptSummary(t.prompt, 80)}${!ok && t.error ? ` — ${oneLine(t.error, 80)}` : ''}`,
       silent: ok,
     });
-    n.on('click', () => void navigate('task', t.taskId));
+    const release = (): void => void liveNotifications.delete(n);
+    n.on('click', () => {
+      release();
+      void navigate('task', t.taskId);
+    });
+    n.on('close', release);
+    n.on('failed', release);
+    liveNotifications.add(n);
+    for (const old of liveNotifications) {
+      if (liveNotifications.size <= MAX_LIVE_NOTIFICATIONS) break;
+      liveNotifications.delete(old);
+    }
     n.show();
   });
   renderTray(service.state());

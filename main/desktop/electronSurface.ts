@@ -10,7 +10,29 @@ export interface WebContentsLike {
   send(channel: string, ...args: unknown[]): void;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' } | { action: 'allow' }): void;
   on(event: 'will-navigate', listener: (event: { preventDefault(): void }, url: string) => void): unknown;
-  session: { setPermissionRequestHandler(handler: (wc: unknown, permission: string, callback: (granted: boolean) => void) => void): void };
+  on(event: 'render-process-gone', listener: (event: unknown, details: RenderProcessGoneDetails) => void): unknown;
+  reload(): void;
+  session: {
+    setPermissionRequestHandler(
+      handler: (wc: unknown, permission: string, callback: (granted: boolean) => void, details: PermissionDetails) => void,
+    ): void;
+    setPermissionCheckHandler(
+      handler: (wc: unknown, permission: string, requestingOrigin: string, details: PermissionDetails) => boolean,
+    ): void;
+  };
+}
+
+/** What Electron says about a permission's requester (request and check handlers alike). */
+export interface PermissionDetails {
+  isMainFrame: boolean;
+  /** the last URL the requesting frame loaded; may be missing for checks */
+  requestingUrl?: string;
+}
+
+/** Electron's RenderProcessGoneDetails (reason of a renderer's death). */
+export interface RenderProcessGoneDetails {
+  reason: 'clean-exit' | 'abnormal-exit' | 'killed' | 'crashed' | 'oom' | 'launch-failed' | 'integrity-failure' | 'memory-eviction';
+  exitCode: number;
 }
 
 export interface BrowserWindowLike {
@@ -43,6 +65,8 @@ export interface TrayLike {
 
 export interface MenuItemTemplate {
   id?: string;
+  /** only the roles of the minimal macOS application menu */
+  role?: 'appMenu' | 'editMenu';
   label?: string;
   type?: 'normal' | 'separator' | 'checkbox';
   checked?: boolean;
@@ -65,6 +89,7 @@ export interface ElectronSurface {
     ): unknown;
     quit(): void;
     exit(code?: number): void;
+    readonly isPackaged: boolean;
     getPath(name: 'userData' | 'home'): string;
     dock?: { hide(): void };
   };
@@ -85,10 +110,11 @@ export interface ElectronSurface {
       nodeIntegration: boolean;
       webSecurity: boolean;
       spellcheck?: boolean;
+      devTools?: boolean;
     };
   }) => BrowserWindowLike;
   Tray: new (image: unknown) => TrayLike;
-  Menu: { buildFromTemplate(template: MenuItemTemplate[]): unknown };
+  Menu: { buildFromTemplate(template: MenuItemTemplate[]): unknown; setApplicationMenu(menu: unknown): void };
   nativeImage: { createFromPath(path: string): unknown };
   ipcMain: { handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void };
   shell: { openExternal(url: string): Promise<void>; openPath(path: string): Promise<string> };
@@ -100,7 +126,10 @@ export interface ElectronSurface {
   };
   safeStorage: VaultSafeStorage;
   Notification: {
-    new (options: { title: string; body: string; silent?: boolean }): { show(): void; on(event: 'click', listener: () => void): unknown };
+    new (options: { title: string; body: string; silent?: boolean }): {
+      show(): void;
+      on(event: 'click' | 'close' | 'failed', listener: () => void): unknown;
+    };
     isSupported(): boolean;
   };
   powerMonitor: { on(event: 'resume' | 'unlock-screen', listener: () => void): unknown };

@@ -35,3 +35,21 @@ export function isExternalHttpUrl(raw: string): boolean {
     return false;
   }
 }
+
+/** The one web permission our page gets: writing to the clipboard (the wizard's "Copy code"). */
+export const ALLOWED_PERMISSION = 'clipboard-sanitized-write';
+
+/**
+ * Permission policy for both of the session's handlers (request and check): allow exactly
+ * clipboard writes asked by a main frame showing our own origin; deny everything else (camera,
+ * notifications, clipboard reads, …). `url` is the requesting URL or origin ('' when unknown).
+ */
+export function isPermissionAllowed(permission: string, url: string, isMainFrame: boolean): boolean {
+  if (permission !== ALLOWED_PERMISSION || !isMainFrame) return false;
+  try {
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST;
+  } catch {
+    return false;
+  }
+}

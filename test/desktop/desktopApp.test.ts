@@ -63,6 +63,7 @@ test('first run: the window opens locked down on the wizard; IPC round trip thro
     nodeIntegration: false,
     webSecurity: true,
     spellcheck: false,
+    devTools: true,
   });
   assert.equal(win.url, 'app://sibyl/index.html');
   assert.equal(win.visible, true);
@@ -74,7 +75,7 @@ test('first run: the window opens locked down on the wizard; IPC round trip thro
   win.webContents.emit('will-navigate', { preventDefault: () => (prevented = true) }, 'https://evil.example/');
   assert.ok(prevented, 'navigation away is blocked');
   let granted: boolean | undefined;
-  win.webContents.permissionHandler?.(null, 'media', (g) => (granted = g));
+  win.webContents.permissionHandler?.(null, 'media', (g) => (granted = g), { isMainFrame: true, requestingUrl: 'app://sibyl/index.html' });
   assert.equal(granted, false);
   const res = (await e.invoke(trusted(), 'app:state', {})) as { ok: boolean; value: AppState };
   assert.equal(res.ok, true);

@@ -36,10 +36,16 @@ export class FakeWebContents extends Emitter implements WebContentsLike {
   readonly id = nextId++;
   readonly sent: { channel: string; args: unknown[] }[] = [];
   openHandler: ((d: { url: string }) => { action: 'deny' } | { action: 'allow' }) | undefined;
-  permissionHandler: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | undefined;
+  permissionHandler: Parameters<WebContentsLike['session']['setPermissionRequestHandler']>[0] | undefined;
+  checkHandler: Parameters<WebContentsLike['session']['setPermissionCheckHandler']>[0] | undefined;
+  reloads = 0;
   readonly session = {
     setPermissionRequestHandler: (h: NonNullable<FakeWebContents['permissionHandler']>) => void (this.permissionHandler = h),
+    setPermissionCheckHandler: (h: NonNullable<FakeWebContents['checkHandler']>) => void (this.checkHandler = h),
   };
+  reload(): void {
+    this.reloads++;
+  }
   send(channel: string, ...args: unknown[]): void {
     this.sent.push({ channel, args });
   }
@@ -120,10 +126,13 @@ export class FakeTray extends Emitter implements TrayLike {
 
 export class FakeNotification extends Emitter {
   static shown: { title: string; body: string }[] = [];
+  /** weak, so tests can see whether the app still holds a notification after a GC */
+  static made: WeakRef<FakeNotification>[] = [];
   readonly options: { title: string; body: string };
   constructor(options: { title: string; body: string }) {
     super();
     this.options = options;
+    FakeNotification.made.push(new WeakRef(this));
   }
   show(): void {
     FakeNotification.shown.push(this.options);
@@ -141,13 +150,16 @@ export interface FakeElectron extends ElectronSurface {
   exitCode: number | undefined;
   online: boolean;
   protocolHandlers: Map<string, (r: { url: string }) => Response | Promise<Response>>;
+  /** what Menu.setApplicationMenu got ('unset' until called) */
+  appMenu: unknown;
 }
 
 export function fakeElectron(
-  opts: { singleInstance?: boolean; loginItem?: boolean; keyring?: boolean; userData?: string } = {},
+  opts: { singleInstance?: boolean; loginItem?: boolean; keyring?: boolean; userData?: string; packaged?: boolean } = {},
 ): FakeElectron {
   FakeBrowserWindow.all = [];
   FakeNotification.shown = [];
+  FakeNotification.made = [];
   const appEvents = new Emitter();
   const power = new Emitter();
   const handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
@@ -160,6 +172,7 @@ export function fakeElectron(
     exitCode: undefined,
     online: true,
     protocolHandlers: new Map(),
+    appMenu: 'unset',
     invoke: (event, channel, input) => {
       const h = handlers.get('sibyl:invoke');
       if (!h) throw new Error('no IPC handler registered');
@@ -174,10 +187,11 @@ export function fakeElectron(
       getLoginItemSettings: () => ({ openAtLogin: login }) as ReturnType<ElectronSurface['app']['getLoginItemSettings']>,
       setLoginItemSettings: (s) => void (login = s.openAtLogin ?? false),
       getPath: () => userData,
+      isPackaged: opts.packaged ?? false,
     },
     BrowserWindow: FakeBrowserWindow,
     Tray: FakeTray,
-    Menu: { buildFromTemplate: (t) => t },
+    Menu: { buildFromTemplate: (t) => t, setApplicationMenu: (m) => void (e.appMenu = m) },
     nativeImage: { createFromPath: (p) => ({ path: p }) },
     ipcMain: { handle: (channel, listener) => void handlers.set(channel, listener) },
     shell: {
