@@ -47,6 +47,9 @@ test('the app ships its bundles and package.json, never sources or tests', () =>
   const included = config.files.filter((p) => !p.startsWith('!'));
   assert.deepEqual(included.sort(), ['out/**', 'package.json']);
   for (const p of config.files) assert.doesNotMatch(p.replace(/^!/, ''), /^(main|preload|renderer|test|scripts|bench)\//);
+  // The bundles contain the runtime dependencies; source maps stay home.
+  assert.ok(config.files.includes('!node_modules/**'));
+  assert.ok(config.files.includes('!out/**/*.map'));
 });
 
 test('tray images and the CLI go to resources under their own names', () => {
@@ -54,6 +57,7 @@ test('tray images and the CLI go to resources under their own names', () => {
     { from: 'build/tray', to: 'tray' },
     { from: 'bin/sibyl-runner.js', to: 'cli/bin/sibyl-runner.js' },
     { from: 'out/cli.mjs', to: 'cli/out/cli.mjs' },
+    { from: 'build/bin', to: 'bin' },
   ]);
   // bin/sibyl-runner.js loads the bundle from ../out/cli.mjs, so the two keep that layout.
   assert.match(readFileSync(join(root, 'bin/sibyl-runner.js'), 'utf8'), /'\.\.\/out\/cli\.mjs'/);
