@@ -124,6 +124,7 @@ test('agentEnv drops every variable holding a runner token anywhere in its value
       SIBYL_REFRESH_TOKEN: 'not-ours-but-a-token-name',
       SIBYL_SANDBOX_ID: 'from-the-environment',
       UNRELATED_SIBYL_NOTE: 'kept',
+      ELECTRON_RUN_AS_NODE: '1',
     },
     spec: spec(),
     worktreePath: '/wt',
@@ -146,6 +147,7 @@ test('agentEnv drops every variable holding a runner token anywhere in its value
     'SIBYL_SERVER_URL',
     'SIBYL_LOG_DIR',
     'SIBYL_REFRESH_TOKEN',
+    'ELECTRON_RUN_AS_NODE',
   ])
     assert.equal(env[gone], undefined, gone);
   assert.equal(env.SIBYL_SANDBOX_ID, 'sbx-1', 'the configured sandbox id, as §5.10 sets it');

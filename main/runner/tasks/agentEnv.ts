@@ -9,7 +9,8 @@ export const PROMPT_ENV_MAX_BYTES = 64 * 1024;
 /**
  * Held back from the agent by name: the original's token variables (§5.10), and every variable
  * the runner reads as its own configuration (loadConfig.ts), above all SIBYL_CONFIG_FILE and
- * SIBYL_CONFIG_DIR, which say where credentials.json is. (SIBYL_SANDBOX_ID is set again below.)
+ * SIBYL_CONFIG_DIR, which say where credentials.json is; and the launcher's ELECTRON_RUN_AS_NODE.
+ * (SIBYL_SANDBOX_ID is set again below.)
  */
 const SCRUBBED: ReadonlySet<string> = new Set([
   'SIBYL_RUNNER_TOKEN',
@@ -18,6 +19,9 @@ const SCRUBBED: ReadonlySet<string> = new Set([
   'SIBYL_ACCESS_TOKEN',
   'SIBYL_REFRESH_TOKEN',
   ...RUNNER_ENV_VARS,
+  // The packaged CLI runs on the app's Electron in Node mode; an agent that starts an Electron
+  // program (an editor, another tool) must get the real thing, not a Node.
+  'ELECTRON_RUN_AS_NODE',
 ]);
 
 /** Shorter strings are not treated as secrets: a substring test on them would drop unrelated variables. */
