@@ -95,7 +95,10 @@ export type FileSettingField = keyof typeof FILE_SETTINGS;
 const configKey = <K extends keyof typeof ConfigFileSchema.shape>(key: K) => ConfigFileSchema.shape[key].unwrap();
 
 export const Settings = z.object({
+  /** true only when the OS will start the app at login (read back from the OS) */
   startAtLogin: z.boolean(),
+  /** what to do when the OS holds the login item back, e.g. macOS 13+ "approve … in System Settings → General → Login Items" */
+  startAtLoginHint: z.string().optional(),
   notifications: z.boolean(),
   maxAgents: configKey(FILE_SETTINGS.maxAgents),
   worktreeBase: configKey(FILE_SETTINGS.worktreeBase),
@@ -106,7 +109,7 @@ export const Settings = z.object({
 });
 export type Settings = z.infer<typeof Settings>;
 
-export const SettingsPatch = Settings.omit({ credentialsStorage: true }).partial();
+export const SettingsPatch = Settings.omit({ credentialsStorage: true, startAtLoginHint: true }).partial();
 
 export const ProjectLink = z.object({
   path: z.string(),
@@ -118,6 +121,10 @@ export const ProjectLink = z.object({
   remoteUrl: z.string().nullable(),
 });
 export type ProjectLink = z.infer<typeof ProjectLink>;
+
+/** An error that kept the runner from starting, as the window and the tray show it: what, the fix, where. */
+export const StartError = z.object({ code: z.string(), message: z.string(), remedy: z.enum(REMEDIES), detail: z.string().optional() });
+export type StartError = z.infer<typeof StartError>;
 
 /** What the window shows: registration plus the daemon's live state (null before registration). */
 export const AppState = z.object({
@@ -136,6 +143,13 @@ export const AppState = z.object({
    * Not the same as signed out: the credentials may be there.
    */
   credentialsError: z.object({ code: z.string(), message: z.string(), remedy: z.enum(REMEDIES) }).optional(),
+  /**
+   * why the runner is not running as configured: runner.yaml (or a SIBYL_* variable) does not
+   * validate (code `config_invalid`, remedy `fixConfig`; `detail` names the file and key), or the
+   * runner failed to start (the error's own code and remedy). Absent when it started or was not
+   * asked to. While set, the rest of the state shows defaults, not the broken file.
+   */
+  startError: StartError.optional(),
   daemon: Snapshot.nullable(),
 });
 export type AppState = z.infer<typeof AppState>;

@@ -1,16 +1,20 @@
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AppState, EventChannel, EventPayload } from '../../preload/contract.ts';
+import type { AppState, EventChannel, EventPayload, StartError } from '../../preload/contract.ts';
 import type { CredentialStore, Credentials } from '../runner/config/credentials.ts';
-import { loadConfig, resolveConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
+import { RunnerConfigFile } from '../runner/config/configFile.ts';
+import { loadConfig, locateConfig, resolveConfig, type LoadedConfig } from '../runner/config/loadConfig.ts';
 import { validationError } from '../runner/config/readValidated.ts';
 import { ConfigFileSchema, type ConfigFile } from '../runner/config/schema.ts';
 import { errorMessage, remedyOf, RunnerError } from '../runner/errors.ts';
+import { logger } from '../runner/logger.ts';
 import { historyBackend, type HistoryBackend } from '../runner/history/historyBackend.ts';
 import type { HistoryStore } from '../runner/history/historyStore.ts';
 import { ProjectLinks } from '../runner/projects/links.ts';
 import { redactUrl } from '../runner/redact.ts';
 import { openHistory } from '../runner/services.ts';
 import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
+import { detailOf } from './dispatch.ts';
 import type { LoginShellOptions } from './loginShellEnv.ts';
 import { RunnerHost } from './runnerHost.ts';
 
@@ -19,7 +23,15 @@ export interface DesktopPorts {
   openPath(path: string): Promise<void>;
   openExternal(url: string): Promise<void>;
   pickFolder(defaultPath?: string): Promise<string | null>;
-  loginItem: { get(): Promise<boolean>; set(enabled: boolean): Promise<void> };
+  /**
+   * The OS login item: `get` is whether the OS will start the app; `state`, where the OS says more
+   * (macOS 13+: approval pending in System Settings), gives a hint for the window.
+   */
+  loginItem: {
+    get(): Promise<boolean>;
+    set(enabled: boolean): Promise<void>;
+    state?(): Promise<{ status: string; hint?: string }>;
+  };
   /** desktop-only preferences (electron-store in the app) */
   prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
   /** where secrets live (the app passes its OS-encrypted store when the OS has one) */
@@ -42,6 +54,20 @@ export interface AppServiceOptions {
   history?: HistoryBackend;
 }
 
+const log = logger('app');
+
+/**
+ * An error as AppState.startError carries it: a RunnerError keeps its code and remedy (ConfigError:
+ * `config_invalid`, `fixConfig`) and its context as `detail`; anything else is `start_failed`, retry.
+ */
+export function startErrorOf(err: unknown): StartError {
+  if (err instanceof RunnerError) {
+    const { detail } = detailOf(err);
+    return { code: err.code, message: err.message, remedy: err.remedy === 'none' ? 'retry' : err.remedy, ...(detail ? { detail } : {}) };
+  }
+  return { code: 'start_failed', message: errorMessage(err), remedy: 'retry' };
+}
+
 export type AppEventListener = <E extends EventChannel>(event: E, payload: EventPayload<E>) => void;
 
 /**
@@ -60,6 +86,10 @@ export class AppContext {
   #version = 0;
   #signedIn = false;
   #credentialsError: AppState['credentialsError'];
+  /** runner.yaml (or the environment) did not validate at the last load; `#loaded` is then the defaults */
+  #configError: StartError | undefined;
+  /** the runner failed to start with a valid configuration */
+  #runError: StartError | undefined;
   #notifications: boolean;
   /** readable even when this process runs no daemon (attached to a headless one, or stopped) */
   #ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
@@ -68,7 +98,15 @@ export class AppContext {
     this.opts = opts;
     this.ports = opts.ports;
     this.credentials = credentials;
-    this.#loaded = this.#load();
+    // An invalid runner.yaml must not stop the app: it starts on the defaults and says what is
+    // wrong, so the window (Settings, the wizard) can still fix the file.
+    try {
+      this.#loaded = this.#load();
+    } catch (err) {
+      this.#configError = startErrorOf(err);
+      this.#loaded = this.#defaults();
+      log.error('runner.yaml is not valid; starting without it', { error: err });
+    }
     this.#notifications = opts.ports.prefs?.get('notifications') ?? true;
     this.links = new ProjectLinks({ homeDir: opts.home, configDir: dirname(opts.configPath) });
     this.host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => this.pushState() });
@@ -88,14 +126,34 @@ export class AppContext {
     this.ports.prefs?.set('notifications', on);
   }
 
-  /** Re-read runner.yaml (after an edit); raises ConfigError when it no longer validates. */
+  /** True while runner.yaml (or the environment) does not validate: the state carries it as `startError`. */
+  get configBroken(): boolean {
+    return this.#configError !== undefined;
+  }
+
+  /**
+   * Re-read runner.yaml (after an edit); raises ConfigError when it no longer validates (and keeps
+   * the last good one). A read that succeeds clears a configuration error.
+   */
   reload(): LoadedConfig {
-    this.#loaded = this.#load();
+    try {
+      this.#loaded = this.#load();
+    } catch (err) {
+      if (this.#configError) this.#configError = startErrorOf(err);
+      throw err;
+    }
+    this.#configError = undefined;
     return this.#loaded;
   }
 
   #load(): LoadedConfig {
     return loadConfig({ flags: { config: this.opts.configPath }, env: this.opts.env, home: this.opts.home });
+  }
+
+  /** The configuration the app runs on while runner.yaml is invalid: defaults for the same file (writes go there). */
+  #defaults(): LoadedConfig {
+    const path = locateConfig(this.opts.configPath, this.opts.env, this.opts.home);
+    return { config: resolveConfig({}, path, {}, {}, this.opts.home), path, file: new RunnerConfigFile(path), exists: existsSync(path) };
   }
 
   on(listener: AppEventListener): () => void {
@@ -121,6 +179,7 @@ export class AppContext {
       attached: this.host.attached,
       signedIn: this.#signedIn,
       ...(this.#credentialsError ? { credentialsError: this.#credentialsError } : {}),
+      ...(this.startError ? { startError: this.startError } : {}),
       daemon: this.host.snapshot(),
     };
   }
@@ -146,11 +205,44 @@ export class AppContext {
     this.#signedIn = Boolean(c.runner_token || c.access_token || creds.access_token || creds.refresh_token || creds.runner_token);
   }
 
-  /** Re-read runner.yaml and credentials, then start (or attach to) the runner they describe. */
+  /** Why the runner is not running as configured (the configuration first); undefined when nothing is wrong. */
+  get startError(): StartError | undefined {
+    return this.#configError ?? this.#runError;
+  }
+
+  /** The first start: a failure is logged and kept as `startError`, never thrown; an invalid runner.yaml starts nothing. */
+  async start(): Promise<void> {
+    if (this.#configError) return;
+    try {
+      await this.host.start(this.#loaded);
+      this.#runError = undefined;
+    } catch (err) {
+      this.#runError = startErrorOf(err);
+      log.error('could not start the runner', { error: err });
+    }
+  }
+
+  /**
+   * Re-read runner.yaml and credentials, then start (or attach to) the runner they describe.
+   * A failure is kept as `startError`, pushed, and raised.
+   */
   async restart(): Promise<AppState> {
-    this.reload();
-    await this.refreshSignedIn();
-    await this.host.start(this.#loaded);
+    try {
+      this.reload();
+    } catch (err) {
+      this.#configError = startErrorOf(err);
+      this.pushState();
+      throw err;
+    }
+    try {
+      await this.refreshSignedIn();
+      await this.host.start(this.#loaded);
+      this.#runError = undefined;
+    } catch (err) {
+      this.#runError = startErrorOf(err);
+      this.pushState();
+      throw err;
+    }
     return this.pushState();
   }
 

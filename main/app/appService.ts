@@ -1,6 +1,5 @@
 import type { AppState, Handlers } from '../../preload/contract.ts';
 import { credentialsPathFor, FileCredentialStore } from '../runner/config/credentials.ts';
-import { logger } from '../runner/logger.ts';
 import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
 import { AppContext, type AppEventListener, type AppServiceOptions } from './appContext.ts';
 import { historyHandlers } from './handlers/history.ts';
@@ -35,8 +34,6 @@ export interface AppService {
   onEvent(listener: AppEventListener): () => void;
   close(): Promise<void>;
 }
-
-const log = logger('app');
 
 /**
  * Everything the desktop window can ask for, over the same core the CLI runs. No Electron here:
@@ -81,7 +78,7 @@ export async function createAppService(given: AppServiceOptions): Promise<AppSer
   } satisfies Handlers;
 
   await app.refreshSignedIn();
-  await app.host.start(app.loaded).catch((err: unknown) => log.error('could not start the runner', { error: err }));
+  await app.start();
 
   return {
     handlers,

@@ -28,7 +28,7 @@ export async function dispatch(handlers: Handlers, channel: unknown, input: unkn
 }
 
 /** Where it happened (file, key, url…), for the window's "Details" disclosure. */
-function detailOf(err: RunnerError): { detail?: string } {
+export function detailOf(err: RunnerError): { detail?: string } {
   const parts = Object.entries(err.context)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}: ${String(v)}`);

@@ -1,10 +1,25 @@
 import { readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { App, Settings } from 'electron';
+import type { App, LoginItemSettings } from 'electron';
 import { writeFileAtomic } from '../runner/config/atomicWrite.ts';
 
-/** Passed to the app when the OS starts it at login: start in the tray, no window. */
+/**
+ * On the login item's command line (XDG autostart, the Windows Run key). The app no longer needs
+ * it — a registered runner always starts in the tray — but Windows matches Run-key entries by their
+ * arguments, so it stays for entries made by earlier versions.
+ */
 export const HIDDEN_FLAG = '--hidden';
+
+/**
+ * The login item as the OS reports it: `enabled` (the OS will start the app), `off`, or — macOS 13+
+ * — `requires-approval` (registered, but the user must allow it in System Settings → General →
+ * Login Items) and `not-found` (macOS cannot find the app's login item).
+ */
+export interface LoginItemState {
+  status: 'enabled' | 'off' | 'requires-approval' | 'not-found';
+  /** what to do about a state that is not what was asked for; absent for `enabled` and `off` */
+  hint?: string;
+}
 
 export interface AutostartDeps {
   platform: NodeJS.Platform;
@@ -18,8 +33,10 @@ export interface AutostartDeps {
 }
 
 export interface Autostart {
-  /** Whether the OS will start the app at login, read back from the OS each time. */
+  /** Whether the OS will start the app at login, read back from the OS each time (`state().status === 'enabled'`). */
   get(): Promise<boolean>;
+  /** The OS's own state of the login item, with a hint when it needs the user. */
+  state(): Promise<LoginItemState>;
   set(enabled: boolean): Promise<void>;
   /** Where the setting lives, for settings and logs. */
   describe(): string;
@@ -27,54 +44,54 @@ export interface Autostart {
 
 export function createAutostart(deps: AutostartDeps): Autostart {
   const args = [...(deps.args ?? []), HIDDEN_FLAG];
+  const withGet = (a: Omit<Autostart, 'get'>): Autostart => ({ ...a, get: async () => (await a.state()).status === 'enabled' });
   switch (deps.platform) {
     case 'darwin':
-      return {
-        get: async () => deps.app.getLoginItemSettings().openAtLogin,
-        set: async (enabled) => {
-          // `openAsHidden` only works with the pre-macOS 13 login-item API and is gone from
-          // Electron's types; macOS 13+ login items (SMAppService) also drop `args`, so
-          // `launchedAtLogin` below asks the OS instead (wasOpenedAtLogin).
-          const settings: Settings & { openAsHidden: boolean } = { openAtLogin: enabled, openAsHidden: true, args };
-          deps.app.setLoginItemSettings(settings);
-        },
+      return withGet({
+        state: async () => macLoginItemState(deps.app.getLoginItemSettings()),
+        // macOS 13+ login items (SMAppService, Electron's default `mainAppService`) take no
+        // arguments and `openAsHidden` is gone: the app itself decides to start in the tray.
+        set: async (enabled) => deps.app.setLoginItemSettings({ openAtLogin: enabled }),
         describe: () => 'macOS login item',
-      };
+      });
     case 'win32': {
       // Windows keeps one command line in the HKCU Run key; the lookup must name the same
       // executable and arguments or Electron reports it as not set.
       const item = { path: deps.execPath, args: args.map(windowsArg) };
-      return {
-        get: async () => {
+      return withGet({
+        state: async () => {
           const s = deps.app.getLoginItemSettings(item);
           // `executableWillLaunchAtLogin` is false when the user disabled the entry in Task Manager.
-          return s.openAtLogin && s.executableWillLaunchAtLogin;
+          return { status: s.openAtLogin && s.executableWillLaunchAtLogin ? 'enabled' : 'off' };
         },
         set: async (enabled) => deps.app.setLoginItemSettings({ openAtLogin: enabled, enabled, ...item }),
         describe: () => 'Windows startup entry (HKCU Run registry key)',
-      };
+      });
     }
     default:
-      return xdgAutostart(deps, args);
+      return withGet(xdgAutostart(deps, args));
   }
 }
 
 /**
- * True when the OS started this process at login, so the window stays closed: `--hidden` (XDG
- * autostart, Windows login items), or macOS reporting that it opened the app at login.
+ * macOS 13+ reports the login item's `status`; trust it when it says more than on/off
+ * (`requires-approval` is registered but will not run). Before macOS 13 only `openAtLogin` is meaningful.
  */
-export function launchedAtLogin(deps: {
-  platform: NodeJS.Platform;
-  argv: readonly string[];
-  app: Pick<App, 'getLoginItemSettings'>;
-}): boolean {
-  if (deps.argv.includes(HIDDEN_FLAG)) return true;
-  // macOS 13+ login items (SMAppService) drop the arguments.
-  return deps.platform === 'darwin' && deps.app.getLoginItemSettings().wasOpenedAtLogin;
+export function macLoginItemState(s: Pick<LoginItemSettings, 'openAtLogin' | 'status'>): LoginItemState {
+  switch (s.status) {
+    case 'enabled':
+      return { status: 'enabled' };
+    case 'requires-approval':
+      return { status: 'requires-approval', hint: 'approve Sibyl Runner in System Settings → General → Login Items' };
+    case 'not-found':
+      return { status: 'not-found', hint: 'macOS cannot find the login item: move Sibyl Runner to Applications and turn this on again' };
+    default:
+      return { status: s.openAtLogin ? 'enabled' : 'off' };
+  }
 }
 
 /** Electron's login-item API does not cover Linux: an XDG autostart entry does (freedesktop Desktop Application Autostart spec). */
-function xdgAutostart(deps: AutostartDeps, args: string[]): Autostart {
+function xdgAutostart(deps: AutostartDeps, args: string[]): Omit<Autostart, 'get'> {
   const configHome = deps.env.XDG_CONFIG_HOME;
   // The base-directory spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
   const base = configHome && isAbsolute(configHome) ? configHome : join(deps.homeDir, '.config');
@@ -82,16 +99,16 @@ function xdgAutostart(deps: AutostartDeps, args: string[]): Autostart {
   // Inside an AppImage, execPath points into a mount that disappears when the app quits.
   const executable = deps.env.APPIMAGE || deps.execPath;
   return {
-    get: async () => {
+    state: async () => {
       let text: string;
       try {
         text = await readFile(path, 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'off' };
         throw err;
       }
       const entry = desktopEntryKeys(text);
-      return entry.get('Hidden') !== 'true' && entry.get('X-GNOME-Autostart-enabled') !== 'false';
+      return { status: entry.get('Hidden') !== 'true' && entry.get('X-GNOME-Autostart-enabled') !== 'false' ? 'enabled' : 'off' };
     },
     set: async (enabled) => {
       if (!enabled) return rm(path, { force: true });

@@ -1,11 +1,12 @@
 import { createAppService, type AppService } from '../app/appService.ts';
+import { unavailableAppService } from '../app/unavailableService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
-import { createAutostart, launchedAtLogin } from './autostart.ts';
+import { createAutostart, type LoginItemState } from './autostart.ts';
 import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
@@ -67,6 +68,15 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
   applyApplicationMenu(e, o.platform);
 
+  // The tray first: whatever fails below is shown in it (and in the window), never only on stderr.
+  const tray = new TrayController({
+    electron: e,
+    tray: new e.Tray(e.nativeImage.createFromPath(trayImagePath(o.trayDir, 'offline', o.platform))),
+    trayDir: o.trayDir,
+    platform: o.platform,
+    onAction: (id, checked) => void onTrayAction(id, checked),
+  });
+
   const autostart = createAutostart({
     platform: o.platform,
     app: e.app,
@@ -74,12 +84,6 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     env: o.env,
     execPath: o.execPath,
     ...(o.autostartArgs ? { args: o.autostartArgs } : {}),
-  });
-  const credentials = await createVault({
-    safeStorage: e.safeStorage,
-    userData: e.app.getPath('userData'),
-    configPath: o.configPath,
-    platform: o.platform,
   });
   const ourWebContents = new Set<number>();
   const window = new MainWindow(e, {
@@ -89,29 +93,44 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     ...(o.windowBounds ? { bounds: o.windowBounds } : {}),
   });
 
-  const service = await createAppService({
-    home: o.home,
-    configPath: o.configPath,
-    env: o.env,
-    loginShell: true,
-    ports: {
-      openPath: async (p) => {
-        const err = await e.shell.openPath(p);
-        if (err) throw new Error(err);
+  // An invalid runner.yaml, unreadable credentials and a failed runner start are kept in the
+  // service's state (startError, credentialsError); anything else that breaks the app layer
+  // leaves a service that only reports it.
+  let service: AppService;
+  try {
+    const credentials = await createVault({
+      safeStorage: e.safeStorage,
+      userData: e.app.getPath('userData'),
+      configPath: o.configPath,
+      platform: o.platform,
+    });
+    service = await createAppService({
+      home: o.home,
+      configPath: o.configPath,
+      env: o.env,
+      loginShell: true,
+      ports: {
+        openPath: async (p) => {
+          const err = await e.shell.openPath(p);
+          if (err) throw new Error(err);
+        },
+        openExternal: (url) => e.shell.openExternal(url),
+        pickFolder: async (defaultPath) => {
+          const r = await e.dialog.showOpenDialog({
+            properties: ['openDirectory', 'createDirectory'],
+            ...(defaultPath ? { defaultPath } : {}),
+          });
+          return r.canceled ? null : (r.filePaths[0] ?? null);
+        },
+        loginItem: { get: () => autostart.get(), set: (v) => autostart.set(v), state: () => autostart.state() },
+        ...(o.prefs ? { prefs: o.prefs } : {}),
+        credentials,
       },
-      openExternal: (url) => e.shell.openExternal(url),
-      pickFolder: async (defaultPath) => {
-        const r = await e.dialog.showOpenDialog({
-          properties: ['openDirectory', 'createDirectory'],
-          ...(defaultPath ? { defaultPath } : {}),
-        });
-        return r.canceled ? null : (r.filePaths[0] ?? null);
-      },
-      loginItem: { get: () => autostart.get(), set: (v) => autostart.set(v) },
-      ...(o.prefs ? { prefs: o.prefs } : {}),
-      credentials,
-    },
-  });
+    });
+  } catch (err) {
+    log.error('the app could not start', { error: err });
+    service = unavailableAppService(err);
+  }
   registerIpc(e.ipcMain, service.handlers, ourWebContents);
 
   let quitting = false;
@@ -124,26 +143,28 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     e.app.exit(0);
   };
 
-  const tray = new TrayController({
-    electron: e,
-    tray: new e.Tray(e.nativeImage.createFromPath(trayImagePath(o.trayDir, 'offline', o.platform))),
-    trayDir: o.trayDir,
-    platform: o.platform,
-    onAction: (id, checked) => void onTrayAction(id, checked),
-  });
-  let startAtLogin = await autostart.get().catch(() => false);
-  const renderTray = (state: AppState): void => tray.update(trayModel(state, { startAtLogin }));
+  // The OS's own login-item state (macOS 13+ may hold it for approval), not what was last set.
+  const offLoginItem: LoginItemState = { status: 'off' };
+  let loginItem = await autostart.state().catch(() => offLoginItem);
+  const renderTray = (state: AppState): void =>
+    tray.update(trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint }));
+
+  /** Show and focus the window. A menu-bar-only macOS app is not active, so its window would open behind others. */
+  async function showWindow(): Promise<void> {
+    await window.show();
+    if (o.platform === 'darwin') e.app.focus({ steal: true });
+  }
 
   async function onTrayAction(id: string, checked?: boolean): Promise<void> {
     try {
-      if (id === 'open') await window.show();
+      if (id === 'open') await showWindow();
       else if (id === 'pause') await service.handlers['runner:pause']({});
       else if (id === 'resume') await service.handlers['runner:resume']({});
       else if (id === 'register') await navigate('wizard');
       else if (id === 'quit') await quit();
       else if (id === 'startAtLogin') {
         await autostart.set(Boolean(checked));
-        startAtLogin = await autostart.get();
+        loginItem = await autostart.state();
         renderTray(service.state());
       } else if (id.startsWith('task:')) await navigate('task', id.slice(5));
     } catch (err) {
@@ -152,7 +173,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   }
 
   async function navigate(route: 'wizard' | 'task', taskId?: string): Promise<void> {
-    await window.show();
+    await showWindow();
     window.send(EVENT_CHANNEL, 'app:navigate', { route, ...(taskId ? { taskId } : {}) });
   }
 
@@ -200,8 +221,8 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   }, 5000);
   netTimer.unref();
 
-  e.app.on('second-instance', () => void window.show());
-  e.app.on('activate', () => void window.show());
+  e.app.on('second-instance', () => void showWindow());
+  e.app.on('activate', () => void showWindow());
   e.app.on('window-all-closed', () => {
     /* stay in the tray: closing the window keeps the runner */
   });
@@ -211,7 +232,9 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     void quit();
   });
 
-  const atLogin = launchedAtLogin({ platform: o.platform, argv: o.argv, app: e.app });
-  if (!service.state().registered || !atLogin) await window.show();
+  // A registered runner starts in the tray on every OS (a macOS login item passes no --hidden and
+  // cannot be told apart reliably); the window opens on first run and when something needs fixing.
+  const first = service.state();
+  if (!first.registered || first.startError) await showWindow();
   return { service, window, tray, quit };
 }

@@ -89,6 +89,8 @@ export interface ElectronSurface {
     ): unknown;
     quit(): void;
     exit(code?: number): void;
+    /** `steal` (macOS): activate the app even when another one is active */
+    focus(options?: { steal: boolean }): void;
     readonly isPackaged: boolean;
     getPath(name: 'userData' | 'home'): string;
     dock?: { hide(): void };

@@ -33,6 +33,9 @@ void startDesktop(surface, {
   prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },
   windowBounds: { get: () => prefs.get('windowBounds'), set: (b) => prefs.set('windowBounds', b) },
 }).catch((err: unknown) => {
+  // startDesktop keeps configuration, credential and start errors in the tray and the window; this
+  // is only for a failure before either exists (Electron itself): say it in a dialog, not just on stderr.
   console.error('Sibyl Runner failed to start:', err);
+  electron.dialog.showErrorBox('Sibyl Runner could not start', err instanceof Error ? err.message : String(err));
   electron.app.exit(1);
 });

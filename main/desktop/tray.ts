@@ -10,6 +10,8 @@ export function trayImagePath(trayDir: string, icon: TrayIcon, platform: NodeJS.
 /**
  * Renders a TrayModel onto the real tray, only when it changed; actions go to `onAction(id)`.
  * Updates are coalesced for at most `delayMs`, so a burst of state changes renders once.
+ * A left click opens the window (`onAction('open')`) on Windows and Linux, where it is the usual
+ * gesture and the context menu is on the right button; on macOS any click opens the menu.
  */
 export class TrayController {
   readonly #e: Pick<ElectronSurface, 'Menu' | 'nativeImage'>;
@@ -38,6 +40,8 @@ export class TrayController {
     this.#platform = opts.platform;
     this.#onAction = opts.onAction;
     this.#delayMs = opts.delayMs ?? 50;
+    // macOS shows the context menu on a left click itself; a 'click' handler there would open the window too.
+    if (opts.platform !== 'darwin') this.#tray.on('click', () => this.#onAction('open'));
   }
 
   update(model: TrayModel): void {

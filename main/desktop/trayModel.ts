@@ -19,6 +19,7 @@ export interface TrayModel {
 
 /** The tray's icon for each described link state. */
 const ICONS: Record<LinkKind, TrayIcon> = {
+  needsAttention: 'error',
   unregistered: 'offline',
   notRunning: 'offline',
   stopped: 'offline',
@@ -52,6 +53,7 @@ export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
   switch (link.kind) {
     case 'signedOut':
       return { icon, text: `${link.label} — ${remedyAction(link.remedy).toLowerCase()}` };
+    case 'needsAttention':
     case 'credentialsUnreadable':
     case 'unreachable':
     case 'stopped':
@@ -65,8 +67,11 @@ export function trayStatus(state: AppState): { icon: TrayIcon; text: string } {
   }
 }
 
-/** The whole tray, as a pure function of state: unit-tested for every state. */
-export function trayModel(state: AppState, opts: { startAtLogin: boolean }): TrayModel {
+/**
+ * The whole tray, as a pure function of state: unit-tested for every state. `loginItemHint` is set
+ * when the OS holds the login item back (macOS: waiting for approval in System Settings).
+ */
+export function trayModel(state: AppState, opts: { startAtLogin: boolean; loginItemHint?: string | undefined }): TrayModel {
   const { icon, text } = trayStatus(state);
   const d = state.daemon;
   const running = d?.running ?? [];
@@ -86,7 +91,12 @@ export function trayModel(state: AppState, opts: { startAtLogin: boolean }): Tra
     menu.push(d.paused ? { id: 'resume', label: 'Resume' } : { id: 'pause', label: 'Pause new tasks' });
   }
   menu.push(
-    { id: 'startAtLogin', label: 'Start at login', type: 'checkbox', checked: opts.startAtLogin },
+    {
+      id: 'startAtLogin',
+      label: opts.loginItemHint ? `Start at login — ${opts.loginItemHint}` : 'Start at login',
+      type: 'checkbox',
+      checked: opts.startAtLogin,
+    },
     { id: 'register', label: state.registered ? 'Re-register…' : 'Register…' },
     { id: 'sep-quit', type: 'separator' },
     { id: 'quit', label: running.length ? `Quit (stops ${running.length} running)` : 'Quit' },

@@ -1,6 +1,7 @@
 import { logger } from '../runner/logger.ts';
 import type { BrowserWindowLike, ElectronSurface, RenderProcessGoneDetails, WindowBounds } from './electronSurface.ts';
 import { APP_URL, isExternalHttpUrl, isPermissionAllowed } from './senderCheck.ts';
+import { placeWindow } from './windowBounds.ts';
 
 const log = logger('window');
 
@@ -24,7 +25,7 @@ export const CRASH_PAGE_URL = `data:text/html;charset=utf-8,${encodeURIComponent
  * Closing it keeps the runner (the tray stays); it is created again on demand.
  */
 export class MainWindow {
-  readonly #e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>;
+  readonly #e: Pick<ElectronSurface, 'BrowserWindow' | 'shell' | 'screen'>;
   readonly #preload: string;
   readonly #ours: Set<number>;
   readonly #bounds: { get(): WindowBounds | undefined; set(b: WindowBounds): void } | undefined;
@@ -36,7 +37,7 @@ export class MainWindow {
   #crashPage = false;
 
   constructor(
-    e: Pick<ElectronSurface, 'BrowserWindow' | 'shell'>,
+    e: Pick<ElectronSurface, 'BrowserWindow' | 'shell' | 'screen'>,
     opts: {
       preloadPath: string;
       ourWebContents: Set<number>;
@@ -80,7 +81,11 @@ export class MainWindow {
       return existing;
     }
     // Where the user left it last time (a desktop-only preference).
-    const saved = this.#bounds?.get();
+    // Checked against the displays attached now: a monitor may be gone since.
+    const saved = placeWindow(this.#bounds?.get(), this.#e.screen.getAllDisplays(), this.#e.screen.getPrimaryDisplay(), {
+      width: 720,
+      height: 480,
+    });
     const win = new this.#e.BrowserWindow({
       width: saved?.width ?? 1080,
       height: saved?.height ?? 720,
@@ -104,7 +109,8 @@ export class MainWindow {
     this.#crashPage = false;
     const id = win.webContents.id;
     this.#ours.add(id);
-    win.on('close', () => this.#bounds?.set(win.getBounds()));
+    // Normal bounds: a minimised or maximised window's own bounds would reopen it off-screen or full-size.
+    win.on('close', () => this.#bounds?.set(win.getNormalBounds()));
     win.on('closed', () => {
       this.#ours.delete(id);
       if (this.#win === win) this.#win = undefined;

@@ -25,6 +25,8 @@ export interface RunnerFacts {
   signedIn: boolean;
   /** the stored credentials could not be read (a locked keyring…): shown as that, not as signed out */
   credentialsError?: { message: string; remedy: Remedy } | undefined;
+  /** the runner could not start (an invalid runner.yaml, a failed start): shown before anything else */
+  startError?: { message: string; remedy: Remedy } | undefined;
   /** the face shows a daemon it attached to (whose credentials it does not manage) */
   attached: boolean;
   /** the running daemon's snapshot, or null when no runner is running */
@@ -33,6 +35,7 @@ export interface RunnerFacts {
 
 /** A stable name for each described state, for faces that pick an icon or a step by it (never by label). */
 export type LinkKind =
+  | 'needsAttention'
   | 'unregistered'
   | 'credentialsUnreadable'
   | 'signedOut'
@@ -70,6 +73,16 @@ export function linkDescription(facts: RunnerFacts, now: number = Date.now()): L
     cause,
     remedy,
   });
+  // An unreadable runner.yaml also hides whether this machine is registered: the error comes first.
+  if (facts.startError)
+    return describe(
+      'needsAttention',
+      'danger',
+      'Needs attention',
+      sentence(facts.startError.message),
+      facts.startError.remedy,
+      facts.startError.message,
+    );
   if (!facts.registered)
     return describe('unregistered', 'neutral', 'Not registered', 'This runner is not registered with a Sibyl server yet.', 'register');
   if (!facts.signedIn && !facts.attached && facts.credentialsError)

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { LoginItemSettings, LoginItemSettingsOptions, Settings } from 'electron';
-import { createAutostart, execArg, launchedAtLogin } from '../../main/desktop/autostart.ts';
+import { createAutostart, execArg, macLoginItemState } from '../../main/desktop/autostart.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Electron's login-item calls, recorded; `current` is what the "OS" reports back. */
@@ -116,7 +116,7 @@ describe('autostart on Linux (XDG)', () => {
 });
 
 describe('autostart on macOS and Windows (Electron login items)', () => {
-  test('macOS: set passes openAtLogin, openAsHidden and --hidden; get reads the OS', async () => {
+  test('macOS: set passes only openAtLogin (SMAppService takes no arguments); get and state read the OS', async () => {
     const fake = fakeApp({ openAtLogin: true });
     const a = createAutostart({
       platform: 'darwin',
@@ -127,13 +127,19 @@ describe('autostart on macOS and Windows (Electron login items)', () => {
     });
     await a.set(true);
     await a.set(false);
-    assert.deepEqual(fake.calls.set, [
-      { openAtLogin: true, openAsHidden: true, args: ['--hidden'] },
-      { openAtLogin: false, openAsHidden: true, args: ['--hidden'] },
-    ]);
+    assert.deepEqual(fake.calls.set, [{ openAtLogin: true }, { openAtLogin: false }]);
+    // Before macOS 13 there is no status: openAtLogin says it.
     assert.equal(await a.get(), true, 'the value comes from getLoginItemSettings, not from the last set');
     fake.state.openAtLogin = false;
     assert.equal(await a.get(), false);
+    // macOS 13+: registered but waiting for the user's approval is not on, and says what to do.
+    Object.assign(fake.state, { openAtLogin: true, status: 'requires-approval' });
+    assert.equal(await a.get(), false);
+    const pending = await a.state();
+    assert.equal(pending.status, 'requires-approval');
+    assert.match(pending.hint ?? '', /System Settings/);
+    Object.assign(fake.state, { status: 'enabled' });
+    assert.deepEqual(await a.state(), { status: 'enabled' });
     assert.equal(a.describe(), 'macOS login item');
   });
 
@@ -159,11 +165,11 @@ describe('autostart on macOS and Windows (Electron login items)', () => {
     assert.deepEqual(fake.calls.set[1], { openAtLogin: false, enabled: false, path: exe, args: ['"C:\\dev\\my app"', '--hidden'] });
   });
 
-  test('launchedAtLogin: --hidden anywhere, or macOS says it opened the app at login', () => {
-    const mac = fakeApp({ wasOpenedAtLogin: true });
-    assert.equal(launchedAtLogin({ platform: 'linux', argv: ['/usr/bin/x', '--hidden'], app: fakeApp().app }), true);
-    assert.equal(launchedAtLogin({ platform: 'linux', argv: ['/usr/bin/x'], app: mac.app }), false);
-    assert.equal(launchedAtLogin({ platform: 'darwin', argv: ['/x'], app: mac.app }), true);
-    assert.equal(launchedAtLogin({ platform: 'darwin', argv: ['/x'], app: fakeApp().app }), false);
+  test('macOS login-item status: each of the four states of macOS 13+ shown as the OS has it', () => {
+    assert.deepEqual(macLoginItemState({ openAtLogin: true, status: 'enabled' }), { status: 'enabled' });
+    assert.equal(macLoginItemState({ openAtLogin: true, status: 'requires-approval' }).status, 'requires-approval');
+    assert.equal(macLoginItemState({ openAtLogin: false, status: 'not-found' }).status, 'not-found');
+    assert.match(macLoginItemState({ openAtLogin: false, status: 'not-found' }).hint ?? '', /Applications/);
+    assert.deepEqual(macLoginItemState({ openAtLogin: false, status: 'not-registered' }), { status: 'off' });
   });
 });

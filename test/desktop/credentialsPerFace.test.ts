@@ -68,6 +68,9 @@ test('the app copies the CLI sign-in, signs out on its own, and never touches cr
 test('an unavailable keyring shows in the app state and the tray as a keyring error, not "Signed out"', async () => {
   const { e, cliFile } = await boot({ keyring: false, cliLogin: true });
   const bytes = readFileSync(cliFile);
+  // A registered runner starts in the tray: open the window as a second launch would.
+  e.appEvents.emit('second-instance', { preventDefault() {} });
+  await until(() => FakeBrowserWindow.all[0]?.visible, 'the window opens');
   const res = (await e.invoke(trusted(), 'app:state', {})) as { ok: boolean; value: AppState };
   assert.equal(res.ok, true);
   assert.equal(res.value.signedIn, false);

@@ -150,12 +150,22 @@ export interface FakeElectron extends ElectronSurface {
   exitCode: number | undefined;
   online: boolean;
   protocolHandlers: Map<string, (r: { url: string }) => Response | Promise<Response>>;
+  /** each app.focus() call's options */
+  appFocus: ({ steal: boolean } | undefined)[];
   /** what Menu.setApplicationMenu got ('unset' until called) */
   appMenu: unknown;
 }
 
 export function fakeElectron(
-  opts: { singleInstance?: boolean; loginItem?: boolean; keyring?: boolean; userData?: string; packaged?: boolean } = {},
+  opts: {
+    singleInstance?: boolean;
+    loginItem?: boolean;
+    /** macOS 13+ login-item status reported by getLoginItemSettings */
+    loginStatus?: 'enabled' | 'requires-approval' | 'not-registered' | 'not-found';
+    keyring?: boolean;
+    userData?: string;
+    packaged?: boolean;
+  } = {},
 ): FakeElectron {
   FakeBrowserWindow.all = [];
   FakeNotification.shown = [];
@@ -173,6 +183,7 @@ export function fakeElectron(
     online: true,
     protocolHandlers: new Map(),
     appMenu: 'unset',
+    appFocus: [],
     invoke: (event, channel, input) => {
       const h = handlers.get('sibyl:invoke');
       if (!h) throw new Error('no IPC handler registered');
@@ -184,7 +195,11 @@ export function fakeElectron(
       on: (event, listener) => appEvents.on(event, listener),
       quit: () => void (e.exitCode = 0),
       exit: (code) => void (e.exitCode = code ?? 0),
-      getLoginItemSettings: () => ({ openAtLogin: login }) as ReturnType<ElectronSurface['app']['getLoginItemSettings']>,
+      focus: (options) => void e.appFocus.push(options),
+      getLoginItemSettings: () =>
+        ({ openAtLogin: login, ...(opts.loginStatus ? { status: opts.loginStatus } : {}) }) as ReturnType<
+          ElectronSurface['app']['getLoginItemSettings']
+        >,
       setLoginItemSettings: (s) => void (login = s.openAtLogin ?? false),
       getPath: () => userData,
       isPackaged: opts.packaged ?? false,

@@ -27,8 +27,10 @@ async function currentSettings(app: AppContext): Promise<Settings> {
   // Attached: the headless daemon's live capacity is the truth (its runner.yaml is its own).
   const live = app.host.attached ? app.host.snapshot()?.runner.maxAgents : undefined;
   if (live !== undefined) fromFile.maxAgents = live;
+  const hint = (await app.ports.loginItem.state?.())?.hint;
   return {
     startAtLogin: await app.ports.loginItem.get(),
+    ...(hint ? { startAtLoginHint: hint } : {}),
     notifications: app.notifications,
     ...fromFile,
     credentialsStorage: app.credentials.describe(),
@@ -109,11 +111,13 @@ async function applyFile(app: AppContext, file: ConfigFile): Promise<Undo> {
     else if (capacityBefore !== undefined && app.host.snapshot())
       await app.host.command({ method: 'setMaxAgents', maxAgents: capacityBefore });
   };
+  // A runner.yaml that was invalid ran nothing: once this patch fixes it, start the runner.
+  const wasBroken = app.configBroken;
   try {
     app.loaded.file.update(file);
     app.reload();
     if (maxAgents !== undefined && app.host.snapshot()) await app.host.command({ method: 'setMaxAgents', maxAgents });
-    if (file.worktree_base !== undefined) {
+    if (file.worktree_base !== undefined || wasBroken) {
       restarted = true;
       await app.restart();
     }
