@@ -4,6 +4,7 @@ import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState } from '../../preload/contract.ts';
+import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
 import { createAutostart, type LoginItemState } from './autostart.ts';
@@ -58,6 +59,7 @@ export function registerAppScheme(e: Pick<ElectronSurface, 'protocol'>): void {
  * notifications, link re-check on resume, graceful quit.
  */
 export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promise<Desktop | undefined> {
+  claimAppUserModelId(e.app, o.platform); // before any tray, window or notification: Windows attributes them by it
   if (!e.app.requestSingleInstanceLock()) {
     e.app.quit();
     return undefined;

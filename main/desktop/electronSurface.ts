@@ -44,6 +44,8 @@ export interface BrowserWindowLike {
   isMinimized(): boolean;
   restore(): void;
   getBounds(): WindowBounds;
+  /** the bounds when neither minimised nor maximised (getBounds of a minimised window on Windows is -32000, -32000) */
+  getNormalBounds(): WindowBounds;
   on(event: 'closed' | 'close', listener: () => void): unknown;
   once(event: 'ready-to-show', listener: () => void): unknown;
 }
@@ -53,6 +55,11 @@ export interface WindowBounds {
   y: number;
   width: number;
   height: number;
+}
+
+/** A display as `screen.getAllDisplays()` gives it: only its work area (screen minus taskbar/menu bar, in DIPs). */
+export interface DisplayArea {
+  workArea: WindowBounds;
 }
 
 export interface TrayLike {
@@ -94,6 +101,8 @@ export interface ElectronSurface {
     readonly isPackaged: boolean;
     getPath(name: 'userData' | 'home'): string;
     dock?: { hide(): void };
+    /** Windows only (Electron defines it nowhere else) */
+    setAppUserModelId?(id: string): void;
   };
   BrowserWindow: new (options: {
     width: number;
@@ -142,4 +151,6 @@ export interface ElectronSurface {
     handle(scheme: string, handler: (request: { url: string }) => Response | Promise<Response>): void;
   };
   net: { isOnline(): boolean };
+  /** only after the app is ready */
+  screen: { getAllDisplays(): DisplayArea[]; getPrimaryDisplay(): DisplayArea };
 }

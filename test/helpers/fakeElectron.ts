@@ -8,6 +8,7 @@ import type {
   MenuItemTemplate,
   TrayLike,
   WebContentsLike,
+  WindowBounds,
 } from '../../main/desktop/electronSurface.ts';
 
 /**
@@ -80,11 +81,19 @@ export class FakeBrowserWindow extends Emitter implements BrowserWindowLike {
   isDestroyed(): boolean {
     return this.destroyed;
   }
+  minimized = false;
   isMinimized(): boolean {
-    return false;
+    return this.minimized;
   }
-  restore(): void {}
+  restore(): void {
+    this.minimized = false;
+  }
   getBounds(): { x: number; y: number; width: number; height: number } {
+    // Where Windows parks a minimised window.
+    if (this.minimized) return { x: -32000, y: -32000, width: 160, height: 28 };
+    return this.getNormalBounds();
+  }
+  getNormalBounds(): { x: number; y: number; width: number; height: number } {
     return { x: this.options.x ?? 0, y: this.options.y ?? 0, width: this.options.width, height: this.options.height };
   }
   close(): void {
@@ -150,6 +159,8 @@ export interface FakeElectron extends ElectronSurface {
   exitCode: number | undefined;
   online: boolean;
   protocolHandlers: Map<string, (r: { url: string }) => Response | Promise<Response>>;
+  /** the displays' work areas screen reports (the first is the primary); one 1920×1040 display unless set */
+  displays: WindowBounds[];
   /** each app.focus() call's options */
   appFocus: ({ steal: boolean } | undefined)[];
   /** what Menu.setApplicationMenu got ('unset' until called) */
@@ -182,6 +193,7 @@ export function fakeElectron(
     exitCode: undefined,
     online: true,
     protocolHandlers: new Map(),
+    displays: [{ x: 0, y: 0, width: 1920, height: 1040 }],
     appMenu: 'unset',
     appFocus: [],
     invoke: (event, channel, input) => {
@@ -227,6 +239,10 @@ export function fakeElectron(
       handle: (scheme, handler) => void e.protocolHandlers.set(scheme, handler),
     },
     net: { isOnline: () => e.online },
+    screen: {
+      getAllDisplays: () => e.displays.map((workArea) => ({ workArea })),
+      getPrimaryDisplay: () => ({ workArea: e.displays[0]! }),
+    },
   };
   return e;
 }
