@@ -76,7 +76,8 @@ function readShellEnv(shell: string, base: Env, timeoutMs: number, execPath: str
   // ELECTRON_RUN_AS_NODE only for that one command (Electron's binary then acts as Node), and left
   // out of what it prints. Output before and after (rc files that echo, .bash_logout) is ignored.
   const script = `const e={...process.env};delete e.ELECTRON_RUN_AS_NODE;process.stdout.write(process.argv[1]+JSON.stringify(e)+process.argv[1])`;
-  const command = `ELECTRON_RUN_AS_NODE=1 ${sq(execPath)} -e ${sq(script)} ${sq(mark)}; exit`;
+  // Through `env`: csh and tcsh have no `VAR=value command` form; every shell can run env.
+  const command = `env ELECTRON_RUN_AS_NODE=1 ${sq(execPath)} -e ${sq(script)} ${sq(mark)}; exit`;
   return new Promise((resolve, reject) => {
     const child = spawn(shell, ['-ilc', command], {
       env: { ...base, ...QUIET_RC },

@@ -55,11 +55,20 @@ export function vaultPathFor(userData: string, configPath: string): string {
 }
 
 /**
+ * basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring. A desktop
+ * without any keyring still signs in, to a file only the user can read, like the CLI's.
+ */
+const noKeyring = { plain: 'no OS keyring was found (safeStorage backend "basic_text"; install GNOME Keyring or KWallet to encrypt it)' };
+
+/**
  * Which OS secret store backs safeStorage; `plain` when the machine has none at all (Linux
  * `basic_text`: the app then works from a 0600 file, as the CLI does, and says so); `why` when
  * one exists but cannot be used now (locked, failing, asked before the app is ready).
  */
 async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { plain: string } | { why: string }> {
+  // Asked first: with no keyring at all Chromium picks basic_text, and some Electron versions then
+  // report encryption as unavailable, which would otherwise hide the plain-file path below.
+  if (deps.platform === 'linux' && deps.safeStorage.getSelectedStorageBackend() === 'basic_text') return noKeyring;
   let available: boolean;
   try {
     available = await deps.safeStorage.isAsyncEncryptionAvailable();
@@ -78,9 +87,7 @@ async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { pl
     case 'kwallet6':
       return { keychain: 'KWallet' };
     case 'basic_text':
-      // basic_text encrypts with a key hard-coded in Chromium: obfuscation, not a keyring. A desktop
-      // without any keyring still signs in, to a file only the user can read, like the CLI's.
-      return { plain: 'no OS keyring was found (safeStorage backend "basic_text"; install GNOME Keyring or KWallet to encrypt it)' };
+      return noKeyring;
     case 'unknown':
       return { why: 'the OS keyring is not known yet (safeStorage backend "unknown": asked before the app was ready)' };
     default:

@@ -156,22 +156,23 @@ describe('vault without a keyring', () => {
   }
 });
 
-test('Linux with no keyring at all (basic_text): the app signs in to its own 0600 file, says it is not encrypted, copies the CLI sign-in once and never touches the CLI file', async () => {
-  const f = folders();
-  writeFileSync(f.cliFile, JSON.stringify({ access_token: 'cli-token' }) + '\n', { mode: 0o600 });
-  const before = readFileSync(f.cliFile);
-  const vault = await createVault({
-    safeStorage: fakeSafeStorage({ backend: 'basic_text' }),
-    userData: f.userData,
-    configPath: f.configPath,
-    platform: 'linux',
+for (const available of [true, false])
+  test(`Linux with no keyring at all (basic_text, encryption reported ${available ? 'available' : 'unavailable'}): the app signs in to its own 0600 file, says it is not encrypted, copies the CLI sign-in once and never touches the CLI file`, async () => {
+    const f = folders();
+    writeFileSync(f.cliFile, JSON.stringify({ access_token: 'cli-token' }) + '\n', { mode: 0o600 });
+    const before = readFileSync(f.cliFile);
+    const vault = await createVault({
+      safeStorage: fakeSafeStorage({ backend: 'basic_text', available }),
+      userData: f.userData,
+      configPath: f.configPath,
+      platform: 'linux',
+    });
+    assert.match(vault.describe(), /^not encrypted \(no OS keyring was found.*\); readable only by you: /);
+    assert.equal((await vault.load()).access_token, 'cli-token');
+    await vault.save(creds);
+    const own = vaultPathFor(f.userData, f.configPath).replace(/\.enc$/, '.json');
+    assert.equal((JSON.parse(readFileSync(own, 'utf8')) as Credentials).access_token, creds.access_token);
+    assert.equal(statSync(own).mode & 0o777, 0o600);
+    assert.deepEqual(await vault.load(), creds);
+    assert.deepEqual(readFileSync(f.cliFile), before, "the CLI's file is unchanged");
   });
-  assert.match(vault.describe(), /^not encrypted \(no OS keyring was found.*\); readable only by you: /);
-  assert.equal((await vault.load()).access_token, 'cli-token');
-  await vault.save(creds);
-  const own = vaultPathFor(f.userData, f.configPath).replace(/\.enc$/, '.json');
-  assert.equal((JSON.parse(readFileSync(own, 'utf8')) as Credentials).access_token, creds.access_token);
-  assert.equal(statSync(own).mode & 0o777, 0o600);
-  assert.deepEqual(await vault.load(), creds);
-  assert.deepEqual(readFileSync(f.cliFile), before, "the CLI's file is unchanged");
-});

@@ -10,14 +10,29 @@ import { processAlive as alive, tempDir } from '../helpers/tmp.ts';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-test('the tree kill on Windows is taskkill /PID <pid> /T /F, bounded, and never throws', async () => {
-  assert.deepEqual(windowsTreeKillCommand(4242), { file: 'taskkill', args: ['/PID', '4242', '/T', '/F'] });
+test('the tree kill on Windows is System32\\taskkill.exe /PID <pid> /T /F, bounded, never throws, and only exits 0 and 128 count', async () => {
+  const taskkill = 'C:\\Windows\\System32\\taskkill.exe';
+  assert.deepEqual(windowsTreeKillCommand(4242, 'C:\\Windows'), { file: taskkill, args: ['/PID', '4242', '/T', '/F'] });
   for (const bad of [0, 4, -1, 1.5, Number.NaN]) assert.throws(() => windowsTreeKillCommand(bad), RangeError);
 
   const calls: { file: string; args: readonly string[]; timeout: number; windowsHide: boolean }[] = [];
-  const exec: ExecFileFn = async (file, args, opts) => void calls.push({ file, args, ...opts });
-  assert.equal(await killWindowsTree(4242, { exec, timeoutMs: 3000 }), true);
-  assert.deepEqual(calls, [{ file: 'taskkill', args: ['/PID', '4242', '/T', '/F'], timeout: 3000, windowsHide: true }]);
+  const exiting =
+    (code: number): ExecFileFn =>
+    async (file, args, opts) => {
+      calls.push({ file, args, ...opts });
+      return code;
+    };
+  const saved = process.env.SystemRoot;
+  process.env.SystemRoot = 'C:\\Windows';
+  try {
+    assert.equal(await killWindowsTree(4242, { exec: exiting(0), timeoutMs: 3000 }), true);
+    assert.deepEqual(calls, [{ file: taskkill, args: ['/PID', '4242', '/T', '/F'], timeout: 3000, windowsHide: true }]);
+    assert.equal(await killWindowsTree(4242, { exec: exiting(128) }), true, '128: the tree ended meanwhile');
+    assert.equal(await killWindowsTree(4242, { exec: exiting(1) }), false, '1: access denied or partly failed: the caller falls back');
+  } finally {
+    if (saved === undefined) delete process.env.SystemRoot;
+    else process.env.SystemRoot = saved;
+  }
 
   const hung: ExecFileFn = () => new Promise(() => undefined);
   assert.equal(await killWindowsTree(4242, { exec: hung, timeoutMs: 50 }), false, 'a hung taskkill is given up on');

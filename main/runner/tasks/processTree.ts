@@ -318,17 +318,20 @@ export async function freezeAndKill(find: () => Iterable<number> | Promise<Itera
   return [...frozen];
 }
 
-/** Runs a program and resolves when it ends, whatever its exit code; rejects if it cannot start or outlives `timeout` (ms). */
-export type ExecFileFn = (file: string, args: readonly string[], opts: { timeout: number; windowsHide: boolean }) => Promise<void>;
+/** Runs a program and resolves to its exit code when it ends; rejects if it cannot start or outlives `timeout` (ms). */
+export type ExecFileFn = (file: string, args: readonly string[], opts: { timeout: number; windowsHide: boolean }) => Promise<number>;
 
 const execFileQuiet: ExecFileFn = (file, args, opts) =>
   new Promise((resolve, reject) => {
     execFile(file, args, { ...opts, killSignal: 'SIGKILL' }, (err) => {
-      // A non-zero exit is still an answer (the tree ended meanwhile: "process not found").
-      if (err && typeof err.code !== 'number') reject(new Error(err.message));
-      else resolve();
+      if (!err) resolve(0);
+      else if (typeof err.code === 'number') resolve(err.code);
+      else reject(new Error(err.message));
     });
   });
+
+/** taskkill's exit codes that mean the tree is gone: 0 (ended) and 128 (no such process: it ended meanwhile). */
+const TREE_GONE = new Set([0, 128]);
 
 /**
  * The command that ends a Windows process and every process below it: `taskkill /PID <pid> /T /F`.
@@ -336,15 +339,18 @@ const execFileQuiet: ExecFileFn = (file, args, opts) =>
  * Node holds the child's handle, i.e. until its 'exit' event); /F because console programs, which
  * agents are, ignore the polite WM_CLOSE. Raises RangeError for a pid that is not a real process.
  */
-export function windowsTreeKillCommand(pid: number): { file: string; args: string[] } {
+export function windowsTreeKillCommand(pid: number, systemRoot = process.env.SystemRoot): { file: string; args: string[] } {
   if (!Number.isInteger(pid) || pid <= 4) throw new RangeError(`refusing to kill process tree ${pid}`);
-  return { file: 'taskkill', args: ['/PID', String(pid), '/T', '/F'] };
+  // By full path: a `taskkill` earlier on PATH (the agent's folder, a user's bin) must not stand in for it.
+  const file = systemRoot ? `${systemRoot}\\System32\\taskkill.exe` : 'taskkill.exe';
+  return { file, args: ['/PID', String(pid), '/T', '/F'] };
 }
 
 /**
  * Ends `pid` and its whole tree on Windows (`windowsTreeKillCommand`), awaited: resolves once
- * taskkill has finished, at most `timeoutMs` (ms, default 5000) later; never rejects (a failure is
- * returned as false: taskkill missing or hung; a tree already gone is true). `exec` is for tests.
+ * taskkill has finished, at most `timeoutMs` (ms, default 5000) later; never rejects. True when the
+ * tree is gone (exit 0, or 128: already gone); false when taskkill is missing, hung or failed (exit 1:
+ * access denied or partly failed), so the caller falls back to killing the agent itself. `exec` is for tests.
  */
 export async function killWindowsTree(pid: number, opts: { exec?: ExecFileFn; timeoutMs?: number } = {}): Promise<boolean> {
   const { file, args } = windowsTreeKillCommand(pid);
@@ -356,7 +362,7 @@ export async function killWindowsTree(pid: number, opts: { exec?: ExecFileFn; ti
   try {
     return await Promise.race([
       (opts.exec ?? execFileQuiet)(file, args, { timeout: timeoutMs, windowsHide: true }).then(
-        () => true,
+        (code) => TREE_GONE.has(code),
         () => false,
       ),
       bound,
