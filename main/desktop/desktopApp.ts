@@ -3,7 +3,7 @@ import { unavailableAppService } from '../app/unavailableService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
-import type { AppState } from '../../preload/contract.ts';
+import { requests, type AppState, type Handlers, type RequestChannel } from '../../preload/contract.ts';
 import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
@@ -12,7 +12,7 @@ import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
 import { TrayController, trayImagePath } from './tray.ts';
-import { trayModel } from './trayModel.ts';
+import { trayModel, type TrayModel } from './trayModel.ts';
 import { createVault } from './vault.ts';
 import { MainWindow } from './windows.ts';
 
@@ -53,10 +53,36 @@ export function registerAppScheme(e: Pick<ElectronSurface, 'protocol'>): void {
   e.protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 }
 
+/** The tray while the vault and the app service are still being set up (a keyring prompt may take as long as the user does). */
+const STARTING_TRAY: TrayModel = {
+  icon: 'connecting',
+  tooltip: 'Sibyl Runner — starting…',
+  menu: [
+    { id: 'status', label: 'Starting…', enabled: false },
+    { id: 'sep-main', type: 'separator' },
+    { id: 'open', label: 'Open Sibyl Runner…' },
+    { id: 'sep-quit', type: 'separator' },
+    { id: 'quit', label: 'Quit' },
+  ],
+};
+
+/** Handlers that wait for the service: the window may be opened, and ask, before start-up has finished. */
+function awaitingHandlers(service: Promise<AppService>): Handlers {
+  const channels = Object.keys(requests) as RequestChannel[];
+  const entries = channels.map((c) => [
+    c,
+    async (input: unknown) => ((await service).handlers[c] as (i: unknown) => Promise<unknown>)(input),
+  ]);
+  return Object.fromEntries(entries) as Handlers;
+}
+
 /**
  * The desktop shell: thin wiring of Electron to the core's AppService. Single instance, tray
  * reflecting state, one locked-down window, IPC through one handler, start at login,
  * notifications, link re-check on resume, graceful quit.
+ * The tray (with Open and Quit), the window, IPC and the app's event handlers exist before the
+ * slow part of start-up (keyring, login shell, app service); requests made meanwhile wait for it.
+ * Resolves with undefined when this instance quits instead (a second instance, or Quit during start-up).
  */
 export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promise<Desktop | undefined> {
   claimAppUserModelId(e.app, o.platform); // before any tray, window or notification: Windows attributes them by it
@@ -70,6 +96,8 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   e.protocol.handle(APP_SCHEME, appProtocolHandler(o.rendererDir));
   applyApplicationMenu(e, o.platform);
 
+  // Everything up to the first await below is synchronous, so no click, window or request can
+  // reach a handler that is not set up yet.
   // The tray first: whatever fails below is shown in it (and in the window), never only on stderr.
   const tray = new TrayController({
     electron: e,
@@ -78,6 +106,8 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     platform: o.platform,
     onAction: (id, checked) => void onTrayAction(id, checked),
   });
+  tray.update(STARTING_TRAY);
+  tray.flush();
 
   const autostart = createAutostart({
     platform: o.platform,
@@ -95,10 +125,77 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     ...(o.windowBounds ? { bounds: o.windowBounds } : {}),
   });
 
+  /** Set once start-up has built it; until then there is nothing to pause, drain or render. */
+  let service: AppService | undefined = undefined;
+  let serviceReady!: (s: AppService) => void;
+  const servicePromise = new Promise<AppService>((resolve) => (serviceReady = resolve));
+  registerIpc(e.ipcMain, awaitingHandlers(servicePromise), ourWebContents);
+
+  // The OS's own login-item state (macOS 13+ may hold it for approval), not what was last set.
+  let loginItem: LoginItemState = { status: 'off' };
+  const renderTray = (state: AppState): void =>
+    tray.update(trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint }));
+
+  let quitting = false;
+  const quit = async (): Promise<void> => {
+    if (quitting) return;
+    quitting = true;
+    // app.exit() below skips the window's 'close', where its position is otherwise saved.
+    window.saveBounds();
+    // During start-up nothing runs yet: nothing to drain, and the keyring prompt may never end.
+    if (service) {
+      log.info('quitting: draining the runner');
+      await Promise.race([service.close(), new Promise((r) => setTimeout(r, o.quitDrainMs ?? 10_000))]);
+    }
+    tray.dispose();
+    e.app.exit(0);
+  };
+
+  /** Show and focus the window. A menu-bar-only macOS app is not active, so its window would open behind others. */
+  async function showWindow(): Promise<void> {
+    await window.show();
+    if (o.platform === 'darwin') e.app.focus({ steal: true });
+  }
+
+  async function onTrayAction(id: string, checked?: boolean): Promise<void> {
+    try {
+      // Open and Quit work from the start; the rest is only in the menu once the service is there.
+      if (id === 'open') await showWindow();
+      else if (id === 'quit') await quit();
+      else if (!service) return;
+      else if (id === 'pause') await service.handlers['runner:pause']({});
+      else if (id === 'resume') await service.handlers['runner:resume']({});
+      else if (id === 'register') await navigate('wizard');
+      else if (id === 'startAtLogin') {
+        await autostart.set(Boolean(checked));
+        loginItem = await autostart.state();
+        renderTray(service.state());
+      } else if (id.startsWith('task:')) await navigate('task', id.slice(5));
+    } catch (err) {
+      log.error('tray action failed', { id, error: err });
+    }
+  }
+
+  async function navigate(route: 'wizard' | 'task', taskId?: string): Promise<void> {
+    await showWindow();
+    window.send(EVENT_CHANNEL, 'app:navigate', { route, ...(taskId ? { taskId } : {}) });
+  }
+
+  e.app.on('second-instance', () => void showWindow());
+  e.app.on('activate', () => void showWindow());
+  e.app.on('window-all-closed', () => {
+    /* stay in the tray: closing the window keeps the runner */
+  });
+  e.app.on('before-quit', (event) => {
+    if (quitting) return;
+    event.preventDefault();
+    void quit();
+  });
+
   // An invalid runner.yaml, unreadable credentials and a failed runner start are kept in the
   // service's state (startError, credentialsError); anything else that breaks the app layer
   // leaves a service that only reports it.
-  let service: AppService;
+  let built: AppService;
   try {
     const credentials = await createVault({
       safeStorage: e.safeStorage,
@@ -106,7 +203,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
       configPath: o.configPath,
       platform: o.platform,
     });
-    service = await createAppService({
+    built = await createAppService({
       home: o.home,
       configPath: o.configPath,
       env: o.env,
@@ -131,55 +228,19 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     });
   } catch (err) {
     log.error('the app could not start', { error: err });
-    service = unavailableAppService(err);
+    built = unavailableAppService(err);
   }
-  registerIpc(e.ipcMain, service.handlers, ourWebContents);
-
-  let quitting = false;
-  const quit = async (): Promise<void> => {
-    if (quitting) return;
-    quitting = true;
-    log.info('quitting: draining the runner');
-    await Promise.race([service.close(), new Promise((r) => setTimeout(r, o.quitDrainMs ?? 10_000))]);
-    tray.dispose();
-    e.app.exit(0);
-  };
-
-  // The OS's own login-item state (macOS 13+ may hold it for approval), not what was last set.
-  const offLoginItem: LoginItemState = { status: 'off' };
-  let loginItem = await autostart.state().catch(() => offLoginItem);
-  const renderTray = (state: AppState): void =>
-    tray.update(trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint }));
-
-  /** Show and focus the window. A menu-bar-only macOS app is not active, so its window would open behind others. */
-  async function showWindow(): Promise<void> {
-    await window.show();
-    if (o.platform === 'darwin') e.app.focus({ steal: true });
+  loginItem = await autostart.state().catch(() => loginItem);
+  if (quitting) {
+    // Quit during start-up: the process is exiting; stop what was just started all the same.
+    await built.close();
+    return undefined;
   }
+  service = built;
+  serviceReady(built);
+  const ready = built;
 
-  async function onTrayAction(id: string, checked?: boolean): Promise<void> {
-    try {
-      if (id === 'open') await showWindow();
-      else if (id === 'pause') await service.handlers['runner:pause']({});
-      else if (id === 'resume') await service.handlers['runner:resume']({});
-      else if (id === 'register') await navigate('wizard');
-      else if (id === 'quit') await quit();
-      else if (id === 'startAtLogin') {
-        await autostart.set(Boolean(checked));
-        loginItem = await autostart.state();
-        renderTray(service.state());
-      } else if (id.startsWith('task:')) await navigate('task', id.slice(5));
-    } catch (err) {
-      log.error('tray action failed', { id, error: err });
-    }
-  }
-
-  async function navigate(route: 'wizard' | 'task', taskId?: string): Promise<void> {
-    await showWindow();
-    window.send(EVENT_CHANNEL, 'app:navigate', { route, ...(taskId ? { taskId } : {}) });
-  }
-
-  service.onEvent((event, payload) => {
+  ready.onEvent((event, payload) => {
     window.send(EVENT_CHANNEL, event, payload);
     if (event === 'app:state') renderTray(payload as AppState);
   });
@@ -187,7 +248,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   // it: hold each until clicked, closed or failed. 'close' is not guaranteed on every OS, so only
   // the most recent ones are held.
   const liveNotifications = new Set<object>();
-  service.onTaskFinished((t) => {
+  ready.onTaskFinished((t) => {
     const notify = o.prefs?.get('notifications') ?? true;
     if (!notify || !e.Notification.isSupported()) return;
     const ok = t.status === 'completed';
@@ -210,33 +271,22 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     }
     n.show();
   });
-  renderTray(service.state());
+  renderTray(ready.state());
 
   // After sleep or a network change, re-check the link now instead of waiting for a ping timeout.
-  e.powerMonitor.on('resume', () => service.kick());
-  e.powerMonitor.on('unlock-screen', () => service.kick());
+  e.powerMonitor.on('resume', () => ready.kick());
+  e.powerMonitor.on('unlock-screen', () => ready.kick());
   let online = e.net.isOnline();
   const netTimer = setInterval(() => {
     const now = e.net.isOnline();
-    if (now && !online) service.kick();
+    if (now && !online) ready.kick();
     online = now;
   }, 5000);
   netTimer.unref();
 
-  e.app.on('second-instance', () => void showWindow());
-  e.app.on('activate', () => void showWindow());
-  e.app.on('window-all-closed', () => {
-    /* stay in the tray: closing the window keeps the runner */
-  });
-  e.app.on('before-quit', (event) => {
-    if (quitting) return;
-    event.preventDefault();
-    void quit();
-  });
-
   // A registered runner starts in the tray on every OS (a macOS login item passes no --hidden and
   // cannot be told apart reliably); the window opens on first run and when something needs fixing.
-  const first = service.state();
+  const first = ready.state();
   if (!first.registered || first.startError) await showWindow();
-  return { service, window, tray, quit };
+  return { service: ready, window, tray, quit };
 }

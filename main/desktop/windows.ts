@@ -109,8 +109,7 @@ export class MainWindow {
     this.#crashPage = false;
     const id = win.webContents.id;
     this.#ours.add(id);
-    // Normal bounds: a minimised or maximised window's own bounds would reopen it off-screen or full-size.
-    win.on('close', () => this.#bounds?.set(win.getNormalBounds()));
+    win.on('close', () => this.#saveBounds(win));
     win.on('closed', () => {
       this.#ours.delete(id);
       if (this.#win === win) this.#win = undefined;
@@ -134,6 +133,17 @@ export class MainWindow {
     win.once('ready-to-show', () => win.show());
     await win.loadURL(APP_URL);
     return win;
+  }
+
+  /** Keep the open window's position now: quitting ends with `app.exit()`, which skips its 'close'. */
+  saveBounds(): void {
+    const win = this.window;
+    if (win) this.#saveBounds(win);
+  }
+
+  /** Normal bounds: a minimised or maximised window's own bounds would reopen it off-screen or full-size. */
+  #saveBounds(win: BrowserWindowLike): void {
+    this.#bounds?.set(win.getNormalBounds());
   }
 
   /** A dead renderer leaves a blank window: reload it, but not in a tight loop. */

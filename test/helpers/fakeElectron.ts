@@ -57,6 +57,8 @@ export class FakeWebContents extends Emitter implements WebContentsLike {
 
 export class FakeBrowserWindow extends Emitter implements BrowserWindowLike {
   static all: FakeBrowserWindow[] = [];
+  /** what Electron does once the last window is closed (set by fakeElectron) */
+  static onAllClosed: () => void = () => {};
   readonly webContents = new FakeWebContents();
   readonly options: ConstructorParameters<ElectronSurface['BrowserWindow']>[0];
   url = '';
@@ -100,6 +102,7 @@ export class FakeBrowserWindow extends Emitter implements BrowserWindowLike {
     this.emit('close');
     this.destroyed = true;
     this.emit('closed');
+    if (FakeBrowserWindow.all.every((w) => w.destroyed)) FakeBrowserWindow.onAllClosed();
   }
 }
 
@@ -186,6 +189,11 @@ export function fakeElectron(
   const handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   let login = opts.loginItem ?? false;
   const userData = opts.userData ?? mkdtempSync(join(tmpdir(), 'sibyl-fake-userdata-'));
+  // Like Electron: without a 'window-all-closed' listener, closing the last window quits the app.
+  FakeBrowserWindow.onAllClosed = () => {
+    if (appEvents.listeners.get('window-all-closed')?.length) appEvents.emit('window-all-closed');
+    else e.app.quit();
+  };
   const e: FakeElectron = {
     appEvents,
     power,
