@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { AppState } from '../../preload/contract.ts';
-import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
+import type { Desktop } from '../../main/desktop/desktopApp.ts';
 import { FileCredentialStore, type Credentials } from '../../main/runner/config/credentials.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeBrowserWindow, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 import { writeYaml } from '../helpers/runnerHarness.ts';
@@ -26,21 +27,7 @@ async function boot(opts: { keyring: boolean; cliLogin: boolean }): Promise<{ e:
   const cliFile = join(dir, 'credentials.json');
   if (opts.cliLogin) await new FileCredentialStore(cliFile).save(cliCreds);
   const e = fakeElectron({ keyring: opts.keyring, userData: join(home, 'userData') });
-  const d = await startDesktop(e, {
-    home,
-    configPath,
-    env: { HOME: home, PATH: process.env.PATH },
-    platform: 'linux',
-    argv: [],
-    execPath: '/opt/Sibyl Runner/sibyl-runner',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 1000,
-  });
-  assert.ok(d);
-  after(() => d.service.close());
+  const d = await startTestDesktop(e, desktopOptions(home, configPath, { quitDrainMs: 1000 }));
   return { e, d, cliFile };
 }
 

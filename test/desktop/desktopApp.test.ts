@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
 import type { AppState } from '../../preload/contract.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { FakeBrowserWindow, FakeNotification, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { agentGate, writeYaml } from '../helpers/runnerHarness.ts';
@@ -30,21 +31,7 @@ async function boot(
     });
   }
   const e = fakeElectron();
-  const d = await startDesktop(e, {
-    home,
-    configPath,
-    env,
-    platform: 'linux',
-    argv: opts.argv ?? [],
-    execPath: '/opt/Sibyl Runner/sibyl-runner',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 3000,
-  });
-  assert.ok(d);
-  after(() => d.service.close());
+  const d = await startTestDesktop(e, desktopOptions(home, configPath, { env, argv: opts.argv ?? [] }));
   return { e, d, home, ...(runnerId ? { runnerId } : {}) };
 }
 

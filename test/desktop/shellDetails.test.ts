@@ -5,9 +5,10 @@ import { after, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { applyApplicationMenu } from '../../main/desktop/appMenu.ts';
-import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
+import type { Desktop } from '../../main/desktop/desktopApp.ts';
 import { APP_URL, isPermissionAllowed } from '../../main/desktop/senderCheck.ts';
 import { CRASH_PAGE_URL, MainWindow } from '../../main/desktop/windows.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { FakeBrowserWindow, FakeNotification, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { writeYaml } from '../helpers/runnerHarness.ts';
@@ -55,21 +56,7 @@ async function boot(
     });
   }
   const e = fakeElectron({ ...(opts.packaged !== undefined ? { packaged: opts.packaged } : {}) });
-  const d = await startDesktop(e, {
-    home,
-    configPath,
-    env,
-    platform: opts.platform ?? 'linux',
-    argv: [],
-    execPath: '/opt/Sibyl Runner/sibyl-runner',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 3000,
-  });
-  assert.ok(d);
-  after(() => d.service.close());
+  const d = await startTestDesktop(e, desktopOptions(home, configPath, { env, platform: opts.platform ?? 'linux' }));
   return { e, d, ...(runnerId ? { runnerId } : {}) };
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
+import { test } from 'node:test';
+import type { Desktop } from '../../main/desktop/desktopApp.ts';
 import type { AppState, IpcResult, Settings } from '../../preload/contract.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeBrowserWindow, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
@@ -28,21 +29,14 @@ async function boot(opts: {
   if (typeof opts.yaml === 'string') writeFileSync(configPath, opts.yaml);
   else if (opts.yaml) writeYaml(configPath, { worktree_base: join(home, 'wt'), ...opts.yaml });
   const e = opts.e ?? fakeElectron({ userData: join(home, 'userData') });
-  const d = await startDesktop(e, {
-    home,
-    configPath,
-    env: { HOME: home, PATH: process.env.PATH, SIBYL_ACCESS_TOKEN: 'token-for-tests' },
-    platform: opts.platform ?? 'linux',
-    argv: [],
-    execPath: '/opt/Sibyl Runner/sibyl-runner',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 1000,
-  });
-  assert.ok(d, 'startDesktop resolves with a desktop, it does not exit');
-  after(() => d.service.close());
+  const d = await startTestDesktop(
+    e,
+    desktopOptions(home, configPath, {
+      env: { HOME: home, PATH: process.env.PATH, SIBYL_ACCESS_TOKEN: 'token-for-tests' },
+      platform: opts.platform ?? 'linux',
+      quitDrainMs: 1000,
+    }),
+  );
   return { e, d, configPath };
 }
 

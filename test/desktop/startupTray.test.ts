@@ -4,6 +4,7 @@ import { after, test } from 'node:test';
 import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
 import type { WindowBounds } from '../../main/desktop/electronSurface.ts';
 import type { AppState, IpcResult } from '../../preload/contract.ts';
+import { desktopOptions } from '../helpers/desktopHarness.ts';
 import { FakeBrowserWindow, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
@@ -28,20 +29,14 @@ function begin(opts: {
     const keyring = new Promise<void>((r) => (release = r));
     e.safeStorage.isAsyncEncryptionAvailable = async () => (await keyring, true);
   }
-  const started = startDesktop(e, {
-    home,
-    configPath: join(home, '.config', 'sibyl', 'runner.yaml'),
-    env: { HOME: home, PATH: process.env.PATH },
-    platform: opts.platform ?? 'linux',
-    argv: [],
-    execPath: '/opt/Sibyl Runner/sibyl-runner',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 1000,
-    ...(opts.bounds ? { windowBounds: opts.bounds } : {}),
-  });
+  const started = startDesktop(
+    e,
+    desktopOptions(home, join(home, '.config', 'sibyl', 'runner.yaml'), {
+      platform: opts.platform ?? 'linux',
+      quitDrainMs: 1000,
+      ...(opts.bounds ? { windowBounds: opts.bounds } : {}),
+    }),
+  );
   after(async () => {
     release();
     await (await started)?.service.close();

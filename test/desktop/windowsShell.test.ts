@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { parse } from 'yaml';
 import { APP_ID } from '../../main/desktop/appIdentity.ts';
-import { startDesktop, type Desktop } from '../../main/desktop/desktopApp.ts';
+import type { Desktop } from '../../main/desktop/desktopApp.ts';
 import { TrayController } from '../../main/desktop/tray.ts';
 import { placeWindow } from '../../main/desktop/windowBounds.ts';
 import { MainWindow } from '../../main/desktop/windows.ts';
 import type { WindowBounds } from '../../main/desktop/electronSurface.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeBrowserWindow, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
@@ -92,22 +93,8 @@ test('tray: a left click opens the window on Windows and Linux; on macOS a click
 async function bootDesktop(platform: NodeJS.Platform, e: FakeElectron): Promise<Desktop> {
   const home = tempDir('sibyl-winshell-');
   mkdirSync(join(home, '.config', 'sibyl'), { recursive: true });
-  const d = await startDesktop(e, {
-    home,
-    configPath: join(home, '.config', 'sibyl', 'runner.yaml'),
-    env: { HOME: home, PATH: process.env.PATH },
-    platform,
-    argv: [],
-    execPath: 'C:\\Program Files\\Sibyl Runner\\Sibyl Runner.exe',
-    rendererDir: join(home, 'renderer'),
-    preloadPath: '/app/preload.cjs',
-    trayDir: '/app/tray',
-    logDir: join(home, 'logs'),
-    quitDrainMs: 3000,
-  });
-  assert.ok(d);
-  after(() => d.service.close());
-  return d;
+  const configPath = join(home, '.config', 'sibyl', 'runner.yaml');
+  return startTestDesktop(e, desktopOptions(home, configPath, { platform, execPath: 'C:\\Program Files\\Sibyl Runner\\Sibyl Runner.exe' }));
 }
 
 test("Windows: the AppUserModelID is the installer's appId, claimed before anything is shown; left click on the tray opens the window", async () => {
