@@ -57,9 +57,12 @@ function fakeTreeKill(opts: { ok?: boolean } = {}): {
   };
 }
 
-test('Windows: cancel ends the whole tree through the agent at once, once, and waits for it', async () => {
-  const tree = fakeTreeKill();
-  const p = new AgentProcess({
+/** An agent started as on Windows, its tree killer `tree`; `over` changes argv, timeouts and the like. */
+function windowsAgent(
+  tree: ReturnType<typeof fakeTreeKill>,
+  over: Partial<ConstructorParameters<typeof AgentProcess>[0]> = {},
+): AgentProcess {
+  return new AgentProcess({
     argv: ['sleep', '300'],
     cwd: tempDir(),
     env,
@@ -68,7 +71,13 @@ test('Windows: cancel ends the whole tree through the agent at once, once, and w
     cancelGraceMs: 600_000,
     platform: 'win32',
     killTree: tree.fn,
+    ...over,
   });
+}
+
+test('Windows: cancel ends the whole tree through the agent at once, once, and waits for it', async () => {
+  const tree = fakeTreeKill();
+  const p = windowsAgent(tree);
   await p.started;
   p.stop('task_cancel');
   p.kill('task_cancel');
@@ -80,15 +89,7 @@ test('Windows: cancel ends the whole tree through the agent at once, once, and w
 
 test('Windows: a timeout ends the tree too', async () => {
   const tree = fakeTreeKill();
-  const p = new AgentProcess({
-    argv: ['sleep', '300'],
-    cwd: tempDir(),
-    env,
-    timeoutMs: 100,
-    timeoutGraceMs: 600_000,
-    platform: 'win32',
-    killTree: tree.fn,
-  });
+  const p = windowsAgent(tree, { timeoutMs: 100, timeoutGraceMs: 600_000 });
   const exit = await p.exited;
   assert.equal(exit.stoppedBy, 'timeout');
   assert.equal(tree.calls.length, 1);
@@ -97,15 +98,7 @@ test('Windows: a timeout ends the tree too', async () => {
 
 test('Windows: an agent that exits on its own is not tree-killed afterwards (its pid may be reused)', async () => {
   const tree = fakeTreeKill();
-  const p = new AgentProcess({
-    argv: ['sh', '-c', 'exit 2'],
-    cwd: tempDir(),
-    env,
-    timeoutMs: 60_000,
-    drainMs: 20,
-    platform: 'win32',
-    killTree: tree.fn,
-  });
+  const p = windowsAgent(tree, { argv: ['sh', '-c', 'exit 2'], timeoutMs: 60_000, drainMs: 20 });
   const exit = await p.exited;
   assert.equal(exit.exitCode, 2);
   assert.deepEqual(tree.calls, []);
@@ -113,15 +106,7 @@ test('Windows: an agent that exits on its own is not tree-killed afterwards (its
 
 test('Windows: when taskkill fails the agent itself is still ended', async () => {
   const tree = fakeTreeKill({ ok: false });
-  const p = new AgentProcess({
-    argv: ['sleep', '300'],
-    cwd: tempDir(),
-    env,
-    timeoutMs: 600_000,
-    cancelGraceMs: 600_000,
-    platform: 'win32',
-    killTree: tree.fn,
-  });
+  const p = windowsAgent(tree);
   await p.started;
   p.stop('runner_shutdown');
   const exit = await p.exited;
