@@ -74,26 +74,14 @@ export function linkDescription(facts: RunnerFacts, now: number = Date.now()): L
     remedy,
   });
   // An unreadable runner.yaml also hides whether this machine is registered: the error comes first.
-  if (facts.startError)
-    return describe(
-      'needsAttention',
-      'danger',
-      'Needs attention',
-      sentence(facts.startError.message),
-      facts.startError.remedy,
-      facts.startError.message,
-    );
+  // A typed error the user must act on: its message is the reason (and the cause shown in full).
+  const failure = (kind: LinkKind, label: string, err: { message: string; remedy: Remedy }): LinkDescription =>
+    describe(kind, 'danger', label, sentence(err.message), err.remedy, err.message);
+  if (facts.startError) return failure('needsAttention', 'Needs attention', facts.startError);
   if (!facts.registered)
     return describe('unregistered', 'neutral', 'Not registered', 'This runner is not registered with a Sibyl server yet.', 'register');
   if (!facts.signedIn && !facts.attached && facts.credentialsError)
-    return describe(
-      'credentialsUnreadable',
-      'danger',
-      "Can't read credentials",
-      sentence(facts.credentialsError.message),
-      facts.credentialsError.remedy,
-      facts.credentialsError.message,
-    );
+    return failure('credentialsUnreadable', "Can't read credentials", facts.credentialsError);
   if (!facts.signedIn && !facts.attached)
     return describe('signedOut', 'danger', 'Signed out', 'No credentials are stored for this runner; it stays registered.', 'signIn');
   const daemon = facts.daemon;

@@ -338,14 +338,6 @@ export async function deleteBranch(repo: string, name: string): Promise<void> {
   await run(repo, ['branch', '-D', '--', name]);
 }
 
-/** Whether the ref `ref` (a full name such as `refs/heads/x`) exists, whatever it points at. */
-async function refExists(repo: string, ref: string): Promise<boolean> {
-  return run(repo, ['show-ref', '--verify', '--quiet', ref]).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** An existing branch that stands in the way of creating another (see branchConflict). */
 export interface BranchConflict {
   /** The existing branch's name (without `refs/heads/`). */
@@ -360,15 +352,19 @@ export interface BranchConflict {
  * must have passed refNameProblem (no glob characters: it is also a for-each-ref pattern).
  */
 export async function branchConflict(repo: string, name: string): Promise<BranchConflict | undefined> {
+  // One git run: a for-each-ref pattern matches by whole path components, so the first component
+  // lists that branch itself and every branch under it — all parents, `name` and its children.
+  const top = name.split('/')[0] ?? name;
+  const out = await run(repo, ['for-each-ref', '--format=%(refname)', `refs/heads/${top}`]);
+  const existing = new Set(out.split('\n').flatMap((l) => (l.startsWith('refs/heads/') ? [l.slice('refs/heads/'.length)] : [])));
   const parts = name.split('/');
   for (let i = 1; i < parts.length; i++) {
     const parent = parts.slice(0, i).join('/');
-    if (await refExists(repo, `refs/heads/${parent}`)) return { existing: parent, kind: 'parent' };
+    if (existing.has(parent)) return { existing: parent, kind: 'parent' };
   }
-  if (await refExists(repo, `refs/heads/${name}`)) return { existing: name, kind: 'same' };
-  // A pattern ending in "/" matches every ref under it.
-  const child = (await run(repo, ['for-each-ref', '--count=1', '--format=%(refname)', `refs/heads/${name}/`])).trim();
-  return child ? { existing: child.slice('refs/heads/'.length), kind: 'child' } : undefined;
+  if (existing.has(name)) return { existing: name, kind: 'same' };
+  const child = [...existing].find((b) => b.startsWith(`${name}/`));
+  return child === undefined ? undefined : { existing: child, kind: 'child' };
 }
 
 /**

@@ -65,14 +65,14 @@ export async function resolvePath(path: string): Promise<string> {
 }
 
 /** `p` is `root` or inside it (both resolved). */
-function within(root: string, p: string): boolean {
+export function within(root: string, p: string): boolean {
   return p === root || isInside(root, p);
 }
 
 /** The first symlink between `base` and `path` (by text) whose target is outside `baseReal`, with its target. */
 async function escapingLink(base: string, path: string, baseReal: string): Promise<{ link: string; target: string } | undefined> {
+  if (!isInside(base, path)) return undefined;
   const rel = relative(resolve(base), resolve(path));
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
   let cur = resolve(base);
   for (const name of rel.split(sep)) {
     cur = join(cur, name);
@@ -115,8 +115,8 @@ export async function assertInside(base: string, path: string, what: string, opt
 export async function mkdirInside(root: string, dir: string, what = 'the folder'): Promise<string> {
   await mkdir(root, { recursive: true });
   const rootReal = await realpath(root);
+  if (!within(resolve(root), resolve(dir))) throw await escapeError(what, dir, root, rootReal);
   const rel = relative(resolve(root), resolve(dir));
-  if (rel.startsWith('..') || isAbsolute(rel)) throw await escapeError(what, dir, root, rootReal);
   let cur = rootReal;
   for (const name of rel === '' ? [] : rel.split(sep)) {
     const next = join(cur, name);

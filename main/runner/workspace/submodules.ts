@@ -52,9 +52,11 @@ export interface SubmoduleOptions {
 export async function initSubmodules(root: string, opts: SubmoduleOptions): Promise<SubmoduleReport> {
   const report: SubmoduleReport = { initialised: [], missing: [], notes: [] };
   // No .gitmodules: nothing git itself could check out either (the common case, one cheap call).
-  if ((await git.declaredSubmodules(root)).length === 0) return report;
+  const declared = await git.declaredSubmodules(root);
+  if (declared.length === 0) return report;
   const info = await git.repoInfo(root);
-  await initLevel({ dir: root, prefix: '', sources: info ? join(info.commonDir, 'modules') : undefined, depth: 0 }, opts, report);
+  const sources = info ? join(info.commonDir, 'modules') : undefined;
+  await initLevel({ dir: root, prefix: '', sources, depth: 0, declared }, opts, report);
   if (report.initialised.length || report.missing.length)
     opts.log.info('submodules', { root, initialised: report.initialised.length, missing: report.missing });
   return report;
@@ -68,11 +70,13 @@ interface Level {
   /** Where the linked checkout keeps this level's submodule clones (`…/modules`), if anywhere. */
   sources: string | undefined;
   depth: number;
+  /** `dir`'s .gitmodules entries when the caller already read them. */
+  declared?: git.DeclaredSubmodule[];
 }
 
 async function initLevel(level: Level, opts: SubmoduleOptions, report: SubmoduleReport): Promise<void> {
   const { dir, prefix, depth } = level;
-  const [links, declared] = await Promise.all([git.gitlinks(dir), git.declaredSubmodules(dir)]);
+  const [links, declared] = await Promise.all([git.gitlinks(dir), level.declared ?? git.declaredSubmodules(dir)]);
   const missing = (path: string, why: string): void => {
     report.missing.push(prefix + path);
     report.notes.push(`${prefix + path}: ${why}`);

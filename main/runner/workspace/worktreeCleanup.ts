@@ -63,6 +63,8 @@ export function isFolderRecord(r: WorkspaceRecord): r is FolderRecord {
   return r.kind === 'folder';
 }
 
+const isWorktreeRecord = (r: WorkspaceRecord): r is WorktreeRecord => !isFolderRecord(r);
+
 const FileSchema = z.object({ version: z.literal(1), worktrees: z.array(z.union([FolderRecordSchema, RecordSchema])) });
 
 export class WorktreeRegistry {
@@ -77,7 +79,7 @@ export class WorktreeRegistry {
 
   /** The git worktrees only (plain folders: readAll). */
   async read(): Promise<WorktreeRecord[]> {
-    return (await this.readAll()).filter((r): r is WorktreeRecord => !isFolderRecord(r));
+    return (await this.readAll()).filter(isWorktreeRecord);
   }
 
   /** Every record, worktrees and plain folders. */
@@ -102,11 +104,8 @@ export class WorktreeRegistry {
 
   /** Read-modify-write of the git worktrees, one at a time; plain-folder records stay as they are. */
   async update(fn: (records: WorktreeRecord[]) => WorktreeRecord[]): Promise<WorktreeRecord[]> {
-    const all = await this.updateAll((rs) => [
-      ...rs.filter(isFolderRecord),
-      ...fn(rs.filter((r): r is WorktreeRecord => !isFolderRecord(r))),
-    ]);
-    return all.filter((r): r is WorktreeRecord => !isFolderRecord(r));
+    const all = await this.updateAll((rs) => [...rs.filter(isFolderRecord), ...fn(rs.filter(isWorktreeRecord))]);
+    return all.filter(isWorktreeRecord);
   }
 
   /** Read-modify-write of every record, one at a time. */

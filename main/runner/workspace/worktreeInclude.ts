@@ -4,8 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { untrackedMatching } from '../git/git.ts';
 import type { Logger } from '../logger.ts';
-import { isInside } from '../tasks/taskSpec.ts';
-import { isPathEscape, mkdirInside, resolvePath } from './containment.ts';
+import { isPathEscape, mkdirInside, resolvePath, within } from './containment.ts';
 
 /**
  * Files an agent needs that git does not track (`.env`, local settings): those matching the
@@ -42,7 +41,6 @@ type CopyOutcome = 'copied' | 'exists' | 'outside';
 
 async function copyOne(srcRoot: string, destRoot: string, rel: string): Promise<CopyOutcome> {
   const src = join(srcRoot, rel);
-  const within = (root: string, p: string): boolean => p === root || isInside(root, p);
   if (!within(srcRoot, await realpath(dirname(src)))) return 'outside';
   const st = await lstat(src);
   // A tracked symlink in the new worktree must not carry the copy, nor the folders made for it, out of it.

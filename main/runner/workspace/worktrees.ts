@@ -307,28 +307,44 @@ export class GitWorkspaces implements WorkspaceProvider {
 
   /** Keep the folder for the keep period (or remove it at once when that is 0); never throws. */
   async #releaseFolder(rec: FolderRecord, status: ResultStatus): Promise<void> {
-    const now = this.#now();
-    try {
+    await this.#settle(rec, 'task folder', this.#activeFolders, async () => {
       if (this.#keepMs <= 0) {
         await removeFolderWorkspace(rec, this.#base);
         await this.#registry.updateAll((rs) => rs.filter((r) => r.path !== rec.path));
         this.#log.info('task folder removed', { taskId: rec.taskId, path: rec.path });
       } else {
-        const done = { finishedAt: now, keepUntil: now + this.#keepMs, reason: `task ${status}` };
-        await this.#registry.updateAll((rs) => rs.map((r) => (r.path === rec.path ? { ...r, ...done } : r)));
+        await this.#markFinished(rec.path, this.#keepMs, `task ${status}`);
         this.#log.info('task folder kept', { taskId: rec.taskId, path: rec.path, hours: this.#keepMs / 3600_000 });
       }
+    });
+  }
+
+  /** The record at `path` finished now, to be removed `keepMs` (ms) later, and why it is kept. */
+  async #markFinished(path: string, keepMs: number, reason: string): Promise<void> {
+    const now = this.#now();
+    await this.#registry.updateAll((rs) =>
+      rs.map((r) => (r.path === path ? { ...r, finishedAt: now, keepUntil: now + keepMs, reason } : r)),
+    );
+  }
+
+  /**
+   * A release's bookkeeping around `work` (remove or keep): a failure is logged and the record set
+   * to expire now, so the next sweep retries; the folder leaves `running`; the disk cap is applied.
+   * Never throws.
+   */
+  async #settle(
+    rec: { path: string; taskId: string },
+    what: 'worktree' | 'task folder',
+    running: Map<string, unknown>,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await work();
     } catch (err) {
-      this.#log.error('task folder release failed; the next sweep retries', {
-        taskId: rec.taskId,
-        path: rec.path,
-        error: errorMessage(err),
-      });
-      await this.#registry
-        .updateAll((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r)))
-        .catch(() => undefined);
+      this.#log.error(`${what} release failed; the next sweep retries`, { taskId: rec.taskId, path: rec.path, error: errorMessage(err) });
+      await this.#markFinished(rec.path, 0, 'release failed').catch(() => undefined);
     } finally {
-      this.#activeFolders.delete(rec.path);
+      running.delete(rec.path);
     }
     if (this.#capBytes > 0)
       await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
@@ -483,7 +499,7 @@ export class GitWorkspaces implements WorkspaceProvider {
     if (a.released) return;
     a.released = true;
     const rec = a.record;
-    try {
+    await this.#settle(rec, 'worktree', this.#active, async () => {
       const dirty = outcome.dirty ?? (await this.#dirty(a).catch(() => true));
       const reason = outcome.status !== 'completed' ? `task ${outcome.status}` : dirty ? 'uncommitted changes' : null;
       if (reason === null || this.#keepMs <= 0) {
@@ -496,23 +512,10 @@ export class GitWorkspaces implements WorkspaceProvider {
           branch: rec.branch,
         });
       } else {
-        const now = this.#now();
-        await this.#registry.update((rs) =>
-          rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now + this.#keepMs, reason } : r)),
-        );
+        await this.#markFinished(rec.path, this.#keepMs, reason);
         this.#log.info('worktree kept for inspection', { taskId: rec.taskId, path: rec.path, reason, hours: this.#keepMs / 3600_000 });
       }
-    } catch (err) {
-      this.#log.error('worktree release failed; the next sweep retries', { taskId: rec.taskId, path: rec.path, error: errorMessage(err) });
-      const now = this.#now();
-      await this.#registry
-        .update((rs) => rs.map((r) => (r.path === rec.path ? { ...r, finishedAt: now, keepUntil: now, reason: 'release failed' } : r)))
-        .catch(() => undefined);
-    } finally {
-      this.#active.delete(rec.path);
-    }
-    if (this.#capBytes > 0)
-      await this.sweep().catch((err: unknown) => this.#log.error('worktree sweep failed', { error: errorMessage(err) }));
+    });
   }
 
   /** Undo a half-prepared worktree; a branch we created with no work on it goes too. */
