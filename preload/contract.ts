@@ -142,7 +142,7 @@ export const AppState = z.object({
    * `keyring_unavailable` / `keyring_decrypt_failed`; a damaged file); absent when they were read.
    * Not the same as signed out: the credentials may be there.
    */
-  credentialsError: z.object({ code: z.string(), message: z.string(), remedy: z.enum(REMEDIES) }).optional(),
+  credentialsError: StartError.omit({ detail: true }).optional(),
   /**
    * why the runner is not running as configured: runner.yaml (or a SIBYL_* variable) does not
    * validate (code `config_invalid`, remedy `fixConfig`; `detail` names the file and key), or the

@@ -4,6 +4,12 @@ import { isRequestChannel, parseInput, requests, type Handlers, type IpcResult, 
 
 const log = logger('ipc');
 
+/** A handler for every request channel, each made by `make` (a table that forwards or refuses them all). */
+export function everyChannel(make: (channel: RequestChannel) => (input: unknown) => Promise<unknown>): Handlers {
+  const channels = Object.keys(requests) as RequestChannel[];
+  return Object.fromEntries(channels.map((c) => [c, make(c)])) as Handlers;
+}
+
 /**
  * The one entry for every renderer request (Electron's ipcMain and the browser tests alike):
  * checks the channel, parses the input with the contract, runs the handler and returns errors

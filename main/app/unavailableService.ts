@@ -1,6 +1,7 @@
 import type { AppState, Handlers } from '../../preload/contract.ts';
 import { RunnerError } from '../runner/errors.ts';
 import { startErrorOf } from './appContext.ts';
+import { everyChannel } from './dispatch.ts';
 import type { AppService } from './appService.ts';
 
 /**
@@ -28,34 +29,7 @@ export function unavailableAppService(err: unknown): AppService {
       remedy: startError.remedy,
     });
   };
-  const handlers: Handlers = {
-    'app:state': async () => state(),
-    'runner:pause': fail,
-    'runner:resume': fail,
-    'tasks:cancel': fail,
-    'tasks:openFolder': fail,
-    'tasks:transcript': fail,
-    'history:page': fail,
-    'history:get': fail,
-    'history:daily': fail,
-    'logs:read': fail,
-    'wizard:checkServer': fail,
-    'wizard:startDeviceLogin': fail,
-    'wizard:cancelDeviceLogin': fail,
-    'wizard:useToken': fail,
-    'wizard:detect': fail,
-    'wizard:register': fail,
-    'settings:get': fail,
-    'settings:set': fail,
-    'projects:list': fail,
-    'projects:link': fail,
-    'projects:unlink': fail,
-    'account:signOut': fail,
-    'runner:unregister': fail,
-    'runner:restart': fail,
-    'os:pickFolder': fail,
-    'os:openExternal': fail,
-  };
+  const handlers: Handlers = { ...everyChannel(() => fail), 'app:state': async () => state() };
   return {
     handlers,
     state,

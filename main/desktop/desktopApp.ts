@@ -1,9 +1,10 @@
 import { createAppService, type AppService } from '../app/appService.ts';
+import { everyChannel } from '../app/dispatch.ts';
 import { unavailableAppService } from '../app/unavailableService.ts';
 import { configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
-import { requests, type AppState, type Handlers, type RequestChannel } from '../../preload/contract.ts';
+import type { AppState, Handlers } from '../../preload/contract.ts';
 import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
@@ -68,12 +69,7 @@ const STARTING_TRAY: TrayModel = {
 
 /** Handlers that wait for the service: the window may be opened, and ask, before start-up has finished. */
 function awaitingHandlers(service: Promise<AppService>): Handlers {
-  const channels = Object.keys(requests) as RequestChannel[];
-  const entries = channels.map((c) => [
-    c,
-    async (input: unknown) => ((await service).handlers[c] as (i: unknown) => Promise<unknown>)(input),
-  ]);
-  return Object.fromEntries(entries) as Handlers;
+  return everyChannel((c) => async (input) => ((await service).handlers[c] as (i: unknown) => Promise<unknown>)(input));
 }
 
 /**
@@ -221,7 +217,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
           });
           return r.canceled ? null : (r.filePaths[0] ?? null);
         },
-        loginItem: { get: () => autostart.get(), set: (v) => autostart.set(v), state: () => autostart.state() },
+        loginItem: autostart,
         ...(o.prefs ? { prefs: o.prefs } : {}),
         credentials,
       },

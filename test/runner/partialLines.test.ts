@@ -26,14 +26,7 @@ test('progress without a newline reaches activity and logs --follow before the a
     'echo',
     'echo finished',
   ].join('; ');
-  const taskId = crypto.randomUUID();
-  core.send(id, {
-    type: 'task_assign',
-    task_id: taskId,
-    agent_id: 'agent_0123456789ab',
-    project_id: 'project_1',
-    config: { command: ['/bin/sh', '-c', script] },
-  });
+  const taskId = assign(id, core, { command: ['/bin/sh', '-c', script] });
 
   // The agent is still waiting on the gate: its partial line is the activity already.
   const update = await core.waitFor(

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeCore } from '../helpers/fakeCore.ts';
-import { agentGate, cli, cliRun, completionOf, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
+import { agentGate, assign, cli, cliRun, completionOf, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
 import { defaultConfig, defaultStateDir } from '../../main/runner/config/schema.ts';
 import { LOCK_FILE } from '../../main/runner/stateLock.ts';
 import { processAlive, tempDir, until } from '../helpers/tmp.ts';
@@ -35,14 +35,7 @@ test("a second `run` on the same configuration exits 2 naming the first one's pi
   const first = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the first runner connects');
   const gate = agentGate();
-  const taskId = crypto.randomUUID();
-  core.send(id, {
-    type: 'task_assign',
-    task_id: taskId,
-    agent_id: 'agent_aaaaaaaaaaaa',
-    project_id: 'project_1',
-    config: { command: ['/bin/sh', '-c', `${gate.waitScript}; echo finished`] },
-  });
+  const taskId = assign(id, core, { command: ['/bin/sh', '-c', `${gate.waitScript}; echo finished`] });
   const journal = join(stateDirOf(home, config), 'journal.jsonl');
   const pid = await until(() => agentPid(journal, taskId), 'the agent started (journaled)');
   const stat = statSync(journal);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { defaultStateDir } from '../../main/runner/config/schema.ts';
 import { LOCK_FILE } from '../../main/runner/stateLock.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
-import { cli, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
+import { assign, cli, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
 import { until } from '../helpers/tmp.ts';
 
 /** How the process ended: its exit code, or the signal that killed it. */
@@ -71,14 +71,7 @@ test('SIGTERM once connected drains: the running task is reported, then exit 0',
   const { core, id, config, env } = await registeredRunner();
   const run = cli(['run', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
-  const taskId = crypto.randomUUID();
-  core.send(id, {
-    type: 'task_assign',
-    task_id: taskId,
-    agent_id: 'agent_aaaaaaaaaaaa',
-    project_id: 'project_1',
-    config: { command: ['/bin/sh', '-c', 'echo started; sleep 300'] },
-  });
+  const taskId = assign(id, core, { command: ['/bin/sh', '-c', 'echo started; sleep 300'] });
   await core.waitFor((f) => f.message?.type === 'task_ack', 5000, 'ack');
   run.kill('SIGTERM');
   assert.deepEqual(await ended(run), { code: 0, signal: null }, run.output().stderr);

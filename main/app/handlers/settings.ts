@@ -27,9 +27,11 @@ async function currentSettings(app: AppContext): Promise<Settings> {
   // Attached: the headless daemon's live capacity is the truth (its runner.yaml is its own).
   const live = app.host.attached ? app.host.snapshot()?.runner.maxAgents : undefined;
   if (live !== undefined) fromFile.maxAgents = live;
-  const hint = (await app.ports.loginItem.state?.())?.hint;
+  // One read of the OS's login item (a file on Linux, a system call on macOS): get() would read it again.
+  const item = await app.ports.loginItem.state?.();
+  const hint = item?.hint;
   return {
-    startAtLogin: await app.ports.loginItem.get(),
+    startAtLogin: item ? item.status === 'enabled' : await app.ports.loginItem.get(),
     ...(hint ? { startAtLoginHint: hint } : {}),
     notifications: app.notifications,
     ...fromFile,

@@ -2,7 +2,7 @@ import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
 import { jsonSafe } from '../../runner/terminalText.ts';
-import { parse, println, type Io } from '../args.ts';
+import { parse, println, printlnRaw, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { remedyHint } from '../remedies.ts';
@@ -23,7 +23,8 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const live = reply?.ok ? Snapshot.safeParse(reply.result) : undefined;
   const snapshot = live?.success ? shown(live.data) : undefined;
   if (values.json) {
-    println(
+    // jsonSafe already made it inert: println would scan it again.
+    printlnRaw(
       io.stdout,
       jsonSafe(
         JSON.stringify(

@@ -3,6 +3,12 @@ import { StringDecoder } from 'node:string_decoder';
 /** The longest visible partial line reported (characters; ~2 KiB of ASCII). */
 export const PARTIAL_MAX_CHARS = 2048;
 
+/** What a terminal shows of a line redrawn with `\r`: the text after its last carriage return (a trailing `\r` ignored). */
+export function visibleText(line: string): string {
+  const text = line.replace(/\r+$/, '');
+  return text.slice(text.lastIndexOf('\r') + 1);
+}
+
 /**
  * Splits a byte stream into lines without unbounded buffering: a line longer than `maxLine`
  * characters is emitted in pieces (the original runner's reader died on lines > 64 KiB, R15).
@@ -25,8 +31,7 @@ export class LineSplitter {
    * `PARTIAL_MAX_CHARS` characters (the end of it). '' when there is none.
    */
   visiblePartial(): string {
-    const text = this.#partial.replace(/\r+$/, '');
-    const visible = text.slice(text.lastIndexOf('\r') + 1).trim();
+    const visible = visibleText(this.#partial).trim();
     return visible.length > PARTIAL_MAX_CHARS ? visible.slice(-PARTIAL_MAX_CHARS) : visible;
   }
 

@@ -10,6 +10,7 @@ import { oneLine } from '../vocabulary.ts';
 import { AgentProcess, type StopReason } from './agentProcess.ts';
 import { agentEnv } from './agentEnv.ts';
 import { isTooLargeToStart, tooLargeMessage } from './launchSize.ts';
+import { visibleText } from './lineSplitter.ts';
 import { MAX_VIEW_STEPS, type RunningTask, type TaskObserver, type TaskStep } from './taskEvents.ts';
 import type { TaskSpec } from './taskSpec.ts';
 import type { TaskLogWriter } from './taskLog.ts';
@@ -440,12 +441,6 @@ function viewStep(s: AgentStep): TaskStep {
     startedAt: s.startedAt,
     ...(s.endedAt !== undefined ? { endedAt: s.endedAt } : {}),
   };
-}
-
-/** What a terminal shows of a line redrawn with `\r`: the text after its last carriage return. */
-function visibleText(line: string): string {
-  const text = line.replace(/\r+$/, '');
-  return text.slice(text.lastIndexOf('\r') + 1);
 }
 
 /** "agent exited with code 1: <its last words on stderr>" — the agent's own reason when it gave one. */
