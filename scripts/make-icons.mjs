@@ -70,6 +70,31 @@ const withGap = (shape, cx, cy, centerDeg, widthDeg) => (x, y) => {
   const off = Math.abs(((deg - centerDeg + 540) % 360) - 180);
   return off > widthDeg / 2 && shape(x, y);
 };
+/** A stroke with round ends: the points within `r` of the segment (x0, y0)–(x1, y1). */
+const segment = (x0, y0, x1, y1, r) => (x, y) => {
+  const [dx, dy] = [x1 - x0, y1 - y0];
+  const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / (dx * dx + dy * dy)));
+  return (x - x0 - t * dx) ** 2 + (y - y0 - t * dy) ** 2 <= r * r;
+};
+/** A filled triangle (any winding). */
+const triangle = (ax, ay, bx, by, cx, cy) => (x, y) => {
+  const s1 = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
+  const s2 = (cx - bx) * (y - by) - (cy - by) * (x - bx);
+  const s3 = (ax - cx) * (y - cy) - (ay - cy) * (x - cx);
+  return (s1 >= 0 && s2 >= 0 && s3 >= 0) || (s1 <= 0 && s2 <= 0 && s3 <= 0);
+};
+/**
+ * An almond (the outline of an eye): the lens between two equal circles through its corners
+ * (cx ± halfW, cy), `halfH` above and below the centre. `inset` shrinks it evenly, for an outline.
+ */
+const almond = (cx, cy, halfW, halfH, inset = 0) => {
+  const r = (halfW * halfW + halfH * halfH) / (2 * halfH);
+  const below = cy + r - halfH; // centre of the circle whose arc is the upper lid
+  const above = cy - r + halfH; // … and of the lower lid
+  const ri = r - inset;
+  return (x, y) => (x - cx) ** 2 + (y - below) ** 2 <= ri * ri && (x - cx) ** 2 + (y - above) ** 2 <= ri * ri;
+};
+const minus = (a, b) => (x, y) => a(x, y) && !b(x, y);
 
 // --- Drawings: layers painted in order; `erase` cuts through what is below ------------------
 
@@ -79,28 +104,64 @@ const GREEN = [48, 209, 88];
 const BLUE = [10, 132, 255];
 const RED = [255, 69, 58];
 
-/** Tray icons on a 16-unit grid, centre (8, 8). */
+/**
+ * Sibyl's eye on the 16-unit tray grid: an almond lid line and an iris, raised a little so a
+ * state badge fits in the lower right corner. Every state draws the same eye, so the icon is
+ * recognisably Sibyl's in every state; the state is the badge (its shape tells the states apart
+ * in the monochrome macOS set, its colour in the colour set).
+ */
+const EYE = { cx: 8, cy: 6.5, halfW: 7.25, halfH: 4.75, lid: 1.5, iris: 2.25 };
+const BADGE = { cx: 12.25, cy: 12.25, r: 3.75, clear: 1.1 };
+
+function eye(color, { pupil = true } = {}) {
+  const { cx, cy, halfW, halfH, lid, iris } = EYE;
+  return [
+    { shape: minus(almond(cx, cy, halfW, halfH), almond(cx, cy, halfW, halfH, lid)), color },
+    ...(pupil ? [{ shape: disc(cx, cy, iris), color }] : []),
+  ];
+}
+
+/** A badge: the eye is cleared around it first, so the two read as separate shapes at 16 px. */
+function badge(color, ...shapes) {
+  const { cx, cy, r, clear } = BADGE;
+  return [{ shape: disc(cx, cy, r + clear), erase: true }, ...shapes.map((s) => (s.erase ? s : { shape: s, color }))];
+}
+
+const { cx: bx, cy: by, r: br } = BADGE;
+
+/** Tray icons on a 16-unit grid. */
 const TRAY = {
-  offline: [{ shape: ring(8, 8, 4.25, 6.25), color: GREY }],
-  connecting: [{ shape: withGap(ring(8, 8, 4.25, 6.25), 8, 8, 45, 80), color: AMBER }],
-  online: [{ shape: disc(8, 8, 5.5), color: GREEN }],
-  busy: [
-    { shape: disc(8, 8, 3), color: BLUE },
-    { shape: ring(8, 8, 5.25, 7), color: BLUE },
+  // Not registered, not running, stopped: the eye struck through (closed to the world).
+  offline: [
+    ...eye(GREY, { pupil: false }),
+    { shape: segment(2, 1.5, 14.5, 14, 2.1), erase: true },
+    { shape: segment(2, 1.5, 14.5, 14, 0.85), color: GREY },
   ],
+  // Dialling: an open arc, the usual "in progress" ring.
+  connecting: [...eye(AMBER), ...badge(AMBER, withGap(ring(bx, by, br - 1.45, br), bx, by, 45, 100))],
+  // Connected and idle: the eye alone.
+  online: eye(GREEN),
+  // Running tasks: a play mark.
+  busy: [...eye(BLUE), ...badge(BLUE, triangle(bx - 2.6, by - br + 0.2, bx - 2.6, by + br - 0.2, bx + br, by))],
+  // Not taking new tasks: the pause bars.
   paused: [
-    { shape: disc(8, 8, 6.75), color: AMBER },
-    { shape: box(5.1, 4.6, 7.1, 11.4, 0.5), erase: true },
-    { shape: box(8.9, 4.6, 10.9, 11.4, 0.5), erase: true },
+    ...eye(GREY),
+    ...badge(GREY, box(bx - 2.9, by - 3.4, bx - 0.8, by + 3.4, 0.45), box(bx + 0.8, by - 3.4, bx + 2.9, by + 3.4, 0.45)),
   ],
+  // Something to fix: the warning sign, an exclamation mark knocked out of a triangle (not a
+  // disc: a disc with a bar cut out looks like the pause bars at 16 px).
   error: [
-    { shape: disc(8, 8, 6.75), color: RED },
-    { shape: box(7, 3.6, 9, 9.1, 1), erase: true },
-    { shape: disc(8, 11.2, 1.1), erase: true },
+    ...eye(RED),
+    ...badge(
+      RED,
+      triangle(bx, by - br - 0.35, bx - br - 0.35, by + br, bx + br + 0.35, by + br),
+      { shape: box(bx - 0.75, by - 1.9, bx + 0.75, by + 1.2, 0.5), erase: true },
+      { shape: disc(bx, by + 2.45, 0.75), erase: true },
+    ),
   ],
 };
 
-/** The app icon on a 512-unit grid: the macOS rounded square, an "online" ring with a green spark in its gap. */
+/** The app icon on a 512-unit grid: the macOS rounded square with the same eye in white. */
 const APP = [
   {
     shape: box(48, 48, 464, 464, 92),
@@ -109,9 +170,9 @@ const APP = [
       return [Math.round(79 + (30 - 79) * t), Math.round(70 + (27 - 70) * t), Math.round(229 + (75 - 229) * t)];
     },
   },
-  { shape: withGap(ring(256, 256, 106, 146), 256, 256, 45, 70), color: [255, 255, 255] },
-  { shape: disc(256, 256, 54), color: [255, 255, 255] },
-  { shape: disc(256 + 126 * Math.SQRT1_2, 256 - 126 * Math.SQRT1_2, 28), color: GREEN },
+  { shape: minus(almond(256, 256, 168, 110), almond(256, 256, 168, 110, 30)), color: [255, 255, 255] },
+  { shape: disc(256, 256, 62), color: [255, 255, 255] },
+  { shape: disc(256 + 22, 256 - 22, 17), color: [79, 70, 229] },
 ];
 
 /**

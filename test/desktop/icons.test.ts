@@ -107,6 +107,81 @@ test('edges are anti-aliased and the corners are transparent', () => {
   assert.equal(pixels[3], 0);
 });
 
+const png16 = (state: string, variant: '' | 'Template'): Buffer => readPng(join(root, `build/tray/${state}${variant}.png`)).pixels;
+
+test('at 16 px the monochrome (macOS template) icons differ pairwise in shape', () => {
+  // Template images keep only alpha, so shape is all a state has there. "Strong" pixels differ by
+  // at least half their opacity: a badge swapped for a look-alike (a disc with an "!" cut out next
+  // to the pause bars) changes only a handful of them.
+  for (const [i, a] of TRAY_STATES.entries()) {
+    for (const b of TRAY_STATES.slice(i + 1)) {
+      const [pa, pb] = [png16(a, 'Template'), png16(b, 'Template')];
+      let total = 0;
+      let strong = 0;
+      for (let k = 3; k < pa.length; k += 4) {
+        const d = Math.abs((pa[k] ?? 0) - (pb[k] ?? 0));
+        total += d / 255;
+        if (d >= 128) strong++;
+      }
+      assert.ok(strong >= 10 && total >= 15, `${a} and ${b} look alike at 16 px: ${strong} strong pixels, ${total.toFixed(1)} in all`);
+    }
+  }
+});
+
+test("every state shows the same mark, Sibyl's eye, beside its badge", () => {
+  // The badge sits in the lower right corner; the left half is the eye alone. Offline strikes it through.
+  const leftHalf = (px: Buffer): number[] => Array.from({ length: 16 * 7 }, (_, k) => px[((k / 7) | 0) * 64 + (k % 7) * 4 + 3] ?? 0);
+  const eye = leftHalf(png16('online', 'Template'));
+  assert.ok(eye.filter((a) => a >= 192).length >= 12, `the eye has ink: ${eye.filter((a) => a >= 192).length} pixels`);
+  for (const state of TRAY_STATES.filter((s) => s !== 'offline')) assert.deepEqual(leftHalf(png16(state, 'Template')), eye, state);
+  assert.notDeepEqual(leftHalf(png16('offline', 'Template')), eye, 'offline is struck through');
+});
+
+/** Alpha-weighted mean colour of an icon, as hue (degrees) and HSL saturation (0–1). */
+function hueOf(px: Buffer): { hue: number; saturation: number } {
+  let [r, g, b, w] = [0, 0, 0, 0];
+  for (let k = 0; k < px.length; k += 4) {
+    const a = (px[k + 3] ?? 0) / 255;
+    r += (px[k] ?? 0) * a;
+    g += (px[k + 1] ?? 0) * a;
+    b += (px[k + 2] ?? 0) * a;
+    w += a * 255;
+  }
+  [r, g, b] = [r / w, g / w, b / w];
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const l = (max + min) / 2;
+  const saturation = max === min ? 0 : (max - min) / (1 - Math.abs(2 * l - 1));
+  let hue = 0;
+  if (max !== min) {
+    if (max === r) hue = 60 * (((g - b) / (max - min) + 6) % 6);
+    else if (max === g) hue = 60 * ((b - r) / (max - min) + 2);
+    else hue = 60 * ((r - g) / (max - min) + 4);
+  }
+  return { hue, saturation };
+}
+
+test('in the colour set the states have distinct hues: online green, busy blue, connecting amber, error red, paused neutral', () => {
+  const hue = Object.fromEntries(TRAY_STATES.map((s) => [s, hueOf(png16(s, ''))]));
+  const within = (state: string, from: number, to: number): void =>
+    assert.ok(hue[state]!.hue >= from && hue[state]!.hue <= to && hue[state]!.saturation > 0.5, `${state}: ${JSON.stringify(hue[state])}`);
+  within('online', 90, 160);
+  within('busy', 195, 250);
+  within('connecting', 25, 50);
+  assert.ok(
+    (hue['error']!.hue < 12 || hue['error']!.hue > 345) && hue['error']!.saturation > 0.5,
+    `error: ${JSON.stringify(hue['error'])}`,
+  );
+  // Paused is not a fault: neutral grey, not the amber of a connection being made.
+  for (const state of ['paused', 'offline']) assert.ok(hue[state]!.saturation < 0.1, `${state} is neutral: ${JSON.stringify(hue[state])}`);
+  const chromatic = ['online', 'busy', 'connecting', 'error'];
+  for (const [i, a] of chromatic.entries())
+    for (const b of chromatic.slice(i + 1)) {
+      const d = Math.abs(hue[a]!.hue - hue[b]!.hue);
+      assert.ok(Math.min(d, 360 - d) >= 30, `${a} and ${b} hues are ${Math.min(d, 360 - d).toFixed(0)}° apart`);
+    }
+});
+
 test('the committed PNGs are what scripts/make-icons.mjs draws', () => {
   const out = tempDir('sibyl-icons-');
   execFileSync(process.execPath, [join(root, 'scripts/make-icons.mjs'), out], { stdio: 'pipe' });
