@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { spawnPlan } from '../tasks/windowsCommand.ts';
 import type { AgentsConfig } from './agentSettings.ts';
 import { PRESETS } from './presets.ts';
 import type { AgentPreset } from './preset.ts';
@@ -17,14 +18,46 @@ export interface InstalledAgent {
 /** How long one `--version` may take (ms): a hung CLI must not hold up start-up. */
 const VERSION_TIMEOUT_MS = 5000;
 
-/** `name` on PATH (or an absolute path), as the shell would find it; undefined when absent or not executable. */
-export function findExecutable(name: string, env: Record<string, string | undefined>): string | undefined {
+/** A variable of `env` by name, case-insensitively on Windows (a copied Windows environment keeps `Path`). */
+function envValue(env: Record<string, string | undefined>, name: string, platform: NodeJS.Platform): string | undefined {
+  if (platform !== 'win32') return env[name];
+  const key = Object.keys(env).find((k) => k.toUpperCase() === name);
+  return key === undefined ? undefined : env[key];
+}
+
+/**
+ * The names `name` is looked for under: itself elsewhere; on Windows, as the shell does, with each
+ * extension of PATHEXT in its order (`.COM;.EXE;.BAT;.CMD` by default, so an `.exe` beats npm's
+ * `.cmd` shim in the same folder), or as it is when it already ends in one of them. Never a bare
+ * name on Windows: npm puts a POSIX shell script there beside the `.cmd`, which Windows cannot run.
+ */
+function candidateNames(name: string, env: Record<string, string | undefined>, platform: NodeJS.Platform): string[] {
+  if (platform !== 'win32') return [name];
+  const exts = (envValue(env, 'PATHEXT', platform) ?? '.COM;.EXE;.BAT;.CMD')
+    .split(';')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e.startsWith('.'));
+  const lower = name.toLowerCase();
+  return exts.some((e) => lower.endsWith(e)) ? [name] : exts.map((e) => name + e);
+}
+
+/**
+ * `name` on PATH (or an absolute path), as the platform's shell would find it; undefined when
+ * absent or not executable. `platform` chooses the PATH delimiter and the Windows extensions (tests);
+ * paths are joined the host's way.
+ */
+export function findExecutable(
+  name: string,
+  env: Record<string, string | undefined>,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const names = candidateNames(name, env, platform);
   const candidates = isAbsolute(name)
-    ? [name]
-    : (env.PATH ?? '')
-        .split(delimiter)
+    ? names
+    : (envValue(env, 'PATH', platform) ?? '')
+        .split(platform === 'win32' ? ';' : ':')
         .filter(Boolean)
-        .flatMap((dir) => (process.platform === 'win32' ? ['.cmd', '.exe', ''].map((ext) => join(dir, name + ext)) : [join(dir, name)]));
+        .flatMap((dir) => names.map((n) => join(dir, n)));
   for (const file of candidates) {
     try {
       if (!statSync(file).isFile()) continue;
@@ -38,8 +71,11 @@ export function findExecutable(name: string, env: Record<string, string | undefi
 }
 
 function version(executable: string, env: Record<string, string | undefined>): Promise<string | undefined> {
+  // npm's agents are .cmd shims on Windows, which execFile alone refuses (windowsCommand.ts).
+  const plan = spawnPlan([executable, '--version'], process.platform);
+  const opts = { env, timeout: VERSION_TIMEOUT_MS, windowsHide: true, windowsVerbatimArguments: plan.windowsVerbatimArguments };
   return new Promise((resolve) => {
-    execFile(executable, ['--version'], { env, timeout: VERSION_TIMEOUT_MS, windowsHide: true }, (err, stdout) => {
+    execFile(plan.file, plan.args, opts, (err, stdout) => {
       const first = stdout.trim().split('\n')[0]?.trim();
       resolve(err || !first ? undefined : first);
     });

@@ -12,7 +12,7 @@ import {
   signalEach,
   TASK_MARKER_VAR,
 } from './processTree.ts';
-import { isCmdScriptArgv } from './taskSpec.ts';
+import { spawnPlan } from './windowsCommand.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -117,21 +117,23 @@ export class AgentProcess {
     this.#opts = opts;
     this.#platform = opts.platform ?? process.platform;
     const t0 = performance.now();
-    const [file, ...args] = opts.argv;
+    const file = opts.argv[0];
     if (!file) throw new Error('empty command');
     // agentEnv's marker (it names the task); never one the runner carries itself (a runner started
     // by another runner's agent), which would make us kill our own parent's processes.
     const given = opts.env[TASK_MARKER_VAR];
     this.marker = given && given !== process.env[TASK_MARKER_VAR] ? given : newTaskMarker('');
+    // Windows: a .cmd agent (npm's shims) runs through cmd.exe, quoted for it (windowsCommand.ts).
+    const plan = spawnPlan(opts.argv, this.#platform);
     // detached: the child leads a new process group (POSIX), so we can signal -pgid.
-    this.#child = spawn(file, args, {
+    this.#child = spawn(plan.file, plan.args, {
       cwd: opts.cwd,
       env: { ...opts.env, [TASK_MARKER_VAR]: this.marker },
       stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: this.#platform !== 'win32',
       windowsHide: true,
-      // cmd.exe parses its own command line: shellArgv quoted the script for it already.
-      windowsVerbatimArguments: this.#platform === 'win32' && isCmdScriptArgv(opts.argv),
+      // cmd.exe parses its own command line: it was quoted for it already.
+      windowsVerbatimArguments: plan.windowsVerbatimArguments,
     });
     this.pid = this.#child.pid;
     if (this.pid !== undefined && this.#platform === 'linux') this.#tracker = new DescendantTracker(this.pid);
