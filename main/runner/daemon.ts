@@ -4,11 +4,14 @@ import type { RunnerConfig } from './config/schema.ts';
 import type { Snapshot } from './control/contract.ts';
 import { ControlServer, controlSocketPath } from './control/controlSocket.ts';
 import type { ControlCommand } from './control/contract.ts';
+import { EventFeed } from './control/eventFeed.ts';
+import { RunnerError } from './errors.ts';
 import { Link, type LinkStatus } from './link/link.ts';
 import { MemoryOutboxStore, Outbox, type OutboxStore } from './link/outbox.ts';
 import { background, logger } from './logger.ts';
 import { assertNever, type ServerMessage } from './protocol/messages.ts';
 import { redactUrl } from './redact.ts';
+import { composeObservers } from './tasks/observers.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 import { TaskManager, type TaskManagerDeps } from './tasks/taskManager.ts';
 import type { TaskSpec } from './tasks/taskSpec.ts';
@@ -46,6 +49,13 @@ export interface DaemonOptions {
   openLog?: TaskManagerDeps['openLog'];
   /** the final task_complete of a task finished by an earlier run (from the history), so a re-sent assignment is answered, not re-run */
   finishedResult?: TaskManagerDeps['finishedResult'];
+  /** write queued history changes now (the subscribe stream's `history` event is sent once they are on disk) */
+  flushHistory?: () => void;
+  /**
+   * The control socket's `shutdown` request: the face drains and exits as on SIGTERM. Without it
+   * the request is refused (`unsupported`).
+   */
+  onShutdown?: () => void;
 }
 
 /** The runner: link ⇄ task manager ⇄ workspaces, plus the control socket. Shared by the CLI and the desktop app. */
@@ -59,6 +69,8 @@ export class Daemon {
   readonly outbox: Outbox;
   readonly #startedAt = Date.now();
   #control: ControlServer | undefined;
+  /** the control socket's `subscribe` stream: state, output lines, finished tasks, history changes */
+  readonly feed: EventFeed;
   #version = 0;
   #paused = false;
   #stopped = false;
@@ -86,6 +98,7 @@ export class Daemon {
       ...(opts.redialGraceMs !== undefined ? { redialGraceMs: opts.redialGraceMs } : {}),
       log: logger('link'),
     });
+    this.feed = new EventFeed({ snapshot: () => this.snapshot(), ...(opts.flushHistory ? { flushHistory: opts.flushHistory } : {}) });
     this.outbox = new Outbox(opts.outboxStore ?? new MemoryOutboxStore(), this.link, logger('outbox'));
     this.agents = new AgentLauncher(cfg, opts.env ?? process.env);
     this.tasks = new TaskManager({
@@ -95,7 +108,8 @@ export class Daemon {
       executionTimeoutSeconds: cfg.execution_timeout,
       workspaces: opts.workspaces ?? new FolderWorkspaces(cfg.worktree_base),
       ...(opts.validate ? { validate: opts.validate } : {}),
-      observer: opts.observer ?? {},
+      // After the journal and the history: a subscriber told of a change finds it on disk.
+      observer: composeObservers(opts.observer, this.feed.observer),
       deliver: (msg) => this.outbox.push(msg),
       post: (msg) => void this.link.post(msg),
       onChange: () => this.#changed(),
@@ -116,7 +130,12 @@ export class Daemon {
 
   async start(): Promise<void> {
     if (this.#o.controlSocket !== false) {
-      this.#control = await ControlServer.listen(controlSocketPath(this.#o.configPath), (req) => this.control(req), logger('control'));
+      this.#control = await ControlServer.listen(
+        controlSocketPath(this.#o.configPath),
+        (req) => this.control(req),
+        logger('control'),
+        this.feed,
+      );
     }
     this.#log.info('starting', {
       runnerId: this.#o.config.runner_id,
@@ -147,6 +166,8 @@ export class Daemon {
     await Promise.race([this.outbox.flush(), sleep(limit)]);
     await this.outbox.settled(this.link.isOpen ? limit : 0);
     await this.link.stop();
+    // Subscribers see the final state (draining, nothing running) before the stream ends.
+    this.feed.close();
     await this.#control?.close();
     this.#log.info('stopped', { unsent: this.outbox.size });
   }
@@ -250,6 +271,7 @@ export class Daemon {
 
   #changed(): void {
     this.#version++;
+    this.feed.changed();
     this.#o.onChange?.();
   }
 
@@ -258,6 +280,15 @@ export class Daemon {
     switch (req.method) {
       case 'snapshot':
         return this.snapshot();
+      case 'subscribe':
+        throw new RunnerError('unsupported', 'subscribe is served by the control socket only');
+      case 'shutdown':
+        if (!this.#o.onShutdown) throw new RunnerError('unsupported', 'this runner cannot be stopped through its control socket');
+        this.#o.onShutdown();
+        return { stopping: true };
+      case 'kick':
+        this.link.kick();
+        return { ok: true };
       case 'pause':
         this.pause();
         return this.snapshot();

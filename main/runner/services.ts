@@ -119,6 +119,7 @@ export async function wireCoreServices(
         return { path, writer: openTaskLog(path, { maxBytes: config.task_log_max_mb * 1024 * 1024 }) };
       },
       projects: warm,
+      flushHistory: () => recorder.flush(),
     },
     links,
     workspaces,

@@ -28,6 +28,8 @@ export interface StartRunnerOptions {
   tuning?: Pick<DaemonOptions, 'pingIntervalMs' | 'redialGraceMs' | 'timeoutGraceMs' | 'cancelGraceMs' | 'controlSocket'>;
   /** aborted when the face is asked to stop during start-up (a signal): start-up ends before the link starts */
   signal?: AbortSignal;
+  /** the control socket's `shutdown` request (the face drains as on SIGTERM); refused when absent */
+  onShutdown?: () => void;
 }
 
 export interface StartedRunner {
@@ -100,6 +102,7 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
       auth,
       env: opts.env,
       ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      ...(opts.onShutdown ? { onShutdown: opts.onShutdown } : {}),
       ...opts.tuning,
       ...services.daemonOptions,
     });

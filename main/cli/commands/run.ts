@@ -1,4 +1,5 @@
 import { AGENT_NAMES, AgentName } from '../../runner/agents/agentSettings.ts';
+import { PARENT_CREDENTIALS_ENV, ParentCredentialStore, parentCredentialsRequested } from '../../runner/config/parentCredentials.ts';
 import { RunnerError, UsageError } from '../../runner/errors.ts';
 import { configureLogging, logger, type Logger } from '../../runner/logger.ts';
 import type { Daemon } from '../../runner/daemon.ts';
@@ -27,12 +28,14 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 interface SignalStop {
   /** aborted by the first SIGINT/SIGTERM */
   signal: AbortSignal;
-  /** which signal, once one arrived */
-  received(): NodeJS.Signals | undefined;
+  /** which signal (or request), once one arrived */
+  received(): NodeJS.Signals | 'shutdown' | 'parent_gone' | undefined;
   /** set what the first signal (or one already received) drains */
   onStop(fn: () => void): void;
   /** set what a second signal does (end the agents now); a third exits 1 at once */
   onHurry(fn: () => void): void;
+  /** a stop asked for otherwise (the control socket's `shutdown`, the desktop app gone): as a first signal */
+  request(why: 'shutdown' | 'parent_gone'): void;
   dispose(): void;
 }
 
@@ -42,7 +45,7 @@ function stopOnSignal(): SignalStop {
     for (const l of process.listeners(sig)) if ((l as { sibylLauncher?: boolean }).sibylLauncher) process.off(sig, l);
   }
   const aborter = new AbortController();
-  let got: NodeJS.Signals | undefined;
+  let got: NodeJS.Signals | 'shutdown' | 'parent_gone' | undefined;
   let stopFn: (() => void) | undefined;
   let hurryFn: (() => void) | undefined;
   // A second signal while draining ends the agents now (their results still go out); a third exits at once.
@@ -53,7 +56,8 @@ function stopOnSignal(): SignalStop {
       hurryFn();
     } else process.exit(1);
   };
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = (sig: NodeJS.Signals | 'shutdown' | 'parent_gone'): void => {
+    if (got) return;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     got = sig;
@@ -75,6 +79,7 @@ function stopOnSignal(): SignalStop {
     onHurry: (fn) => {
       hurryFn = fn;
     },
+    request: (why) => onSignal(why),
     dispose: () => {
       for (const fn of [onSignal, force]) {
         process.off('SIGINT', fn);
@@ -136,18 +141,24 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     told = line;
   };
   if (stop.signal.aborted) return stopped(log, stop);
+  // Started by the desktop app: its credentials (asked over the channel), and gone with it.
+  const fromParent = parentCredentialsRequested(io.env);
+  const credentials = fromParent ? new ParentCredentialStore() : ctx.credentials;
+  const disown = fromParent ? stopWhenParentLeaves(stop) : undefined;
   let runner: StartedRunner;
   try {
     runner = await startRunner(config, {
       configPath: ctx.path,
       home: ctx.home,
-      credentials: ctx.credentials,
-      env: io.env,
+      credentials,
+      env: withoutKey(io.env, PARENT_CREDENTIALS_ENV),
       log,
       onChange,
       signal: stop.signal,
+      onShutdown: () => stop.request('shutdown'),
     });
   } catch (err) {
+    disown?.();
     if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop);
     throw err;
   }
@@ -160,7 +171,26 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
       void runner.stop().finally(resolve);
     }),
   );
+  disown?.();
   return 0;
+}
+
+/**
+ * A core forked by Node (the app layer without Electron) sees its parent leave as 'disconnect':
+ * drain as on SIGTERM rather than run on without the app's credentials. (A utilityProcess ends
+ * with the app.) Returns the function that stops listening, so the channel no longer keeps the
+ * process alive.
+ */
+function stopWhenParentLeaves(stop: SignalStop): () => void {
+  const onDisconnect = (): void => stop.request('parent_gone');
+  if (!process.connected) return () => undefined;
+  process.on('disconnect', onDisconnect);
+  return () => void process.off('disconnect', onDisconnect);
+}
+
+function withoutKey(env: Record<string, string | undefined>, key: string): Record<string, string | undefined> {
+  const { [key]: _dropped, ...rest } = env;
+  return rest;
 }
 
 function stopped(log: Logger, stop: SignalStop): number {

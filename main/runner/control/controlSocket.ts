@@ -7,6 +7,7 @@ import { canonicalPath } from '../config/canonicalPath.ts';
 import { RunnerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ControlRequest, ControlResponse, type ControlCommand } from './contract.ts';
+import type { EventFeed } from './eventFeed.ts';
 
 /**
  * Unix socket beside the config, named after it (`runner.yaml` → `runner.sock`, `a.yaml` →
@@ -34,7 +35,8 @@ export class ControlServer {
     this.#path = path;
   }
 
-  static async listen(path: string, handle: ControlHandler, log: Logger): Promise<ControlServer> {
+  /** `feed` serves `subscribe`; without one that request is refused (`unsupported`). */
+  static async listen(path: string, handle: ControlHandler, log: Logger, feed?: EventFeed): Promise<ControlServer> {
     if (process.platform !== 'win32') {
       // A stale socket from a killed daemon: remove it unless someone is listening on it.
       if (await ping(path))
@@ -47,7 +49,7 @@ export class ControlServer {
         );
       rmSync(path, { force: true });
     }
-    const server = createServer((sock) => serve(sock, handle, log));
+    const server = createServer((sock) => serve(sock, handle, log, feed));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       listenPrivately(server, path, () => resolve());
@@ -87,8 +89,10 @@ function listenPrivately(server: Server, path: string, onListening: () => void):
   }
 }
 
-function serve(sock: Socket, handle: ControlHandler, log: Logger): void {
+function serve(sock: Socket, handle: ControlHandler, log: Logger, feed: EventFeed | undefined): void {
   let buf = '';
+  let unsubscribe: (() => void) | undefined;
+  sock.on('close', () => unsubscribe?.());
   sock.setEncoding('utf8');
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: string) => {
@@ -115,12 +119,20 @@ function serve(sock: Socket, handle: ControlHandler, log: Logger): void {
         ok: false,
         error: { code: 'bad_request', message: req.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') },
       });
+    if (req.data.method === 'subscribe') return subscribe(id);
     try {
       reply({ id, ok: true, result: await handle(req.data) });
     } catch (err) {
       log.warn('control request failed', { method: req.data.method, error: err });
       reply({ id, ok: false, error: { code: 'failed', message: err instanceof Error ? err.message : String(err) } });
     }
+  }
+  // The answer (the state now) and the subscription in one tick: no event can come before it or be missed.
+  function subscribe(id: number): void {
+    if (!feed) return reply({ id, ok: false, error: { code: 'unsupported', message: 'this daemon does not stream events' } });
+    if (unsubscribe) return reply({ id, ok: false, error: { code: 'bad_request', message: 'already subscribed on this connection' } });
+    reply({ id, ok: true, result: feed.snapshot() });
+    unsubscribe = feed.subscribe(sock);
   }
   function reply(res: ControlResponse): void {
     if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
