@@ -46,7 +46,8 @@ export interface BrowserWindowLike {
   getBounds(): WindowBounds;
   /** the bounds when neither minimised nor maximised (getBounds of a minimised window on Windows is -32000, -32000) */
   getNormalBounds(): WindowBounds;
-  on(event: 'closed' | 'close', listener: () => void): unknown;
+  /** 'session-end' (Windows): the user is logging off or the machine restarts or shuts down; nothing can stop it now */
+  on(event: 'closed' | 'close' | 'session-end', listener: () => void): unknown;
   once(event: 'ready-to-show', listener: () => void): unknown;
 }
 
@@ -134,6 +135,14 @@ export interface ElectronSurface {
       properties: ('openDirectory' | 'createDirectory')[];
       defaultPath?: string;
     }): Promise<{ canceled: boolean; filePaths: string[] }>;
+    showMessageBox(options: {
+      type: 'info' | 'warning' | 'error';
+      message: string;
+      detail?: string;
+      buttons: string[];
+      defaultId?: number;
+      cancelId?: number;
+    }): Promise<{ response: number }>;
   };
   safeStorage: VaultSafeStorage;
   Notification: {
@@ -143,7 +152,8 @@ export interface ElectronSurface {
     };
     isSupported(): boolean;
   };
-  powerMonitor: { on(event: 'resume' | 'unlock-screen', listener: () => void): unknown };
+  /** 'shutdown' (macOS, Linux): the user is logging out or the machine restarts or shuts down */
+  powerMonitor: { on(event: 'resume' | 'unlock-screen' | 'shutdown', listener: () => void): unknown };
   protocol: {
     registerSchemesAsPrivileged(
       schemes: { scheme: string; privileges: { standard: boolean; secure: boolean; supportFetchAPI?: boolean } }[],

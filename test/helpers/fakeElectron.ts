@@ -168,6 +168,10 @@ export interface FakeElectron extends ElectronSurface {
   appFocus: ({ steal: boolean } | undefined)[];
   /** what Menu.setApplicationMenu got ('unset' until called) */
   appMenu: unknown;
+  /** each dialog.showMessageBox's options, oldest first */
+  messageBoxes: Parameters<ElectronSurface['dialog']['showMessageBox']>[0][];
+  /** the buttons the user will press in the next message boxes (index; 0 once used up) */
+  messageBoxAnswers: number[];
 }
 
 export function fakeElectron(
@@ -203,6 +207,8 @@ export function fakeElectron(
     protocolHandlers: new Map(),
     displays: [{ x: 0, y: 0, width: 1920, height: 1040 }],
     appMenu: 'unset',
+    messageBoxes: [],
+    messageBoxAnswers: [],
     appFocus: [],
     invoke: (event, channel, input) => {
       const h = handlers.get('sibyl:invoke');
@@ -233,7 +239,10 @@ export function fakeElectron(
       openExternal: async (url) => void e.opened.push(url),
       openPath: async (p) => (e.opened.push(p), ''),
     },
-    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+    dialog: {
+      showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
+      showMessageBox: async (options) => (e.messageBoxes.push(options), { response: e.messageBoxAnswers.shift() ?? 0 }),
+    },
     safeStorage: {
       isAsyncEncryptionAvailable: async () => opts.keyring ?? true,
       encryptStringAsync: async (s) => Buffer.from(Buffer.from(s, 'utf8').map((b) => b ^ 0x5a)),
