@@ -9,7 +9,7 @@ import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
 import { createAutostart, type LoginItemState } from './autostart.ts';
-import type { ElectronSurface, WindowBounds } from './electronSurface.ts';
+import type { BrowserWindowLike, ElectronSurface, WindowBounds } from './electronSurface.ts';
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
 import { TrayController, trayImagePath } from './tray.ts';
@@ -147,9 +147,15 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     e.app.exit(0);
   };
 
+  /** Windows whose 'session-end' is handled (each window is told, not the app). */
+  const sessionWatched = new WeakSet<BrowserWindowLike>();
   /** Show and focus the window. A menu-bar-only macOS app is not active, so its window would open behind others. */
   async function showWindow(): Promise<void> {
-    await window.show();
+    const win = await window.show();
+    if (!sessionWatched.has(win)) {
+      sessionWatched.add(win);
+      win.on('session-end', endWithSession);
+    }
     if (o.platform === 'darwin') e.app.focus({ steal: true });
   }
 
@@ -187,6 +193,22 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     event.preventDefault();
     void quit();
   });
+  e.powerMonitor.on('shutdown', endWithSession);
+
+  /**
+   * The user is logging out or the machine restarts or shuts down (powerMonitor 'shutdown' on
+   * macOS and Linux; the window's 'session-end' on Windows, where before-quit does not come then).
+   * Exit now, without the drain: held in before-quit it would hold up the session, and macOS
+   * cancels a logout for an app that does not quit. What the running tasks did stays in the
+   * journal, and the next start reports it.
+   */
+  function endWithSession(): void {
+    log.info('the session is ending: exiting without draining');
+    quitting = true;
+    window.saveBounds();
+    tray.dispose();
+    e.app.exit(0);
+  }
 
   // An invalid runner.yaml, unreadable credentials and a failed runner start are kept in the
   // service's state (startError, credentialsError); anything else that breaks the app layer
