@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Configuration } from 'app-builder-lib';
@@ -7,6 +8,7 @@ import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js
 import { DebugLogger } from 'builder-util';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { tempDir } from '../helpers/tmp.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const raw: unknown = parse(readFileSync(join(root, 'electron-builder.yml'), 'utf8'));
@@ -97,3 +99,66 @@ test('every path the config names exists', () => {
     ['com.apple.security.cs.allow-jit', 'com.apple.security.cs.allow-unsigned-executable-memory'],
   );
 });
+
+const nsh = readFileSync(join(root, 'build/installer.nsh'), 'utf8');
+
+test('the NSIS include puts resources\\bin on the PATH and takes it off only on a real uninstall', () => {
+  assert.match(nsh, /!macro customInstall\n\s+!insertmacro sibylEditUserPath add\n!macroend/);
+  assert.match(nsh, /!macro customUnInstall\n\s+\$\{ifNot\} \$\{isUpdated\}\n\s+!insertmacro sibylEditUserPath remove/);
+});
+
+test("the install folder reaches PowerShell through the environment: an apostrophe, '&', '$' or space in it is never code", () => {
+  // The folder: NSIS copies it into $1, the System plugin hands register 1 to the OS unparsed.
+  assert.ok(nsh.includes('StrCpy $1 "$INSTDIR\\resources\\bin"'));
+  assert.ok(nsh.includes(`System::Call 'kernel32::SetEnvironmentVariable(t "SIBYL_PATH_DIR", t r1)i.r0'`));
+  const exec = nsh.split('\n').filter((l) => l.includes('nsExec::'));
+  assert.equal(exec.length, 1);
+  const line = exec[0]!;
+  // Every '$' in the command is NSIS's '$$' (a literal '$') or the macro's compile-time ACTION:
+  // no variable, $INSTDIR least of all, is put into it when the installer runs.
+  assert.deepEqual(line.replace(/\$\$/g, '').replace('${ACTION}', '').match(/\$/g), null, line);
+  assert.ok(line.includes('$$d = [string]$$env:SIBYL_PATH_DIR; if (-not $$d) { exit 2 }'));
+  // As powershell.exe gets it (NSIS's '$$' is '$'): one double-quoted -Command argument, no quote inside.
+  const command = /^\s*nsExec::ExecToLog `powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "(.*)"`$/.exec(
+    line,
+  )?.[1];
+  assert.ok(command !== undefined, line);
+  assert.doesNotMatch(command, /"/);
+});
+
+test(
+  'the NSIS include compiles (makensis)',
+  { skip: !commandExists('makensis') && 'makensis is not installed here: `npm run dist` on the Windows CI job compiles it' },
+  () => {
+    const dir = tempDir('sibyl-nsis-');
+    // electron-builder's script defines isUpdated and includes LogicLib; a stand-in does here.
+    const script = [
+      'Unicode true',
+      '!include LogicLib.nsh',
+      '!define isUpdated "0 == 1"',
+      `OutFile "${join(dir, 'sibyl-include-check.exe')}"`,
+      'RequestExecutionLevel user',
+      `!include "${join(root, 'build/installer.nsh')}"`,
+      'Section',
+      '  !insertmacro customInstall',
+      '  WriteUninstaller "$INSTDIR\\uninstall.exe"',
+      'SectionEnd',
+      'Section "Uninstall"',
+      '  !insertmacro customUnInstall',
+      'SectionEnd',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'setup.nsi'), script);
+    execFileSync('makensis', ['-V2', '-WX', join(dir, 'setup.nsi')], { stdio: 'pipe' });
+    assert.ok(existsSync(join(dir, 'sibyl-include-check.exe')));
+  },
+);
+
+function commandExists(name: string): boolean {
+  try {
+    execFileSync(name, ['-VERSION'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -173,10 +173,3 @@ test('the deb scripts link /usr/bin/sibyl-runner to the packaged launcher and ar
     execFileSync('bash', ['-n', file]);
   }
 });
-
-test('the NSIS include puts resources\\bin on the PATH and takes it off only on a real uninstall', () => {
-  const nsh = readFileSync(join(root, 'build/installer.nsh'), 'utf8');
-  assert.match(nsh, /!macro customInstall\n\s+!insertmacro sibylEditUserPath add\n!macroend/);
-  assert.match(nsh, /!macro customUnInstall\n\s+\$\{ifNot\} \$\{isUpdated\}\n\s+!insertmacro sibylEditUserPath remove/);
-  assert.ok(nsh.includes("$$d = '$INSTDIR\\resources\\bin'"), 'NSIS writes $$ for a literal $');
-});
