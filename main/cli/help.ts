@@ -8,6 +8,7 @@ Commands:
   login      Sign in to a Sibyl server (device flow in your browser, or --token)
   run        Start the runner daemon (connects and executes tasks)
   status     Show the configuration and, while the daemon runs, its live state
+  doctor     Check this machine's setup (git, folders, server, sign-in, agents) and say how to fix it
   projects   Link local repositories to Sibyl projects (link | unlink | list)
   history    List past tasks
   logs       Print (or follow) a task's log
@@ -91,4 +92,32 @@ Control characters the agent printed are shown as visible symbols (ESC as ␛, B
 return inside a line as ␍, C1 controls and bidi overrides as \\x9b / \\u202e), so output cannot
 retitle, clear or write the clipboard of your terminal — also when piped, since a pipe often ends
 on a terminal. Tabs and newlines are kept. --raw prints the lines exactly as stored.`,
+  doctor: `Usage: sibyl-runner doctor [--json] [--config PATH]
+
+Checks what the runner needs and says, for each problem, how to fix it: git (2.31 or newer, for
+the worktree commands), the worktree, state and log folders (writable, free space: a warning under
+2 GB, a failure under 100 MB), the state lock (free, or held by the running daemon), the server
+(GET /api/health: reachable, its version), the clock against the server's Date header (a warning
+over 2 minutes apart), the sign-in (GET /api/auth/me: valid, its organization, when it expires),
+this runner's registration (GET /api/runners/ID), and each agent CLI (installed, its version, and
+whether its provider key is in the environment the runner gives agents; values are never printed).
+
+Each check is ok, warn, fail, or skip (not checked: it needs something that failed). Exit 1 when
+any check fails, else 0; warnings do not fail. Checks run at the same time; each request and each
+\`--version\` gets 5 s and each check 12 s, so doctor ends within about 12 s. Nothing is changed,
+except that an expired stored sign-in is renewed as the daemon would (not while a daemon runs).
+
+Doctor judges its own environment (PATH, agent keys, HOME): run it as the user and with the
+environment the runner runs with; a service's environment may differ from your shell's.
+
+Options:
+      --json         Print the report as JSON: {"ok", "checkedAt", "durationMs", "configPath",
+                     "checks": [{"id", "title", "status", "summary", "fix", "detail"}]}; keys are
+                     camelCase, times ISO-8601 UTC, "fix" is null when nothing needs doing.
+                     Check ids: config, git, worktreeFolder, stateFolder, logFolder, stateLock,
+                     server, clock, token, registration, agents (the default agent), and
+                     agent.<name> for claude-code, codex, gemini, aider, opencode.
+  -c, --config PATH  runner.yaml to check
+
+Colour only on a terminal, and not with NO_COLOR set.`,
 };

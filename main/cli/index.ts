@@ -9,6 +9,7 @@ import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { historyCommand } from './commands/history.ts';
 import { logsCommand } from './commands/logs.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { projectsCommand } from './projects.ts';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   history: historyCommand,
   logs: logsCommand,
+  doctor: doctorCommand,
   projects: projectsCommand,
 };
 

@@ -13,7 +13,7 @@ import { LockHolder, holderAlive, isCode, readHolder, removeIfOurs, selfHolder, 
 
 export const LOCK_FILE = 'runner.lock';
 
-const LockOwner = LockHolder.extend({
+export const LockOwner = LockHolder.extend({
   /** the runner.yaml the owner runs with */
   configPath: z.string(),
 });

@@ -97,6 +97,9 @@ export class FakeCore {
 
   async listen(): Promise<void> {
     const server = createServer((req, res) => {
+      // Node writes Date itself unless one is set (uvicorn sends one too).
+      const offset = this.options.dateOffsetMs;
+      if (offset) res.setHeader('date', new Date(Date.now() + offset).toUTCString());
       handleRequest(this.state, req, res).catch(() => internalError(res));
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(this.state, req, socket, head));

@@ -27,6 +27,8 @@ export interface FakeCoreOptions {
   orphanOnReplace?: boolean;
   /** The largest frame accepted, in bytes; a bigger one is closed with 1009 (default 16 MiB, uvicorn's). */
   maxPayloadBytes?: number;
+  /** Added to the clock of the HTTP `Date` header (ms): a server whose clock is not the runner's. */
+  dateOffsetMs?: number;
 }
 
 export interface HttpRecord {
