@@ -1,10 +1,10 @@
 import { createAppService, type AppService } from '../app/appService.ts';
 import { everyChannel } from '../app/dispatch.ts';
 import { unavailableAppService } from '../app/unavailableService.ts';
-import { configureLogging, logger } from '../runner/logger.ts';
+import { background, configureLogging, logger } from '../runner/logger.ts';
 import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
-import type { AppState, Handlers } from '../../preload/contract.ts';
+import type { AppState, Handlers, ProjectLink } from '../../preload/contract.ts';
 import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { appProtocolHandler } from './appProtocol.ts';
@@ -13,7 +13,7 @@ import type { BrowserWindowLike, ElectronSurface, WindowBounds } from './electro
 import { registerIpc } from './ipc.ts';
 import { APP_SCHEME } from './senderCheck.ts';
 import { TrayController, trayImagePath } from './tray.ts';
-import { trayModel, type TrayModel } from './trayModel.ts';
+import { projectLabel, trayModel, type TrayAction, type TrayModel } from './trayModel.ts';
 import { createVault } from './vault.ts';
 import { MainWindow } from './windows.ts';
 
@@ -48,6 +48,8 @@ export interface Desktop {
 const log = logger('desktop');
 /** Notifications held for their click handler; older ones are let go (their 'close' may never come). */
 const MAX_LIVE_NOTIFICATIONS = 20;
+/** How often the tray is redrawn while tasks run: their items show the elapsed minutes. */
+const TRAY_CLOCK_MS = 20_000;
 
 /** Must run before the app is ready: our renderer is served from a standard, secure scheme. */
 export function registerAppScheme(e: Pick<ElectronSurface, 'protocol'>): void {
@@ -129,10 +131,32 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
 
   // The OS's own login-item state (macOS 13+ may hold it for approval), not what was last set.
   let loginItem: LoginItemState = { status: 'off' };
-  const renderTray = (state: AppState): void =>
-    tray.update(trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint }));
+  // The project links name the tasks' projects in the tray; read again when a task of a project not yet known runs.
+  let projects: ProjectLink[] = [];
+  let projectsAskedFor = '';
+  const renderTray = (state: AppState): void => {
+    tray.update(
+      trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint, projects, now: Date.now() }),
+    );
+    const unknown = [...new Set((state.daemon?.running ?? []).map((t) => t.projectId))].filter(
+      (id) => !projects.some((p) => p.projectId === id),
+    );
+    const key = unknown.sort().join('\n');
+    if (!service || !unknown.length || key === projectsAskedFor) return;
+    projectsAskedFor = key;
+    const ready = service;
+    background(
+      log,
+      'reading the project links for the tray',
+      ready.handlers['projects:list']({}).then((list) => {
+        projects = list;
+        renderTray(ready.state());
+      }),
+    );
+  };
 
   let quitting = false;
+  let trayClock: NodeJS.Timeout | undefined = undefined;
   const quit = async (): Promise<void> => {
     if (quitting) return;
     quitting = true;
@@ -143,6 +167,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
       log.info('quitting: draining the runner');
       await Promise.race([service.close(), new Promise((r) => setTimeout(r, o.quitDrainMs ?? 10_000))]);
     }
+    clearInterval(trayClock);
     tray.dispose();
     e.app.exit(0);
   };
@@ -159,26 +184,32 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     if (o.platform === 'darwin') e.app.focus({ steal: true });
   }
 
-  async function onTrayAction(id: string, checked?: boolean): Promise<void> {
+  async function onTrayAction(id: TrayAction, checked?: boolean): Promise<void> {
     try {
       // Open and Quit work from the start; the rest is only in the menu once the service is there.
-      if (id === 'open') await showWindow();
+      if (id === 'open' || id === 'details') await showWindow();
       else if (id === 'quit') await quit();
       else if (!service) return;
+      else if (id.startsWith('task:')) await navigate('task', id.slice('task:'.length));
       else if (id === 'pause') await service.handlers['runner:pause']({});
       else if (id === 'resume') await service.handlers['runner:resume']({});
       else if (id === 'register') await navigate('wizard');
+      // Signing in keeps the registration: the dashboard's "Sign in again" (the wizard would register a new runner).
+      else if (id === 'signIn' || id === 'dashboard' || id === 'moreTasks') await navigate('dashboard');
+      else if (id === 'history' || id === 'settings') await navigate(id);
+      else if (id === 'retry') service.kick();
+      else if (id === 'copyRunnerId') e.clipboard.writeText(service.state().runnerId);
       else if (id === 'startAtLogin') {
         await autostart.set(Boolean(checked));
         loginItem = await autostart.state();
         renderTray(service.state());
-      } else if (id.startsWith('task:')) await navigate('task', id.slice(5));
+      }
     } catch (err) {
       log.error('tray action failed', { id, error: err });
     }
   }
 
-  async function navigate(route: 'wizard' | 'task', taskId?: string): Promise<void> {
+  async function navigate(route: 'wizard' | 'dashboard' | 'history' | 'settings' | 'task', taskId?: string): Promise<void> {
     await showWindow();
     window.send(EVENT_CHANNEL, 'app:navigate', { route, ...(taskId ? { taskId } : {}) });
   }
@@ -272,7 +303,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     const ok = t.status === 'completed';
     const n = new e.Notification({
       title: ok ? 'Task completed' : `Task ${t.status}`,
-      body: `${t.projectId}: ${promptSummary(t.prompt, 80)}${!ok && t.error ? ` — ${oneLine(t.error, 80)}` : ''}`,
+      body: `${projectLabel(t.projectId, projects)} — ${promptSummary(t.prompt, 80)}${!ok && t.error ? ` — ${oneLine(t.error, 80)}` : ''}`,
       silent: ok,
     });
     const release = (): void => void liveNotifications.delete(n);
@@ -290,6 +321,11 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
     n.show();
   });
   renderTray(ready.state());
+  // Only while tasks run: the tray's model is unchanged otherwise, and TrayController skips it anyway.
+  trayClock = setInterval(() => {
+    if (ready.state().daemon?.running.length) renderTray(ready.state());
+  }, TRAY_CLOCK_MS);
+  trayClock.unref();
 
   // After sleep or a network change, re-check the link now instead of waiting for a ping timeout.
   e.powerMonitor.on('resume', () => ready.kick());

@@ -130,6 +130,7 @@ export interface ElectronSurface {
   nativeImage: { createFromPath(path: string): unknown };
   ipcMain: { handle(channel: string, listener: (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>): void };
   shell: { openExternal(url: string): Promise<void>; openPath(path: string): Promise<string> };
+  clipboard: { writeText(text: string): void };
   dialog: {
     showOpenDialog(options: {
       properties: ('openDirectory' | 'createDirectory')[];

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ElectronSurface, MenuItemTemplate, TrayLike } from './electronSurface.ts';
-import type { TrayIcon, TrayModel } from './trayModel.ts';
+import type { TrayAction, TrayIcon, TrayModel } from './trayModel.ts';
 
 /** Tray image for a state: template images on macOS (tinted by the OS), colour PNGs elsewhere. */
 export function trayImagePath(trayDir: string, icon: TrayIcon, platform: NodeJS.Platform): string {
@@ -18,7 +18,7 @@ export class TrayController {
   readonly #tray: TrayLike;
   readonly #trayDir: string;
   readonly #platform: NodeJS.Platform;
-  readonly #onAction: (id: string, checked?: boolean) => void;
+  readonly #onAction: (id: TrayAction, checked?: boolean) => void;
   readonly #delayMs: number;
   #last: string | undefined;
   #lastIcon: TrayIcon | undefined;
@@ -31,7 +31,7 @@ export class TrayController {
     tray: TrayLike;
     trayDir: string;
     platform: NodeJS.Platform;
-    onAction: (id: string, checked?: boolean) => void;
+    onAction: (id: TrayAction, checked?: boolean) => void;
     delayMs?: number;
   }) {
     this.#e = opts.electron;

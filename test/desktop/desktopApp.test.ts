@@ -107,7 +107,7 @@ test('registered: started hidden at login, tray follows the runner state, pause 
     config: { prompt: 'Polish the tray', command: ['/bin/sh', '-c', gate.waitScript] },
   });
   await until(() => (tray.image as { path: string }).path.endsWith('busy.png'), 'tray shows busy');
-  assert.ok(tray.menu.some((m) => m.label === 'project_ui: Polish the tray'));
+  assert.ok(tray.menu.some((m) => m.label === 'project_ui — Polish the tray · <1m'));
   gate.open();
   await until(() => FakeNotification.shown.length === 1, 'a notification when the task completes', 5000);
   assert.equal(FakeNotification.shown[0]!.title, 'Task completed');
@@ -117,7 +117,7 @@ test('registered: started hidden at login, tray follows the runner state, pause 
   await core.waitFor((f) => f.message?.type === 'status' && f.message.status === 'draining', 3000, 'draining status sent');
   tray.click('startAtLogin');
   await until(() => tray.menu.find((m) => m.id === 'startAtLogin')?.checked === true, 'start at login checked (read back from the OS)');
-  tray.click('open');
+  tray.click('dashboard');
   await until(() => FakeBrowserWindow.all.length === 1, 'window opened from the tray');
   e.appEvents.emit('second-instance', { preventDefault() {} });
   assert.equal(FakeBrowserWindow.all.length, 1, 'a second launch focuses the window, no new one');

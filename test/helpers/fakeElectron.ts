@@ -168,6 +168,8 @@ export interface FakeElectron extends ElectronSurface {
   appFocus: ({ steal: boolean } | undefined)[];
   /** what Menu.setApplicationMenu got ('unset' until called) */
   appMenu: unknown;
+  /** what was written to the clipboard, oldest first */
+  copied: string[];
   /** each dialog.showMessageBox's options, oldest first */
   messageBoxes: Parameters<ElectronSurface['dialog']['showMessageBox']>[0][];
   /** the buttons the user will press in the next message boxes (index; 0 once used up) */
@@ -210,6 +212,7 @@ export function fakeElectron(
     messageBoxes: [],
     messageBoxAnswers: [],
     appFocus: [],
+    copied: [],
     invoke: (event, channel, input) => {
       const h = handlers.get('sibyl:invoke');
       if (!h) throw new Error('no IPC handler registered');
@@ -243,6 +246,7 @@ export function fakeElectron(
       showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
       showMessageBox: async (options) => (e.messageBoxes.push(options), { response: e.messageBoxAnswers.shift() ?? 0 }),
     },
+    clipboard: { writeText: (text) => void e.copied.push(text) },
     safeStorage: {
       isAsyncEncryptionAvailable: async () => opts.keyring ?? true,
       encryptStringAsync: async (s) => Buffer.from(Buffer.from(s, 'utf8').map((b) => b ^ 0x5a)),
