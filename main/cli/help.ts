@@ -4,20 +4,22 @@ export const HELP: Record<string, string> = {
 Usage: sibyl-runner <command> [options]
 
 Commands:
-  register   Register this machine with a Sibyl server
-  login      Sign in to a Sibyl server (device flow in your browser, or --token)
-  run        Start the runner daemon (connects and executes tasks)
-  status     Show the configuration and, while the daemon runs, its live state
-  doctor     Check this machine's setup (git, folders, server, sign-in, agents) and say how to fix it
-  projects   Link local repositories to Sibyl projects (link | unlink | list)
-  history    List past tasks
-  logs       Print (or follow) a task's log
+  register     Register this machine with a Sibyl server
+  login        Sign in to a Sibyl server (device flow in your browser, or --token)
+  run          Start the runner daemon (connects and executes tasks)
+  status       Show the configuration and, while the daemon runs, its live state
+  doctor       Check this machine's setup (git, folders, server, sign-in, agents) and say how to fix it
+  projects     Link local repositories to Sibyl projects (link | unlink | list)
+  history      List past tasks
+  logs         Print (or follow) a task's log
+  service      Run the runner as a service of this user (install | uninstall | start | stop | status)
+  completion   Print a shell completion script (bash | zsh | fish)
 
 Global options:
   -c, --config PATH   runner.yaml to use (default: $SIBYL_CONFIG_FILE, $SIBYL_CONFIG_DIR/runner.yaml,
                       ~/.config/sibyl/runner.yaml)
   -h, --help          Help for a command
-  -v, --version       Print the version
+  -v, -V, --version   Print the version
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
   register: `Usage: sibyl-runner register --server URL [options]
@@ -120,4 +122,36 @@ Options:
   -c, --config PATH  runner.yaml to check
 
 Colour only on a terminal, and not with NO_COLOR set.`,
+  service: `Usage:
+  sibyl-runner service install [--config PATH] [--dry-run]   write the service, start it at login and now
+  sibyl-runner service uninstall [--dry-run]                 stop the runner, then remove the service
+  sibyl-runner service start|stop [--dry-run]                start or stop it now; it stays installed
+  sibyl-runner service status [--config PATH]                installed? running? (exit 0 only when both)
+
+Runs \`sibyl-runner run --config <absolute path>\` under this user's service manager, on the Node
+this command runs on, with the PATH it has now (so agent CLIs and git are found):
+  Linux     systemd user unit ~/.config/systemd/user/sibyl-runner.service
+            logs: journalctl --user -u sibyl-runner -f
+  macOS     LaunchAgent ~/Library/LaunchAgents/dev.sibyl.runner.plist
+            logs: ~/Library/Logs/sibyl-runner/sibyl-runner.log
+  Windows   Scheduled Task "Sibyl Runner", at logon; stop ends the runner at once (Windows has no
+            SIGTERM), and its next start recovers the tasks it was running
+The runner is started again after a failure, but not after exit 2 (a configuration error, or
+another runner on the same configuration). Stop sends SIGTERM and waits drain_timeout + 10 s.
+Installing again rewrites the unit and restarts the runner: do it after changing drain_timeout or
+moving Node. One service per user: installing for another configuration replaces it.
+The service sees none of this shell's SIBYL_* variables: it signs in with the stored login
+(\`sibyl-runner login\`) or the token in runner.yaml. A systemd user manager runs only while you
+are logged in, unless \`loginctl enable-linger $USER\` keeps it running.
+
+Options:
+  -c, --config PATH   runner.yaml the service runs (made absolute)
+      --dry-run       Print the unit and the commands, change nothing`,
+  completion: `Usage: sibyl-runner completion bash|zsh|fish
+
+Prints a completion script for the shell. It is made from this help, so it knows every command,
+sub-command and option of this version.
+  bash   echo 'source <(sibyl-runner completion bash)' >> ~/.bashrc
+  zsh    echo 'source <(sibyl-runner completion zsh)' >> ~/.zshrc   (after compinit)
+  fish   sibyl-runner completion fish > ~/.config/fish/completions/sibyl-runner.fish`,
 };

@@ -11,6 +11,8 @@ import { historyCommand } from './commands/history.ts';
 import { logsCommand } from './commands/logs.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { projectsCommand } from './projects.ts';
+import { serviceCommand } from './commands/service.ts';
+import { completionCommand } from './commands/completion.ts';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
@@ -23,7 +25,12 @@ const COMMANDS: Record<string, Command> = {
   logs: logsCommand,
   doctor: doctorCommand,
   projects: projectsCommand,
+  service: (argv, io) => serviceCommand(argv, io),
+  completion: completionCommand,
 };
+
+/** The commands `main` dispatches; the main help lists the same (a test holds them together, and completion reads the help). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 /** Remedies whose words add to the message; a usage or config message already says what to change. */
 const HINTED: ReadonlySet<Remedy> = new Set(['signIn', 'register', 'checkServer', 'freeDisk']);
@@ -67,7 +74,7 @@ export async function main(
     println(command ? io.stdout : io.stderr, HELP.main);
     return command ? 0 : 2;
   }
-  if (command === '--version' || command === '-v') {
+  if (command === '--version' || command === '-v' || command === '-V') {
     println(io.stdout, RUNNER_VERSION);
     return 0;
   }
