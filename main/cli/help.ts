@@ -155,3 +155,6 @@ sub-command and option of this version.
   zsh    echo 'source <(sibyl-runner completion zsh)' >> ~/.zshrc   (after compinit)
   fish   sibyl-runner completion fish > ~/.config/fish/completions/sibyl-runner.fish`,
 };
+      --metrics-listen HOST:PORT
+                        Serve /metrics (Prometheus), /healthz and /readyz there (metrics_listen;
+                        a non-loopback address needs metrics_allow_remote: true)

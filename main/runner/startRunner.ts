@@ -7,7 +7,10 @@ import { ConfigError, RunnerError } from './errors.ts';
 import { background, logger, type Logger } from './logger.ts';
 import { syncRegistration } from './registration.ts';
 import { acquireStateLock, type StateLock } from './stateLock.ts';
+import { parseListenAddress } from './metrics/listenAddress.ts';
+import type { MetricsEndpoint } from './metrics/metricsEndpoint.ts';
 import { wireCoreServices, type CoreServices } from './services.ts';
+import { composeObservers } from './tasks/observers.ts';
 import type { TaskObserver } from './tasks/taskEvents.ts';
 
 export interface StartRunnerOptions {
@@ -35,6 +38,8 @@ export interface StartRunnerOptions {
 export interface StartedRunner {
   daemon: Daemon;
   services: CoreServices;
+  /** `http://host:port` of /metrics, /healthz and /readyz when metrics_listen is set */
+  metricsUrl?: string;
   /** Drain: stop taking tasks, let running ones finish or stop them, flush the outbox, close the stores. */
   stop(): Promise<void>;
 }
@@ -44,13 +49,14 @@ export interface StartedRunner {
  * the state folder first (before anything in it is read or written) → core services (workspaces,
  * journal with the durable outbox, history, task logs, crash recovery) → the start-up worktree
  * sweep → API client → credentials → Daemon (link, tasks, control socket) → start → registration
- * sync in the background (protocol §6, fixes R8).
+ * sync in the background (protocol §6, fixes R8). With metrics_listen, the metrics and health
+ * endpoint is bound right after the locks (issue 17; loaded only then).
  *
  * Raises ConfigError (remedy `register`) when runner.yaml has no server or runner id; RunnerError
  * `already_running` (exit 2, naming the pid) when another process holds the state folder;
  * `start_cancelled` when `opts.signal` was aborted before the link started (everything opened is
- * closed again, the lock released); and what the stores raise when the state folder cannot be
- * opened. The lock is released by `stop()`, and at process exit.
+ * closed again, the lock released); `metrics_listen_failed` when metrics_listen cannot be bound;
+ * and what the stores raise when the state folder cannot be opened. The lock is released by `stop()`, and at process exit.
  */
 export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions): Promise<StartedRunner> {
   const log = opts.log ?? logger('runner');
@@ -83,12 +89,15 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
   };
   let services: CoreServices | undefined;
   let daemon: Daemon | undefined;
+  let metrics: MetricsEndpoint | undefined;
   try {
+    metrics = await startMetrics(config, log);
+    const observer = metrics ? composeObservers(metrics.observer, opts.observer) : opts.observer;
     services = await wireCoreServices(config, {
       home: opts.home,
       configPath: opts.configPath,
       log,
-      ...(opts.observer ? { observer: opts.observer } : {}),
+      ...(observer ? { observer } : {}),
     });
     if (opts.signal?.aborted) throw cancelled();
     // Before the link: no task is taken while the sweep decides which worktrees are finished.
@@ -96,16 +105,21 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
     if (opts.signal?.aborted) throw cancelled();
     const api = new SibylApi(config.server_url, { allowInsecureHttp: config.allow_insecure_http });
     const auth = authSourceFor(config, opts.credentials, api);
+    const onChange = metrics ? withMetrics(metrics, opts.onChange) : opts.onChange;
+    const workspaces = services.daemonOptions.workspaces;
     daemon = new Daemon({
       config,
       configPath: opts.configPath,
       auth,
       env: opts.env,
-      ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      ...(onChange ? { onChange } : {}),
       ...(opts.onShutdown ? { onShutdown: opts.onShutdown } : {}),
       ...opts.tuning,
       ...services.daemonOptions,
+      ...(metrics && workspaces ? { workspaces: metrics.timed(workspaces) } : {}),
     });
+    // Before the link starts, so no state change of the link goes uncounted.
+    metrics?.attach(daemon);
     await daemon.start();
     await services.started(daemon);
     const started = daemon;
@@ -117,13 +131,49 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
   } catch (err) {
     await daemon?.stop().catch(() => undefined);
     await services?.close().catch(() => undefined);
+    await metrics?.close();
     lock.release();
     throw err;
   }
-  const running = { daemon, services };
+  const running = { daemon, services, metrics };
   let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    running.metrics?.stopping();
+    try {
+      await running.daemon.stop();
+    } finally {
+      try {
+        await running.services.close();
+      } finally {
+        await running.metrics?.close();
+        lock.release();
+      }
+    }
+  };
   return {
-    ...running,
-    stop: () => (stopping ??= running.daemon.stop().finally(() => running.services.close().finally(() => lock.release()))),
+    daemon: running.daemon,
+    services: running.services,
+    ...(metrics ? { metricsUrl: metrics.url } : {}),
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+/**
+ * The metrics endpoint when metrics_listen is set, else nothing. prom-client and the server are
+ * imported here, only then: a runner without metrics does not load them (idle memory, issue 16).
+ * The address was checked when the configuration was loaded (loadConfig.ts).
+ */
+async function startMetrics(config: RunnerConfig, log: Logger): Promise<MetricsEndpoint | undefined> {
+  if (!config.metrics_listen) return undefined;
+  const address = parseListenAddress(config.metrics_listen);
+  if (typeof address === 'string') throw new ConfigError(`metrics_listen: ${address}`, { context: { key: 'metrics_listen' } });
+  const { startMetricsEndpoint } = await import('./metrics/metricsEndpoint.ts');
+  return startMetricsEndpoint(address, log.child('metrics'));
+}
+
+function withMetrics(metrics: MetricsEndpoint, onChange: (() => void) | undefined): () => void {
+  return () => {
+    metrics.changed();
+    onChange?.();
   };
 }

@@ -102,6 +102,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     quiet: { type: 'boolean', short: 'q' },
     verbose: { type: 'boolean' },
     agent: { type: 'string', short: 'a' },
+    'metrics-listen': { type: 'string' },
   });
   if (values.help) return (println(io.stdout, HELP.run), 0);
   const maxAgents = intOption('run', 'max-agents', values['max-agents'], 1, 20);
@@ -117,6 +118,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
       ...(values['runner-id'] !== undefined ? { runnerId: values['runner-id'] } : {}),
       ...(values['sandbox-mode'] ? { sandboxMode: true } : values['no-sandbox-mode'] ? { sandboxMode: false } : {}),
       ...(agent?.success ? { agent: agent.data } : {}),
+      ...(values['metrics-listen'] !== undefined ? { metricsListen: values['metrics-listen'] } : {}),
     },
     io,
     'checked',

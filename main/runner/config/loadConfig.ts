@@ -3,6 +3,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { AGENT_NAMES, AgentName } from '../agents/agentSettings.ts';
 import { serverUrlProblem } from '../api/sibylApi.ts';
 import { ConfigError } from '../errors.ts';
+import {
+  METRICS_ALLOW_REMOTE_ENV,
+  METRICS_ALLOW_REMOTE_KEY,
+  METRICS_LISTEN_ENV,
+  METRICS_LISTEN_KEY,
+  parseListenAddress,
+} from '../metrics/listenAddress.ts';
 import { RunnerConfigFile } from './configFile.ts';
 import { ALLOW_INSECURE_HTTP_ENV, insecureHttpError } from './serverUrl.ts';
 import { defaultConfig, defaultConfigPath, type ConfigFile, type RunnerConfig } from './schema.ts';
@@ -19,6 +26,8 @@ export interface ConfigFlags {
   sandboxMode?: boolean;
   /** `run --agent NAME`: the agent preset for tasks without a command */
   agent?: AgentName;
+  /** `run --metrics-listen HOST:PORT` */
+  metricsListen?: string;
 }
 
 export interface LoadedConfig {
@@ -54,6 +63,8 @@ export const RUNNER_ENV_VARS: readonly string[] = [
   'SIBYL_AGENT',
   'SIBYL_EXECUTION_TIMEOUT',
   ALLOW_INSECURE_HTTP_ENV,
+  METRICS_LISTEN_ENV,
+  METRICS_ALLOW_REMOTE_ENV,
 ];
 
 /** `--config`, else SIBYL_CONFIG_FILE, else $SIBYL_CONFIG_DIR/runner.yaml, else ~/.config/sibyl/runner.yaml. */
@@ -97,6 +108,16 @@ function parseBoolWord(v: string | undefined): boolean | undefined {
   if (w && ['1', 'true', 'yes', 'on'].includes(w)) return true;
   if (w && ['0', 'false', 'no', 'off'].includes(w)) return false;
   return undefined;
+}
+
+/** A yes/no variable where a typo must not silently mean "no" (unlike SIBYL_SANDBOX_MODE, whose odd values the original ignores). */
+function strictBool(env: Env, name: string, key: string): boolean | undefined {
+  const raw = nonEmpty(env[name]);
+  if (!raw) return undefined;
+  const value = parseBoolWord(raw);
+  if (value === undefined)
+    throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)}: expected true or false`, { context: { key } });
+  return value;
 }
 
 function positiveNumber(raw: string, name: string, integer: boolean): number {
@@ -147,16 +168,10 @@ function applyEnv(cfg: RunnerConfig, file: ConfigFile, env: Env, home: string): 
   }
   const timeout = nonEmpty(env.SIBYL_EXECUTION_TIMEOUT);
   if (timeout) cfg.execution_timeout = positiveNumber(timeout, 'SIBYL_EXECUTION_TIMEOUT', false);
-  const insecure = nonEmpty(env[ALLOW_INSECURE_HTTP_ENV]);
-  if (insecure) {
-    // Unlike SIBYL_SANDBOX_MODE (the original ignores odd values), a typo here must not silently mean "no".
-    const allow = parseBoolWord(insecure);
-    if (allow === undefined)
-      throw new ConfigError(`environment variable ${ALLOW_INSECURE_HTTP_ENV}=${JSON.stringify(insecure)}: expected true or false`, {
-        context: { key: 'allow_insecure_http' },
-      });
-    cfg.allow_insecure_http = allow;
-  }
+  set('allow_insecure_http', strictBool(env, ALLOW_INSECURE_HTTP_ENV, 'allow_insecure_http'));
+  // Set but empty turns it off: a container image can default it and a deployment can unset it.
+  if (env[METRICS_LISTEN_ENV] !== undefined) cfg.metrics_listen = env[METRICS_LISTEN_ENV].trim();
+  set('metrics_allow_remote', strictBool(env, METRICS_ALLOW_REMOTE_ENV, METRICS_ALLOW_REMOTE_KEY));
   // Sandbox worktree default, decided before flags exactly as the original (§5.3).
   const worktreeExplicit = file.worktree_base !== undefined || 'SIBYL_SANDBOX_WORKTREE_BASE' in env || 'SIBYL_WORKTREE_BASE' in env;
   if (cfg.sandbox_mode && !worktreeExplicit) {
@@ -196,6 +211,15 @@ export function resolveConfig(
   if (flags.runnerId !== undefined) cfg.runner_id = flags.runnerId;
   if (flags.sandboxMode !== undefined) cfg.sandbox_mode = flags.sandboxMode;
   if (flags.agent !== undefined) cfg.agent = flags.agent;
+  if (flags.metricsListen !== undefined) cfg.metrics_listen = flags.metricsListen.trim();
+  checkMetricsListen(
+    cfg,
+    flags.metricsListen !== undefined
+      ? { flag: '--metrics-listen' }
+      : env[METRICS_LISTEN_ENV] !== undefined
+        ? { env: METRICS_LISTEN_ENV }
+        : { file: where },
+  );
   cfg.server_url = cfg.server_url.trim().replace(/\/+$/, '');
   if (!cfg.server_url) return cfg;
   const source: Source =
@@ -208,6 +232,24 @@ export function resolveConfig(
   const insecure = insecureHttpError(cfg.server_url, cfg.allow_insecure_http, { label, file: where });
   if (insecure) throw insecure;
   return cfg;
+}
+
+/**
+ * The metrics endpoint serves the runner's state without authentication, so by default only this
+ * machine may reach it: another address needs metrics_allow_remote (a container's probes and a
+ * Prometheus in the cluster connect from outside the runner's own network namespace).
+ */
+function checkMetricsListen(cfg: RunnerConfig, source: Source): void {
+  if (!cfg.metrics_listen) return;
+  const address = parseListenAddress(cfg.metrics_listen);
+  if (typeof address === 'string') throw invalid(source, METRICS_LISTEN_KEY, address);
+  if (address.loopback || cfg.metrics_allow_remote) return;
+  throw invalid(
+    source,
+    METRICS_LISTEN_KEY,
+    `${cfg.metrics_listen} can be reached from other machines and the endpoint has no authentication; ` +
+      `set ${METRICS_ALLOW_REMOTE_KEY}: true (or ${METRICS_ALLOW_REMOTE_ENV}=true) to allow it, or listen on 127.0.0.1`,
+  );
 }
 
 export function loadConfig(

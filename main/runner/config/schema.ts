@@ -48,6 +48,10 @@ export const ConfigFileSchema = z
     push_branch: z.boolean(),
     /** let plain http:// reach a server that is not this machine (the token then travels in clear; serverUrl.ts) */
     allow_insecure_http: z.boolean(),
+    /** HOST:PORT of the Prometheus metrics and health endpoint ('' = off; metrics/listenAddress.ts) */
+    metrics_listen: z.string(),
+    /** let metrics_listen be an address other machines can reach */
+    metrics_allow_remote: z.boolean(),
   })
   .partial();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -89,6 +93,10 @@ export interface RunnerConfig {
   push_branch: boolean;
   /** plain http:// to a non-loopback server is refused unless this is true (serverUrl.ts) */
   allow_insecure_http: boolean;
+  /** HOST:PORT serving /metrics, /healthz and /readyz; '' = off (nothing is loaded) */
+  metrics_listen: string;
+  /** a non-loopback metrics_listen is refused unless this is true */
+  metrics_allow_remote: boolean;
 }
 
 export const SECRET_KEYS = ['access_token', 'refresh_token', 'runner_token'] as const;
@@ -153,5 +161,7 @@ export function defaultConfig(home: string, configPath?: string): RunnerConfig {
     auto_commit: true,
     push_branch: false,
     allow_insecure_http: false,
+    metrics_listen: '',
+    metrics_allow_remote: false,
   };
 }
