@@ -61,6 +61,9 @@ Options:
                         first installed of claude-code, codex, gemini, aider)
       --runner-id ID    Override runner_id
       --sandbox-mode    Sandbox mode (plain per-task folders, sandbox headers)
+      --metrics-listen HOST:PORT
+                        Serve /metrics (Prometheus), /healthz and /readyz there (metrics_listen;
+                        a non-loopback address needs metrics_allow_remote: true)
   -q, --quiet           Only errors on stderr (the JSON-lines log in log_dir keeps everything)
       --verbose         Debug output on stderr`,
   status: `Usage: sibyl-runner status [--json] [--config PATH]
@@ -155,6 +158,3 @@ sub-command and option of this version.
   zsh    echo 'source <(sibyl-runner completion zsh)' >> ~/.zshrc   (after compinit)
   fish   sibyl-runner completion fish > ~/.config/fish/completions/sibyl-runner.fish`,
 };
-      --metrics-listen HOST:PORT
-                        Serve /metrics (Prometheus), /healthz and /readyz there (metrics_listen;
-                        a non-loopback address needs metrics_allow_remote: true)
