@@ -1,64 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import YAML from 'yaml';
 import { FakeCore } from '../test/helpers/fakeCore.ts';
-import { percentile, printTable, rssKb, type Row } from './stats.ts';
+import { bareNodeRssMb, startFloorClient, startRunner, type BenchProcess } from './runnerProcess.ts';
+import { p50p99, percentile, printTable, rssKb, type Row } from './stats.ts';
 
 /**
- * The real `sibyl-runner run` process against a fake Sibyl Core on loopback: pickup latency,
- * spawn latency, throughput, memory under a 50 MB agent, idle RSS, dead-link recovery.
+ * The real `sibyl-runner run` (the package's bin, default configuration and logging) against a
+ * fake Sibyl Core on loopback, beside its floors measured in the same run (issue 16): the floor
+ * client (bench/floorClient.ts: a bare Node process that acks, spawns and reports, with no journal)
+ * for pickup, spawn and throughput; an idle bare Node for memory. Figures: pickup idle and while
+ * 10 agents start, task_assign → agent running, throughput at concurrency 10 (also with --quiet),
+ * delivery confirmation, memory idle / with 10 agents / under a 50 MB agent, dead-link recovery.
+ *
+ * `BENCH_ONLY=throughput` runs only the throughput figures (for profiling with BENCH_NODE_FLAGS).
  */
-const BIN = resolve(import.meta.dirname, '..', 'bin', 'sibyl-runner.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 
-interface Runner {
-  core: FakeCore;
-  id: string;
-  child: ChildProcess;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-async function startRunner(core: FakeCore, maxAgents: number): Promise<Runner> {
-  const dir = mkdtempSync(join(tmpdir(), 'sibyl-bench-'));
-  const { id, accessToken } = core.addRunner({ name: 'bench', max_concurrent_agents: maxAgents });
-  const config = join(dir, 'runner.yaml');
-  writeFileSync(
-    config,
-    YAML.stringify({
-      server_url: core.url,
-      runner_id: id,
-      name: 'bench',
-      max_concurrent_agents: maxAgents,
-      worktree_base: join(dir, 'wt'),
-      log_dir: join(dir, 'logs'),
-      state_dir: join(dir, 'state'),
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), BIN, 'run', '--quiet', '--config', config],
-    { env: { PATH: process.env.PATH, HOME: dir, SIBYL_ACCESS_TOKEN: accessToken }, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await core.until(() => core.connected(id), 15_000, 'bench runner to connect');
-  return {
-    core,
-    id,
-    child,
-    dir,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('close', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 let seq = 0;
-function assignMsg(command: string[], extra: Record<string, unknown> = {}): { taskId: string; msg: Record<string, unknown> } {
+function assignMsg(command: string[]): { taskId: string; msg: Record<string, unknown> } {
   const taskId = crypto.randomUUID();
   seq++;
   return {
@@ -68,36 +26,69 @@ function assignMsg(command: string[], extra: Record<string, unknown> = {}): { ta
       task_id: taskId,
       agent_id: `agent_${String(seq).padStart(12, '0')}`,
       project_id: 'project_bench',
-      config: { command, ...extra },
+      config: { command },
     },
   };
 }
 
-/** One task at a time; `gapMs` between a completion and the next assignment (0 = back to back). */
-async function pickupLatency(r: Runner, n: number, gapMs = 0): Promise<number[]> {
+const completed = (p: BenchProcess, taskId: string, ms = 15_000): Promise<unknown> =>
+  p.core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, ms, `task_complete of ${taskId}`);
+
+/** Sends one assignment; resolves to ms from sending it to its task_ack reaching the server. */
+async function ackLatency(p: BenchProcess, command: string[]): Promise<{ ms: number; taskId: string }> {
+  const { taskId, msg } = assignMsg(command);
+  const t0 = performance.now();
+  p.core.send(p.id, msg);
+  const ack = await p.core.waitFor((f) => f.message?.type === 'task_ack' && f.message.task_id === taskId, 10_000, 'task_ack');
+  return { ms: ack.at - t0, taskId };
+}
+
+/** One task at a time, `gapMs` (on average) between a completion and the next assignment. */
+async function pickupIdle(p: BenchProcess, n: number, gapMs: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     if (gapMs) await sleep(gapMs / 2 + Math.random() * gapMs);
-    const { taskId, msg } = assignMsg(['/bin/true']);
-    const t0 = performance.now();
-    r.core.send(r.id, msg);
-    const ack = await r.core.waitFor((f) => f.message?.type === 'task_ack' && f.message.task_id === taskId, 5000, 'ack');
-    out.push(ack.at - t0);
-    await r.core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, 5000, 'complete');
+    const { ms, taskId } = await ackLatency(p, ['/bin/true']);
+    out.push(ms);
+    await completed(p, taskId);
   }
   return out;
 }
 
-async function spawnLatency(r: Runner, n: number): Promise<number[]> {
+/**
+ * Pickup while agents start: each round assigns 10 agents at once, and while they start, 5 more
+ * tasks at random moments in the next 40 ms; the figure is those 5 tasks' task_assign → task_ack.
+ * A runner that spawns on the event loop that answers the server makes them wait.
+ */
+async function pickupLoaded(p: BenchProcess, rounds: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const burst = Array.from({ length: 10 }, () => assignMsg(['/bin/sleep', '0.2']));
+    for (const b of burst) p.core.send(p.id, b.msg);
+    const probes = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        await sleep(Math.random() * 40);
+        return ackLatency(p, ['/bin/true']);
+      }),
+    );
+    out.push(...probes.map((x) => x.ms));
+    await Promise.all([...burst.map((b) => completed(p, b.taskId)), ...probes.map((x) => completed(p, x.taskId))]);
+  }
+  return out;
+}
+
+/** task_assign → the agent running: the agent (`date +%s%N`) prints when it started. */
+async function spawnLatency(p: BenchProcess, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const { taskId, msg } = assignMsg(['/bin/date', '+%s%N']);
     const t0 = nowNs();
-    r.core.send(r.id, msg);
-    const done = await r.core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, 5000, 'complete');
-    const m = done.message;
-    if (m?.type !== 'task_complete' || !m.result.stdout) throw new Error('no timestamp from the agent');
-    out.push(Number(BigInt(m.result.stdout.trim()) - t0) / 1e6);
+    p.core.send(p.id, msg);
+    const done = (await completed(p, taskId)) as { message?: { type: string; result?: { stdout?: string } } };
+    const stdout = done.message?.result?.stdout?.trim();
+    if (!stdout) throw new Error('no timestamp from the agent');
+    out.push(Number(BigInt(stdout) - t0) / 1e6);
+    await sleep(5);
   }
   return out;
 }
@@ -111,44 +102,45 @@ interface Throughput {
   checkLagMs: number[];
 }
 
-async function throughput(r: Runner, total: number, concurrency: number): Promise<Throughput> {
-  const pending = new Set<string>();
+async function throughput(p: BenchProcess, total: number, concurrency: number): Promise<Throughput> {
+  const core = p.core;
   let sent = 0;
-  let completed = 0;
-  const before = r.core.messagesOf('task_complete').length;
-  const checksBefore = r.core.deliveryChecks.length;
-  const framesBefore = r.core.frames.length;
-  const t0 = performance.now();
+  let done = 0;
+  const mine = (): number => core.frames.filter((f) => f.runnerId === p.id && f.message?.type === 'task_complete').length;
+  const before = mine();
+  const checksBefore = core.deliveryChecks.length;
+  const framesBefore = core.frames.length;
   const sendOne = (): void => {
-    const { taskId, msg } = assignMsg(['/bin/true']);
-    pending.add(taskId);
     sent++;
-    r.core.send(r.id, msg);
+    core.send(p.id, assignMsg(['/bin/true']).msg);
   };
+  const t0 = performance.now();
   for (let i = 0; i < concurrency; i++) sendOne();
-  while (completed < total) {
+  // Counted from the frames as they arrive (waitFor on each would cost the bench more than the runner).
+  let seen = framesBefore;
+  while (done < total) {
     await sleep(1);
-    const now = r.core.messagesOf('task_complete').length - before;
-    for (; completed < now; completed++) if (sent < total) sendOne();
-    if (performance.now() - t0 > 60_000) break;
+    for (; seen < core.frames.length; seen++) {
+      const f = core.frames[seen]!;
+      if (f.runnerId === p.id && f.message?.type === 'task_complete') {
+        done++;
+        if (sent < total) sendOne();
+      }
+    }
+    if (performance.now() - t0 > 120_000) break;
   }
   const secs = (performance.now() - t0) / 1000;
-  const ok = r.core
-    .messagesOf('task_complete')
-    .slice(before)
-    .filter((m) => m.success).length;
+  const results = core.frames.slice(framesBefore).filter((f) => f.runnerId === p.id && f.message?.type === 'task_complete');
+  const ok = results.filter((f) => f.message?.type === 'task_complete' && f.message.success).length;
   await sleep(200); // the last checks
-  const checks = r.core.deliveryChecks.slice(checksBefore);
-  const checkLagMs = r.core.frames
-    .slice(framesBefore)
-    .filter((f) => f.message?.type === 'task_complete')
-    .map((f) => (checks.find((c) => c.at >= f.at)?.at ?? NaN) - f.at)
-    .filter((ms) => !Number.isNaN(ms));
-  return { perSec: completed / secs, lost: total - ok, checksPerResult: checks.length / completed, checkLagMs };
+  const checks = core.deliveryChecks.slice(checksBefore).filter((c) => c.runnerId === p.id);
+  const checkLagMs = results.map((f) => (checks.find((c) => c.at >= f.at)?.at ?? NaN) - f.at).filter((ms) => !Number.isNaN(ms));
+  return { perSec: (mine() - before) / secs, lost: total - ok, checksPerResult: checks.length / Math.max(1, done), checkLagMs };
 }
 
-async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number; minGapMs: number; seconds: number }> {
-  const pid = r.child.pid!;
+/** Peak RSS growth (MB) while one agent prints 50 MB in lines, and how its activity updates were spaced. */
+async function bigOutput(p: BenchProcess): Promise<{ growthMb: number; updates: number; minGapMs: number; seconds: number }> {
+  const pid = p.child.pid!;
   const base = rssKb(pid);
   let peak = base;
   const { taskId, msg } = assignMsg([
@@ -157,42 +149,38 @@ async function bigOutput(r: Runner): Promise<{ growthMb: number; updates: number
     'i=0; while [ $i -lt 4 ]; do head -c 13107200 /dev/zero | tr "\\0" "x" | fold -w 100; sleep 0.5; i=$((i+1)); done',
   ]);
   const t0 = performance.now();
-  r.core.send(r.id, msg);
+  p.core.send(p.id, msg);
   const timer = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
-  await r.core.waitFor((f) => f.message?.type === 'task_complete' && f.message.task_id === taskId, 120_000, 'big output completion');
+  await completed(p, taskId, 180_000);
   clearInterval(timer);
   const seconds = (performance.now() - t0) / 1000;
   const agentId = (msg as { agent_id: string }).agent_id;
-  const updates = r.core.frames.filter(
+  const updates = p.core.frames.filter(
     (f) => f.message?.type === 'agent_update' && f.message.agent_id === agentId && f.message.activity?.startsWith('stdout:'),
   );
   const gaps = updates.slice(1).map((u, i) => u.at - updates[i]!.at);
   return { growthMb: (peak - base) / 1024, updates: updates.length, minGapMs: gaps.length ? Math.min(...gaps) : NaN, seconds };
 }
 
-/**
- * The floor for task throughput on this machine, now: one Node process (the runner's heap size)
- * spawning `/bin/true` detached with piped output, one at a time, waiting for each to close.
- */
-async function spawnFloor(n: number): Promise<number[]> {
-  const { spawn: spawnChild } = await import('node:child_process');
-  const ballast = Array.from({ length: 40 }, () => Buffer.alloc(1024 * 1024, 1)); // ~ the runner's RSS
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const child = spawnChild('/bin/true', [], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    out.push(performance.now() - t0);
-    await new Promise((r) => child.once('close', r));
-  }
-  ballast.length = 0;
-  return out;
+/** Peak RSS (MB) over the idle figure just before, while 10 agents run (`sleep 2`). */
+async function tenAgents(p: BenchProcess): Promise<number> {
+  const pid = p.child.pid!;
+  const idle = rssKb(pid);
+  let peak = idle;
+  const tasks = Array.from({ length: 10 }, () => assignMsg(['/bin/sleep', '2']));
+  for (const t of tasks) p.core.send(p.id, t.msg);
+  const timer = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
+  await Promise.all(tasks.map((t) => completed(p, t.taskId)));
+  clearInterval(timer);
+  return (peak - idle) / 1024;
 }
 
-async function deadLink(core: FakeCore, r: Runner): Promise<number> {
-  const accepted = (): number => core.handshakes.filter((h) => h.runnerId === r.id && h.outcome === 'accepted').length;
+async function deadLink(p: BenchProcess): Promise<number> {
+  const core = p.core;
+  const accepted = (): number => core.handshakes.filter((h) => h.runnerId === p.id && h.outcome === 'accepted').length;
   const before = accepted();
   const t0 = performance.now();
-  core.silence(r.id);
+  core.silence(p.id);
   while (accepted() === before) {
     await sleep(50);
     if (performance.now() - t0 > 90_000) return NaN;
@@ -200,71 +188,133 @@ async function deadLink(core: FakeCore, r: Runner): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+interface Figures {
+  idleRssMb: number;
+  tenAgentsMb: number;
+  pickupIdle: number[];
+  pickupLoaded: number[];
+  spawn: number[];
+  tp: Throughput;
+}
+
+/** The figures every measured process gets, in the same order for each. */
+async function measure(p: BenchProcess): Promise<Figures> {
+  await sleep(3000);
+  const idleRssMb = rssKb(p.child.pid!) / 1024;
+  const tenAgentsMb = await tenAgents(p);
+  await pickupIdle(p, 30, 0); // warm-up: the first tasks run cold (unoptimised) code
+  const idle = await pickupIdle(p, 200, 20);
+  const loaded = await pickupLoaded(p, 20);
+  const spawn = await spawnLatency(p, 50);
+  const tp = await throughput(p, 500, 10);
+  return { idleRssMb, tenAgentsMb, pickupIdle: idle, pickupLoaded: loaded, spawn, tp };
+}
+
+const ms = (x: number): string => `${x.toFixed(2)} ms`;
+
 export async function run(): Promise<Row[]> {
-  if (process.env.BENCH_ONLY === 'throughput') {
-    const core = await FakeCore.start({ heartbeatIntervalMs: 30_000 });
-    const r = await startRunner(core, 10);
-    console.log(await throughput(r, 500, 10));
-    await r.stop();
-    await core.stop();
-    return [];
-  }
   const core = await FakeCore.start({ heartbeatIntervalMs: 30_000 });
   const rows: Row[] = [];
   try {
-    const idle = await startRunner(core, 10);
-    await sleep(3000);
-    const idleRss = rssKb(idle.child.pid!) / 1024;
-    await pickupLatency(idle, 30); // warm-up: the first tasks run cold (unoptimised) code
-    const spaced = await pickupLatency(idle, 200, 20);
-    rows.push({
-      figure: 'task_assign→task_ack, 200 tasks, 10–30 ms apart',
-      result: `p50 ${percentile(spaced, 50).toFixed(2)} ms, p99 ${percentile(spaced, 99).toFixed(2)} ms`,
-      target: 'p99 ≤ 1.5 ms',
-    });
-    const pickup = await pickupLatency(idle, 200);
-    rows.push({
-      figure: 'task_assign→task_ack, 200 tasks, back to back',
-      result: `p50 ${percentile(pickup, 50).toFixed(2)} ms, p99 ${percentile(pickup, 99).toFixed(2)} ms`,
-      target: 'p99 ≤ 1.5 ms',
-    });
-    const spawnMs = await spawnLatency(idle, 50);
-    rows.push({
-      figure: 'task_assign→agent running, 50 tasks',
-      result: `p50 ${percentile(spawnMs, 50).toFixed(2)} ms, p99 ${percentile(spawnMs, 99).toFixed(2)} ms`,
-      target: 'p50 ≤ 1.5 ms',
-    });
-    const floor = await spawnFloor(200);
-    rows.push({
-      figure: 'floor: spawn /bin/true from Node (blocks the loop)',
-      result: `p50 ${percentile(floor, 50).toFixed(2)} ms ⇒ at most ~${Math.round(1000 / percentile(floor, 50))} tasks/s per runner`,
-      target: '',
-    });
-    const tp = await throughput(idle, 500, 10);
-    rows.push({
-      figure: '500 /bin/true tasks, concurrency 10',
-      result: `${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost`,
-      target: '≥ 1,000 tasks/s, 0 lost',
-    });
-    rows.push({
-      figure: 'delivery confirmation, same 500 tasks',
-      result: `${tp.checksPerResult.toFixed(2)} checks (${'{"type":"runner_delivery_check:NNN"}'.length} B each way) per result; check reaches the core p50 ${percentile(tp.checkLagMs, 50).toFixed(2)} ms, p99 ${percentile(tp.checkLagMs, 99).toFixed(2)} ms after the result`,
-      target: '≤ 1 check per result',
-    });
-    const big = await bigOutput(idle);
-    rows.push({
-      figure: 'one agent printing 50 MB',
-      result: `RSS +${big.growthMb.toFixed(1)} MB; ${big.updates} activity updates in ${big.seconds.toFixed(1)} s, min gap ${big.minGapMs.toFixed(0)} ms`,
-      target: '≤ 16 MB, ≤ 1/s',
-    });
-    rows.push({ figure: 'idle sibyl-runner run', result: `RSS ${idleRss.toFixed(1)} MB`, target: '≤ 60 MB' });
-    const dead = await deadLink(core, idle);
-    rows.push({ figure: 'dead link noticed, new connection made', result: `${dead.toFixed(1)} s`, target: '≤ 35 s' });
-    await idle.stop();
+    if (process.env.BENCH_ONLY === 'throughput') {
+      const r = await startRunner(core, { maxAgents: 10 });
+      const tp = await throughput(r, 500, 10);
+      console.log(`${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost`);
+      await r.stop();
+      return [];
+    }
+    const bareMb = await bareNodeRssMb(2000, rssKb);
+    const floorClient = await startFloorClient(core);
+    const floor = await measure(floorClient);
+    await floorClient.stop();
+
+    const runner = await startRunner(core);
+    const f = await measure(runner);
+    const big = await bigOutput(runner);
+    const dead = await deadLink(runner);
+    await runner.stop();
+
+    const quietRunner = await startRunner(core, { quiet: true });
+    await pickupIdle(quietRunner, 30, 0);
+    const quiet = await throughput(quietRunner, 500, 10);
+    await quietRunner.stop();
+
+    const p99 = (xs: number[]): number => percentile(xs, 99);
+    const p50 = (xs: number[]): number => percentile(xs, 50);
+    const floorMisses = (ok: boolean): Pick<Row, 'note'> => (ok ? {} : { note: 'the floor alone misses it on this machine' });
+    rows.push(
+      {
+        figure: 'task_assign→task_ack, idle (200 tasks, 10–30 ms apart)',
+        result: p50p99(f.pickupIdle),
+        floor: p50p99(floor.pickupIdle),
+        target: 'p99 ≤ 1.5 ms',
+        met: p99(f.pickupIdle) <= 1.5,
+        ...floorMisses(p99(floor.pickupIdle) <= 1.5),
+      },
+      {
+        figure: 'task_assign→task_ack while 10 agents start (100 tasks)',
+        result: p50p99(f.pickupLoaded),
+        floor: p50p99(floor.pickupLoaded),
+        target: 'p99 ≤ 2 ms',
+        met: p99(f.pickupLoaded) <= 2,
+        ...floorMisses(p99(floor.pickupLoaded) <= 2),
+      },
+      {
+        figure: 'task_assign→agent running, folder workspace (50 tasks)',
+        result: `${p50p99(f.spawn)}; floor +${ms(p50(f.spawn) - p50(floor.spawn))} at p50`,
+        floor: p50p99(floor.spawn),
+        target: 'p50 ≤ 2 ms',
+        met: p50(f.spawn) <= 2,
+        ...floorMisses(p50(floor.spawn) <= 2),
+      },
+      {
+        figure: '500 /bin/true tasks, concurrency 10, journal on',
+        result: `${Math.round(f.tp.perSec)} tasks/s (${((100 * f.tp.perSec) / floor.tp.perSec).toFixed(0)} % of the floor), ${f.tp.lost} lost`,
+        floor: `${Math.round(floor.tp.perSec)} tasks/s (no journal)`,
+        target: '≥ 700 tasks/s, 0 lost',
+        met: f.tp.perSec >= 700 && f.tp.lost === 0,
+        ...floorMisses(floor.tp.perSec >= 700),
+      },
+      {
+        figure: 'the same with run --quiet',
+        result: `${Math.round(quiet.perSec)} tasks/s, ${quiet.lost} lost`,
+        floor: `${Math.round(floor.tp.perSec)} tasks/s`,
+        target: '≥ 700 tasks/s, 0 lost',
+        met: quiet.perSec >= 700 && quiet.lost === 0,
+        ...floorMisses(floor.tp.perSec >= 700),
+      },
+      {
+        figure: 'delivery confirmation, same 500 tasks',
+        result: `${f.tp.checksPerResult.toFixed(2)} checks (${'{"type":"runner_delivery_check:NNN"}'.length} B each way) per result; check at the core ${p50p99(f.tp.checkLagMs)} after the result`,
+        target: '≤ 1 check per result',
+        met: f.tp.checksPerResult <= 1,
+      },
+      {
+        figure: 'idle sibyl-runner run, RSS',
+        result: `${f.idleRssMb.toFixed(1)} MB`,
+        floor: `${bareMb.toFixed(1)} MB (idle bare Node); floor client ${floor.idleRssMb.toFixed(1)} MB`,
+        target: '≤ 55 MB',
+        met: f.idleRssMb <= 55,
+      },
+      {
+        figure: '10 running agents, RSS over idle',
+        result: `+${f.tenAgentsMb.toFixed(1)} MB`,
+        floor: `+${floor.tenAgentsMb.toFixed(1)} MB`,
+        target: '≤ +10 MB',
+        met: f.tenAgentsMb <= 10,
+      },
+      {
+        figure: 'one agent printing 50 MB, RSS growth',
+        result: `+${big.growthMb.toFixed(1)} MB; ${big.updates} activity updates in ${big.seconds.toFixed(1)} s, min gap ${big.minGapMs.toFixed(0)} ms`,
+        target: '≤ 16 MB, ≤ 1 update/s',
+        met: big.growthMb <= 16 && !(big.minGapMs < 990),
+      },
+      { figure: 'dead link noticed, new connection made', result: `${dead.toFixed(1)} s`, target: '≤ 35 s', met: dead <= 35 },
+    );
   } finally {
     await core.stop();
   }
-  printTable('sibyl-runner run (real process, loopback)', rows);
+  printTable('sibyl-runner run (bin/sibyl-runner.js, default configuration and logging; loopback fake server)', rows);
   return rows;
 }
 

@@ -80,6 +80,31 @@ interface ActiveWorktree {
   submodules?: SubmoduleReport;
 }
 
+/** Milliseconds of each step of preparing a git worktree, in the order they run (logged with 'worktree ready'). */
+interface PrepareTimings {
+  /** the project link (or the repo_url mirror) */
+  lookup: number;
+  /** the base: remote, default branch, fetch, commit */
+  fetch: number;
+  /** claiming the folder, the branch name and `git worktree add` (under the repository lock) */
+  add: number;
+  checkout: number;
+  submodules: number;
+  /** .worktreeinclude copies */
+  include: number;
+}
+
+/** Each call returns the whole milliseconds (0.1 ms resolution) since the previous call. */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round((now - last) * 10) / 10;
+    last = now;
+    return ms;
+  };
+}
+
 export class GitWorkspaces implements WorkspaceProvider {
   readonly #base: string;
   readonly #cacheDir: string;
@@ -115,11 +140,14 @@ export class GitWorkspaces implements WorkspaceProvider {
 
   async prepare(spec: TaskSpec, signal?: AbortSignal): Promise<PreparedWorkspace> {
     validateGitRefs(spec);
+    const lap = stopwatch();
     const source = await this.#source(spec, signal);
     if (!source) return this.#folder(spec);
+    const ms: PrepareTimings = { lookup: lap(), fetch: 0, add: 0, checkout: 0, submodules: 0, include: 0 };
 
     const root = spec.worktreePath ?? join(this.#base, spec.projectId, spec.taskId);
     await this.#claimPath(root, spec.taskId, 'git');
+    const claim = lap();
     const base = await this.#bases.resolve({
       repo: source.repo,
       lockKey: source.lockKey,
@@ -130,12 +158,14 @@ export class GitWorkspaces implements WorkspaceProvider {
       ...(source.kind === 'mirror' ? { allowProtocols: REPO_URL_PROTOCOLS } : {}),
       ...(signal ? { signal } : {}),
     });
+    ms.fetch = lap();
     if (spec.branch !== undefined && !(await git.isValidBranchName(source.repo, spec.branch))) {
       throw new TaskRejected('invalid_task', `config.branch ${JSON.stringify(spec.branch)} is refused by git check-ref-format`);
     }
 
     await mkdirInside(this.#base, dirname(root), "the task's worktree");
     const { branch, created } = await withRepoLock(source.lockKey, () => this.#addWorktree(source.repo, root, spec, base), signal);
+    ms.add = claim + lap();
     const record: WorktreeRecord = {
       path: root,
       repo: source.repo,
@@ -154,14 +184,18 @@ export class GitWorkspaces implements WorkspaceProvider {
     this.#active.set(root, active);
     try {
       await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record]);
+      ms.add += lap();
       // Checking out runs outside the repository lock: it only touches this worktree.
       await git.populateWorktree(root, signal);
+      ms.checkout = lap();
       active.submodules = await initSubmodules(root, {
         fetchTimeoutMs: this.#fetchTimeoutMs,
         log: this.#log,
         ...(signal ? { signal } : {}),
       });
+      ms.submodules = lap();
       if (source.checkout) active.copied = new Set(await copyWorktreeIncludes(source.checkout, root, this.#log));
+      ms.include = lap();
     } catch (err) {
       await this.#discard(active);
       throw err;
@@ -181,6 +215,8 @@ export class GitWorkspaces implements WorkspaceProvider {
       base: base.ref,
       baseCommit: base.commit.slice(0, 12),
       baseFetched: base.fetched,
+      // Where a task start's time went (bench/taskStart.bench.ts reads it): a regression shows here first.
+      ms,
     });
     return {
       path,
