@@ -377,6 +377,11 @@ describe('Task Scheduler (Windows)', () => {
     const status = await service(w, scheduler, ['status']);
     assert.equal(status.code, 0);
     assert.match(status.out, /^State +running — Running$/m);
+    assert.equal((await service(w, scheduler, ['stop'])).code, 0);
+    const stopped = await service(w, scheduler, ['status']);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.out, /^State +stopped — Ready$/m);
+    assert.equal((await service(w, scheduler, ['start'])).code, 0);
     scheduler.take();
     assert.equal((await service(w, scheduler, ['uninstall'])).code, 0);
     assert.deepEqual(scheduler.take().slice(1), [`${schtasks} /End /TN Sibyl Runner`, `${schtasks} /Delete /TN Sibyl Runner /F`]);

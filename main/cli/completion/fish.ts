@@ -21,7 +21,7 @@ function commandLines(program: string, cmd: CommandSpec): string[] {
   const subs = cmd.subcommands.map((s) => s.name);
   for (const s of cmd.subcommands)
     lines.push(
-      `complete -c ${program} -n ${quoted(`${inCommand}; and not __fish_seen_subcommand_from ${subs.join(' ')}`)} -a ${s.name} -d ${quoted(s.description || s.name)}`,
+      `complete -c ${program} -n ${quoted(`${inCommand}; and not __fish_seen_subcommand_from ${subs.join(' ')}`)} -a ${s.name}${s.description ? ` -d ${quoted(s.description)}` : ''}`,
     );
   if (cmd.takesPath) lines.push(`complete -c ${program} -n ${quoted(inCommand)} -F`);
   for (const o of cmd.options) lines.push(optionLine(program, inCommand, o));

@@ -25,7 +25,9 @@ function commandCase(cmd: CommandSpec): string {
   if (cmd.subcommands.length > 0) {
     // Inside ((…)) zsh splits the items as shell words: every character but a letter or digit is escaped.
     const escaped = (text: string): string => text.replace(/[^\p{L}\p{N}]/gu, '\\$&');
-    const subs = cmd.subcommands.map((s) => `${escaped(s.name)}\\:${escaped(described(s.description || s.name))}`);
+    const subs = cmd.subcommands.map((s) =>
+      s.description ? `${escaped(s.name)}\\:${escaped(described(s.description))}` : escaped(s.name),
+    );
     specs.push(quoted(`1:sub-command:((${subs.join(' ')}))`));
   }
   // Task ids, project ids and the like cannot be listed here; a file name is the useful guess.

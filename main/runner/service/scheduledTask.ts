@@ -133,6 +133,7 @@ async function taskStatus(run: CommandRunner, schtasks: string): Promise<Service
   const result = await run(schtasks, ['/Query', '/TN', TASK_NAME, '/FO', 'CSV', '/NH']);
   if (result.code !== 0) return { installed: false, state: 'stopped', detail: 'no such task' };
   const status = /"([^"]*)"\s*$/m.exec(result.stdout.trim())?.[1] ?? '';
-  const state: ServiceStatus['state'] = /^running$/i.test(status) ? 'running' : /^disabled$/i.test(status) ? 'stopped' : 'unknown';
+  // English words are understood; another language's show as the detail, the state unknown.
+  const state: ServiceStatus['state'] = /^running$/i.test(status) ? 'running' : /^(ready|disabled)$/i.test(status) ? 'stopped' : 'unknown';
   return { installed: true, enabled: !/^disabled$/i.test(status), state, detail: status };
 }
