@@ -7,6 +7,7 @@ import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState, Handlers, ProjectLink } from '../../preload/contract.ts';
 import { claimAppUserModelId } from './appIdentity.ts';
 import { applyApplicationMenu } from './appMenu.ts';
+import { installCliWithDialogs } from './cliInstall.ts';
 import { appProtocolHandler } from './appProtocol.ts';
 import { createAutostart, type LoginItemState } from './autostart.ts';
 import type { BrowserWindowLike, ElectronSurface, WindowBounds } from './electronSurface.ts';
@@ -36,6 +37,8 @@ export interface DesktopOptions {
   prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
   /** the window's last position and size (electron-store in the app) */
   windowBounds?: { get(): WindowBounds | undefined; set(b: WindowBounds): void };
+  /** the packaged app's resources/bin/sibyl-runner: offered as /usr/local/bin/sibyl-runner on macOS (cliInstall.ts) */
+  cliLauncher?: string;
 }
 
 export interface Desktop {
@@ -129,6 +132,8 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   const servicePromise = new Promise<AppService>((resolve) => (serviceReady = resolve));
   registerIpc(e.ipcMain, awaitingHandlers(servicePromise), ourWebContents);
 
+  // Only the packaged macOS app links a command-line tool: elsewhere a package or installer puts it on PATH.
+  const cliLauncher = o.platform === 'darwin' && e.app.isPackaged ? o.cliLauncher : undefined;
   // The OS's own login-item state (macOS 13+ may hold it for approval), not what was last set.
   let loginItem: LoginItemState = { status: 'off' };
   // The project links name the tasks' projects in the tray; read again when a task of a project not yet known runs.
@@ -136,7 +141,13 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
   let projectsAskedFor = '';
   const renderTray = (state: AppState): void => {
     tray.update(
-      trayModel(state, { startAtLogin: loginItem.status === 'enabled', loginItemHint: loginItem.hint, projects, now: Date.now() }),
+      trayModel(state, {
+        startAtLogin: loginItem.status === 'enabled',
+        loginItemHint: loginItem.hint,
+        projects,
+        now: Date.now(),
+        installCli: cliLauncher !== undefined,
+      }),
     );
     const unknown = [...new Set((state.daemon?.running ?? []).map((t) => t.projectId))].filter(
       (id) => !projects.some((p) => p.projectId === id),
@@ -199,6 +210,7 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
       else if (id === 'history' || id === 'settings') await navigate(id);
       else if (id === 'retry') service.kick();
       else if (id === 'copyRunnerId') e.clipboard.writeText(service.state().runnerId);
+      else if (id === 'installCli' && cliLauncher) await installCliWithDialogs(e, cliLauncher);
       else if (id === 'startAtLogin') {
         await autostart.set(Boolean(checked));
         loginItem = await autostart.state();

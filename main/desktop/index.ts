@@ -30,6 +30,7 @@ void startDesktop(surface, {
   trayDir: join(resources, 'tray'),
   logDir: join(home, '.sibyl', 'logs'),
   autostartArgs: electron.app.isPackaged ? [] : [appRoot],
+  ...(electron.app.isPackaged ? { cliLauncher: join(process.resourcesPath, 'bin', 'sibyl-runner') } : {}),
   prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },
   windowBounds: { get: () => prefs.get('windowBounds'), set: (b) => prefs.set('windowBounds', b) },
 }).catch((err: unknown) => {

@@ -9,7 +9,8 @@ export type TrayIcon = 'offline' | 'connecting' | 'online' | 'busy' | 'paused' |
  * `register` (the setup wizard), `dashboard` / `history` / `settings` (the window on that screen;
  * `moreTasks` is the dashboard too), `open` and `details` (the window as it is: it shows what
  * needs attention), `pause` / `resume`,
- * `copyRunnerId`, `startAtLogin` (checkbox), `quit`; `sep-…` are separators.
+ * `copyRunnerId`, `startAtLogin` (checkbox), `installCli` (macOS: link the command-line tool),
+ * `quit`; `sep-…` are separators.
  */
 export type TrayAction =
   | 'status'
@@ -26,6 +27,7 @@ export type TrayAction =
   | 'resume'
   | 'copyRunnerId'
   | 'startAtLogin'
+  | 'installCli'
   | 'quit'
   | `task:${string}`
   | `sep-${string}`;
@@ -55,6 +57,11 @@ export interface TrayOptions {
   projects?: readonly { projectId: string; path: string }[] | undefined;
   /** epoch milliseconds, for a running task's elapsed time; defaults to the clock */
   now?: number | undefined;
+  /**
+   * Offer "Install Command Line Tool…" (the packaged macOS app). It lives here, not in the app
+   * menu: a menu-bar-only app (LSUIElement, its Dock icon hidden) never shows a menu bar.
+   */
+  installCli?: boolean | undefined;
 }
 
 /** Longest status line: a menu item and a tooltip line people read at a glance. */
@@ -203,6 +210,7 @@ export function trayModel(state: AppState, opts: TrayOptions): TrayModel {
     type: 'checkbox',
     checked: opts.startAtLogin,
   });
+  if (opts.installCli) controls.push({ id: 'installCli', label: 'Install Command Line Tool…' });
   if (state.registered && state.runnerId) controls.push({ id: 'copyRunnerId', label: 'Copy runner ID' });
   if (state.registered) controls.push({ id: 'register', label: 'Re-register…' });
 

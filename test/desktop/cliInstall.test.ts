@@ -11,8 +11,11 @@ import {
   installCommandLineTool,
   type CliInstallPorts,
 } from '../../main/desktop/cliInstall.ts';
-import { fakeElectron } from '../helpers/fakeElectron.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import type { AppState } from '../../preload/contract.ts';
+import { trayModel } from '../../main/desktop/trayModel.ts';
+import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
+import { FakeTray, fakeElectron } from '../helpers/fakeElectron.ts';
+import { tempDir, until } from '../helpers/tmp.ts';
 
 /** A packaged app's launcher in a temp folder whose name needs every kind of quoting. */
 function app(): { root: string; launcher: string } {
@@ -173,4 +176,45 @@ test('with dialogs: asks before replacing, then says what happened; after a no, 
   const failed = await installCliWithDialogs(e, join(dir, 'no-launcher'), { link: join(dir, 'other') });
   assert.equal(failed.kind, 'failed');
   assert.equal(e.messageBoxes.at(-1)!.type, 'error');
+});
+
+test('the tray offers it only in the packaged macOS app (a menu-bar app never shows its menu bar)', async () => {
+  // First run: not registered, no runner yet.
+  const state: AppState = {
+    version: 1,
+    registered: false,
+    serverUrl: '',
+    runnerName: '',
+    runnerId: '',
+    attached: false,
+    signedIn: false,
+    daemon: null,
+  };
+  const ids = (installCli: boolean): string[] => trayModel(state, { startAtLogin: false, installCli }).menu.map((m) => m.id);
+  assert.ok(ids(true).includes('installCli'));
+  assert.ok(!ids(false).includes('installCli'));
+  assert.equal(
+    trayModel(state, { startAtLogin: false, installCli: true }).menu.find((m) => m.id === 'installCli')?.label,
+    'Install Command Line Tool…',
+  );
+
+  const trayIds = async (platform: NodeJS.Platform, packaged: boolean): Promise<string[]> => {
+    const home = tempDir();
+    const e = fakeElectron({ packaged });
+    // A launcher that is not there: the click ends at the first check, far from /usr/local/bin.
+    await startTestDesktop(e, desktopOptions(home, join(home, 'runner.yaml'), { platform, cliLauncher: join(home, 'no-launcher') }));
+    const tray = FakeTray.last!;
+    await until(() => tray.menu.some((m) => m.id === 'startAtLogin'), 'the tray after start-up');
+    if (platform === 'darwin' && packaged) {
+      tray.click('installCli');
+      await until(() => e.messageBoxes.length === 1, 'the result dialog');
+      assert.equal(e.messageBoxes[0]!.type, 'error');
+      assert.match(e.messageBoxes[0]!.detail ?? '', /launcher is missing/);
+    }
+    return tray.menu.map((m) => m.id ?? '');
+  };
+  assert.ok((await trayIds('darwin', true)).includes('installCli'));
+  assert.ok(!(await trayIds('darwin', false)).includes('installCli'), 'not from a development run');
+  assert.ok(!(await trayIds('linux', true)).includes('installCli'), 'the deb links /usr/bin/sibyl-runner itself');
+  assert.ok(!(await trayIds('win32', true)).includes('installCli'), 'the installer puts it on PATH');
 });
