@@ -145,6 +145,8 @@ export async function wireCoreServices(
     },
     close: async () => {
       for (const t of timers) clearInterval(t);
+      // Task starts write the worktree registry in the background: the file gets the last of them.
+      await workspaces.settled();
       recorder.flush();
       try {
         journal.close();

@@ -20,6 +20,7 @@ describe('plain-folder workspaces', () => {
     const { ws, base, clock } = await setup({ keepHours: 24 });
     const ok = await ws.prepare(folderSpec());
     const failed = await ws.prepare(folderSpec());
+    await ws.settled(); // a task start writes the registry in the background
     writeFileSync(join(ok.path, 'out.txt'), 'the only copy of the work\n');
     const d = await ok.describe();
     assert.equal(d.workspace, 'folder');

@@ -3,7 +3,8 @@ import { RunnerError, errorMessage } from '../errors.ts';
 import * as git from '../git/git.ts';
 import { withRepoLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
-import { exists, type WorktreeRecord } from './worktreeCleanup.ts';
+import { exists } from './worktreeCleanup.ts';
+import type { WorktreeRecord } from './worktreeRegistry.ts';
 
 /**
  * The task branch's life around its worktree: picking a name that git can create, freeing a

@@ -1,122 +1,12 @@
-import { lstat, readdir, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
-import { writeFileAtomic } from '../config/atomicWrite.ts';
 import { errorMessage } from '../errors.ts';
 import { pruneWorktrees, removeWorktree, repoInfo } from '../git/git.ts';
-import { RepoLocks, withRepoLock } from '../git/repoLock.ts';
+import { withRepoLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 import { isInside, isSafeId } from '../tasks/taskSpec.ts';
 import { assertInside } from './containment.ts';
-
-/**
- * What the runner remembers about the worktrees it created, so a failed task's worktree can be
- * removed when its inspection period ends even after a restart, and so the disk cap knows which
- * worktrees finished first. One JSON file in the worktree base, rewritten atomically.
- */
-
-const RecordSchema = z.object({
-  /** Absent in files written before plain folders were recorded. */
-  kind: z.literal('worktree').optional(),
-  /** The worktree's root folder. */
-  path: z.string(),
-  /** Where to run git for this worktree's repository (the linked folder or the mirror). */
-  repo: z.string(),
-  /** The repository lock this worktree's add/remove takes. */
-  lockKey: z.string(),
-  projectId: z.string(),
-  taskId: z.string(),
-  branch: z.string(),
-  createdAt: z.number(),
-  /** null while the task runs. */
-  finishedAt: z.number().nullable(),
-  /** Remove after this time; null while running. */
-  keepUntil: z.number().nullable(),
-  reason: z.string().nullable(),
-  /** The runner created `branch` for this task (absent: it existed, or went to another task). */
-  createdBranch: z.boolean().optional(),
-  /** The commit `branch` was created at: while it still points there, it goes with the worktree. */
-  baseCommit: z.string().optional(),
-});
-export type WorktreeRecord = z.infer<typeof RecordSchema>;
-
-/**
- * A plain-folder workspace (no link, no repo_url): no repository and no branch holds its files, so
- * it is kept for the keep period after every outcome, then removed by a plain delete.
- */
-const FolderRecordSchema = z.object({
-  kind: z.literal('folder'),
-  path: z.string(),
-  projectId: z.string(),
-  taskId: z.string(),
-  createdAt: z.number(),
-  finishedAt: z.number().nullable(),
-  keepUntil: z.number().nullable(),
-  reason: z.string().nullable(),
-});
-export type FolderRecord = z.infer<typeof FolderRecordSchema>;
-
-/** Either kind of workspace the registry remembers. */
-export type WorkspaceRecord = WorktreeRecord | FolderRecord;
-
-export function isFolderRecord(r: WorkspaceRecord): r is FolderRecord {
-  return r.kind === 'folder';
-}
-
-const isWorktreeRecord = (r: WorkspaceRecord): r is WorktreeRecord => !isFolderRecord(r);
-
-const FileSchema = z.object({ version: z.literal(1), worktrees: z.array(z.union([FolderRecordSchema, RecordSchema])) });
-
-export class WorktreeRegistry {
-  readonly file: string;
-  readonly #log: Logger;
-  readonly #lock = new RepoLocks();
-
-  constructor(file: string, log: Logger) {
-    this.file = file;
-    this.#log = log;
-  }
-
-  /** The git worktrees only (plain folders: readAll). */
-  async read(): Promise<WorktreeRecord[]> {
-    return (await this.readAll()).filter(isWorktreeRecord);
-  }
-
-  /** Every record, worktrees and plain folders. */
-  async readAll(): Promise<WorkspaceRecord[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    try {
-      return FileSchema.parse(JSON.parse(text)).worktrees;
-    } catch (err) {
-      // Runtime state, not settings: set the bad file aside; sweep() rediscovers worktrees on disk.
-      const aside = `${this.file}.corrupt-${Date.now()}`;
-      await rename(this.file, aside).catch(() => undefined);
-      this.#log.warn('worktree registry unreadable, set aside', { file: aside, error: errorMessage(err) });
-      return [];
-    }
-  }
-
-  /** Read-modify-write of the git worktrees, one at a time; plain-folder records stay as they are. */
-  async update(fn: (records: WorktreeRecord[]) => WorktreeRecord[]): Promise<WorktreeRecord[]> {
-    const all = await this.updateAll((rs) => [...rs.filter(isFolderRecord), ...fn(rs.filter(isWorktreeRecord))]);
-    return all.filter(isWorktreeRecord);
-  }
-
-  /** Read-modify-write of every record, one at a time. */
-  updateAll(fn: (records: WorkspaceRecord[]) => WorkspaceRecord[]): Promise<WorkspaceRecord[]> {
-    return this.#lock.run(this.file, async () => {
-      const next = fn(await this.readAll());
-      await writeFileAtomic(this.file, JSON.stringify({ version: 1, worktrees: next }, null, 1) + '\n');
-      return next;
-    });
-  }
-}
+import { isFolderRecord, type FolderRecord, type WorkspaceRecord, type WorktreeRecord } from './worktreeRegistry.ts';
 
 /**
  * `git worktree remove --force` (the branch stays: it is the agent's work), then prune. When git

@@ -6,17 +6,8 @@ import type { ProjectLinks } from '../projects/links.ts';
 import { mirrorDirs } from './repoCache.ts';
 import { deleteUnusedBranch } from './taskBranch.ts';
 import { isPathEscape } from './containment.ts';
-import {
-  type WorkspaceRecord,
-  type WorktreeRegistry,
-  discoverFolders,
-  discoverWorktrees,
-  exists,
-  folderSize,
-  isFolderRecord,
-  removeFolderWorkspace,
-  removeWorktreeFolder,
-} from './worktreeCleanup.ts';
+import { discoverFolders, discoverWorktrees, exists, folderSize, removeFolderWorkspace, removeWorktreeFolder } from './worktreeCleanup.ts';
+import { isFolderRecord, type WorkspaceRecord, type WorktreeRegistry } from './worktreeRegistry.ts';
 
 /**
  * The periodic cleanup: finished worktrees and plain task folders whose keep period ended are

@@ -1,6 +1,6 @@
 import { readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RunnerError, TaskRejected, errorMessage } from '../errors.ts';
 import * as git from '../git/git.ts';
 import { REPO_URL_PROTOCOLS, defaultBranchName, validateGitRefs } from '../git/refNames.ts';
@@ -14,16 +14,8 @@ import { ensureMirror } from './repoCache.ts';
 import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from './workspace.ts';
 import { copyWorktreeIncludes } from './worktreeInclude.ts';
 import { assertInside, mkdirInside } from './containment.ts';
-import {
-  WorktreeRegistry,
-  exists,
-  isFolderRecord,
-  removeFolderWorkspace,
-  removeRecorded,
-  removeWorktreeFolder,
-  type FolderRecord,
-  type WorktreeRecord,
-} from './worktreeCleanup.ts';
+import { exists, removeFolderWorkspace, removeRecorded, removeWorktreeFolder } from './worktreeCleanup.ts';
+import { WorktreeRegistry, isFolderRecord, type FolderRecord, type WorktreeRecord } from './worktreeRegistry.ts';
 import { sweepWorktrees } from './worktreeSweep.ts';
 import { initSubmodules, type SubmoduleReport } from './submodules.ts';
 import { branchConflictError, deleteUnusedBranch, freeBranchName, freeCheckedOutBranch, type WorktreeOwnership } from './taskBranch.ts';
@@ -183,7 +175,9 @@ export class GitWorkspaces implements WorkspaceProvider {
     const active: ActiveWorktree = { record, base, createdBranch: created, copied: new Set(), released: false };
     this.#active.set(root, active);
     try {
-      await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record]);
+      // Not waited for: memory holds it for every later look, and a crash before the file has it
+      // leaves a worktree the start-up sweep adopts.
+      await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record], { wait: false });
       ms.add += lap();
       // Checking out runs outside the repository lock: it only touches this worktree.
       await git.populateWorktree(root, signal);
@@ -256,6 +250,11 @@ export class GitWorkspaces implements WorkspaceProvider {
     });
   }
 
+  /** Resolves once the registry file holds every change so far (start and end of tasks write it in the background). */
+  async settled(): Promise<void> {
+    await this.#registry.written();
+  }
+
   /**
    * For `project_register` on every (re)connect: per project, the newest running task's worktree,
    * else the linked checkout itself with its current branch.
@@ -314,8 +313,8 @@ export class GitWorkspaces implements WorkspaceProvider {
     let ws: PreparedWorkspace;
     try {
       ws = await this.#folders.prepare(spec);
-      // A crash before this line leaves a folder the registry does not know: start-up discovery adopts it.
-      await this.#registry.updateAll((rs) => [...rs.filter((r) => r.path !== root), record]);
+      // Not waited for (see prepare): a crash before the file has it leaves a folder start-up discovery adopts.
+      await this.#registry.updateAll((rs) => [...rs.filter((r) => r.path !== root), record], { wait: false });
     } catch (err) {
       this.#activeFolders.delete(root);
       throw err;
@@ -401,7 +400,10 @@ export class GitWorkspaces implements WorkspaceProvider {
       throw new RunnerError('worktree_busy', `${root} ${running === root ? 'is' : 'overlaps'} the folder of a running task (${running})`);
     await assertInside(this.#base, root, "the task's folder");
     const records = await this.#registry.readAll();
-    const kept = records.find((r) => overlaps(r.path) && (r.path !== root || r.taskId !== taskId));
+    // By text first: the registry holds a day of kept folders, and isInside on each was most of a task start.
+    const resolved = resolve(root);
+    const near = (p: string): boolean => p === resolved || p.startsWith(resolved + sep) || resolved.startsWith(p + sep);
+    const kept = records.find((r) => near(resolve(r.path)) && overlaps(r.path) && (r.path !== root || r.taskId !== taskId));
     if (kept) {
       const what = isFolderRecord(kept) ? 'the kept files' : 'the kept worktree';
       const where = kept.path === root ? 'holds' : isInside(kept.path, root) ? 'lies inside' : 'contains';
