@@ -4,4 +4,4 @@
  */
 export const INVOKE_CHANNEL = 'sibyl:invoke';
 export const EVENT_CHANNEL = 'sibyl:event';
-export const EVENT_NAMES = ['app:state', 'task:line', 'wizard:device', 'app:navigate'] as const;
+export const EVENT_NAMES = ['app:state', 'task:lines', 'wizard:device', 'app:navigate'] as const;

@@ -126,6 +126,26 @@ export type ProjectLink = z.infer<typeof ProjectLink>;
 export const StartError = z.object({ code: z.string(), message: z.string(), remedy: z.enum(REMEDIES), detail: z.string().optional() });
 export type StartError = z.infer<typeof StartError>;
 
+/**
+ * The runner core's process as the app sees it: `starting` (launched, not answering yet),
+ * `running`, `restarting` (it exited or the headless runner it was attached to stopped; the next
+ * try is at `nextRetryAt`, ms since the epoch; `attempt` counts tries since it last ran a minute),
+ * `stopped` (not registered, stopped on purpose, or it could not start: see AppState.startError).
+ * `owner`: the app's own core process, or a headless `sibyl-runner run` it attached to.
+ */
+export const CoreState = z.object({
+  state: z.enum(['starting', 'running', 'restarting', 'stopped']),
+  owner: z.enum(['app', 'headless']).optional(),
+  pid: z.number().int().optional(),
+  attempt: z.number().int().min(1).optional(),
+  nextRetryAt: z.number().optional(),
+  /** how the last core process ended (exit code or signal, ms since the epoch, its last stderr lines) */
+  lastExit: z
+    .object({ code: z.number().nullable(), signal: z.string().nullable(), at: z.number(), stderr: z.string().optional() })
+    .optional(),
+});
+export type CoreState = z.infer<typeof CoreState>;
+
 /** What the window shows: registration plus the daemon's live state (null before registration). */
 export const AppState = z.object({
   version: z.number().int(),
@@ -150,6 +170,8 @@ export const AppState = z.object({
    * asked to. While set, the rest of the state shows defaults, not the broken file.
    */
   startError: StartError.optional(),
+  /** the core's process: starting, running, restarting after it died, or stopped (the app service always sets it) */
+  core: CoreState.optional(),
   daemon: Snapshot.nullable(),
 });
 export type AppState = z.infer<typeof AppState>;
@@ -233,7 +255,11 @@ export const requests = {
 /** Events pushed main → renderer. */
 export const events = {
   'app:state': AppState,
-  'task:line': z.object({ taskId: z.string(), stream: z.string(), text: z.string(), at: z.string() }),
+  /**
+   * A running task's new output lines, in order, batched (~10 a second per task, from the core's
+   * subscribe stream); `dropped`: lines main did not get because it fell behind (the log has them).
+   */
+  'task:lines': z.object({ taskId: z.string(), lines: z.array(LogLine), dropped: z.number().int().min(1).optional() }),
   'wizard:device': DeviceLoginEvent,
   /** main asks the window to show a screen, e.g. a task's detail picked from the tray menu */
   'app:navigate': z.object({ route: z.enum(['wizard', 'dashboard', 'history', 'settings', 'task']), taskId: z.string().optional() }),

@@ -13,10 +13,11 @@ import type { HistoryStore } from '../runner/history/historyStore.ts';
 import { ProjectLinks } from '../runner/projects/links.ts';
 import { redactUrl } from '../runner/redact.ts';
 import { openHistory } from '../runner/services.ts';
-import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
+import type { FinishedEvent, LinesEvent } from '../runner/control/contract.ts';
+import type { CoreLauncher } from './coreLauncher.ts';
 import { detailOf } from './dispatch.ts';
 import type { LoginShellOptions } from './loginShellEnv.ts';
-import { RunnerHost } from './runnerHost.ts';
+import { RunnerHost, type RestartPolicy } from './runnerHost.ts';
 
 /** What only the OS shell can do; Electron provides these, tests provide plain ones. */
 export interface DesktopPorts {
@@ -36,6 +37,12 @@ export interface DesktopPorts {
   prefs?: { get(key: 'notifications'): boolean | undefined; set(key: 'notifications', value: boolean): void };
   /** where secrets live (the app passes its OS-encrypted store when the OS has one) */
   credentials?: CredentialStore;
+  /**
+   * Starts the runner core's process (the same daemon entry as `sibyl-runner run`): Electron's
+   * utilityProcess in the app (main/desktop/coreProcess.ts), a plain Node child elsewhere
+   * (nodeCoreLauncher in coreLauncher.ts).
+   */
+  coreLauncher: CoreLauncher;
 }
 
 export interface AppServiceOptions {
@@ -52,6 +59,14 @@ export interface AppServiceOptions {
   ports: DesktopPorts;
   /** overrides for tests */
   history?: HistoryBackend;
+  /** test knobs for the core process: restart back-off, start-up bound */
+  core?: { restart?: Partial<RestartPolicy>; startTimeoutMs?: number };
+}
+
+/** What the core's subscription brings besides state: a task's output lines and its end. */
+export interface CoreListeners {
+  onLines(e: LinesEvent): void;
+  onFinished(e: FinishedEvent): void;
 }
 
 const log = logger('app');
@@ -94,7 +109,7 @@ export class AppContext {
   /** readable even when this process runs no daemon (attached to a headless one, or stopped) */
   #ownHistory: { store: HistoryStore; backend: HistoryBackend } | undefined;
 
-  constructor(opts: AppServiceOptions, credentials: CredentialStore, observer: TaskObserver) {
+  constructor(opts: AppServiceOptions, credentials: CredentialStore, listeners: CoreListeners) {
     this.opts = opts;
     this.ports = opts.ports;
     this.credentials = credentials;
@@ -109,7 +124,15 @@ export class AppContext {
     }
     this.#notifications = opts.ports.prefs?.get('notifications') ?? true;
     this.links = new ProjectLinks({ homeDir: opts.home, configDir: dirname(opts.configPath) });
-    this.host = new RunnerHost({ home: opts.home, env: opts.env, credentials, observer, onChange: () => this.pushState() });
+    this.host = new RunnerHost({
+      env: opts.env,
+      credentials,
+      launcher: opts.ports.coreLauncher,
+      onChange: () => this.pushState(),
+      ...listeners,
+      ...(opts.core?.restart ? { restart: opts.core.restart } : {}),
+      ...(opts.core?.startTimeoutMs !== undefined ? { startTimeoutMs: opts.core.startTimeoutMs } : {}),
+    });
   }
 
   /** runner.yaml as last read (re-read by `reload()`). */
@@ -180,6 +203,7 @@ export class AppContext {
       signedIn: this.#signedIn,
       ...(this.#credentialsError ? { credentialsError: this.#credentialsError } : {}),
       ...(this.startError ? { startError: this.startError } : {}),
+      core: this.host.core(),
       daemon: this.host.snapshot(),
     };
   }
@@ -273,10 +297,13 @@ export class AppContext {
     resolveConfig(merged.data, path, this.opts.env, { config: path }, this.opts.home);
   }
 
-  /** The task history: the running daemon's, else read straight from the state folder; undefined before registration. */
+  /**
+   * The task history, read straight from the state folder while the core process writes it (SQLite
+   * in WAL mode with a busy timeout, historyDb.ts: readers never block the writer); undefined
+   * before registration.
+   */
   history(): HistoryBackend | undefined {
     if (this.opts.history) return this.opts.history;
-    if (this.host.services) return this.host.services.history;
     if (!this.#loaded.config.runner_id) return undefined;
     if (!this.#ownHistory) {
       const store = openHistory(this.#loaded.config);

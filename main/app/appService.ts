@@ -1,6 +1,5 @@
 import type { AppState, Handlers } from '../../preload/contract.ts';
 import { credentialsPathFor, FileCredentialStore } from '../runner/config/credentials.ts';
-import type { TaskObserver } from '../runner/tasks/taskEvents.ts';
 import { AppContext, type AppEventListener, type AppServiceOptions } from './appContext.ts';
 import { historyHandlers } from './handlers/history.ts';
 import { osHandlers } from './handlers/os.ts';
@@ -47,21 +46,14 @@ export async function createAppService(given: AppServiceOptions): Promise<AppSer
     : given;
   const credentials = opts.ports.credentials ?? new FileCredentialStore(credentialsPathFor(opts.configPath));
   const finishedListeners = new Set<(t: FinishedTask) => void>();
-  const observer: TaskObserver = {
-    line: (taskId, stream, text) => app.emit('task:line', { taskId, stream, text, at: new Date().toISOString() }),
-    finished: (taskId, result) => {
-      const view = app.host.snapshot()?.running.find((t) => t.taskId === taskId);
-      const t: FinishedTask = {
-        taskId,
-        projectId: view?.projectId ?? '',
-        prompt: view?.prompt ?? '',
-        status: result.status,
-        error: result.error,
-      };
+  // Live lines and finished tasks come from the core's subscription, batched there (~10 a second per task).
+  const app = new AppContext(opts, credentials, {
+    onLines: ({ taskId, lines, dropped }) => app.emit('task:lines', { taskId, lines, ...(dropped ? { dropped } : {}) }),
+    onFinished: ({ taskId, projectId, prompt, status, error }) => {
+      const t: FinishedTask = { taskId, projectId, prompt, status, error };
       for (const l of finishedListeners) l(t);
     },
-  };
-  const app = new AppContext(opts, credentials, observer);
+  });
   const device = new DeviceLogin(credentials, (e) => {
     app.emit('wizard:device', e);
     if (e.state === 'approved') void app.refreshSignedIn().then(() => app.pushState());

@@ -22,6 +22,7 @@ export function unavailableAppService(err: unknown): AppService {
     attached: false,
     signedIn: false,
     startError,
+    core: { state: 'stopped' },
     daemon: null,
   });
   const fail = async (): Promise<never> => {

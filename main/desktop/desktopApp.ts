@@ -6,6 +6,7 @@ import { oneLine, promptSummary } from '../runner/vocabulary.ts';
 import { EVENT_CHANNEL } from '../../preload/channels.ts';
 import type { AppState, Handlers, ProjectLink } from '../../preload/contract.ts';
 import { claimAppUserModelId } from './appIdentity.ts';
+import { utilityCoreLauncher } from './coreProcess.ts';
 import { applyApplicationMenu } from './appMenu.ts';
 import { installCliWithDialogs } from './cliInstall.ts';
 import { appProtocolHandler } from './appProtocol.ts';
@@ -29,6 +30,8 @@ export interface DesktopOptions {
   preloadPath: string;
   trayDir: string;
   logDir: string;
+  /** the CLI launcher the core process runs (resources/cli/bin/sibyl-runner.js; bin/sibyl-runner.js unpackaged) */
+  coreEntry: string;
   /** extra arguments for the login item (the app folder when running unpackaged with `electron .`) */
   autostartArgs?: string[];
   /** how long Quit waits for running agents to be stopped and reported */
@@ -285,6 +288,8 @@ export async function startDesktop(e: ElectronSurface, o: DesktopOptions): Promi
         loginItem: autostart,
         ...(o.prefs ? { prefs: o.prefs } : {}),
         credentials,
+        // The core runs in its own process, off this thread (issue 14, item 7); it asks for `credentials` over its channel.
+        coreLauncher: utilityCoreLauncher(e.utilityProcess, { entry: o.coreEntry }),
       },
     });
   } catch (err) {

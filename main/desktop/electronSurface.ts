@@ -1,4 +1,5 @@
 import type { App } from 'electron';
+import type { UtilityProcessModule } from './coreProcess.ts';
 import type { VaultSafeStorage } from './vault.ts';
 
 /**
@@ -146,6 +147,8 @@ export interface ElectronSurface {
     }): Promise<{ response: number }>;
   };
   safeStorage: VaultSafeStorage;
+  /** the runner core's process (coreProcess.ts) */
+  utilityProcess: UtilityProcessModule;
   Notification: {
     new (options: { title: string; body: string; silent?: boolean }): {
       show(): void;

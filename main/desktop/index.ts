@@ -29,6 +29,10 @@ void startDesktop(surface, {
   preloadPath: join(appRoot, 'out', 'desktop', 'preload.cjs'),
   trayDir: join(resources, 'tray'),
   logDir: join(home, '.sibyl', 'logs'),
+  // The same entry as the bundled CLI's launchers: the core is `sibyl-runner run` in a utilityProcess.
+  coreEntry: electron.app.isPackaged
+    ? join(process.resourcesPath, 'cli', 'bin', 'sibyl-runner.js')
+    : join(appRoot, 'bin', 'sibyl-runner.js'),
   autostartArgs: electron.app.isPackaged ? [] : [appRoot],
   ...(electron.app.isPackaged ? { cliLauncher: join(process.resourcesPath, 'bin', 'sibyl-runner') } : {}),
   prefs: { get: (k) => prefs.get(k), set: (k, v) => prefs.set(k, v) },

@@ -31,6 +31,8 @@ export interface RunnerFacts {
   attached: boolean;
   /** the running daemon's snapshot, or null when no runner is running */
   daemon: (Pick<Snapshot, 'paused' | 'status'> & { runner: Pick<Snapshot['runner'], 'serverUrl'>; link: LinkFacts }) | null;
+  /** the desktop app's core process (AppState.core): says why there is no snapshot while it starts or restarts */
+  core?: { state: 'starting' | 'running' | 'restarting' | 'stopped'; nextRetryAt?: number | undefined } | undefined;
 }
 
 /** A stable name for each described state, for faces that pick an icon or a step by it (never by label). */
@@ -85,6 +87,11 @@ export function linkDescription(facts: RunnerFacts, now: number = Date.now()): L
   if (!facts.signedIn && !facts.attached)
     return describe('signedOut', 'danger', 'Signed out', 'No credentials are stored for this runner; it stays registered.', 'signIn');
   const daemon = facts.daemon;
+  if (!daemon && facts.core?.state === 'starting') return describe('notRunning', 'info', 'Starting…', 'The runner is starting.', 'none');
+  if (!daemon && facts.core?.state === 'restarting') {
+    const reason = join('The runner stopped unexpectedly.', retryIn(facts.core.nextRetryAt, now));
+    return describe('notRunning', 'warn', 'Restarting', reason, 'none');
+  }
   if (!daemon) return describe('notRunning', 'neutral', 'Not running', 'The runner is not running.', 'none');
   const link = daemon.link;
   const cause = link.reason?.trim() ?? '';

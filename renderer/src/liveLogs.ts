@@ -5,18 +5,23 @@ const KEEP = 200;
 type Listener = (taskId: string, lines: readonly LogLine[]) => void;
 
 /**
- * The tail of each running task's output, fed by `task:line` pushes. Kept outside the dashboard so
- * leaving the screen and coming back does not lose what already streamed. A task seen for the first
- * time is seeded once from its log file (the window may have opened mid-task); lines pushed while
- * that read was in flight are kept after it, without duplicates.
+ * The tail of each running task's output, fed by `task:lines` pushes (batched in main, ~10 a
+ * second per task). Received batches are applied once per animation frame: a burst of output
+ * costs one redraw per frame per task, not one per line. Kept outside the dashboard so leaving
+ * the screen and coming back does not lose what already streamed. A task seen for the first time
+ * is seeded once from its log file (the window may have opened mid-task); lines pushed while that
+ * read was in flight are kept after it, without duplicates.
  */
 export class LiveLogs {
   private readonly tails = new Map<string, LogLine[]>();
   private readonly seeded = new Set<string>();
   private readonly listeners = new Set<Listener>();
+  /** batches received since the last frame, applied together */
+  private queued: EventPayload<'task:lines'>[] = [];
+  private frame: number | undefined;
 
   start(): void {
-    on('task:line', (line) => this.push(line));
+    on('task:lines', (batch) => this.enqueue(batch));
   }
 
   lines(taskId: string): readonly LogLine[] {
@@ -52,12 +57,25 @@ export class LiveLogs {
     return () => this.listeners.delete(listener);
   }
 
-  private push(event: EventPayload<'task:line'>): void {
-    const tail = this.tails.get(event.taskId) ?? [];
-    tail.push({ at: event.at, stream: event.stream, text: event.text });
-    if (tail.length > KEEP) tail.splice(0, tail.length - KEEP);
-    this.tails.set(event.taskId, tail);
-    this.emit(event.taskId);
+  private enqueue(batch: EventPayload<'task:lines'>): void {
+    this.queued.push(batch);
+    this.frame ??= requestAnimationFrame(() => this.apply());
+  }
+
+  private apply(): void {
+    this.frame = undefined;
+    const batches = this.queued;
+    this.queued = [];
+    const changed = new Set<string>();
+    for (const { taskId, lines } of batches) {
+      const tail = this.tails.get(taskId) ?? [];
+      // Only the last KEEP lines of a batch can stay: a large batch is not copied line by line.
+      tail.push(...lines.slice(-KEEP));
+      if (tail.length > KEEP) tail.splice(0, tail.length - KEEP);
+      this.tails.set(taskId, tail);
+      changed.add(taskId);
+    }
+    for (const taskId of changed) this.emit(taskId);
   }
 
   private emit(taskId: string): void {

@@ -4,10 +4,10 @@ import { after, test } from 'node:test';
 import type { AppService } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import type { AppState, DeviceLoginEvent } from '../../preload/contract.ts';
-import { testAppService } from '../helpers/appHarness.ts';
+import { testAppService, appHome } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { cli, writeYaml } from '../helpers/runnerHarness.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { until } from '../helpers/tmp.ts';
 
 const service = (home: string): Promise<AppService> => testAppService(home);
 
@@ -20,7 +20,7 @@ async function call<T>(s: AppService, channel: string, input: unknown = {}): Pro
 test('wizard end to end: check, device login, register, connect, run a task', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0, deviceIntervalS: 0.1 });
   after(() => core.stop());
-  const home = tempDir();
+  const home = appHome();
   const s = await service(home);
   const states: AppState[] = [];
   const device: DeviceLoginEvent[] = [];
@@ -63,7 +63,7 @@ test('wizard end to end: check, device login, register, connect, run a task', as
 });
 
 test('bad input from the renderer is rejected with a clear error naming the field', async () => {
-  const s = await service(tempDir());
+  const s = await service(appHome());
   const r1 = await dispatch(s.handlers, 'wizard:register', {
     serverUrl: 'x',
     name: '',
@@ -84,7 +84,7 @@ test('bad input from the renderer is rejected with a clear error naming the fiel
 test('attaches to a running headless daemon instead of starting a second runner', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
-  const home = tempDir();
+  const home = appHome();
   const { id, accessToken } = core.addRunner({ name: 'headless' });
   const config = join(home, 'cfg', 'runner.yaml');
   const { mkdirSync } = await import('node:fs');

@@ -5,7 +5,8 @@ import { after, test } from 'node:test';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { resolveLoginShellEnv } from '../../main/app/loginShellEnv.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
-import { testAppService } from '../helpers/appHarness.ts';
+import type { EventPayload } from '../../preload/contract.ts';
+import { testAppService, appHome } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { processAlive, tempDir, until } from '../helpers/tmp.ts';
 
@@ -20,7 +21,7 @@ const LAUNCHD_PATH = '/usr/bin:/bin:/usr/sbin:/sbin';
  * PATH and sources .bashrc, which exports an API key; both print noise to stdout, as many do.
  */
 function userHome(prefix: string): { home: string; bin: string } {
-  const home = tempDir(prefix);
+  const home = appHome(prefix);
   const bin = join(home, 'tools', 'bin');
   mkdirSync(bin, { recursive: true });
   writeFileSync(
@@ -83,7 +84,7 @@ test('the desktop app started with launchd’s bare PATH runs an agent command t
   };
   const lines: string[] = [];
   service.onEvent((event, payload) => {
-    if (event === 'task:line') lines.push((payload as { text: string }).text);
+    if (event === 'task:lines') lines.push(...(payload as EventPayload<'task:lines'>).lines.map((l) => l.text));
   });
   await call('wizard:useToken', { serverUrl: core.url, token: core.mintAccessToken() });
   const { runnerId } = await call<{ runnerId: string }>('wizard:register', {
@@ -103,8 +104,6 @@ test('the desktop app started with launchd’s bare PATH runs an agent command t
   });
   const done = await core.waitFor((f) => f.message?.type === 'task_complete', 15_000, 'the completion');
   assert.ok(done.message?.type === 'task_complete' && done.message.success, JSON.stringify(done.message));
-  assert.ok(
-    lines.some((l) => l.includes('a14-agent ran, key=sk-test "quoted"')),
-    `the agent ran with the shell's exports: ${JSON.stringify(lines)}`,
-  );
+  // The lines come from the core process's stream, batched: they may arrive just after the server heard of the end.
+  await until(() => lines.some((l) => l.includes('a14-agent ran, key=sk-test "quoted"')), "the agent ran with the shell's exports");
 });

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
+import { appHome, testAppService, testCoreLauncher } from '../helpers/appHarness.ts';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createAppService, type DesktopPorts } from '../../main/app/appService.ts';
+import type { DesktopPorts } from '../../main/app/appService.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import type { Settings } from '../../preload/contract.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { until } from '../helpers/tmp.ts';
 
 /** A registered runner's runner.yaml, with comments that must survive every edit. */
 function registeredHome(core: FakeCore): { home: string; config: string; runnerId: string; accessToken: string; text: string } {
-  const home = tempDir();
+  const home = appHome();
   const { id, accessToken } = core.addRunner({ name: 'desk' });
   const config = join(home, 'cfg', 'runner.yaml');
   mkdirSync(join(home, 'cfg'), { recursive: true });
@@ -36,6 +37,7 @@ function ports(loginSet: (on: boolean) => Promise<void>): DesktopPorts & { login
     openPath: async () => undefined,
     openExternal: async () => undefined,
     pickFolder: async () => null,
+    coreLauncher: testCoreLauncher(),
     loginItem: {
       get: async () => p.login,
       set: async (on: boolean) => {
@@ -50,13 +52,7 @@ function ports(loginSet: (on: boolean) => Promise<void>): DesktopPorts & { login
 async function start(core: FakeCore, loginSet: (on: boolean) => Promise<void> = async () => undefined) {
   const fx = registeredHome(core);
   const p = ports(loginSet);
-  const s = await createAppService({
-    home: fx.home,
-    configPath: fx.config,
-    env: { PATH: process.env.PATH, HOME: fx.home, SIBYL_ACCESS_TOKEN: fx.accessToken },
-    ports: p,
-  });
-  after(() => s.close());
+  const s = await testAppService(fx.home, { configPath: fx.config, env: { SIBYL_ACCESS_TOKEN: fx.accessToken }, ports: p });
   await core.until(() => core.connected(fx.runnerId), 5000, 'runner connects');
   await until(() => s.state().daemon?.link.state === 'open', 'daemon open');
   return { ...fx, s, p };
@@ -114,15 +110,9 @@ test('settings: a good patch is applied whole and runner.yaml keeps its comments
 test('wizard:register with a relative worktree folder fails before the server creates a runner; runner.yaml untouched', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0, deviceIntervalS: 0.1 });
   after(() => core.stop());
-  const home = tempDir();
+  const home = appHome();
   const config = join(home, 'cfg', 'runner.yaml');
-  const s = await createAppService({
-    home,
-    configPath: config,
-    env: { PATH: process.env.PATH, HOME: home },
-    ports: ports(async () => undefined),
-  });
-  after(() => s.close());
+  const s = await testAppService(home, { configPath: config, ports: ports(async () => undefined) });
   const pair = core.issueTokenPair();
   const signIn = await dispatch(s.handlers, 'wizard:useToken', { serverUrl: core.url, token: pair.access_token });
   assert.ok(signIn.ok, !signIn.ok ? signIn.error.message : '');

@@ -6,10 +6,9 @@ import YAML from 'yaml';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
 import type { AppState } from '../../preload/contract.ts';
-import { testAppService } from '../helpers/appHarness.ts';
+import { testAppService, appHome } from '../helpers/appHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { makeRepo } from '../helpers/gitRepo.ts';
-import { tempDir } from '../helpers/tmp.ts';
 
 configureLogging({ quiet: true });
 
@@ -45,7 +44,7 @@ process.stdin.on('end', async () => {
 test('a chatty agent: the live timeline keeps its newest 30 steps and the window gets a few states a second, not one per line', async () => {
   const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
   after(() => core.stop());
-  const home = tempDir('sibyl-timeline-');
+  const home = appHome('sibyl-timeline-');
   const configPath = join(home, 'cfg', 'runner.yaml');
   const service = await testAppService(home, { configPath });
   const call = async <T>(channel: string, input: unknown = {}): Promise<T> => {

@@ -7,7 +7,7 @@ import type { AppState } from '../../preload/contract.ts';
 import { desktopOptions, startTestDesktop } from '../helpers/desktopHarness.ts';
 import { FakeCore } from '../helpers/fakeCore.ts';
 import { FakeBrowserWindow, FakeNotification, FakeTray, fakeElectron, type FakeElectron } from '../helpers/fakeElectron.ts';
-import { agentGate, writeYaml } from '../helpers/runnerHarness.ts';
+import { agentGate, BIN, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
 async function boot(
@@ -147,6 +147,7 @@ test('a second instance quits at once', async () => {
     preloadPath: '/p',
     trayDir: '/t',
     logDir: tempDir(),
+    coreEntry: BIN,
   });
   assert.equal(d, undefined);
   assert.equal(e.exitCode, 0);
@@ -167,6 +168,7 @@ test('the window opens where it was left (bounds kept in the desktop preferences
     preloadPath: '/p',
     trayDir: '/t',
     logDir: join(home, 'logs'),
+    coreEntry: BIN,
     windowBounds: { get: () => saved, set: (b) => void (saved = b) },
   });
   assert.ok(d);

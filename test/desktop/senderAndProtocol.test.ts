@@ -53,7 +53,7 @@ test('the preload bridge exposes exactly invoke and on; events match the contrac
   const got: unknown[] = [];
   const off = bridge.on('wizard:device', (p) => got.push(p));
   deliver!({ sender: 'ipc-event-object' }, 'wizard:device', { state: 'pending', message: 'x' });
-  deliver!({}, 'task:line', { nope: true });
+  deliver!({}, 'task:lines', { nope: true });
   off();
   deliver!({}, 'wizard:device', { state: 'approved', message: 'y' });
   assert.deepEqual(got, [{ state: 'pending', message: 'x' }]);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { startDesktop, type Desktop, type DesktopOptions } from '../../main/desktop/desktopApp.ts';
 import type { ElectronSurface } from '../../main/desktop/electronSurface.ts';
+import { BIN } from './runnerHarness.ts';
 
 /**
  * startDesktop's options for a test: Linux, no arguments, an installed app's paths that are never
@@ -19,6 +20,8 @@ export function desktopOptions(home: string, configPath: string, over: Partial<D
     preloadPath: '/app/preload.cjs',
     trayDir: '/app/tray',
     logDir: join(home, 'logs'),
+    // The fake utilityProcess forks it as a real Node child: the desktop's core is real too.
+    coreEntry: BIN,
     quitDrainMs: 3000,
     ...over,
   };

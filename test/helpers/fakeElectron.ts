@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type {
   WebContentsLike,
   WindowBounds,
 } from '../../main/desktop/electronSurface.ts';
+import type { UtilityProcessLike, UtilityProcessModule } from '../../main/desktop/coreProcess.ts';
 
 /**
  * The one fake of Electron's API surface (it cannot run here): small classes that record what
@@ -168,12 +170,40 @@ export interface FakeElectron extends ElectronSurface {
   appFocus: ({ steal: boolean } | undefined)[];
   /** what Menu.setApplicationMenu got ('unset' until called) */
   appMenu: unknown;
-  /** what was written to the clipboard, oldest first */
-  copied: string[];
   /** each dialog.showMessageBox's options, oldest first */
   messageBoxes: Parameters<ElectronSurface['dialog']['showMessageBox']>[0][];
   /** the buttons the user will press in the next message boxes (index; 0 once used up) */
   messageBoxAnswers: number[];
+  /** what was written to the clipboard, oldest first */
+  copied: string[];
+  /** each utilityProcess.fork: what it was asked to run, and the real child running it */
+  utilityForks: { modulePath: string; args: string[]; options: Parameters<UtilityProcessModule['fork']>[2]; pid: number | undefined }[];
+}
+
+/**
+ * utilityProcess.fork as a real Node child (`child_process.fork` of the same module and args, on
+ * this Node): the child's channel is then `process.send` where Electron gives `process.parentPort`
+ * (parentCredentials.ts speaks both). `kill()` is SIGTERM, as utilityProcess's on POSIX.
+ */
+function fakeUtilityFork(record: FakeElectron['utilityForks']): UtilityProcessModule['fork'] {
+  return (modulePath, args, options) => {
+    const child = fork(modulePath, args, { env: options.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    record.push({ modulePath, args, options, pid: child.pid });
+    const proc: UtilityProcessLike & { on(event: string, l: (...a: never[]) => void): unknown } = {
+      pid: child.pid,
+      stderr: child.stderr,
+      on: (event: string, listener: (...a: never[]) => void) => {
+        if (event === 'exit') child.once('exit', (code, signal) => (listener as (c: number) => void)(code ?? (signal ? 128 : 1)));
+        else child.on(event, listener as (m: unknown) => void);
+        return proc;
+      },
+      postMessage: (msg) => {
+        if (child.connected) child.send(msg as object, (err) => void err);
+      },
+      kill: () => child.kill('SIGTERM'),
+    };
+    return proc;
+  };
 }
 
 export function fakeElectron(
@@ -213,6 +243,7 @@ export function fakeElectron(
     messageBoxAnswers: [],
     appFocus: [],
     copied: [],
+    utilityForks: [],
     invoke: (event, channel, input) => {
       const h = handlers.get('sibyl:invoke');
       if (!h) throw new Error('no IPC handler registered');
@@ -247,6 +278,7 @@ export function fakeElectron(
       showMessageBox: async (options) => (e.messageBoxes.push(options), { response: e.messageBoxAnswers.shift() ?? 0 }),
     },
     clipboard: { writeText: (text) => void e.copied.push(text) },
+    utilityProcess: { fork: (m, a, o) => fakeUtilityFork(e.utilityForks)(m, a, o) },
     safeStorage: {
       isAsyncEncryptionAvailable: async () => opts.keyring ?? true,
       encryptStringAsync: async (s) => Buffer.from(Buffer.from(s, 'utf8').map((b) => b ^ 0x5a)),

@@ -6,7 +6,8 @@ import { after } from 'node:test';
 /** A temp folder removed after the test file finishes. */
 export function tempDir(prefix = 'sibyl-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Retried: an app test's core process (closed by a later hook) may still add a log line meanwhile.
+  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 

@@ -8,6 +8,7 @@ import { after } from 'node:test';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createAppService, type AppService, type DesktopPorts } from '../../main/app/appService.ts';
+import { testCoreLauncher } from '../helpers/appHarness.ts';
 import { dispatch } from '../../main/app/dispatch.ts';
 import { configureLogging } from '../../main/runner/logger.ts';
 import type { RequestChannel, RequestInput, RequestOutput } from '../../preload/contract.ts';
@@ -133,6 +134,8 @@ function testPorts(folder: string): TestPorts {
     openPath: async (path) => void p.openedPaths.push(path),
     pickFolder: async () => p.folder,
     loginItem: { get: async () => p.loginItemOn, set: async (on) => void (p.loginItemOn = on) },
+    // The real two-process path: the core is `sibyl-runner run` in a Node child, as in the app.
+    coreLauncher: testCoreLauncher(),
   };
   return p;
 }

@@ -103,6 +103,8 @@ export class EventFeed {
     this.#stateTimer = setTimeout(() => {
       this.#stateTimer = undefined;
       this.#lastStateAt = Date.now();
+      // A task gone from `running` is in the history file by the time a subscriber sees it gone.
+      this.#o.flushHistory?.();
       const line = encode({ event: 'state', snapshot: this.#o.snapshot() });
       for (const s of this.#subscribers) s.sendState(line);
     }, wait);
