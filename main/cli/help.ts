@@ -25,6 +25,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
   register: `Usage: sibyl-runner register --server URL [options]
 
 Registers this machine as a runner and writes runner_id into runner.yaml (other keys are kept).
+A machine already registered there is refused, naming its runner, unless --replace.
 
 Options:
   -s, --server URL         Sibyl server (site root, e.g. https://sibyl.example.com)
@@ -33,6 +34,8 @@ Options:
       --capability CAP     Extra capability label (repeatable); detected ones are added
       --token TOKEN        Access token to register with (else $SIBYL_ACCESS_TOKEN, else the stored
                            login, else the device flow when run in a terminal)
+      --replace            Already registered: unregister that runner on the server first (it
+                           must be stopped), then register anew
       --json               Print {"runner_id","graph_runner_id","config_path"}
   -c, --config PATH        runner.yaml to write`,
   login: `Usage: sibyl-runner login --server URL [--token TOKEN]

@@ -35,8 +35,11 @@ export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 /** Remedies whose words add to the message; a usage or config message already says what to change. */
 const HINTED: ReadonlySet<Remedy> = new Set(['signIn', 'register', 'checkServer', 'freeDisk']);
 
-/** Server errors whose message says what to check (the server's certificate or CA, the site root): the generic words would repeat it. */
-const ADVISED_BY_MESSAGE: ReadonlySet<string> = new Set(['tls', 'bad_response', 'not_found']);
+/**
+ * Server errors whose message says what to check (is Sibyl running, the server's certificate or
+ * CA, the site root: api/networkError.ts): the generic words would repeat it.
+ */
+const ADVISED_BY_MESSAGE: ReadonlySet<string> = new Set(['network', 'tls', 'bad_response', 'not_found']);
 
 function cliHint(err: RunnerError): string {
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

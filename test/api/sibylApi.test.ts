@@ -129,7 +129,7 @@ describe('SibylApi against the fake core', () => {
     await assert.rejects(api.health(), (err: unknown) => {
       assert.ok(err instanceof ServerError);
       assert.equal(err.remedy, 'checkServer');
-      assert.match(err.message, new RegExp(`no such route \\(HTTP 404\\); is ${core.url} the site root`));
+      assert.match(err.message, new RegExp(`^That server has no GET /api/health \\(HTTP 404\\); is ${core.url} the site root`));
       assert.equal(err.context.serverUrl, core.url);
       return true;
     });
@@ -139,6 +139,27 @@ describe('SibylApi against the fake core', () => {
     await assert.rejects(api.health(), { code: 'server_error', status: 500, message: /ref: 1a2b3c4d/ });
     core.failNext('GET', '/api/health', 502, '<html>Bad Gateway</html>');
     await assert.rejects(api.health(), { code: 'server_error', status: 502 });
+    // FastAPI answers an unknown method with 405: a 501 comes from another kind of server (issue 15, item 17).
+    core.failNext('POST', '/api/runners/register', 501, '<html>Unsupported method</html>');
+    await assert.rejects(api.register(core.mintAccessToken(), registration), {
+      code: 'bad_response',
+      status: 501,
+      remedy: 'checkServer',
+      message:
+        'That address is not a Sibyl server: POST /api/runners/register answered HTTP 501 (text/html); use the site root of Sibyl (without /api), e.g. https://sibyl.example.com',
+    });
+    core.failNext('GET', '/api/health', 404, '<html>nginx</html>');
+    await assert.rejects(api.health(), {
+      code: 'not_found',
+      message: /^That address is not a Sibyl server: GET \/api\/health answered HTTP 404 \(text\/html\)/,
+    });
+  });
+
+  it('deletes a runner (§3.6): refused while online, 404 once gone', async () => {
+    const token = core.mintAccessToken();
+    const { id } = core.addRunner();
+    assert.deepEqual(await api.deleteRunner(token, id), { status: 'deleted', runner_id: id });
+    await assert.rejects(api.deleteRunner(token, id), { code: 'not_found', status: 404, remedy: 'none' });
   });
 
   it('reads /api/auth/me', async () => {
@@ -163,30 +184,55 @@ describe('SibylApi against the fake core', () => {
 });
 
 describe('SibylApi transport failures', () => {
-  it('names the URL and the cause when nothing listens', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+  it('says in words that nothing answers, naming host and port; the code stays in the context', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}`;
     await assert.rejects(new SibylApi(url).health(), (err: unknown) => {
       assert.ok(err instanceof ServerError);
       assert.equal(err.code, 'network');
-      assert.equal(err.message, `cannot reach ${url}/api/health (ECONNREFUSED)`);
+      assert.equal(err.message, `Nothing is answering at 127.0.0.1:${port} — is Sibyl running?`);
       assert.equal(err.remedy, 'checkServer');
-      assert.deepEqual(err.context, { url: `${url}/api/health`, status: undefined, serverUrl: url }, 'the advice can name the site root');
+      assert.deepEqual(
+        err.context,
+        { url: `${url}/api/health`, status: undefined, serverUrl: url, errorCode: 'ECONNREFUSED' },
+        'the advice can name the site root',
+      );
       return true;
     });
   });
 
-  it('asks whether the address is a Sibyl site root when the answer is not what Sibyl sends', async () => {
+  it('an unknown host, a blocked port', async () => {
+    await assert.rejects(new SibylApi('https://sibyl-api-test.invalid').health(), {
+      code: 'network',
+      message: "Can't find sibyl-api-test.invalid: no such host",
+    });
+    // The Fetch standard's port blocklist: undici says only "bad port".
+    await assert.rejects(new SibylApi('http://127.0.0.1:1').health(), {
+      code: 'network',
+      message: "Port 1 can't be used for a web address — is the port right?",
+    });
+  });
+
+  it('says "That address is not a Sibyl server" when the answer is not what Sibyl sends', async () => {
     const s = await serve((req, res) => {
       res.writeHead(200, { 'content-type': req.url === '/api/health' ? 'text/html' : 'application/json' });
       res.end(req.url === '/api/health' ? '<html>hello</html>' : '{"ok":true}');
     });
     try {
       const api = new SibylApi(s.url);
-      const siteRoot = `is ${s.url} the site root of a Sibyl server\\?$`;
-      await assert.rejects(api.health(), { code: 'bad_response', message: new RegExp(siteRoot) });
-      await assert.rejects(api.register('t', registration), {
+      await assert.rejects(api.health(), {
         code: 'bad_response',
-        message: new RegExp(`/api/runners/register .*id: .*${siteRoot}`),
+        message: /^That address is not a Sibyl server: GET \/api\/health answered HTTP 200 \(text\/html\); use the site root of Sibyl/,
+      });
+      await assert.rejects(api.register('t', registration), (err: unknown) => {
+        assert.ok(err instanceof ServerError);
+        assert.equal(err.code, 'bad_response');
+        assert.match(
+          err.message,
+          /^That address is not a Sibyl server: POST \/api\/runners\/register answered HTTP 200 \(application\/json\)/,
+        );
+        assert.match(String(err.context.detail), /^id: /, "the schema's complaint is kept for the details");
+        return true;
       });
     } finally {
       await s.close();
@@ -196,7 +242,10 @@ describe('SibylApi transport failures', () => {
   it('times out a server that never answers', async () => {
     const s = await serve(() => undefined);
     try {
-      await assert.rejects(new SibylApi(s.url, { timeoutMs: 100 }).health(), { code: 'timeout', message: /timed out after 0.1 s/ });
+      await assert.rejects(new SibylApi(s.url, { timeoutMs: 100 }).health(), {
+        code: 'timeout',
+        message: `No answer from ${new URL(s.url).host} within 0.1 s`,
+      });
     } finally {
       await s.close();
     }
@@ -207,7 +256,7 @@ describe('SibylApi transport failures', () => {
     try {
       await assert.rejects(new SibylApi(s.url.replace('http:', 'https:')).health(), {
         code: 'tls',
-        message: /^TLS problem .*ERR_SSL_WRONG_VERSION_NUMBER/,
+        message: `${new URL(s.url).host} does not speak HTTPS; use http:// for a server without TLS, or the HTTPS port`,
       });
     } finally {
       await s.close();

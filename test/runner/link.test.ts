@@ -72,7 +72,7 @@ test('an unreachable server is a factual reason with the checkServer remedy; an 
   const { core, runnerId, daemon } = await startHarness({ config: { reconnect_interval: 0.05 } });
   assert.equal(daemon.link.status.remedy, undefined);
   await core.stop();
-  await until(() => /refused the connection|dropped|closed/.test(daemon.link.status.reason ?? ''), 'a reason for the lost link', 5000);
+  await until(() => /Nothing is answering|dropped|closed/.test(daemon.link.status.reason ?? ''), 'a reason for the lost link', 5000);
   assert.equal(daemon.link.status.remedy, 'checkServer');
   assert.doesNotMatch(daemon.link.status.reason ?? '', /sibyl-runner/);
   await core.restart();

@@ -84,7 +84,7 @@ test('status and status --json show server_url without its password, also in the
   assert.match(text.stdout, /^Server +http:\/\/alice:\*\*\*@127\.0\.0\.1:9$/m);
   const json = await cliRun(['status', '--json', '--config', config], { HOME: home });
   assert.equal(json.code, 0, json.stderr);
-  assert.equal((JSON.parse(json.stdout) as { runner: { server_url: string } }).runner.server_url, 'http://alice:***@127.0.0.1:9');
+  assert.equal((JSON.parse(json.stdout) as { runner: { serverUrl: string } }).runner.serverUrl, 'http://alice:***@127.0.0.1:9');
 
   const unregistered = join(home, 'new.yaml');
   writeYaml(unregistered, { server_url: withPassword('http://127.0.0.1:9') });
@@ -110,8 +110,8 @@ test('`run` with a password in server_url connects (the password is used, not sh
   assert.match(text.stdout, /^Daemon +running/m);
   const json = await cliRun(['status', '--json', '--config', config], runEnv);
   assert.equal(json.code, 0, json.stderr);
-  const parsed = JSON.parse(json.stdout) as { runner: { server_url: string }; daemon: { runner: { serverUrl: string } } | null };
-  assert.match(parsed.runner.server_url, /^http:\/\/alice:\*\*\*@/);
+  const parsed = JSON.parse(json.stdout) as { runner: { serverUrl: string }; daemon: { runner: { serverUrl: string } } | null };
+  assert.match(parsed.runner.serverUrl, /^http:\/\/alice:\*\*\*@/);
   assert.match(parsed.daemon?.runner.serverUrl ?? '', /^http:\/\/alice:\*\*\*@/);
   run.kill('SIGTERM');
   assert.equal(await exitOf(run), 0);
@@ -137,12 +137,17 @@ test('a server that cannot be reached: the reasons that quote its URL (run on th
   const env = { HOME: home, SIBYL_ACCESS_TOKEN: 'a-token-for-nobody' };
   const run = cli(['run', '--config', config, '--verbose'], env);
   // A link that gives up is said on the terminal with what to check.
-  await until(() => /sibyl-runner run: .*refused the connection/.test(run.output().stderr), 'run gives up and says why', 20_000);
+  await until(
+    () => /sibyl-runner run: Nothing is answering at 127\.0\.0\.1:\d+/.test(run.output().stderr),
+    'run gives up and says why',
+    20_000,
+  );
   const text = await cliRun(['status', '--config', config], env);
   const json = await cliRun(['status', '--json', '--config', config], env);
   const reason = (JSON.parse(json.stdout) as { daemon: { link: { reason?: string } } | null }).daemon?.link.reason ?? '';
-  assert.match(reason, /refused the connection at ws:\/\/\*\*\*@127\.0\.0\.1/);
-  assert.match(text.stdout, /refused the connection at ws:\/\/\*\*\*@127\.0\.0\.1/);
+  // The link names host and port only (api/networkError.ts): no user, password or path.
+  assert.match(reason, /^Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?/);
+  assert.match(text.stdout, /Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?/);
   run.kill('SIGTERM');
   assert.equal(await exitOf(run), 0);
   const out = run.output();
@@ -168,7 +173,7 @@ test("the desktop window's state names the server without its password, also in 
   };
   const s = await until(async () => {
     const st = await state();
-    return st.daemon?.link.reason?.includes('refused the connection') ? st : undefined;
+    return st.daemon?.link.reason?.includes('Nothing is answering') ? st : undefined;
   }, "the link's reason in the window's state");
   assert.match(s.serverUrl, /^http:\/\/alice:\*\*\*@127\.0\.0\.1:\d+$/);
   assert.match(s.daemon?.runner.serverUrl ?? '', /^http:\/\/alice:\*\*\*@/);

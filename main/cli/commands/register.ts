@@ -4,11 +4,14 @@ import { normalizeServerUrl } from '../../runner/api/sibylApi.ts';
 import { TokenProvider } from '../../runner/api/tokens.ts';
 import { requireSecureTransport } from '../../runner/config/serverUrl.ts';
 import type { ConfigFile } from '../../runner/config/schema.ts';
-import { UsageError } from '../../runner/errors.ts';
+import { RunnerError, UsageError } from '../../runner/errors.ts';
 import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
 import { ProjectLinks } from '../../runner/projects/links.ts';
-import { registerThisMachine } from '../../runner/registration.ts';
+import { registerThisMachine, replaceRegistration, type OldRunnerOutcome } from '../../runner/registration.ts';
+import type { RunnerResponse } from '../../runner/api/schemas.ts';
+import { readStateLock } from '../../runner/doctor/lock.ts';
+import { redactUrl } from '../../runner/redact.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -31,6 +34,56 @@ async function registrationToken(explicit: string | undefined, ctx: CommandConte
   return deviceLogin(api, ctx.credentials, io);
 }
 
+/** The registration runner.yaml already holds, when there is one to replace. */
+interface Previous {
+  runnerId: string;
+  name: string;
+  serverUrl: string;
+  /** the new registration goes to the same server, so the old runner can be deleted there with the same token */
+  sameServer: boolean;
+}
+
+/**
+ * Refuses to register a machine that is registered already, naming the runner, unless `replace`;
+ * with `replace`, refuses while this configuration's daemon runs (the server deletes only an
+ * offline runner, §3.6, and the daemon would go on as the deleted one).
+ */
+function previousRegistration(ctx: CommandContext, serverUrl: string, replace: boolean): Previous | undefined {
+  const runnerId = ctx.config.runner_id;
+  if (!runnerId) return undefined;
+  const oldServer = ctx.config.server_url ? normalizeServerUrl(ctx.config.server_url) : '';
+  const previous = { runnerId, name: ctx.config.name, serverUrl: oldServer, sameServer: oldServer === serverUrl };
+  const which = `runner ${runnerId}${previous.name ? ` ("${previous.name}")` : ''}${oldServer ? ` with ${redactUrl(oldServer)}` : ''}`;
+  if (!replace) {
+    throw new RunnerError(
+      'already_registered',
+      `this machine is already registered as ${which} (runner_id in ${ctx.path}); pass --replace to unregister it and register again, or --config PATH for a second runner`,
+      { exitCode: 2, remedy: 'checkInput', context: { file: ctx.path, runnerId } },
+    );
+  }
+  const lock = readStateLock(ctx.config.state_dir, ctx.path);
+  if (lock.kind === 'held' && lock.sameConfig) {
+    throw new RunnerError(
+      'already_running',
+      `${which} is running (pid ${lock.owner.pid}); stop it first (Ctrl+C, or \`sibyl-runner service stop\`), then register again`,
+      { exitCode: 2, context: { file: ctx.path, pid: lock.owner.pid } },
+    );
+  }
+  return previous;
+}
+
+/** What became of the old runner, in a line before the new registration's. */
+function replacedLine(previous: Previous, outcome: OldRunnerOutcome | 'elsewhere' | undefined): string {
+  switch (outcome) {
+    case 'deleted':
+      return `Unregistered the old runner ${previous.runnerId} on the server.`;
+    case 'gone':
+      return `The old runner ${previous.runnerId} was no longer on the server.`;
+    default:
+      return `The old runner ${previous.runnerId} stays on ${redactUrl(previous.serverUrl) || 'its server'}: it is another server; remove it there.`;
+  }
+}
+
 export async function registerCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('register', argv, {
     config: { type: 'string', short: 'c' },
@@ -40,6 +93,7 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
     capability: { type: 'string', multiple: true },
     token: { type: 'string' },
     json: { type: 'boolean' },
+    replace: { type: 'boolean' },
   });
   if (values.help) return (println(io.stdout, HELP.register), 0);
   const ctx = commandContext(values.config !== undefined ? { config: values.config } : {}, io);
@@ -54,6 +108,8 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   const maxAgents = intOption('register', 'max-agents', values['max-agents'], 1, 20) ?? ctx.config.max_concurrent_agents;
   const name = (values.name ?? (ctx.config.name || hostname())).trim();
   if (!name || name.length > 255) throw new UsageError('--name must be 1–255 characters');
+  // Before any token is asked for: registering again would leave the old runner listed on the server.
+  const previous = previousRegistration(ctx, serverUrl, Boolean(values.replace));
   const api = ctx.api(serverUrl);
   const token = await registrationToken(values.token, ctx, api, io);
   const detected = await detectedCapabilities({
@@ -61,7 +117,18 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
     agents: () => agentCapabilities(ctx.config.agents, io.env),
   });
   const capabilities = [...new Set([...ctx.config.capabilities, ...(values.capability ?? []), ...detected])];
-  const runner = await registerThisMachine(api, token, { name, maxAgents, capabilities });
+  const wanted = { name, maxAgents, capabilities };
+  let replaced: OldRunnerOutcome | 'elsewhere' | undefined;
+  let runner: RunnerResponse;
+  if (previous?.sameServer) {
+    // Forget the old id as soon as the server has let it go: a failed registration then leaves "not registered", not a deleted runner.
+    ({ runner, old: replaced } = await replaceRegistration(api, token, previous.runnerId, wanted, () =>
+      ctx.file.update({ runner_id: '', graph_runner_id: '' }),
+    ));
+  } else {
+    runner = await registerThisMachine(api, token, wanted);
+    if (previous) replaced = 'elsewhere';
+  }
   // Only what registration decided: defaults the person never set stay out of their file.
   const decided: ConfigFile = { server_url: serverUrl, runner_id: runner.id, graph_runner_id: runner.graph_runner_id };
   if (values.name !== undefined) decided.name = name;
@@ -70,9 +137,11 @@ export async function registerCommand(argv: string[], io: Io): Promise<number> {
   if (configured.length !== ctx.config.capabilities.length) decided.capabilities = configured;
   ctx.file.update(decided);
   if (values.json) {
-    println(io.stdout, JSON.stringify({ runner_id: runner.id, graph_runner_id: runner.graph_runner_id, config_path: ctx.path }));
+    const old = previous ? { replaced_runner_id: previous.runnerId, replaced: replaced } : {};
+    println(io.stdout, JSON.stringify({ runner_id: runner.id, graph_runner_id: runner.graph_runner_id, config_path: ctx.path, ...old }));
   } else {
-    println(io.stdout, `Registered runner "${name}" with ${serverUrl}`);
+    if (previous) println(io.stdout, replacedLine(previous, replaced));
+    println(io.stdout, `Registered runner "${name}" with ${redactUrl(serverUrl)}`);
     println(io.stdout, `  runner id    ${runner.id}`);
     println(io.stdout, `  capabilities ${capabilities.join(', ') || '(none)'}`);
     println(io.stdout, `  config       ${ctx.path}`);

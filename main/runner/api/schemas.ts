@@ -80,6 +80,10 @@ export const RunnerResponse = z.looseObject({
 });
 export type RunnerResponse = z.infer<typeof RunnerResponse>;
 
+/** `DELETE /api/runners/{id}` (§3.6). */
+export const DeleteRunnerResponse = z.looseObject({ status: z.literal('deleted'), runner_id: Uuid });
+export type DeleteRunnerResponse = z.infer<typeof DeleteRunnerResponse>;
+
 export const RunnerListResponse = z.looseObject({ runners: z.array(RunnerResponse), total: z.int() });
 export type RunnerListResponse = z.infer<typeof RunnerListResponse>;
 

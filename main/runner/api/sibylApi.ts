@@ -2,11 +2,13 @@ import type { z } from 'zod';
 import { requireSecureTransport } from '../config/serverUrl.ts';
 import { AuthError, ConfigError, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { logger } from '../logger.ts';
+import { errorCode, isTlsCode, notSibylWords, timeoutWords, unreachableWords } from './networkError.ts';
 import {
   DeviceGrantType,
   DeviceStartRequest,
   DeviceStartResponse,
   DeviceTokenError,
+  DeleteRunnerResponse,
   DeviceTokenRequest,
   ErrorBody,
   HealthResponse,
@@ -35,7 +37,7 @@ export type DevicePollResult =
   | { kind: 'denied' }
   | { kind: 'error'; error: string; description: string | undefined };
 
-type Method = 'GET' | 'POST' | 'PATCH';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 interface Exchange {
   method: Method;
@@ -45,9 +47,6 @@ interface Exchange {
   json: unknown;
   text: string;
 }
-
-const TLS_CODE =
-  /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT|HOSTNAME_MISMATCH$)/;
 
 /**
  * Why `raw` is not a server address — the site root, `https://host[:port][/prefix]` (§1.1) — in
@@ -100,20 +99,6 @@ function local<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 }
 
 /**
- * The first `code` in an error's cause chain (undici wraps the socket error: TypeError → Error{code}),
- * else the innermost message ("fetch failed" alone says nothing).
- */
-function describeCause(err: unknown): { code: string | undefined; text: string } {
-  let text = err instanceof Error ? err.message : String(err);
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return { code, text: code };
-    text = e.message || text;
-  }
-  return { code: undefined, text };
-}
-
-/**
  * A 4xx the server explained in its own words ("Organization not found"): the reason is the news,
  * and the address is right, so the remedy is not `checkServer` as errors.ts derives from the code.
  */
@@ -122,7 +107,7 @@ class ServerRefusal extends ServerError {
 }
 
 /** FastAPI's own details for a route or method the server does not have: the address is wrong, not the request. */
-const NO_ROUTE_DETAILS: ReadonlySet<string | undefined> = new Set([undefined, 'Not Found', 'Method Not Allowed']);
+const NO_ROUTE_DETAILS: ReadonlySet<string | undefined> = new Set(['Not Found', 'Method Not Allowed']);
 
 /**
  * A client for Sibyl Core's REST API over global `fetch`; every response is validated. Plain
@@ -158,6 +143,15 @@ export class SibylApi {
     local(Uuid, id, 'runner id');
     const body = local(PatchRunnerRequest, patch, 'runner update');
     return this.expect(await this.exchange('PATCH', `/runners/${id}`, token, body, opts), RunnerResponse);
+  }
+
+  /**
+   * `DELETE /api/runners/{id}` (§3.6): the runner must be offline on the server, else HTTP 400
+   * (raised as a refusal with the server's words); 404 when it is already gone.
+   */
+  async deleteRunner(token: string, id: string, opts?: CallOptions): Promise<DeleteRunnerResponse> {
+    local(Uuid, id, 'runner id');
+    return this.expect(await this.exchange('DELETE', `/runners/${id}`, token, undefined, opts), DeleteRunnerResponse);
   }
 
   async me(token: string, opts?: CallOptions): Promise<MeResponse> {
@@ -216,20 +210,19 @@ export class SibylApi {
       return { method, url, status: res.status, headers: res.headers, json, text };
     } catch (err) {
       if (opts?.signal?.aborted) throw new RunnerError('aborted', `${method} ${url} was cancelled`, { cause: err });
+      const where = new URL(url);
       if (timeout.aborted) {
-        throw this.serverError('timeout', `${method} ${url} timed out after ${this.timeoutMs / 1000} s`, url, undefined, err);
+        const words = timeoutWords(where, this.timeoutMs / 1000);
+        throw this.serverError('timeout', words.summary, url, undefined, err);
       }
-      const { code, text } = describeCause(err);
-      if (code !== undefined && TLS_CODE.test(code)) {
-        throw this.serverError(
-          'tls',
-          `TLS problem talking to ${url} (${code}); check the server's certificate, or trust its CA with NODE_EXTRA_CA_CERTS`,
-          url,
-          undefined,
-          err,
-        );
-      }
-      throw this.serverError('network', `cannot reach ${url} (${text})`, url, undefined, err);
+      // One wording for every face (networkError.ts); Node's code stays in the context for Details and logs.
+      const code = errorCode(err);
+      const words = unreachableWords(code, where);
+      const failure = isTlsCode(code)
+        ? this.serverError('tls', `${words.summary}; ${words.fix}`, url, undefined, err)
+        : this.serverError('network', words.summary, url, undefined, err);
+      if (code !== undefined) failure.context.errorCode = code;
+      throw failure;
     }
   }
 
@@ -248,14 +241,16 @@ export class SibylApi {
     return err;
   }
 
-  private notSibyl(res: Exchange, issue?: z.core.$ZodIssue): ServerError {
+  /**
+   * An answer that is not Sibyl's (a web page, another API, a method it does not implement): said as
+   * that (networkError.ts), with the schema's complaint or the body's start kept in the context.
+   */
+  private notSibyl(res: Exchange, issue?: z.core.$ZodIssue, code = 'bad_response'): ServerError {
     const why = issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : `body starts ${JSON.stringify(res.text.slice(0, 60))}`;
-    return this.serverError(
-      'bad_response',
-      `${res.method} ${res.url} answered HTTP ${res.status} with an unexpected body (${why}); is ${this.serverUrl} the site root of a Sibyl server?`,
-      res.url,
-      res.status,
-    );
+    const words = notSibylWords(res.method, new URL(res.url).pathname, res.status, res.headers.get('content-type'));
+    const err = this.serverError(code, `${words.summary}; ${words.fix}`, res.url, res.status);
+    err.context.detail = why;
+    return err;
   }
 
   private failure(res: Exchange): RunnerError {
@@ -279,14 +274,17 @@ export class SibylApi {
       const msg = `${where}: rate-limited by the server (${limit.success ? limit.data.error : 'HTTP 429'}); retry ${after ? `in ${after} s` : 'in a minute'}`;
       return this.serverError('rate_limited', msg, url, status);
     }
+    // FastAPI answers an unknown method with 405; 501 and 505 come from another kind of server.
+    if (status === 501 || status === 505) return this.notSibyl(res);
     if (status >= 500) {
       const ref = /\(ref: ([0-9a-f]+)\)/i.exec(detail ?? '')?.[1];
       return this.serverError('server_error', `${where}: server error (HTTP ${status}${ref ? `, ref: ${ref}` : ''})`, url, status);
     }
+    if ((status === 404 || status === 405) && detail === undefined) return this.notSibyl(res, undefined, 'not_found');
     if ((status === 404 || status === 405) && NO_ROUTE_DETAILS.has(detail)) {
       return this.serverError(
         'not_found',
-        `${where}: no such route (HTTP ${status}); is ${this.serverUrl} the site root of a Sibyl server with the runners API enabled?`,
+        `That server has no ${res.method} ${new URL(url).pathname} (HTTP ${status}); is ${this.serverUrl} the site root of a Sibyl server with runners enabled?`,
         url,
         status,
       );

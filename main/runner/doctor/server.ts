@@ -1,4 +1,11 @@
 import { HealthResponse } from '../api/schemas.ts';
+import {
+  errorCode,
+  notSibylWords,
+  timeoutWords,
+  unreachableWords as sharedUnreachableWords,
+  type NetworkWords,
+} from '../api/networkError.ts';
 import { normalizeServerUrl } from '../api/sibylApi.ts';
 import { insecureHttpError } from '../config/serverUrl.ts';
 import { redactUrl } from '../redact.ts';
@@ -17,69 +24,12 @@ export interface ServerProbe {
   serverUrl: string | undefined;
 }
 
-/** `host:port` of a URL, with the scheme's default port spelt out: people check it against what they started. */
-function hostPort(url: URL): string {
-  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-}
+/** How doctor names the address to check: the key in runner.yaml. */
+const CHECK_SERVER_URL = 'check server_url (the site root of Sibyl, e.g. https://sibyl.example.com)';
 
-/** The first error `code` in a cause chain (undici: TypeError "fetch failed" → Error { code }, sometimes an AggregateError). */
-export function errorCode(err: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [err];
-  while (queue.length) {
-    const e = queue.shift();
-    if (!(e instanceof Error) || seen.has(e)) continue;
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    queue.push(e.cause);
-    if (e instanceof AggregateError) queue.push(...(e.errors as unknown[]));
-  }
-  return undefined;
-}
-
-const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_|HOSTNAME_MISMATCH$|EPROTO$)/;
-
-/**
- * A failed connection in words for people (style.md 13): what happened at which address, and
- * what to look at. `code` is Node's error code (ECONNREFUSED…), undefined when there was none.
- */
-export function unreachableWords(code: string | undefined, url: URL): { summary: string; fix: string } {
-  const at = hostPort(url);
-  const checkAddress = 'check server_url (the site root of Sibyl, e.g. https://sibyl.example.com)';
-  switch (code) {
-    case 'ECONNREFUSED':
-      return { summary: `Nothing is answering at ${at} — is Sibyl running?`, fix: `start the Sibyl server, or ${checkAddress}` };
-    case 'ENOTFOUND':
-      return { summary: `Can't find ${url.hostname}: no such host`, fix: `${checkAddress}; is the host name spelt right?` };
-    case 'EAI_AGAIN':
-      return {
-        summary: `Can't find ${url.hostname} right now: the name lookup failed`,
-        fix: 'check the network and DNS of this machine, then run doctor again',
-      };
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return { summary: `No connection to ${at}: it timed out`, fix: `a firewall may drop it, or the address is wrong; ${checkAddress}` };
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return { summary: `No route to ${at}`, fix: 'check the network of this machine (VPN, Wi-Fi, proxy)' };
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return {
-        summary: `${at} closed the connection without answering`,
-        fix: `is it http:// where the server speaks https:// (or the other way round)? ${checkAddress}`,
-      };
-    case 'ERR_SSL_WRONG_VERSION_NUMBER':
-      return { summary: `${at} does not speak HTTPS`, fix: 'use http:// for a server without TLS, or the HTTPS port' };
-    default:
-      if (code !== undefined && TLS_CODE.test(code)) {
-        return {
-          summary: `TLS failed talking to ${at} (${code})`,
-          fix: "check the server's certificate; for a private CA, trust it with NODE_EXTRA_CA_CERTS=/path/to/ca.pem",
-        };
-      }
-      return { summary: `Can't reach ${at}${code ? ` (${code})` : ''}`, fix: `check the network, and ${checkAddress}` };
-  }
+/** A failed connection in the shared words (api/networkError.ts), its fix naming server_url. */
+export function unreachableWords(code: string | undefined, url: URL): NetworkWords {
+  return sharedUnreachableWords(code, url, { checkAddress: CHECK_SERVER_URL });
 }
 
 function skipped(id: string, title: string, why: string): DoctorCheck {
@@ -131,13 +81,8 @@ export async function probeServer(
     text = await res.text();
   } catch (err) {
     if (timeout.aborted) {
-      return fail(
-        `No answer from ${hostPort(url)} within ${timeoutMs / 1000} s`,
-        'is the server overloaded, or is this the wrong address? check server_url',
-        {
-          serverUrl: shown,
-        },
-      );
+      const words = timeoutWords(url, timeoutMs / 1000, { checkAddress: 'check server_url' });
+      return fail(words.summary, words.fix, { serverUrl: shown });
     }
     const code = errorCode(err);
     const words = unreachableWords(code, url);
@@ -147,15 +92,10 @@ export async function probeServer(
   const parsed = res.ok ? parseJson(text) : undefined;
   const health = parsed === undefined ? undefined : HealthResponse.safeParse(parsed);
   if (!health?.success) {
-    const type = res.headers.get('content-type')?.split(';')[0] ?? 'no content type';
-    return fail(
-      `That address is not a Sibyl server: GET ${url.pathname} answered HTTP ${res.status} (${type})`,
-      `set server_url in ${opts.configPath} to the site root of Sibyl (without /api), e.g. https://sibyl.example.com`,
-      {
-        serverUrl: shown,
-        httpStatus: res.status,
-      },
-    );
+    const words = notSibylWords('GET', url.pathname, res.status, res.headers.get('content-type'), {
+      checkAddress: `set server_url in ${opts.configPath} to the site root of Sibyl (without /api), e.g. https://sibyl.example.com`,
+    });
+    return fail(words.summary, words.fix, { serverUrl: shown, httpStatus: res.status });
   }
   const { version, status } = health.data;
   const detail = { serverUrl: shown, version: version ?? null, health: status };

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { errorCode, isTlsCode, unreachableWords } from '../api/networkError.ts';
 import { requireSecureTransport } from '../config/serverUrl.ts';
 import { errorMessage, remedyOf, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { background, logger, type Logger } from '../logger.ts';
@@ -384,10 +385,13 @@ export class Link {
   }
 }
 
-function describeSocketError(err: Error & { code?: string }, url: string): string {
-  const code = err.code ?? '';
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code + err.message)) return `TLS problem connecting to ${url}: ${err.message}`;
-  if (code === 'ECONNREFUSED') return `the server refused the connection at ${url}`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the server host of ${url}`;
-  return `cannot connect to ${url}: ${err.message}`;
+/**
+ * A dial that failed before the upgrade, in the words every face uses (api/networkError.ts):
+ * "Nothing is answering at host:port — is Sibyl running?". Only host and port are named, so the
+ * runner id in the path and any password in the URL stay out of it.
+ */
+function describeSocketError(err: Error, url: string): string {
+  const code = errorCode(err);
+  const words = unreachableWords(code, new URL(url));
+  return isTlsCode(code) ? `${words.summary}; ${words.fix}` : words.summary;
 }

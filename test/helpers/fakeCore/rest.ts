@@ -14,7 +14,7 @@ import {
   type ValidationIssue,
 } from '../../../main/runner/api/schemas.ts';
 import { bearerOrCookie, issueTokenPair, rotate, verifyJwt } from './jwt.ts';
-import { createRunner, isObject, naiveUtc, UUID, type CoreState, type DeviceRecord } from './state.ts';
+import { createRunner, isObject, naiveUtc, UUID, type CoreState, type DeviceRecord, type RunnerRecord } from './state.ts';
 
 /** The fake's REST face (§2–§3): health, auth (device flow, refresh, me) and the runner routes, with their errors. */
 
@@ -167,7 +167,8 @@ function runnerRoute(
     if (!parsed.success) return sendJson(res, 422, { detail: fastApiIssues(parsed.error, body.value, 'body') });
     return sendJson(res, 200, createRunner(state, parsed.data, who.sub, who.org));
   }
-  if (id === undefined || (method !== 'GET' && method !== 'PATCH')) return sendJson(res, 405, { detail: 'Method Not Allowed' });
+  if (id === undefined || (method !== 'GET' && method !== 'PATCH' && method !== 'DELETE'))
+    return sendJson(res, 405, { detail: 'Method Not Allowed' });
   if (!UUID.test(id)) {
     return sendJson(res, 422, {
       detail: [{ type: 'uuid_parsing', loc: ['path', 'runner_id'], msg: 'Input should be a valid UUID', input: id }],
@@ -176,6 +177,7 @@ function runnerRoute(
   const record = state.runners.get(id.toLowerCase());
   if (!record || record.orgId !== who.org) return sendJson(res, 404, { detail: 'Runner not found' });
   if (method === 'GET') return sendJson(res, 200, record.data);
+  if (method === 'DELETE') return deleteRunner(state, res, record, who.sub);
   const problem = bodyProblem(body);
   if (problem) return sendJson(res, 422, { detail: problem });
   const patch = PatchRunnerRequest.safeParse(body.value);
@@ -190,6 +192,16 @@ function runnerRoute(
     updated_at: naiveUtc(),
   });
   sendJson(res, 200, record.data);
+}
+
+/** §3.6: the owner only (the fake has no org admins), and only while offline; a connected socket is closed 1008. */
+function deleteRunner(state: CoreState, res: ServerResponse, record: RunnerRecord, sub: string): void {
+  if (record.userId !== sub) return sendJson(res, 403, { detail: "Cannot delete runner you don't own" });
+  if (record.data.status !== 'offline')
+    return sendJson(res, 400, { detail: 'Runner must be offline before deletion. Disconnect it first.' });
+  state.runners.delete(record.data.id);
+  state.conns.get(record.data.id)?.ws.close(1008, 'Runner not found or not in your organization');
+  sendJson(res, 200, { status: 'deleted', runner_id: record.data.id });
 }
 
 function me(state: CoreState, req: IncomingMessage, res: ServerResponse): void {
