@@ -37,8 +37,12 @@ const env = {
   GIT_AUTHOR_EMAIL: 'demo@example.invalid',
   GIT_COMMITTER_NAME: 'Demo',
   GIT_COMMITTER_EMAIL: 'demo@example.invalid',
+  // The CLI colours only a terminal, and never with NO_COLOR set (https://no-color.org): it must see the user's choice.
+  ...(process.env.NO_COLOR ? { NO_COLOR: process.env.NO_COLOR } : {}),
 };
-const say = (s: string): void => console.log(`\n\x1b[1m▸ ${s}\x1b[0m`);
+/** Headings in bold on a terminal; plain into a pipe or a file, or with NO_COLOR set. */
+const bold = process.stdout.isTTY && !process.env.NO_COLOR;
+const say = (s: string): void => console.log(bold ? `\n\x1b[1m▸ ${s}\x1b[0m` : `\n▸ ${s}`);
 
 function cli(args: string[], onStderr?: (text: string) => void): Promise<number | null> {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'inherit', 'pipe'] });
@@ -125,7 +129,12 @@ try {
   console.log(`  usage: ${JSON.stringify(r.usage)} cost_usd=${String(r.cost_usd)} turns=${String(r.num_turns)}`);
   if (msg.success !== true) throw new Error(`the task failed: ${msg.error ?? ''}`);
   say(`git log -1 ${String(r.branch)}  (the agent's work, committed by the runner)`);
-  spawnSync('git', ['log', '-1', '--stat', String(r.branch)], { cwd: repo, env, stdio: 'inherit' });
+  // No pager (the demo's environment has no TERM for one), and git's colours follow NO_COLOR too, which git itself ignores.
+  spawnSync('git', ['--no-pager', '-c', `color.ui=${bold ? 'auto' : 'never'}`, 'log', '-1', '--stat', String(r.branch)], {
+    cwd: repo,
+    env,
+    stdio: 'inherit',
+  });
 
   say('sibyl-runner status');
   await cli(['status']);

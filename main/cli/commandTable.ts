@@ -50,7 +50,7 @@ const SUBCOMMANDS = /^[a-z][\w-]*(?:\|[a-z][\w-]*)*$/;
  * what `--help` shows and cannot drift from it. The help follows three forms, kept by the tests:
  * the main help's "Commands:" section (`  name   summary`), option lines (`  -c, --config PATH
  * text`), and usage lines (`sibyl-runner NAME [sub|sub] [--option VALUE] …`, a description after
- * three spaces).
+ * three spaces). A command's "Examples:" section, its last, is not read.
  */
 export function commandTable(help: Readonly<Record<string, string>> = HELP): CommandTable {
   const main = help.main ?? '';
@@ -71,7 +71,9 @@ function commandSpec(name: string, summary: string, text: string, helpOption: Op
   };
   const subcommands: SubcommandSpec[] = [];
   let takesPath = false;
-  for (const line of text.split('\n')) {
+  // Examples are command lines with real values: they would read as usage lines.
+  const lines = text.split('\nExamples:\n')[0]?.split('\n') ?? [];
+  for (const line of lines) {
     const usage = USAGE_LINE.exec(line);
     if (!usage || usage[1] !== name) continue;
     const [words = '', description = ''] = (usage[2] ?? '').trim().split(/\s{3,}/);
@@ -82,7 +84,7 @@ function commandSpec(name: string, summary: string, text: string, helpOption: Op
     // A PATH that no option claims is an argument: `projects link PATH PROJECT_ID`.
     if (/(?:^|\s)PATH\b/.test(words.replace(USAGE_OPTION, ''))) takesPath = true;
   }
-  for (const o of optionLines(text.split('\n'))) add(o);
+  for (const o of optionLines(lines)) add(o);
   add(helpOption);
   return { name, summary, subcommands, options: [...options.values()], takesPath };
 }

@@ -21,7 +21,10 @@ Global options:
   -h, --help          Help for a command
   -v, -V, --version   Print the version
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+Colour only on a terminal, and never with NO_COLOR set.
+
+Run \`sibyl-runner help COMMAND\` (or \`sibyl-runner COMMAND --help\`) for a command's options and examples.`,
   register: `Usage: sibyl-runner register --server URL [options]
 
 Registers this machine as a runner and writes runner_id into runner.yaml (other keys are kept).
@@ -37,7 +40,11 @@ Options:
       --replace            Already registered: unregister that runner on the server first (it
                            must be stopped), then register anew
       --json               Print {"runner_id","graph_runner_id","config_path"}
-  -c, --config PATH        runner.yaml to write`,
+  -c, --config PATH        runner.yaml to write
+
+Examples:
+  sibyl-runner register --server https://sibyl.example.com
+  sibyl-runner register --server https://sibyl.example.com --name build-box --max-agents 2`,
   login: `Usage: sibyl-runner login --server URL [--token TOKEN]
 
 Signs in with the device flow: shows a code, opens nothing by itself, and waits while you approve it
@@ -47,7 +54,11 @@ credentials.json beside runner.yaml (mode 0600), never in runner.yaml.
 Options:
   -s, --server URL   Sibyl server (default: server_url from runner.yaml)
       --token TOKEN  Store this access token instead of signing in
-  -c, --config PATH  runner.yaml whose credentials to write`,
+  -c, --config PATH  runner.yaml whose credentials to write
+
+Examples:
+  sibyl-runner login --server https://sibyl.example.com
+  sibyl-runner login --server https://sibyl.example.com --token "$SIBYL_TOKEN"`,
   run: `Usage: sibyl-runner run [options]
 
 Starts the daemon: connects to the server, executes assigned tasks, reconnects forever (unless
@@ -68,38 +79,100 @@ Options:
                         Serve /metrics (Prometheus), /healthz and /readyz there (metrics_listen;
                         a non-loopback address needs metrics_allow_remote: true)
   -q, --quiet           Only errors on stderr (the JSON-lines log in log_dir keeps everything)
-      --verbose         Debug output on stderr`,
+      --verbose         Debug output on stderr
+
+Examples:
+  sibyl-runner run
+  sibyl-runner run --agent codex --max-agents 2`,
   status: `Usage: sibyl-runner status [--json] [--config PATH]
 
-Prints the runner's configuration and, while a daemon is running for this config, its live state
-(connection and why it is down, running tasks with elapsed time). Exit 1 when not registered.
-A password in server_url (https://user:password@host) is shown as ***.`,
+Prints the runner's configuration and, while a daemon is running for this config, its live state:
+the connection in words (connected, reconnecting, can't reach the server, signed out) and why,
+whether tasks can arrive, running tasks with their short ids and elapsed time. Exit 1 when not
+registered. A password in server_url (https://user:password@host) is shown as ***.
+
+Options:
+      --json         Print the state as JSON (below)
+  -c, --config PATH  runner.yaml to read
+
+JSON (--json), an interface for scripts: keys are camelCase, times ISO-8601 UTC, absent values null.
+{"registered", "state", "label", "reason", "configPath", "credentials",
+ "runner": {"id", "graphRunnerId", "name", "serverUrl", "maxAgents", "capabilities", "sandboxMode",
+            "worktreeBase", "logDir"},
+ "daemon": null while no daemon runs, else {"pid", "startedAt", "status", "paused", "outboxPending",
+           "runner": {"id", "name", "serverUrl", "maxAgents", "sandboxMode"} (as the daemon runs),
+           "link": {"state", "since", "reason", "remedy", "attempts", "nextRetryAt", "connectedAt",
+                    "lastHeartbeatAt"},
+           "running": [{"taskId", "agentId", "projectId", "prompt", "phase", "assignedAt",
+                        "startedAt", "pid", "worktreePath", "branch", "agent", "activity", "logPath",
+                        "steps": [{"id", "title", "tool", "state", "startedAt", "endedAt"}]}]}}
+"state": unregistered, notRunning, connecting, connected, paused, reconnecting, unreachable,
+signedOut, stopped, needsAttention. "daemon.status": online, busy or draining while connected,
+else connecting, reconnecting, signedOut or stopped (the server does not see it online).
+
+Examples:
+  sibyl-runner status
+  sibyl-runner status --json | jq -r .state`,
   projects: `Usage:
   sibyl-runner projects link PATH PROJECT_ID   link a local git checkout to a Sibyl project
   sibyl-runner projects unlink PROJECT_ID      remove a link made with \`projects link\`
   sibyl-runner projects list [--json]          linked projects: path, capabilities, remote, warm worktree
 
+Links made with the Sibyl CLI (\`[paths]\` in ~/.sibyl/config.toml) are listed too; this command
+only edits its own file (projects.yaml in the runner's config folder). unlink takes a unique start
+of a project id.
+
 Options:
+      --json          list: print {"projects", "warnings"} as JSON
   -c, --config PATH   runner.yaml whose folder holds projects.yaml
 
-Links made with the Sibyl CLI (\`[paths]\` in ~/.sibyl/config.toml) are listed too; this command
-only edits its own file (projects.yaml in the runner's config folder).`,
-  history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--json] [--raw] [--config PATH]
+Examples:
+  sibyl-runner projects link ~/src/webapp project_1a2b3c4d
+  sibyl-runner projects list`,
+  history: `Usage: sibyl-runner history [--status S] [--search TEXT] [--limit N] [--full] [--json] [--raw] [--config PATH]
 
-Lists past tasks, newest first. --status: assigned, running, completed, failed, timeout, cancelled,
-rejected. --search matches the task id, agent id or prompt (case-insensitive). --limit 1–200 (50).
+Lists past tasks, newest first, in at most 100 columns: the short id (the first 8 characters, as
+the window and the sibyl/<id> branches show it; \`logs\` takes it), status, agent, when it started
+("5m ago"), how long it took, its cost, why it did not complete, and the prompt.
 Control characters in prompts (terminal escape sequences) are shown as visible symbols (ESC as ␛);
---raw prints them as stored.`,
+--raw prints them as stored.
+
+Options:
+      --status S     Only tasks with this status: assigned, running, completed, failed, timeout,
+                     cancelled, rejected
+      --search TEXT  Tasks whose id, agent id or prompt contains TEXT (case-insensitive)
+      --limit N      At most N tasks, 1–200 (default 50)
+      --full         Every column whole: ids, UTC times, project, branch, exit code, the reason
+      --json         Print the tasks as JSON: every field, camelCase keys, times ISO-8601 UTC
+      --raw          Print prompts exactly as stored
+  -c, --config PATH  runner.yaml whose history to read
+
+Examples:
+  sibyl-runner history --status failed
+  sibyl-runner history --search upload --full`,
   logs: `Usage: sibyl-runner logs TASK_ID [--follow] [--search TEXT] [--raw] [--config PATH]
 
-Prints a task's full output (timestamp, stream, line). --follow keeps printing new lines until
-interrupted, and shows a line the agent is still writing (progress redrawn with \\r, no newline
-yet) marked [partial], at most once a second; the log stores each line once, when it ends.
+Prints a task's full output (timestamp, stream, line). TASK_ID may be any unique start of the id,
+such as the 8 characters \`history\`, the window and the sibyl/<id> branch show (sibyl/ may be kept);
+when several tasks start that way, they are listed. --follow prints new lines as they come and
+ends when the task ends: exit 0 when it completed, 1 when it failed, timed out or was cancelled.
+While following, a line the agent is still writing (progress redrawn with \\r, no newline yet) is
+shown marked [partial], at most once a second; the log stores each line once, when it ends.
 
 Control characters the agent printed are shown as visible symbols (ESC as ␛, BEL as ␇, a carriage
 return inside a line as ␍, C1 controls and bidi overrides as \\x9b / \\u202e), so output cannot
 retitle, clear or write the clipboard of your terminal — also when piped, since a pipe often ends
-on a terminal. Tabs and newlines are kept. --raw prints the lines exactly as stored.`,
+on a terminal. Tabs and newlines are kept. --raw prints the lines exactly as stored.
+
+Options:
+  -f, --follow       Keep printing new lines until the task ends
+      --search TEXT  Only lines containing TEXT (case-insensitive)
+      --raw          Print the lines exactly as stored
+  -c, --config PATH  runner.yaml whose task logs to read
+
+Examples:
+  sibyl-runner logs 1a2b3c4d
+  sibyl-runner logs sibyl/1a2b3c4d --follow`,
   doctor: `Usage: sibyl-runner doctor [--json] [--config PATH]
 
 Checks what the runner needs and says, for each problem, how to fix it: git (2.31 or newer, for
@@ -127,7 +200,11 @@ Options:
                      agent.<name> for claude-code, codex, gemini, aider, opencode.
   -c, --config PATH  runner.yaml to check
 
-Colour only on a terminal, and not with NO_COLOR set.`,
+Colour only on a terminal, and not with NO_COLOR set.
+
+Examples:
+  sibyl-runner doctor
+  sibyl-runner doctor --json | jq '.checks[] | select(.status == "fail")'`,
   service: `Usage:
   sibyl-runner service install [--config PATH] [--dry-run]   write the service, start it at login and now
   sibyl-runner service uninstall [--dry-run]                 stop the runner, then remove the service
@@ -152,12 +229,22 @@ are logged in, unless \`loginctl enable-linger $USER\` keeps it running.
 
 Options:
   -c, --config PATH   runner.yaml the service runs (made absolute)
-      --dry-run       Print the unit and the commands, change nothing`,
+      --dry-run       Print the unit and the commands, change nothing
+
+Examples:
+  sibyl-runner service install --dry-run
+  sibyl-runner service status`,
   completion: `Usage: sibyl-runner completion bash|zsh|fish
 
 Prints a completion script for the shell. It is made from this help, so it knows every command,
 sub-command and option of this version.
   bash   echo 'source <(sibyl-runner completion bash)' >> ~/.bashrc
   zsh    echo 'source <(sibyl-runner completion zsh)' >> ~/.zshrc   (after compinit)
-  fish   sibyl-runner completion fish > ~/.config/fish/completions/sibyl-runner.fish`,
+  fish   sibyl-runner completion fish > ~/.config/fish/completions/sibyl-runner.fish
+
+Options:
+  -h, --help   Show this help
+
+Examples:
+  source <(sibyl-runner completion bash)`,
 };

@@ -2,6 +2,8 @@ import { RunnerError, type Remedy } from '../runner/errors.ts';
 import { remedyHint } from './remedies.ts';
 import { RUNNER_VERSION } from '../runner/version.ts';
 import { println, type Io } from './args.ts';
+import { didYouMean } from './suggest.ts';
+import { configureLogging } from '../runner/logger.ts';
 import { HELP } from './help.ts';
 import { loginCommand } from './commands/login.ts';
 import { registerCommand } from './commands/register.ts';
@@ -51,11 +53,16 @@ function cliHint(err: RunnerError): string {
   return remedyHint(err.remedy, { serverUrl: str(err.context.serverUrl), file, path: str(err.context.path) });
 }
 
-/** `sibyl-runner <command>: <message> — <hint>`, the one way every command reports an error. */
+/**
+ * `sibyl-runner <command>: <message> — <hint>`, the one way every command reports an error. A
+ * message that starts with the command's name already (a core error worded for a log) does not
+ * name it twice.
+ */
 function printError(io: Io, command: string, err: unknown): number {
   if (err instanceof RunnerError) {
     const hint = cliHint(err);
-    println(io.stderr, `sibyl-runner ${command}: ${err.message}${hint ? ` — ${hint}` : ''}`);
+    const message = err.message.startsWith(`${command}: `) ? err.message.slice(command.length + 2) : err.message;
+    println(io.stderr, `sibyl-runner ${command}: ${message}${hint ? ` — ${hint}` : ''}`);
     return err.exitCode;
   }
   println(io.stderr, `sibyl-runner ${command}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -72,23 +79,61 @@ export async function main(
     isTTY: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   },
 ): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  const [command, ...rest] = withGlobalConfig(argv);
+  if (!command || command === '--help' || command === '-h') {
     println(command ? io.stdout : io.stderr, HELP.main);
     return command ? 0 : 2;
   }
+  if (command === 'help') return help(io, rest);
   if (command === '--version' || command === '-v' || command === '-V') {
     println(io.stdout, RUNNER_VERSION);
     return 0;
   }
   const run = COMMANDS[command];
-  if (!run) {
-    println(io.stderr, `sibyl-runner: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')} (see --help)`);
-    return 2;
-  }
+  if (!run) return unknownCommand(io, command);
+  // A one-shot command says what it did itself: info log lines would only repeat it (`run` sets its own levels).
+  if (command !== 'run') configureLogging({ stderrLevel: 'warn' });
   try {
     return await run(rest, io);
   } catch (err) {
     return printError(io, command, err);
   }
+}
+
+/** `sibyl-runner help [COMMAND]`: the command's help, or the main help. */
+function help(io: Io, [topic, ...extra]: string[]): number {
+  if (topic === undefined) return (println(io.stdout, HELP.main), 0);
+  const text = HELP[topic];
+  if (!text || !COMMANDS[topic]) return unknownCommand(io, topic);
+  if (extra.length > 0) {
+    println(io.stderr, `sibyl-runner help: unexpected argument "${extra[0]}" (see \`sibyl-runner --help\`)`);
+    return 2;
+  }
+  println(io.stdout, text);
+  return 0;
+}
+
+/** `sibyl-runner: unknown command "regster"; did you mean register?`, exit 2. */
+function unknownCommand(io: Io, word: string): number {
+  const option = word.startsWith('-');
+  const hint = didYouMean(word, option ? ['--help', '--version'] : COMMAND_NAMES);
+  const list = option ? '' : `commands: ${COMMAND_NAMES.join(', ')}; `;
+  println(
+    io.stderr,
+    `sibyl-runner: unknown ${option ? `option ${word}` : `command "${word}"`}${hint || ` (${list}see \`sibyl-runner --help\`)`}`,
+  );
+  return 2;
+}
+
+/**
+ * `sibyl-runner --config PATH status` as the main help's "Global options" allow: `-c PATH`,
+ * `--config PATH` or `--config=PATH` before the command moves behind it, where every command
+ * reads it. A missing value is left for the command to report.
+ */
+function withGlobalConfig(argv: string[]): string[] {
+  const [first, second, ...rest] = argv;
+  if (first?.startsWith('--config=')) return second === undefined ? argv : [second, first, ...rest];
+  const [command, ...after] = rest;
+  if ((first === '-c' || first === '--config') && second !== undefined && command !== undefined) return [command, first, second, ...after];
+  return argv;
 }

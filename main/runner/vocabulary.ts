@@ -244,6 +244,101 @@ export function oneLine(text: string, maxChars: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : first;
 }
 
+/**
+ * A task id as people see it: its first 8 characters, as the window, the tray and the task's
+ * `sibyl/<id>` branch show it. The CLI takes any unique start of an id, this one included.
+ */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+/**
+ * How long ago `at` was (epoch ms), relative to `now`: "just now", "5m ago", "3h ago", "2d ago",
+ * "3w ago", "4mo ago", "2y ago" (whole units, rounded down). A time in the future (another
+ * machine's clock) is "just now".
+ */
+export function relativeTime(at: number, now: number = Date.now()): string {
+  const s = Math.max(0, (now - at) / 1000);
+  if (s < 45) return 'just now';
+  const units: [string, number][] = [
+    ['y', 365 * 86400],
+    ['mo', 30 * 86400],
+    ['w', 7 * 86400],
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ];
+  for (const [unit, size] of units) if (s >= size) return `${Math.floor(s / size)}${unit} ago`;
+  return '1m ago';
+}
+
+/** The facts of a finished task that say why it did not complete (a history row, a record). */
+export interface TaskOutcomeFacts {
+  status: HistoryStatus;
+  /** the result's error, or a rejection's detail */
+  error: string | null;
+  exitCode: number | null;
+  /** at_capacity, runner_draining, invalid_task for a rejected task; unknown when not at hand */
+  rejectReason?: string | null;
+}
+
+/**
+ * Why a task did not complete, in a few words: "At capacity (3/3)", "Command not found: claude",
+ * "Exit code 3: <its last words>", "Killed by SIGKILL", "Timed out after 30m 00s", "Cancelled by
+ * Sibyl". '' for a task that completed or is still in flight. One line; the faces cut it to fit.
+ */
+export function taskReason(t: TaskOutcomeFacts): string {
+  const error = t.error?.trim() ?? '';
+  switch (t.status) {
+    case 'assigned':
+    case 'running':
+    case 'completed':
+      return '';
+    case 'rejected': {
+      const capacity = /running (\d+) of (\d+) agents/.exec(error);
+      if (t.rejectReason === 'at_capacity' || capacity) return capacity ? `At capacity (${capacity[1]}/${capacity[2]})` : 'At capacity';
+      if (t.rejectReason === 'runner_draining') return 'The runner was stopping';
+      if (t.rejectReason === 'invalid_task') return error ? `Invalid task: ${error}` : 'Invalid task';
+      return error ? sentence(error).replace(/\.$/, '') : 'Rejected';
+    }
+    case 'timeout': {
+      const after = /after (\d+(?:\.\d+)?) s\b/.exec(error);
+      return after ? `Timed out after ${duration(Number(after[1]))}` : 'Timed out';
+    }
+    case 'cancelled':
+      if (error === 'task_cancel' || error === '') return 'Cancelled by Sibyl';
+      if (error === 'runner_draining' || error === 'runner_shutdown') return 'The runner stopped';
+      return sentence(error).replace(/\.$/, '');
+    case 'failed': {
+      const exited = /^agent exited with code (-?\d+)(?::\s*(.*))?$/s.exec(error);
+      if (exited) return exitWords(Number(exited[1]), exited[2]);
+      if (error) return sentence(error).replace(/\.$/, '');
+      return t.exitCode === null ? 'Failed' : exitWords(t.exitCode, undefined);
+    }
+    default:
+      return unreachable(t.status);
+  }
+}
+
+/** Signal numbers as process exit codes carry them negated (agentProcess.ts). */
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  15: 'SIGTERM',
+};
+
+/** "Exit code 3: <last words>", or "Killed by SIGTERM" for a negative code (a signal). */
+function exitWords(code: number, lastWords: string | undefined): string {
+  const words = lastWords?.trim() ? `: ${lastWords.trim()}` : '';
+  if (code < 0) return `Killed by ${SIGNAL_NAMES[-code] ?? `signal ${-code}`}${words}`;
+  return `Exit code ${code}${words}`;
+}
+
 /** The core writes reasons in log style ("connection closed (1006)"); people read a sentence. */
 function sentence(text: string): string {
   if (!text) return '';

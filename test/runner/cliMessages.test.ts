@@ -137,7 +137,7 @@ describe('usage errors', () => {
       ['register', ['register', '--config', none], /^sibyl-runner register: --server URL is required$/],
       ['history', ['history', '--limit', '0', '--config', none], /^sibyl-runner history: --limit must be an integer from 1 to 200/],
       ['history', ['history', '--status', 'odd', '--config', none], /^sibyl-runner history: --status must be one of/],
-      ['run', ['run', '--bogus'], /^sibyl-runner run: Unknown option '--bogus'/],
+      ['run', ['run', '--bogus'], /^sibyl-runner run: unknown option --bogus \(see `sibyl-runner run --help`\)$/],
       ['logs', ['logs', 'a', 'b'], /^sibyl-runner logs: unexpected argument "b"/],
       ['login', ['login', '--config', none], /^sibyl-runner login: --server URL is required/],
     ];
@@ -209,7 +209,7 @@ test('status: the runner status only while the link is open; a refused SIBYL_ACC
     return /^Link +Signed out/m.test(out);
   }, 'status to show the refused token');
   assert.match(out, /^Next +fix or unset SIBYL_ACCESS_TOKEN: it is used instead of the stored login$/m);
-  assert.match(out, /^Status +not receiving tasks$/m);
+  assert.match(out, /^Status +signed out, not receiving tasks$/m);
   assert.doesNotMatch(out, /online|sibyl-runner login/);
   run.kill('SIGTERM');
   await new Promise((r) => run.on('close', r));

@@ -6,6 +6,7 @@ import { bashCompletion } from '../completion/bash.ts';
 import { fishCompletion } from '../completion/fish.ts';
 import { zshCompletion } from '../completion/zsh.ts';
 import { HELP } from '../help.ts';
+import { didYouMean } from '../suggest.ts';
 
 const SHELLS: Record<string, (table: CommandTable, version: string) => string> = {
   bash: bashCompletion,
@@ -22,6 +23,8 @@ export async function completionCommand(argv: string[], io: Io): Promise<number>
   if (values.help) return (println(io.stdout, HELP.completion), 0);
   const shell = positionals[0];
   const script = shell === undefined ? undefined : SHELLS[shell];
+  const hint = shell === undefined ? '' : didYouMean(shell, Object.keys(SHELLS));
+  if (!script && hint) throw new UsageError(`no completion for "${shell}"${hint}`);
   if (!script)
     throw new UsageError(
       `${shell === undefined ? 'which shell?' : `no completion for "${shell}":`} ${Object.keys(SHELLS).join(', ')} (see \`sibyl-runner completion --help\`)`,

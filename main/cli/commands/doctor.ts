@@ -8,21 +8,15 @@ import { jsonSafe, terminalSafe } from '../../runner/terminalText.ts';
 import { parse, println, printlnRaw, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
+import { colourOn, painter, SGR, type Sgr } from '../colour.ts';
 
 const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '–' };
-/** SGR colours: green, yellow, red, dim. */
-const COLOUR: Record<CheckStatus, string> = { ok: '32', warn: '33', fail: '31', skip: '2' };
-
-/** Colour only for a person at a terminal, and never with NO_COLOR set (https://no-color.org). */
-function useColour(io: Io): boolean {
-  const stdoutIsTTY = 'isTTY' in io.stdout && io.stdout.isTTY === true;
-  return io.isTTY && stdoutIsTTY && !io.env.NO_COLOR;
-}
+const COLOUR: Record<CheckStatus, Sgr> = { ok: SGR.green, warn: SGR.yellow, fail: SGR.red, skip: SGR.dim };
 
 /** The report for people: a line per check (mark, title, finding), its fix indented below, then a tally. */
 function printReport(io: Io, report: DoctorReport): void {
-  const colour = useColour(io);
-  const paint = (status: CheckStatus, text: string): string => (colour ? `\x1b[${COLOUR[status]}m${text}\x1b[0m` : text);
+  const colour = painter(colourOn(io));
+  const paint = (status: CheckStatus, text: string): string => colour(COLOUR[status], text);
   const width = Math.max(...report.checks.map((c) => c.title.length));
   // The findings quote paths, server answers and versions: made terminal-safe before any colour is added.
   for (const c of report.checks) {

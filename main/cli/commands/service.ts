@@ -19,6 +19,7 @@ import { linkDescription } from '../../runner/vocabulary.ts';
 import { parse, println, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
+import { didYouMean } from '../suggest.ts';
 
 const ACTIONS = ['install', 'uninstall', 'start', 'stop', 'status'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -45,10 +46,13 @@ export async function serviceCommand(argv: string[], io: Io, deps: ServiceDeps =
   const { values, positionals } = parse('service', argv, { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' } }, 1);
   if (values.help) return (println(io.stdout, HELP.service), 0);
   const action = positionals[0];
-  if (!isAction(action))
+  if (!isAction(action)) {
+    const hint = action === undefined ? '' : didYouMean(action, ACTIONS);
+    if (hint) throw new UsageError(`unknown action "${action}"${hint}`);
     throw new UsageError(
       `${action === undefined ? 'which action?' : `unknown action "${action}":`} ${ACTIONS.join(', ')} (see \`sibyl-runner service --help\`)`,
     );
+  }
   const dryRun = values['dry-run'] === true;
   if (dryRun && action === 'status') throw new UsageError('--dry-run applies to install, uninstall, start and stop');
   const host = deps.host ?? currentHost(io.env.HOME || homedir(), io.env);

@@ -6,12 +6,14 @@ import { parse, println, printlnRaw, type Io } from '../args.ts';
 import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { remedyHint } from '../remedies.ts';
-import { duration, linkDescription, promptSummary, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
+import { duration, linkDescription, promptSummary, shortId, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
+import { daemonStatus, statusJson, type DaemonStatus } from '../statusReport.ts';
 
 /**
  * Config plus, while a daemon serves the control socket, its live state. A password in
  * `server_url` is shown as `***` (text and --json); prompts and the server's reasons are printed
- * with their control characters made visible (terminalText.ts), --json with them escaped.
+ * with their control characters made visible (terminalText.ts), --json with them escaped. The
+ * JSON is statusReport.ts's, an interface documented in the help.
  */
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('status', argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
@@ -22,40 +24,23 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const reply = await controlRequest(controlSocketPath(ctx.path), { method: 'snapshot' });
   const live = reply?.ok ? Snapshot.safeParse(reply.result) : undefined;
   const snapshot = live?.success ? shown(live.data) : undefined;
-  if (values.json) {
-    // jsonSafe already made it inert: println would scan it again.
-    printlnRaw(
-      io.stdout,
-      jsonSafe(
-        JSON.stringify(
-          {
-            registered,
-            config_path: ctx.path,
-            credentials: ctx.credentials.describe(),
-            runner: {
-              id: config.runner_id,
-              graph_runner_id: config.graph_runner_id,
-              name: config.name,
-              server_url: redactUrl(config.server_url),
-              max_concurrent_agents: config.max_concurrent_agents,
-              capabilities: config.capabilities,
-              sandbox_mode: config.sandbox_mode,
-              worktree_base: config.worktree_base,
-              log_dir: config.log_dir,
-            },
-            daemon: snapshot ?? null,
-          },
-          null,
-          2,
-        ),
-      ),
-    );
-    return registered ? 0 : 1;
-  }
   const now = Date.now();
   // The CLI does not track a sign-in (credentials may come from the environment): a refused one
   // shows in the daemon's link state.
   const link = linkDescription({ registered, signedIn: true, attached: false, daemon: snapshot ?? null }, now);
+  if (values.json) {
+    const report = statusJson({
+      config,
+      serverUrl: redactUrl(config.server_url),
+      configPath: ctx.path,
+      credentials: ctx.credentials.describe(),
+      link,
+      snapshot,
+    });
+    // jsonSafe already made it inert: println would scan it again.
+    printlnRaw(io.stdout, jsonSafe(JSON.stringify(report, null, 2)));
+    return registered ? 0 : 1;
+  }
   const hint = nextStep(link, ctx, io);
   const rows: [string, string][] = [];
   if (!registered) {
@@ -83,17 +68,29 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     if (hint) rows.push(['Next', hint]);
     // Online or busy is the server's view of a connected runner; without the link it gets nothing.
     const agents = `${snapshot.running.length}/${snapshot.runner.maxAgents} agents`;
-    if (snapshot.link.state === 'open') rows.push(['Status', `${snapshot.status}, ${agents}`]);
-    else rows.push(['Status', `not receiving tasks${snapshot.running.length ? ` (${agents} still running)` : ''}`]);
+    const word = STATUS_WORDS[daemonStatus(snapshot)];
+    if (snapshot.link.state === 'open') rows.push(['Status', `${word}, ${agents}`]);
+    else rows.push(['Status', `${word}, not receiving tasks${snapshot.running.length ? ` (${agents} still running)` : ''}`]);
     if (snapshot.outboxPending) rows.push(['Unsent', `${snapshot.outboxPending} message(s) waiting for the link`]);
   }
   printRows(io, rows);
   for (const t of snapshot?.running ?? []) {
     const elapsed = duration((now - (t.startedAt ?? t.assignedAt)) / 1000);
-    println(io.stdout, `  • ${t.taskId}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
+    println(io.stdout, `  • ${shortId(t.taskId)}  ${taskPhaseLabel(t.phase)}  ${elapsed}  ${promptSummary(t.prompt, 60)}`);
   }
   return 0;
 }
+
+/** The Status row's first words: what the server sees of this runner. */
+const STATUS_WORDS: Record<DaemonStatus, string> = {
+  online: 'online',
+  busy: 'busy',
+  draining: 'draining',
+  connecting: 'connecting',
+  reconnecting: 'reconnecting',
+  signedOut: 'signed out',
+  stopped: 'stopped',
+};
 
 /**
  * What to do about the link, in CLI words. A token given in the environment or runner.yaml is

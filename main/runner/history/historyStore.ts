@@ -122,6 +122,17 @@ export class HistoryStore implements TaskHistory {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * The ids of tasks whose id starts with `prefix` (case-insensitive, as people type the short ids
+   * the faces show), newest first, at most `limit`: what `logs 1a2b3c4d` resolves an id with.
+   */
+  taskIdsStartingWith(prefix: string, limit = 10): string[] {
+    const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.#stmt(`SELECT task_id FROM tasks WHERE task_id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?`)
+      .all(like, limit)
+      .map((row) => str(row.task_id) ?? '');
+  }
+
   page(query: HistoryQuery = {}): HistoryPage {
     const parsed = HistoryQuerySchema.safeParse(query);
     if (!parsed.success)

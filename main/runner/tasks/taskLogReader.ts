@@ -101,7 +101,9 @@ export async function tailOffset(path: string, n: number): Promise<number> {
 
 /**
  * `logs TASK_ID --follow`: the last `tail` lines (all with no `tail`), then every line as it is
- * appended, until `signal` aborts. Polls (fs.watch misses appends on some network and container
+ * appended, until `signal` aborts or `until` says the task has ended. `until` is asked before each
+ * read: once it is true, that read goes to the end of the file and the follow returns — the task
+ * log is complete before a task is recorded as ended (taskRun.ts closes it first). Polls (fs.watch misses appends on some network and container
  * file systems); waits for a file that does not exist yet; starts over if the file shrinks.
  *
  * With `onPartial`, a stream's unterminated line (progress without a newline, from the
@@ -112,7 +114,7 @@ export async function followTaskLog(
   path: string,
   onLine: (line: TaskLogLine) => void,
   signal: AbortSignal,
-  opts: { tail?: number; pollMs?: number; onPartial?: (line: TaskLogLine) => void } = {},
+  opts: { tail?: number; pollMs?: number; onPartial?: (line: TaskLogLine) => void; until?: () => boolean } = {},
 ): Promise<void> {
   const pollMs = opts.pollMs ?? 250;
   let offset: number | undefined;
@@ -126,6 +128,7 @@ export async function followTaskLog(
   const shown = new Map<string, string>();
   const buf = Buffer.alloc(256 * 1024);
   while (!signal.aborted) {
+    const last = opts.until?.() === true;
     let size: number | undefined;
     try {
       size = (await lstat(path)).size;
@@ -164,7 +167,7 @@ export async function followTaskLog(
           await fh.close();
         }
       }
-      if (opts.onPartial) {
+      if (opts.onPartial && !last) {
         const partials = await readPartialLines(path);
         for (const [stream, p] of Object.entries(partials)) {
           if ((streamEnd.get(stream) ?? 0) > p.after || shown.get(stream) === `${p.at} ${p.text}`) continue;
@@ -173,6 +176,7 @@ export async function followTaskLog(
         }
       }
     }
+    if (last) return;
     try {
       await sleep(pollMs, undefined, { signal });
     } catch {
