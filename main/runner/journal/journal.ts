@@ -26,11 +26,15 @@ export type { InterruptedTask } from './journalState.ts';
  * The runner's memory across crashes: an append-only JSON-lines file in the state dir recording
  * every task state change, plus the durable outbox (task_ack / task_reject / task_complete).
  *
- * Synchronous on purpose: the few appends per task are small, and a synchronous fsync makes "on
- * disk before anyone acts" a plain statement order instead of a promise chain to get right. Only
- * the lines whose loss would matter are fsynced (assigned, started, finished, outbox); the others
- * (workspace, sent) are made durable by the next fsync or by close(). A lost `sent` line only
- * means a message is sent again, which the server tolerates (§10 item 4).
+ * Lines are written synchronously, in order (a killed runner loses none: they are in the page
+ * cache). Flushing them to the disk (fdatasync) is a group commit off the event loop: one flush at
+ * a time, covering every line written before it started, so ten tasks finishing together pay for
+ * one or two flushes, and a pickup never waits for one. What must be on disk before it leaves —
+ * a task_complete (finish) — is held back by the outbox until a flush covers it (whenDurable);
+ * `started` and the outbox lines ask for a flush without anyone waiting (a power loss in that
+ * window also ends the agent, and the server re-dispatches an unacked task after its lease); the
+ * others (workspace, launch, sent) ride along with the next flush or close(). A lost `sent` line
+ * only means a message is sent again, which the server tolerates (§10 item 4).
  */
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -129,6 +133,7 @@ export class Journal implements OutboxStore {
     this.#append({ k: 'launch', t: Date.now(), task_id: taskId, marker }, false);
   }
 
+  /** Flushed in the background (see the class comment); synced() resolves once it is on disk. */
   started(taskId: string, proc: StartedProcess): void {
     this.#append(
       {
@@ -148,7 +153,8 @@ export class Journal implements OutboxStore {
   /**
    * The task is over: record it and queue its task_complete in one durable line. Once per run of a
    * task: a second, different one is refused (logged) and the first one's seq returned. Returns the
-   * outbox seq.
+   * outbox seq; the line is on disk once whenDurable(seq) says so, which the outbox waits for
+   * before sending it.
    */
   finish(msg: TaskComplete): number {
     const earlier = this.#state.finished.get(msg.task_id);
@@ -161,8 +167,29 @@ export class Journal implements OutboxStore {
       return earlier;
     }
     const seq = this.#state.nextSeq;
-    this.#append({ k: 'finished', t: Date.now(), task_id: msg.task_id, seq, msg }, true);
+    // A line the disk refused is sent from memory (see #append): nothing to wait for then.
+    if (this.#append({ k: 'finished', t: Date.now(), task_id: msg.task_id, seq, msg }, true)) this.#durableAt.set(seq, this.#appended);
     return seq;
+  }
+
+  /**
+   * Undefined when the outbox message `seq` may be sent now; else a promise that resolves once the
+   * line holding it is on disk (only a task_complete waits). Never rejects: a failed flush is
+   * logged and the message goes out from memory, as when the disk refuses the write itself.
+   */
+  whenDurable(seq: number): Promise<void> | undefined {
+    const upTo = this.#durableAt.get(seq);
+    if (upTo === undefined) return undefined;
+    if (upTo <= this.#synced) {
+      this.#durableAt.delete(seq);
+      return undefined;
+    }
+    return this.#syncedUpTo(upTo);
+  }
+
+  /** Resolves once every line written so far is on disk. */
+  synced(): Promise<void> {
+    return this.#appended <= this.#synced ? Promise.resolve() : this.#syncedUpTo(this.#appended);
   }
 
   // ---- durable outbox --------------------------------------------------------------------------
@@ -181,31 +208,53 @@ export class Journal implements OutboxStore {
       if (earlier === undefined || this.#state.outbox.has(earlier)) return this.finish(msg);
     }
     const seq = this.#state.nextSeq;
-    this.#append({ k: 'outbox', t: Date.now(), seq, msg }, false);
-    this.#syncSoon();
+    this.#append({ k: 'outbox', t: Date.now(), seq, msg }, true);
     return seq;
   }
 
-  #syncing = false;
-  #syncAgain = false;
+  // ---- group commit ----------------------------------------------------------------------------
 
-  /** One background fdatasync at a time; appends meanwhile are covered by one more. */
+  /** Lines written since the journal was opened (compaction does not reset it). */
+  #appended = 0;
+  /** Of those, how many are known to be on disk. */
+  #synced = 0;
+  #syncing = false;
+  readonly #syncWaiters: { upTo: number; resolve: () => void }[] = [];
+  /** finished lines not yet known to be on disk: outbox seq → the line's number (#appended after it) */
+  readonly #durableAt = new Map<number, number>();
+
+  #syncedUpTo(upTo: number): Promise<void> {
+    const done = new Promise<void>((resolve) => this.#syncWaiters.push({ upTo, resolve }));
+    this.#syncSoon();
+    return done;
+  }
+
+  /** One background fdatasync at a time, covering every line written before it started. */
   #syncSoon(): void {
-    if (this.#syncing) {
-      this.#syncAgain = true;
-      return;
-    }
+    if (this.#syncing || this.#synced >= this.#appended) return;
     const fd = this.#fd;
-    if (fd === undefined) return;
+    if (fd === undefined) return this.#markSynced(this.#appended);
     this.#syncing = true;
-    fdatasync(fd, () => {
-      // EBADF after close/compaction is fine: those sync the file themselves.
+    const upTo = this.#appended;
+    fdatasync(fd, (err) => {
       this.#syncing = false;
-      if (this.#syncAgain) {
-        this.#syncAgain = false;
-        this.#syncSoon();
-      }
+      // EBADF: compaction or close replaced the file meanwhile, and flushed it themselves.
+      if (err && err.code !== 'EBADF')
+        this.#log.error('journal flush to disk failed; results are still sent', { path: this.path, error: errorMessage(err) });
+      this.#markSynced(upTo);
+      this.#syncSoon();
     });
+  }
+
+  #markSynced(upTo: number): void {
+    if (upTo > this.#synced) this.#synced = upTo;
+    for (let i = this.#syncWaiters.length - 1; i >= 0; i--) {
+      const w = this.#syncWaiters[i]!;
+      if (w.upTo > this.#synced) continue;
+      this.#syncWaiters.splice(i, 1);
+      w.resolve();
+    }
+    for (const [seq, at] of this.#durableAt) if (at <= this.#synced) this.#durableAt.delete(seq);
   }
 
   markSent(seq: number): void {
@@ -263,6 +312,8 @@ export class Journal implements OutboxStore {
     fsyncDir(this.#dir);
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = openSync(this.path, 'a', 0o600);
+    // The new file holds all live state, flushed above: every line so far is on disk in it.
+    this.#markSynced(this.#appended);
     this.#bytes = Buffer.byteLength(data);
     this.#compactedBytes = this.#bytes;
     // The snapshot was taken from memory, which already holds any lines the disk refused before.
@@ -288,36 +339,41 @@ export class Journal implements OutboxStore {
     } finally {
       closeSync(this.#fd);
       this.#fd = undefined;
+      this.#markSynced(this.#appended);
     }
   }
 
   // ---- internals -------------------------------------------------------------------------------
 
   /**
-   * Write one line (fdatasync when `durable`) and apply it. When the disk refuses the write (full,
-   * quota, I/O error) the line is not lost: it is applied in memory, so the runner goes on (the
-   * result is sent from memory), kept in order with every later line, and written when the disk
-   * takes it again (retried every DEFER_RETRY_MS and before each later append). Only a restart
-   * before then loses those lines, which the error logged here says.
+   * Write one line (and start a flush to disk when `durable`: see the class comment) and apply it.
+   * Returns false when the disk refuses the write (full, quota, I/O error): the line is not lost
+   * but applied in memory, so the runner goes on (the result is sent from memory), kept in order
+   * with every later line, and written when the disk takes it again (retried every DEFER_RETRY_MS
+   * and before each later append). Only a restart before then loses those lines, which the error
+   * logged here says.
    */
-  #append(rec: JournalRecord, durable: boolean): void {
+  #append(rec: JournalRecord, durable: boolean): boolean {
     if (this.#fd === undefined) throw new RunnerError('journal_closed', 'the journal is closed');
     const line = JSON.stringify(rec) + '\n';
     if (this.#deferred.length > 0 && !this.#writeDeferred()) {
       this.#deferred.push(line);
       this.#state.apply(rec);
-      return;
+      return false;
     }
     try {
-      this.#write(Buffer.from(line), durable);
+      this.#write(Buffer.from(line), false);
     } catch (err) {
       this.#defer(line, err);
       this.#state.apply(rec);
-      return;
+      return false;
     }
+    this.#appended++;
     this.#state.apply(rec);
     // Compact only when at least half the file is dead, so a large live state cannot make every append compact.
     if (this.#bytes > this.#compactAt && this.#bytes > 2 * this.#compactedBytes) this.#compactQuietly();
+    if (durable) this.#syncSoon();
+    return true;
   }
 
   /** Append bytes at the end, or leave the file as it was (a half-written line is cut off) and throw. */

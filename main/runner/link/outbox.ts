@@ -11,6 +11,11 @@ export interface OutboxStore {
   markSent(seq: number): Promise<void> | void;
   /** Unconfirmed messages, oldest first. */
   pending(): { seq: number; msg: DurableMessage }[];
+  /**
+   * A promise when message `seq` must not be sent yet (its record is still on its way to the disk:
+   * the journal's group commit), resolving once it may; undefined when it may be sent now.
+   */
+  whenDurable?(seq: number): Promise<void> | undefined;
 }
 
 export class MemoryOutboxStore implements OutboxStore {
@@ -158,6 +163,9 @@ export class Outbox {
         const connection = this.#connection;
         for (const { seq, msg } of this.#store.pending()) {
           if (this.#written.has(seq)) continue;
+          // A result leaves only once it is on disk; what follows it waits too, to keep the order.
+          const durable = this.#store.whenDurable?.(seq);
+          if (durable) await durable;
           let sent: boolean;
           try {
             sent = await this.#sender.send(msg);
