@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { Journal } from '../../main/runner/journal/journal.ts';
+import { Outbox, type OutboxStore, type Sender } from '../../main/runner/link/outbox.ts';
+import { configureLogging, logger } from '../../main/runner/logger.ts';
+import type { DurableMessage, TaskComplete } from '../../main/runner/protocol/messages.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+configureLogging({ quiet: true });
+
+const complete = (taskId: string): TaskComplete => ({
+  type: 'task_complete',
+  task_id: taskId,
+  success: true,
+  retryable: false,
+  result: { status: 'completed', exit_code: 0, worktree_path: `/w/${taskId}`, duration_s: 0.1 },
+});
+const ack = (taskId: string): DurableMessage => ({ type: 'task_ack', task_id: taskId, agent_id: 'agent_000000000001' });
+
+test('a task_complete waits for the flush that covers it; an ack does not; both are in the file at once', async () => {
+  const dir = tempDir();
+  const j = Journal.open(dir);
+  const ackSeq = j.enqueue(ack('t1'));
+  const doneSeq = j.finish(complete('t1'));
+  assert.equal(j.whenDurable(ackSeq), undefined, 'an ack is never held back');
+  // Written at once (a killed runner loses nothing), flushed by the group commit.
+  const text = readFileSync(j.path, 'utf8');
+  assert.match(text, /"k":"outbox"/);
+  assert.match(text, /"k":"finished"/);
+  const wait = j.whenDurable(doneSeq);
+  assert.ok(wait instanceof Promise, 'the result waits for its flush');
+  await wait;
+  assert.equal(j.whenDurable(doneSeq), undefined, 'once flushed it may leave');
+  await j.synced();
+  j.close();
+});
+
+test('many results finishing together share flushes, and every one is released', async () => {
+  const dir = tempDir();
+  const j = Journal.open(dir);
+  const seqs = Array.from({ length: 50 }, (_, i) => j.finish(complete(`t${i}`)));
+  await Promise.all(seqs.map((s) => j.whenDurable(s) ?? Promise.resolve()));
+  assert.ok(seqs.every((s) => j.whenDurable(s) === undefined));
+  j.close();
+});
+
+test('the outbox sends nothing past a result that is not on disk yet, then all of it in order', async () => {
+  const sent: string[] = [];
+  const sender: Sender = {
+    send: (msg) => {
+      sent.push(`${msg.type}${'task_id' in msg ? ` ${msg.task_id}` : ''}`);
+      return Promise.resolve(true);
+    },
+  };
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const items: { seq: number; msg: DurableMessage }[] = [];
+  const store: OutboxStore = {
+    enqueue: (msg) => items.push({ seq: items.length + 1, msg }),
+    markSent: () => undefined,
+    pending: () => [...items],
+    // The result (seq 2) is still on its way to the disk.
+    whenDurable: (seq) => (seq === 2 ? gate : undefined),
+  };
+  const outbox = new Outbox(store, sender, logger('test'));
+  outbox.connected();
+  await outbox.push(ack('a'));
+  const pushing = [outbox.push(complete('a')), outbox.push(ack('b'))];
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(
+    sent.filter((s) => !s.startsWith('runner_delivery_check')),
+    ['task_ack a'],
+  );
+  release();
+  await Promise.all(pushing);
+  assert.deepEqual(
+    sent.filter((s) => !s.startsWith('runner_delivery_check')),
+    ['task_ack a', 'task_complete a', 'task_ack b'],
+  );
+});
