@@ -171,9 +171,10 @@ test('server down while three tasks finish, runner restarted, then the server: a
   const logs = await cliRun(['logs', tasks[2]!.taskId, '--config', config], env);
   assert.equal(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /stdout +done 2/);
+  // The table shows short ids, as the window does.
   const search = await cliRun(['history', '--search', 'task 1', '--config', config], env);
-  assert.match(search.stdout, new RegExp(tasks[1]!.taskId));
-  assert.doesNotMatch(search.stdout, new RegExp(tasks[2]!.taskId));
+  assert.match(search.stdout, new RegExp(`^${tasks[1]!.taskId.slice(0, 8)} `, 'm'));
+  assert.doesNotMatch(search.stdout, new RegExp(tasks[2]!.taskId.slice(0, 8)));
   again.kill('SIGTERM');
   await new Promise((r) => again.on('close', r));
 });
