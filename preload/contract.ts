@@ -58,9 +58,24 @@ export const DeviceCode = z.object({
 });
 export type DeviceCode = z.infer<typeof DeviceCode>;
 
+/**
+ * Who a sign-in is for (`GET /api/auth/me`, §2.8; main/runner/api/account.ts): `label` "Ada
+ * (ada@example.com)", the organization's name (null when the token has none) and the role in it.
+ */
+export const Account = z.object({
+  label: z.string(),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+  organization: z.string().nullable(),
+  role: z.enum(['owner', 'admin', 'member', 'viewer']).nullable(),
+});
+export type Account = z.infer<typeof Account>;
+
 export const DeviceLoginEvent = z.object({
   state: z.enum(['pending', 'approved', 'denied', 'expired', 'error', 'cancelled']),
   message: z.string(),
+  /** with `approved`: who signed in (absent when the server could not say) */
+  account: Account.optional(),
 });
 export type DeviceLoginEvent = z.infer<typeof DeviceLoginEvent>;
 
@@ -104,12 +119,24 @@ export const Settings = z.object({
   worktreeBase: configKey(FILE_SETTINGS.worktreeBase),
   historyRetentionDays: configKey(FILE_SETTINGS.historyRetentionDays),
   historyMaxTasks: configKey(FILE_SETTINGS.historyMaxTasks),
-  /** where secrets live, said plainly (e.g. "OS keychain", "file … (0600; no keyring on this system)") */
+  /** where secrets live, exactly (store and path, e.g. "encrypted with the OS keychain (libsecret): …/1a2b.enc"): Settings' Details */
   credentialsStorage: z.string(),
+  /** the same in words for people ("Stored in the macOS Keychain", "Stored in a private file (no keyring on this system)") */
+  credentialsSummary: z.string(),
 });
 export type Settings = z.infer<typeof Settings>;
 
-export const SettingsPatch = Settings.omit({ credentialsStorage: true, startAtLoginHint: true }).partial();
+export const SettingsPatch = Settings.omit({ credentialsStorage: true, credentialsSummary: true, startAtLoginHint: true }).partial();
+
+/** Settings → About: the version, where the logs are, and a plain-text report to paste into a bug report (no secrets). */
+export const About = z.object({
+  version: z.string(),
+  logsFolder: z.string(),
+  /** "Key  value" lines: versions (app, OS, Node, Electron), config and logs paths, server, runner, link state */
+  diagnostics: z.string(),
+});
+export type About = z.infer<typeof About>;
+
 
 export const ProjectLink = z.object({
   path: z.string(),
@@ -232,12 +259,23 @@ export const requests = {
   'wizard:cancelDeviceLogin': { input: None, output: Ok },
   'wizard:useToken': {
     input: z.object({ serverUrl: z.string().max(2048), token: z.string().trim().min(10, 'paste the whole token').max(8192) }),
-    output: z.object({ user: z.string() }),
+    output: z.object({ user: z.string(), account: Account }),
   },
   'wizard:detect': { input: None, output: Detected },
-  'wizard:register': { input: RegisterInput, output: z.object({ runnerId: z.string() }) },
+  /**
+   * Registers this machine; when it was registered already, that runner is replaced: on the same
+   * server it is deleted there first (`replaced` deleted, or gone when the server no longer had
+   * it); on another server it stays listed there (`elsewhere`).
+   */
+  'wizard:register': {
+    input: RegisterInput,
+    output: z.object({ runnerId: z.string(), replaced: z.enum(['deleted', 'gone', 'elsewhere']).optional() }),
+  },
   'settings:get': { input: None, output: Settings },
   'settings:set': { input: SettingsPatch, output: Settings },
+  'settings:about': { input: None, output: About },
+  /** opens the runner's logs folder (runner.yaml `log_dir`, created when missing) in the OS file manager */
+  'settings:openLogs': { input: None, output: Ok },
   'projects:list': { input: None, output: z.array(ProjectLink) },
   'projects:link': {
     input: z.object({ path: z.string().min(1).max(4096), projectId: z.string().min(1).max(200) }),

@@ -95,6 +95,14 @@ async function keychainFor(deps: VaultDeps): Promise<{ keychain: string } | { pl
   }
 }
 
+/** What Settings says for each keychain keychainFor() names (CredentialStore.summary). */
+const KEYCHAIN_WORDS: Readonly<Record<string, string>> = {
+  'macOS Keychain': 'Stored in the macOS Keychain',
+  'Windows DPAPI': 'Stored encrypted with your Windows account',
+  libsecret: 'Stored in the system keyring',
+  KWallet: 'Stored in KWallet',
+};
+
 function encryptedStore(encPath: string, cli: FileCredentialStore, keychain: string, safeStorage: VaultSafeStorage): CredentialStore {
   // The first load may copy the CLI's file in: one operation at a time, so a load never races a save.
   let queue: Promise<unknown> = Promise.resolve();
@@ -151,6 +159,7 @@ function encryptedStore(encPath: string, cli: FileCredentialStore, keychain: str
     load: () => serial(() => loadOrCopy(read, write, cli, encPath)),
     save: (creds) => serial(() => write(creds)),
     describe: () => `encrypted with the OS keychain (${keychain}): ${encPath}`,
+    summary: () => KEYCHAIN_WORDS[keychain] ?? `Stored encrypted by ${keychain}`,
   };
 }
 
@@ -188,6 +197,7 @@ function plainStore(path: string, cli: FileCredentialStore, why: string): Creden
     load: () => loadOrCopy(read, (c) => own.save(c), cli, path),
     save: (creds) => own.save(creds),
     describe: () => `not encrypted (${why}); readable only by you: ${path}`,
+    summary: () => 'Stored in a private file (no keyring on this system)',
   };
 }
 
@@ -203,5 +213,6 @@ function unavailableStore(encPath: string, why: string): CredentialStore {
     load: async () => fail(),
     save: async () => fail(),
     describe: () => `not stored: ${why}`,
+    summary: () => 'Not stored: the system keyring is locked or missing',
   };
 }

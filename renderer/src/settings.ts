@@ -1,7 +1,9 @@
 import type { AppState, RequestInput, Settings } from '../../preload/contract.ts';
+import { aboutSection } from './about.ts';
 import { call, messageOf } from './bridge.ts';
 import { field, h, mount, setText, type Child } from './dom.ts';
 import { projectsSection } from './projectsSettings.ts';
+import { SavedNotes } from './savedNotes.ts';
 import { Disposer, type Screen, type ScreenContext } from './screen.ts';
 
 type Patch = RequestInput<'settings:set'>;
@@ -12,18 +14,18 @@ export function settingsScreen(ctx: ScreenContext): Screen {
   // The heading stays put while the body loads: the router may have given it the focus.
   const body = h('div', null, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
   call('settings:get', {}).then(
-    (settings) => mount(body, ...render(ctx, settings)),
+    (settings) => mount(body, ...render(ctx, settings, d)),
     (err: unknown) => mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err))),
   );
   return { el: h('div', { class: 'settings' }, h('h1', { tabindex: '-1' }, 'Settings'), body), dispose: () => d.dispose() };
 }
 
-function render(ctx: ScreenContext, initial: Settings): Child[] {
+function render(ctx: ScreenContext, initial: Settings, d: Disposer): Child[] {
   let settings = initial;
-  // One "Saved." per section, next to its heading, so the confirmation is where the change was made.
-  const general = savedNote();
-  const runner = savedNote();
-  const history = savedNote();
+  const notes = new SavedNotes(d);
+  const general = notes.note();
+  const runner = notes.note();
+  const history = notes.note();
 
   /** Save one change; on failure the control's error shows why and the control shows the stored value again. */
   const save = async (
@@ -32,15 +34,15 @@ function render(ctx: ScreenContext, initial: Settings): Child[] {
     onError: (message: string) => void,
     reset: (s: Settings) => void,
   ): Promise<void> => {
-    setText(saved, 'Saving…');
+    notes.saving(saved);
     try {
       settings = await call('settings:set', patch);
       onError('');
-      setText(saved, 'Saved.');
+      notes.saved(saved);
     } catch (err) {
       onError(messageOf(err));
       reset(settings);
-      setText(saved, '');
+      notes.clear(saved);
     }
   };
 
@@ -119,11 +121,9 @@ function render(ctx: ScreenContext, initial: Settings): Child[] {
       numberField(history, 'Keep at most (tasks)', '0 keeps any number. Logs go with their tasks.', 'historyMaxTasks', 0),
     ),
     accountSection(ctx, settings),
+    aboutSection(),
+    dangerZone(ctx),
   ];
-}
-
-function savedNote(): HTMLElement {
-  return h('span', { class: 'small muted saved', role: 'status', 'data-testid': 'saved' });
 }
 
 function section(title: string, note: HTMLElement | null, ...children: Child[]): HTMLElement {
@@ -139,24 +139,12 @@ function section(title: string, note: HTMLElement | null, ...children: Child[]):
 function accountSection(ctx: ScreenContext, settings: Settings): HTMLElement {
   const state = ctx.app.current();
   const error = h('div', { class: 'field-error', role: 'alert' });
-  const confirmRow = h('div', { class: 'actions' });
-  const act = (channel: 'account:signOut' | 'runner:unregister'): void => {
-    call(channel, {}).then(
+  const signOut = h('button', { type: 'button', class: 'btn' }, 'Sign out');
+  signOut.addEventListener('click', () => {
+    call('account:signOut', {}).then(
       (s: AppState) => ctx.app.accept(s),
       (err: unknown) => setText(error, messageOf(err)),
     );
-  };
-  const signOut = h('button', { type: 'button', class: 'btn', onclick: () => act('account:signOut') }, 'Sign out');
-  const unregister = h('button', { type: 'button', class: 'btn btn-danger' }, 'Unregister…');
-  unregister.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'btn btn-danger', onclick: () => act('runner:unregister') }, 'Yes, unregister');
-    const no = h('button', { type: 'button', class: 'btn', onclick: () => (confirmRow.replaceChildren(), unregister.focus()) }, 'Keep it');
-    confirmRow.replaceChildren(
-      h('span', { class: 'small' }, `Remove runner “${state.runnerName}” from ${state.serverUrl}? Running tasks are cancelled.`),
-      yes,
-      no,
-    );
-    yes.focus();
   });
   return section(
     'Account',
@@ -169,9 +157,67 @@ function accountSection(ctx: ScreenContext, settings: Settings): HTMLElement {
       h('dt', null, 'Runner'),
       h('dd', null, state.runnerName || '—', ' ', h('span', { class: 'mono muted' }, state.runnerId)),
       h('dt', null, 'Credentials'),
-      h('dd', { 'data-testid': 'credentials-storage' }, settings.credentialsStorage),
+      h(
+        'dd',
+        null,
+        h('span', { 'data-testid': 'credentials-storage' }, settings.credentialsSummary),
+        // Where exactly, for whoever needs the file or the keyring's name.
+        h(
+          'details',
+          { class: 'inline-details' },
+          h('summary', null, 'Details'),
+          h('span', { class: 'mono small' }, settings.credentialsStorage),
+        ),
+      ),
     ),
-    h('div', { class: 'actions account-actions' }, h('a', { class: 'btn', href: '#/wizard' }, 'Re-register…'), signOut, unregister),
+    h(
+      'div',
+      { class: 'actions account-actions' },
+      signOut,
+      h('span', { class: 'small muted' }, 'The runner stops until you sign in again; it stays registered.'),
+    ),
+    error,
+  );
+}
+
+/**
+ * What cannot be undone from this window, apart from everyday settings: registering this machine
+ * again (which replaces the runner on the server) and unregistering it, each saying what it does.
+ */
+function dangerZone(ctx: ScreenContext): HTMLElement {
+  const state = ctx.app.current();
+  const runner = `“${state.runnerName || state.runnerId}”`;
+  const error = h('div', { class: 'field-error', role: 'alert' });
+  const confirmRow = h('div', { class: 'actions' });
+  const unregister = h('button', { type: 'button', class: 'btn btn-danger' }, 'Unregister…');
+  unregister.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'btn btn-danger' }, 'Yes, unregister');
+    yes.addEventListener('click', () => {
+      call('runner:unregister', {}).then(
+        (s: AppState) => ctx.app.accept(s),
+        (err: unknown) => setText(error, messageOf(err)),
+      );
+    });
+    const no = h('button', { type: 'button', class: 'btn', onclick: () => (confirmRow.replaceChildren(), unregister.focus()) }, 'Keep it');
+    confirmRow.replaceChildren(h('span', { class: 'small' }, `Unregister runner ${runner}? Running tasks are cancelled.`), yes, no);
+    yes.focus();
+  });
+  const item = (title: string, text: string, action: HTMLElement): HTMLElement =>
+    h('div', { class: 'danger-item' }, h('div', null, h('h3', null, title), h('p', { class: 'small muted' }, text)), action);
+  return h(
+    'section',
+    { class: 'card danger-zone', 'aria-labelledby': 'settings-danger' },
+    h('h2', { id: 'settings-danger' }, 'Danger zone'),
+    item(
+      'Re-register this machine',
+      `Register again with new details. This replaces runner ${runner}: it is removed from ${state.serverUrl || 'the server'} first.`,
+      h('a', { class: 'btn', href: '#/wizard' }, 'Re-register…'),
+    ),
+    item(
+      'Unregister',
+      `Stop the runner and forget its registration on this machine; the server lists runner ${runner} as offline until it is deleted there. This machine's task history is kept.`,
+      unregister,
+    ),
     confirmRow,
     error,
   );

@@ -38,11 +38,11 @@ function folders(): { configPath: string; cliFile: string; userData: string } {
 }
 
 describe('vault with an OS keychain', () => {
-  for (const [platform, backend, name] of [
-    ['darwin', 'unknown', 'macOS Keychain'],
-    ['win32', 'unknown', 'Windows DPAPI'],
-    ['linux', 'gnome_libsecret', 'libsecret'],
-    ['linux', 'kwallet6', 'KWallet'],
+  for (const [platform, backend, name, words] of [
+    ['darwin', 'unknown', 'macOS Keychain', 'Stored in the macOS Keychain'],
+    ['win32', 'unknown', 'Windows DPAPI', 'Stored encrypted with your Windows account'],
+    ['linux', 'gnome_libsecret', 'libsecret', 'Stored in the system keyring'],
+    ['linux', 'kwallet6', 'KWallet', 'Stored in KWallet'],
   ] as const) {
     test(`${platform} (${backend}): saves encrypted under userData, 0600, and loads back`, async () => {
       const f = folders();
@@ -61,6 +61,7 @@ describe('vault with an OS keychain', () => {
       assert.equal(existsSync(f.cliFile), false, 'the app never writes the CLI file');
       assert.deepEqual(await vault.load(), creds);
       assert.equal(vault.describe(), `encrypted with the OS keychain (${name}): ${enc}`);
+      assert.equal(vault.summary?.(), words, 'Settings says where, in words');
     });
   }
 
@@ -152,6 +153,7 @@ describe('vault without a keyring', () => {
       assert.equal(existsSync(f.userData), false);
       assert.equal(existsSync(f.cliFile), false);
       assert.match(vault.describe(), /^not stored: /);
+      assert.equal(vault.summary?.(), 'Not stored: the system keyring is locked or missing');
     });
   }
 });
@@ -168,6 +170,7 @@ for (const available of [true, false])
       platform: 'linux',
     });
     assert.match(vault.describe(), /^not encrypted \(no OS keyring was found.*\); readable only by you: /);
+    assert.equal(vault.summary?.(), 'Stored in a private file (no keyring on this system)');
     assert.equal((await vault.load()).access_token, 'cli-token');
     await vault.save(creds);
     const own = vaultPathFor(f.userData, f.configPath).replace(/\.enc$/, '.json');

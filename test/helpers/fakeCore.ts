@@ -195,6 +195,11 @@ export class FakeCore {
     return this.state.runners.get(id)?.data;
   }
 
+  /** The runners the server lists, in the order they registered. */
+  runners(): RunnerResponse[] {
+    return [...this.state.runners.values()].map((r) => r.data);
+  }
+
   removeRunner(id: string): void {
     this.state.runners.delete(id);
   }

@@ -38,9 +38,25 @@ test(
     const code = (await wizard.userCode.textContent()) ?? '';
     assert.equal(fx.ports.external.length, 1, 'the verification page was opened in the system browser');
     assert.match(fx.ports.external[0]!, new RegExp(`^${fx.core.url}/.*${code.replace('-', '-?')}`, 'i'));
+    // The page's address is a link (to the system browser, with the code filled in) with a copy button.
+    await expect(wizard.verificationLink).toHaveText(`${fx.core.url}/api/auth/device/verify`);
+    await wizard.verificationLink.click();
+    await until(() => fx.ports.external.length === 2, 'the link to open the sign-in page');
+    assert.equal(fx.ports.external[1], fx.ports.external[0]);
+    await fx.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.url });
+    await fx.page.getByRole('button', { name: 'Copy link' }).click();
+    await expect(fx.page.locator('.page-row [role="status"]')).toHaveText('Copied.');
+    assert.equal(await fx.page.evaluate(() => navigator.clipboard.readText()), `${fx.core.url}/api/auth/device/verify`);
+    // The code's remaining time, counting down from the server's expires_in (600 s in the fake).
+    await expect(wizard.deviceExpiry).toHaveText(/^The code expires in (10:00|9:[0-5]\d)\.$/);
+    const left = await wizard.deviceExpiry.innerText();
+    await expect(wizard.deviceExpiry).not.toHaveText(left, { timeout: 2500 });
     await fx.screenshot('wizard-2-device-code');
     fx.core.approveDevice(code);
     await expect(wizard.deviceState).toContainText('Approved');
+    // Who signed in, from GET /api/auth/me.
+    await expect(wizard.signedIn).toHaveText('Signed in as Ada (ada@example.com) in Ada (owner).');
+    await expect(wizard.deviceExpiry).toHaveCount(0);
     await wizard.continueButton.click();
 
     // Step 3: defaults from the machine; what is typed survives going back and forth.
@@ -64,14 +80,22 @@ test(
 
     // Step 4: register, then watch it connect.
     await expect(wizard.heading).toHaveText('Register and connect');
+    await expect(fx.page.getByTestId('replace-note')).toHaveCount(0);
     await wizard.registerButton.click();
-    await expect(wizard.connectStatus).toContainText('Connected', { timeout: 10_000 });
+    await expect(wizard.connectStatus).toHaveText(`Connected to ${new URL(fx.core.url).host}`, { timeout: 10_000 });
     const runnerId = (await wizard.runnerId.textContent()) ?? '';
     const registered = fx.core.runner(runnerId);
     assert.equal(registered?.name, 'desk-runner');
     assert.equal(registered?.max_concurrent_agents, 2);
     assert.ok(registered?.capabilities.includes('gpu'));
     assert.ok(fx.core.connected(runnerId));
+    // Done: every step marked so (the last one too), "Connected" said once, and what happens next.
+    await expect(wizard.heading).toHaveText('All set');
+    await expect(fx.page.locator('.steps .step[data-state="done"]')).toHaveCount(4);
+    assert.equal((await wizard.panel.innerText()).match(/connected/gi)?.length, 1);
+    await expect(wizard.nextSteps).toContainText(
+      'Tasks from Sibyl appear on the dashboard; closing this window keeps the runner working in the tray.',
+    );
     await fx.screenshot('wizard-4-connected');
 
     await wizard.openDashboard();

@@ -81,7 +81,7 @@ test(
     // Space toggles a checkbox; the change is saved through the bridge.
     await tabTo(page, 'Start at login');
     await page.keyboard.press('Space');
-    await expect(page.getByRole('region', { name: 'General' }).getByTestId('saved')).toHaveText('Saved.');
+    await expect(page.getByRole('region', { name: 'General' }).getByTestId('saved')).toHaveText('Saved');
     assert.equal(fx.ports.loginItemOn, true);
     await noUnlabelled();
     assert.deepEqual(fx.pageErrors, []);

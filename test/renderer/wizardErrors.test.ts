@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Locator } from 'playwright-core';
 import { chromiumPath, NO_CHROMIUM } from './chromium.ts';
 import { expect } from './expect.ts';
-import { openRenderer } from './fixture.ts';
+import { openRenderer, type RendererFixture } from './fixture.ts';
 import { WizardPage } from './pages/wizardPage.ts';
 
 const browser = chromiumPath();
@@ -19,10 +20,22 @@ test('wizard errors are shown inline next to the step that caused them, and noth
   await wizard.continueButton.click();
   await expect(wizard.heading).toHaveText('Which Sibyl server?');
   await fx.screenshot('wizard-1-unreachable');
+  // The check only probes the health route, so it may be overruled: the address is used as typed.
+  await fx.page.getByRole('button', { name: 'Use this address anyway' }).click();
+  await expect(wizard.heading).toHaveText('Sign in');
+  await expect(fx.page.locator('.wizard-panel')).toContainText('Sign in to http://127.0.0.1:1 as');
+  await wizard.backButton.click();
+  await expect(wizard.serverUrl).toHaveValue('http://127.0.0.1:1');
   await wizard.checkServer(fx.url);
   await expect(wizard.checkResult).toContainText('Not a Sibyl server');
+  await expect(useAnyway(fx)).toBeVisible();
   await wizard.checkServer(fx.core.url.replace('http:', 'https:'));
   await expect(wizard.checkResult).toContainText('TLS problem');
+  await expect(useAnyway(fx)).toBeVisible();
+  // No way past an address that cannot work at all: plain http:// to another machine is refused before any request.
+  await wizard.checkServer('http://sibyl.example.com');
+  await expect(wizard.checkResult.locator('[data-kind]')).toHaveAttribute('data-kind', 'insecure_http');
+  await expect(useAnyway(fx)).toHaveCount(0);
   // Typing invalidates the old result; Continue checks by itself.
   await wizard.serverUrl.fill(fx.core.url);
   await expect(wizard.checkResult).toHaveText('');
@@ -56,6 +69,7 @@ test('wizard errors are shown inline next to the step that caused them, and noth
   await expect(wizard.deviceState).toContainText('Waiting for you to approve');
   fx.core.approveDevice((await wizard.userCode.textContent()) ?? '');
   await expect(wizard.deviceState).toContainText('Approved');
+  await expect(wizard.signedIn).toHaveText('Signed in as Ada (ada@example.com) in Ada (owner).');
   await wizard.continueButton.click();
 
   // Step 4: the server refuses the registration; the error is tied to "This runner", where it is fixed.
@@ -80,3 +94,7 @@ test('wizard errors are shown inline next to the step that caused them, and noth
   assert.equal(fx.core.runner((await wizard.runnerId.textContent()) ?? '')?.name, 'accepted-runner');
   assert.deepEqual(fx.pageErrors, []);
 });
+
+function useAnyway(fx: RendererFixture): Locator {
+  return fx.page.getByRole('button', { name: 'Use this address anyway' });
+}

@@ -1,13 +1,17 @@
-import { readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { FILE_SETTINGS, type FileSettingField, type Handlers, type Settings } from '../../../preload/contract.ts';
 import { writeFileAtomicSync } from '../../runner/config/atomicWrite.ts';
 import type { ConfigFile } from '../../runner/config/schema.ts';
 import { logger } from '../../runner/logger.ts';
 import type { AppContext } from '../appContext.ts';
+import { aboutOf } from '../diagnostics.ts';
 
 const log = logger('settings');
 
-type SettingsPatch = Partial<Omit<Settings, 'credentialsStorage'>>;
+type SettingsPatch = Partial<Omit<Settings, 'credentialsStorage' | 'credentialsSummary'>>;
+
+/** When the store has no words of its own (CredentialStore.summary is optional). */
+const STORED_LOCALLY = 'Stored on this computer';
 
 /** The runner.yaml part of a window patch, by the FILE_SETTINGS table. */
 export function filePatchOf(patch: SettingsPatch): ConfigFile {
@@ -36,6 +40,7 @@ async function currentSettings(app: AppContext): Promise<Settings> {
     notifications: app.notifications,
     ...fromFile,
     credentialsStorage: app.credentials.describe(),
+    credentialsSummary: app.credentials.summary?.() ?? STORED_LOCALLY,
   };
 }
 
@@ -145,13 +150,29 @@ function restoreFile(path: string): () => void {
   };
 }
 
-/** Settings as the window shows them, and changes applied all-or-nothing. */
-export function settingsHandlers(app: AppContext): Pick<Handlers, 'settings:get' | 'settings:set'> {
+/** Settings as the window shows them, changes applied all-or-nothing, and the About section. */
+export function settingsHandlers(
+  app: AppContext,
+): Pick<Handlers, 'settings:get' | 'settings:set' | 'settings:about' | 'settings:openLogs'> {
   return {
     'settings:get': async () => currentSettings(app),
     'settings:set': async (patch) => {
       await applySettings(app, patch);
       return currentSettings(app);
+    },
+    'settings:about': async () =>
+      aboutOf({
+        state: app.state(),
+        configPath: app.loaded.path,
+        logsFolder: app.loaded.config.log_dir,
+        credentials: app.credentials.summary?.() ?? STORED_LOCALLY,
+      }),
+    'settings:openLogs': async () => {
+      const folder = app.loaded.config.log_dir;
+      // Before the first run there is no folder yet; an empty one opens instead of an OS error.
+      mkdirSync(folder, { recursive: true });
+      await app.ports.openPath(folder);
+      return { ok: true as const };
     },
   };
 }

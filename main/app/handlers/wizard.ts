@@ -2,8 +2,11 @@ import { hostname } from 'node:os';
 import type { Handlers } from '../../../preload/contract.ts';
 import { agentCapabilities } from '../../runner/agents/detectAgents.ts';
 import { detectedCapabilities } from '../../runner/projects/capabilities.ts';
+import { logger } from '../../runner/logger.ts';
 import type { AppContext } from '../appContext.ts';
 import { checkServer, type DeviceLogin, registerRunner, useToken, type WizardServerOptions } from '../wizard.ts';
+
+const log = logger('wizard');
 
 type WizardChannels =
   'wizard:checkServer' | 'wizard:startDeviceLogin' | 'wizard:cancelDeviceLogin' | 'wizard:useToken' | 'wizard:detect' | 'wizard:register';
@@ -38,7 +41,40 @@ export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handl
       app.requireOwnConfig('register it');
       // What runner.yaml will say is checked before the server creates a runner record.
       app.checkFilePatch({ name: input.name, max_concurrent_agents: input.maxAgents, worktree_base: input.worktreeBase });
-      const reg = await registerRunner(app.credentials, input, server());
+      const c = app.loaded.config;
+      // Registering a registered machine replaces its runner (the CLI's `register --replace`), never adds one.
+      const previous = c.runner_id ? { runnerId: c.runner_id, serverUrl: c.server_url } : undefined;
+      let stopped = false;
+      let forgotten = false;
+      let reg: Awaited<ReturnType<typeof registerRunner>>;
+      try {
+        reg = await registerRunner(app.credentials, input, {
+          ...server(),
+          ...(previous
+            ? {
+                replacing: {
+                  previous,
+                  stop: async () => {
+                    stopped = true;
+                    await app.host.stop();
+                  },
+                  forget: () => {
+                    forgotten = true;
+                    app.loaded.file.update({ runner_id: '', graph_runner_id: '' });
+                    app.reload();
+                  },
+                },
+              }
+            : {}),
+        });
+      } catch (err) {
+        // The old runner was stopped to be deleted and is still registered: it goes on as before.
+        if (stopped && !forgotten)
+          await app.restart().catch((restartErr: unknown) => log.error('could not restart the old runner', { error: restartErr }));
+        // It was deleted but no new one was made: the state says "not registered", and the window goes back to setup.
+        else if (forgotten) app.pushState();
+        throw err;
+      }
       await app.host.stop();
       app.loaded.file.update({
         server_url: reg.serverUrl,
@@ -50,7 +86,7 @@ export function wizardHandlers(app: AppContext, device: DeviceLogin): Pick<Handl
         worktree_base: input.worktreeBase,
       });
       await app.restart();
-      return { runnerId: reg.id };
+      return { runnerId: reg.id, ...(reg.replaced ? { replaced: reg.replaced } : {}) };
     },
   };
 }

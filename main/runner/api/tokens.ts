@@ -2,7 +2,7 @@ import { AuthError, ConfigError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { CredentialStore, Credentials } from '../config/credentials.ts';
 import { normalizeServerUrl, type SibylApi } from './sibylApi.ts';
-import type { TokenResponse } from './schemas.ts';
+import type { MeResponse, TokenResponse } from './schemas.ts';
 
 const log = logger('tokens');
 
@@ -153,8 +153,18 @@ export class TokenProvider {
 
 /** Check a pasted access token (or API key) against the server, then store it. Returns who it signs in as. */
 export async function storeToken(store: CredentialStore, api: SibylApi, token: string): Promise<string> {
+  const me = await storeCheckedToken(store, api, token);
+  return me.user.email ?? me.user.name ?? me.user.id;
+}
+
+/**
+ * `storeToken` with the server's whole answer (`GET /api/auth/me`, §2.8), for a face that says
+ * more than one name (the window: "Ada (ada@example.com)", the organization). Raises AuthError
+ * when the server refuses the token; nothing is stored then.
+ */
+export async function storeCheckedToken(store: CredentialStore, api: SibylApi, token: string): Promise<MeResponse> {
   const me = await api.me(token);
   const exp = decodeJwtExp(token);
   await store.save({ access_token: token, server_url: api.serverUrl, ...(exp !== undefined ? { access_token_expires_at: exp } : {}) });
-  return me.user.email ?? me.user.name ?? me.user.id;
+  return me;
 }

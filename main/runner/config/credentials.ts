@@ -38,6 +38,11 @@ export interface CredentialStore {
   save(creds: Credentials): Promise<void>;
   /** Where the secrets are kept, for status and settings ("file ~/.config/sibyl/credentials.json (0600)"). */
   describe(): string;
+  /**
+   * The same in words for people, without paths or modes ("Stored in the macOS Keychain"): what
+   * the window's Settings shows, with `describe()` behind its Details. Absent: the face says it plainly itself.
+   */
+  summary?(): string;
 }
 
 export function credentialsPathFor(configPath: string): string {
@@ -58,5 +63,8 @@ export class FileCredentialStore implements CredentialStore {
   }
   describe(): string {
     return `file ${this.path} (mode 0600)`;
+  }
+  summary(): string {
+    return 'Stored in a private file only you can read';
   }
 }

@@ -6,7 +6,7 @@ import { stepFrame, type WizardContext } from './wizard.ts';
 
 type Progress = 'todo' | 'active' | 'done' | 'error';
 
-/** Step 4: review, register, and watch the runner connect. */
+/** Step 4: review, register, and watch the runner connect; then say what happens next. */
 export function connectStep(w: WizardContext): Child[] {
   const { draft } = w;
   const state = w.app.current();
@@ -20,7 +20,7 @@ export function connectStep(w: WizardContext): Child[] {
     w.rerender();
     try {
       const caps = draft.capabilities.filter((c) => c.on).map((c) => c.name);
-      const { runnerId } = await call('wizard:register', {
+      const { runnerId, replaced } = await call('wizard:register', {
         serverUrl: serverOf(draft),
         name: draft.name.trim(),
         maxAgents: draft.maxAgents,
@@ -28,6 +28,7 @@ export function connectStep(w: WizardContext): Child[] {
         worktreeBase: draft.worktreeBase.trim(),
       });
       draft.runnerId = runnerId;
+      draft.replaced = replaced ?? null;
     } catch (err) {
       draft.errors[stepForError(codeOf(err))] = messageOf(err);
       if (stepForError(codeOf(err)) !== 3) draft.errors[3] = messageOf(err);
@@ -57,24 +58,34 @@ export function connectStep(w: WizardContext): Child[] {
       )
     : null;
 
+  const host = hostOf(serverOf(draft));
   const progress = h(
     'ol',
     { class: 'progress', 'aria-label': 'Progress' },
     progressItem(
       draft.registering ? 'active' : registered ? 'done' : draft.errors[3] ? 'error' : 'todo',
-      registered ? `Registered as runner ${draft.runnerId}` : 'Register with the server',
+      registered
+        ? [
+            `Registered as “${draft.name.trim()}” `,
+            h('span', { class: 'small muted' }, 'runner id '),
+            h('code', { 'data-testid': 'runner-id' }, draft.runnerId),
+          ]
+        : [w.previous ? `Replace runner “${w.previous.name || w.previous.runnerId}” and register` : 'Register with the server'],
     ),
-    progressItem(
-      !registered ? 'todo' : connected ? 'done' : live?.tone === 'danger' ? 'error' : 'active',
-      connected ? 'Connected' : live ? `${live.label}${live.reason ? `: ${live.reason}` : ''}` : 'Connect',
-    ),
+    progressItem(!registered ? 'todo' : connected ? 'done' : live?.tone === 'danger' ? 'error' : 'active', [
+      h(
+        'span',
+        { 'data-testid': 'connect-status', role: 'status' },
+        connected ? `Connected to ${host}` : live ? `${live.label}${live.reason ? `: ${live.reason}` : ''}` : `Connect to ${host}`,
+      ),
+    ]),
   );
 
   const summary = h(
     'dl',
     { class: 'facts' },
     fact('Server', serverOf(draft)),
-    fact('Account', draft.signedIn?.who ?? '—'),
+    fact('Account', draft.signedIn?.account?.label ?? '—'),
     fact('Name', draft.name.trim()),
     fact('Max agents', String(draft.maxAgents)),
     fact(
@@ -87,20 +98,6 @@ export function connectStep(w: WizardContext): Child[] {
     fact('Worktree folder', draft.worktreeBase.trim()),
   );
 
-  const done = registered
-    ? h(
-        'div',
-        { class: `connected-banner ${connected ? 'is-ok' : ''}`, role: 'status', 'data-testid': 'connect-status' },
-        h('span', { class: 'dot', 'data-tone': live?.tone ?? 'neutral', 'aria-hidden': 'true' }),
-        h(
-          'div',
-          null,
-          h('strong', null, connected ? 'Connected' : (live?.label ?? 'Starting')),
-          h('div', { class: 'small' }, 'Runner id ', h('code', { 'data-testid': 'runner-id' }, draft.runnerId ?? '')),
-        ),
-      )
-    : null;
-
   const primary = registered
     ? h('button', { type: 'button', class: 'btn btn-primary', 'data-key': 'finish', onclick: () => w.finish() }, 'Open dashboard')
     : h(
@@ -111,18 +108,75 @@ export function connectStep(w: WizardContext): Child[] {
 
   return stepFrame(
     w,
-    registered ? 'Ready' : 'Register and connect',
+    registered ? (connected ? 'All set' : 'Registered') : 'Register and connect',
     registered ? '' : 'Check the details, then register this runner with the server.',
-    [registered ? null : summary, errorBox, progress, done],
+    [
+      registered ? null : summary,
+      registered ? null : replaceNote(w, serverOf(draft)),
+      errorBox,
+      progress,
+      registered ? replacedNote(w, draft.replaced) : null,
+      registered ? nextSteps() : null,
+    ],
     primary,
   );
+}
+
+/** Before registering again: which runner goes, and where. */
+function replaceNote(w: WizardContext, server: string): HTMLElement | null {
+  const old = w.previous;
+  if (!old) return null;
+  const which = `“${old.name || old.runnerId}”`;
+  return h(
+    'div',
+    { class: 'msg msg-warn', 'data-testid': 'replace-note' },
+    sameServer(old.serverUrl, server)
+      ? `This replaces runner ${which}: it is removed from ${hostOf(server)} first, then this machine registers as “${w.draft.name.trim()}”.`
+      : `This machine moves to ${hostOf(server)}. Runner ${which} stays listed on ${hostOf(old.serverUrl)}: remove it there.`,
+  );
+}
+
+/** After registering again: what became of the old runner. */
+function replacedNote(w: WizardContext, replaced: WizardContext['draft']['replaced']): HTMLElement | null {
+  const old = w.previous;
+  if (!old || !replaced) return null;
+  const which = `“${old.name || old.runnerId}”`;
+  const words = {
+    deleted: `Runner ${which} was removed from the server.`,
+    gone: `Runner ${which} was no longer on the server.`,
+    elsewhere: `Runner ${which} stays listed on ${hostOf(old.serverUrl)}: remove it there.`,
+  } as const;
+  return h('p', { class: 'small muted', 'data-testid': 'replaced' }, words[replaced]);
+}
+
+/** What happens from here on, instead of saying "connected" again. */
+function nextSteps(): HTMLElement {
+  return h(
+    'div',
+    { class: 'msg msg-info next-steps', 'data-testid': 'next-steps' },
+    h('strong', null, 'What happens next'),
+    h('p', null, 'Tasks from Sibyl appear on the dashboard; closing this window keeps the runner working in the tray.'),
+  );
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function sameServer(a: string, b: string): boolean {
+  const strip = (u: string): string => u.trim().replace(/\/+$/, '').toLowerCase();
+  return strip(a) === strip(b);
 }
 
 function fact(label: string, value: string): Child[] {
   return [h('dt', null, label), h('dd', null, value)];
 }
 
-function progressItem(state: Progress, text: string): HTMLLIElement {
+function progressItem(state: Progress, text: Child[]): HTMLLIElement {
   return h(
     'li',
     { 'data-state': state },

@@ -1,4 +1,4 @@
-import type { DeviceCode, DeviceLoginEvent, ServerCheck } from '../../../preload/contract.ts';
+import type { Account, DeviceCode, DeviceLoginEvent, ServerCheck } from '../../../preload/contract.ts';
 
 export const STEPS = ['Server', 'Sign in', 'This runner', 'Register'] as const;
 export type StepIndex = 0 | 1 | 2 | 3;
@@ -20,11 +20,15 @@ export interface WizardDraft {
   check: ServerCheck | null;
   /** The URL `check` was made for; a different URL needs a new check. */
   checkedUrl: string;
+  /** A URL whose failed check the person chose to go past ("Use this address anyway"). */
+  acceptedUrl: string;
   authMode: 'device' | 'token';
   token: string;
-  /** Who signed in, and for which server; a different server needs a new sign-in. */
-  signedIn: { serverUrl: string; who: string } | null;
+  /** Who signed in (null when the server did not say), and for which server; a different server needs a new sign-in. */
+  signedIn: { serverUrl: string; account: Account | null } | null;
   device: DeviceCode | null;
+  /** When the shown device code expires (epoch ms, from its `expiresInS` when it arrived). */
+  deviceExpiresAt: number;
   deviceEvent: DeviceLoginEvent | null;
   detected: boolean;
   name: string;
@@ -32,6 +36,8 @@ export interface WizardDraft {
   capabilities: Capability[];
   worktreeBase: string;
   runnerId: string | null;
+  /** what became of the runner this machine was registered as, once registered again */
+  replaced: 'deleted' | 'gone' | 'elsewhere' | null;
   registering: boolean;
   /** An error per step, shown inside that step (and marked in the step list). */
   errors: [string, string, string, string];
@@ -44,10 +50,12 @@ export function newDraft(): WizardDraft {
     serverUrl: '',
     check: null,
     checkedUrl: '',
+    acceptedUrl: '',
     authMode: 'device',
     token: '',
     signedIn: null,
     device: null,
+    deviceExpiresAt: 0,
     deviceEvent: null,
     detected: false,
     name: '',
@@ -55,6 +63,7 @@ export function newDraft(): WizardDraft {
     capabilities: [],
     worktreeBase: '',
     runnerId: null,
+    replaced: null,
     registering: false,
     errors: ['', '', '', ''],
   };
@@ -84,9 +93,28 @@ export function urlProblem(typed: string): string {
   return '';
 }
 
-/** The server the wizard settled on: the check's canonical URL when it has one. */
+/** The server the wizard settled on: the check's canonical URL when it has one (also from a failed check of this URL). */
 export function serverOf(draft: WizardDraft): string {
-  return draft.check?.ok && draft.check.serverUrl ? draft.check.serverUrl : normalizedUrl(draft.serverUrl);
+  const typed = normalizedUrl(draft.serverUrl);
+  return (draft.checkedUrl === typed ? draft.check?.serverUrl : undefined) ?? typed;
+}
+
+/** The check of the URL as typed passed, or the person chose to use it anyway. */
+export function serverSettled(draft: WizardDraft): boolean {
+  const typed = normalizedUrl(draft.serverUrl);
+  return (draft.checkedUrl === typed && draft.check?.ok === true) || draft.acceptedUrl === typed;
+}
+
+/** A failed check that may be gone past: the address works as an address; only the server's answer was wrong. */
+export function canUseAnyway(check: ServerCheck): boolean {
+  return check.kind === 'unreachable' || check.kind === 'tls' || check.kind === 'not_sibyl';
+}
+
+/** "Signed in as Ada (ada@example.com)", with the organization when the token is bound to one. */
+export function signedInText(account: Account | null): string {
+  if (!account) return 'Signed in.';
+  const org = account.organization ? ` in ${account.organization}${account.role ? ` (${account.role})` : ''}` : '';
+  return `Signed in as ${account.label}${org}.`;
 }
 
 /** Which step an error code from main belongs to, so it is shown where it can be fixed. */

@@ -1,7 +1,7 @@
 import type { ServerCheck } from '../../../preload/contract.ts';
 import { call, messageOf } from '../bridge.ts';
 import { field, h, type Child } from '../dom.ts';
-import { normalizedUrl, urlProblem } from './draft.ts';
+import { canUseAnyway, normalizedUrl, serverSettled, urlProblem } from './draft.ts';
 import { stepFrame, type WizardContext } from './wizard.ts';
 
 const TITLES: Record<ServerCheck['kind'], string> = {
@@ -37,7 +37,14 @@ export function serverStep(w: WizardContext): Child[] {
     result.replaceChildren();
     // An error from a later step that belongs here (e.g. the server went away during registration) comes first.
     if (draft.errors[0]) result.append(h('div', { class: 'msg msg-error' }, draft.errors[0]));
-    if (check) result.append(checkMessage(check));
+    if (check) result.append(checkMessage(check, check.ok || !canUseAnyway(check) ? null : useAnyway));
+  };
+
+  // The health route is only a probe: a proxy may hide it while the rest answers, so the check may be overruled.
+  const useAnyway = (): void => {
+    draft.acceptedUrl = normalizedUrl(draft.serverUrl);
+    draft.errors[0] = '';
+    w.goto(1);
   };
 
   const validate = (showEmpty: boolean): boolean => {
@@ -87,8 +94,7 @@ export function serverStep(w: WizardContext): Child[] {
 
   const form = h('form', { id: 'server-form', class: 'step-form', novalidate: true }, url.el, result);
   const submit = async (): Promise<void> => {
-    const current = draft.checkedUrl === normalizedUrl(draft.serverUrl) && draft.check?.ok;
-    if (current || (await runCheck())) w.goto(1);
+    if (serverSettled(draft) || (await runCheck())) w.goto(1);
   };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -99,7 +105,7 @@ export function serverStep(w: WizardContext): Child[] {
   return stepFrame(w, 'Which Sibyl server?', 'This runner will take tasks from one Sibyl server.', [form], next);
 }
 
-function checkMessage(check: ServerCheck): HTMLElement {
+function checkMessage(check: ServerCheck, useAnyway: (() => void) | null): HTMLElement {
   const tone = check.ok ? 'msg-ok' : check.kind === 'not_sibyl' || check.kind === 'tls' ? 'msg-warn' : 'msg-error';
   return h(
     'div',
@@ -108,5 +114,13 @@ function checkMessage(check: ServerCheck): HTMLElement {
     check.version ? ` (version ${check.version})` : '',
     h('br'),
     check.message,
+    useAnyway
+      ? h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', class: 'btn btn-small', 'data-key': 'use-anyway', onclick: useAnyway }, 'Use this address anyway'),
+          h('span', { class: 'small' }, 'Signing in at the next step shows whether it works.'),
+        )
+      : null,
   );
 }

@@ -1,6 +1,6 @@
 import { call, messageOf } from '../bridge.ts';
 import { append, field, h, setText, type Child } from '../dom.ts';
-import { serverOf } from './draft.ts';
+import { serverOf, signedInText } from './draft.ts';
 import { stepFrame, type WizardContext } from './wizard.ts';
 
 /** Step 2: sign in with the browser (device flow) or paste a token. */
@@ -22,7 +22,7 @@ export function signInStep(w: WizardContext): Child[] {
     modeRadio(w, 'token', 'Use a token'),
   );
   const body: Child[] = [
-    signedIn ? h('div', { class: 'msg msg-ok', role: 'status', 'data-testid': 'signed-in' }, signedIn.who) : null,
+    signedIn ? h('div', { class: 'msg msg-ok', role: 'status', 'data-testid': 'signed-in' }, signedInText(signedIn.account)) : null,
     draft.errors[1] ? h('div', { class: 'msg msg-error', role: 'alert' }, draft.errors[1]) : null,
     modes,
     draft.authMode === 'device' ? devicePanel(w, server) : tokenPanel(w, server),
@@ -57,6 +57,7 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
     w.rerender();
     try {
       draft.device = await call('wizard:startDeviceLogin', { serverUrl: server });
+      draft.deviceExpiresAt = Date.now() + draft.device.expiresInS * 1000;
       // The person asked to sign in with the browser: open it for them; the button below opens it again.
       await call('os:openExternal', { url: draft.device.verificationUriComplete });
     } catch (err) {
@@ -86,28 +87,61 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
 
   const codeEl = h('output', { class: 'user-code', 'aria-label': 'Your code', 'data-testid': 'user-code' }, code.userCode);
   const copyNote = h('span', { class: 'small muted', role: 'status' });
-  const copy = async (): Promise<void> => {
+  const linkNote = h('span', { class: 'small muted', role: 'status' });
+  const copy = async (text: string, note: HTMLElement, fallback: HTMLElement): Promise<void> => {
     try {
-      await navigator.clipboard.writeText(code.userCode);
-      setText(copyNote, 'Copied.');
+      await navigator.clipboard.writeText(text);
+      setText(note, 'Copied.');
     } catch {
-      // Clipboard access can be refused; selecting the code still lets the person copy it by hand.
-      getSelection()?.selectAllChildren(codeEl);
-      setText(copyNote, 'Selected: press Ctrl+C (⌘C) to copy.');
+      // Clipboard access can be refused; selecting the text still lets the person copy it by hand.
+      getSelection()?.selectAllChildren(fallback);
+      setText(note, 'Selected: press Ctrl+C (⌘C) to copy.');
     }
   };
   const waiting = event.state === 'pending';
   const failed = event.state === 'denied' || event.state === 'expired' || event.state === 'error';
+  // The page's address is a link to the system browser (the window never navigates), with the code filled in.
+  const pageLink = h(
+    'a',
+    { href: code.verificationUriComplete, class: 'mono', 'data-testid': 'verification-link', 'data-key': 'page-link' },
+    code.verificationUri,
+  );
+  pageLink.addEventListener('click', (e) => {
+    e.preventDefault();
+    void call('os:openExternal', { url: code.verificationUriComplete });
+  });
   append(panel, [
     h('p', null, 'Check that your browser shows this code, then approve:'),
     h(
       'div',
       { class: 'code-row' },
       codeEl,
-      h('button', { type: 'button', class: 'btn btn-small', 'data-key': 'copy', onclick: () => void copy() }, 'Copy code'),
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-small', 'data-key': 'copy', onclick: () => void copy(code.userCode, copyNote, codeEl) },
+        'Copy code',
+      ),
       copyNote,
     ),
-    h('p', { class: 'small muted' }, 'Page: ', h('span', { class: 'mono' }, code.verificationUri)),
+    h(
+      'p',
+      { class: 'small page-row' },
+      'Sign-in page: ',
+      pageLink,
+      ' ',
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small',
+          'data-key': 'copy-link',
+          onclick: () => void copy(code.verificationUri, linkNote, pageLink),
+        },
+        'Copy link',
+      ),
+      linkNote,
+    ),
+    waiting ? expiryNote(w) : null,
     h(
       'div',
       {
@@ -154,12 +188,32 @@ function devicePanel(w: WizardContext, server: string): HTMLElement {
   return panel;
 }
 
+/** "The code expires in 9:41", counting down each second; past the end, until the server says so, "The code has expired." */
+function expiryNote(w: WizardContext): HTMLElement {
+  const note = h('p', { class: 'small muted', 'data-testid': 'device-expiry' });
+  const tick = (): void => {
+    const left = Math.ceil((w.draft.deviceExpiresAt - Date.now()) / 1000);
+    setText(note, left > 0 ? `The code expires in ${clock(left)}.` : 'The code has expired.');
+  };
+  tick();
+  w.every(tick, 1000);
+  return note;
+}
+
+/** Seconds as m:ss (or h:mm:ss for a code that lives an hour or more). */
+function clock(s: number): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const hours = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return hours > 0 ? `${hours}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
 function deviceText(state: string): string {
   switch (state) {
     case 'pending':
       return 'Waiting for you to approve in the browser…';
     case 'approved':
-      return 'Approved. You are signed in.';
+      return 'Approved.';
     case 'denied':
       return 'The sign-in was denied.';
     case 'expired':
@@ -197,8 +251,8 @@ function tokenPanel(w: WizardContext, server: string): HTMLElement {
       use.disabled = true;
       setText(use, 'Checking…');
       try {
-        const { user } = await call('wizard:useToken', { serverUrl: server, token: draft.token.trim() });
-        draft.signedIn = { serverUrl: server, who: `Signed in as ${user}.` };
+        const { account } = await call('wizard:useToken', { serverUrl: server, token: draft.token.trim() });
+        draft.signedIn = { serverUrl: server, account };
         draft.errors[1] = '';
         w.rerender();
       } catch (err) {

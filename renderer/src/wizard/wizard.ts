@@ -8,14 +8,25 @@ import { runnerStep } from './runnerStep.ts';
 import { serverStep } from './serverStep.ts';
 import { signInStep } from './signInStep.ts';
 
+/** The runner this machine was registered as when the wizard opened: registering replaces it. */
+export interface PreviousRunner {
+  runnerId: string;
+  name: string;
+  serverUrl: string;
+}
+
 /** What a step view may do: read and change the draft, move between steps, redraw itself. */
 export interface WizardContext {
   draft: WizardDraft;
   app: AppStateView;
+  /** null on a first setup */
+  previous: PreviousRunner | null;
   goto(step: StepIndex): void;
   rerender(): void;
   finish(): void;
   cancel: (() => void) | null;
+  /** Run `fn` every `ms` while the step's current view is shown (a countdown); stopped at the next redraw. */
+  every(fn: () => void, ms: number): void;
 }
 
 // The draft outlives the screen: leaving the wizard and coming back keeps what was typed.
@@ -30,7 +41,7 @@ function listenForDevice(): void {
   on('wizard:device', (event) => {
     draft.deviceEvent = event;
     if (event.state === 'approved') {
-      draft.signedIn = { serverUrl: serverOf(draft), who: event.message || 'Signed in.' };
+      draft.signedIn = { serverUrl: serverOf(draft), account: event.account ?? null };
       draft.errors[1] = '';
     }
     for (const redraw of redraws) redraw();
@@ -44,15 +55,22 @@ export function wizardScreen(ctx: ScreenContext): Screen {
   const d = new Disposer();
   const stepList = h('ol', { class: 'steps' });
   const panel = h('section', { class: 'card wizard-panel' });
-  const registeredBefore = ctx.app.current().registered;
+  const opened = ctx.app.current();
+  const registeredBefore = opened.registered;
+  const previous = registeredBefore ? { runnerId: opened.runnerId, name: opened.runnerName, serverUrl: opened.serverUrl } : null;
   // Re-registering usually means the same server: start from it.
-  if (registeredBefore && draft.serverUrl === '') draft.serverUrl = ctx.app.current().serverUrl;
+  if (registeredBefore && draft.serverUrl === '') draft.serverUrl = opened.serverUrl;
+  // The current view's timers, dropped whenever it is redrawn.
+  let viewTimers = new Disposer();
+  d.add(() => viewTimers.dispose());
 
   const w: WizardContext = {
     get draft() {
       return draft;
     },
     app: ctx.app,
+    previous,
+    every: (fn, ms) => viewTimers.interval(fn, ms),
     goto(step) {
       draft.step = step;
       if (step > draft.reached) draft.reached = step;
@@ -73,6 +91,8 @@ export function wizardScreen(ctx: ScreenContext): Screen {
     );
     // Redrawing replaces the step's nodes; remember which control had the focus to give it back.
     const focusKey = panel.contains(document.activeElement) ? (document.activeElement?.getAttribute('data-key') ?? '') : null;
+    viewTimers.dispose();
+    viewTimers = new Disposer();
     mount(panel, VIEWS[draft.step](w));
     const again = focusKey ? panel.querySelector<HTMLElement>(`[data-key="${focusKey}"]`) : null;
     if (again && !again.hasAttribute('disabled')) again.focus();
@@ -83,12 +103,15 @@ export function wizardScreen(ctx: ScreenContext): Screen {
   }
 
   function stepItem(label: string, i: StepIndex): Child {
-    const state = i === draft.step ? 'current' : draft.errors[i] ? 'error' : i < draft.reached || draft.runnerId !== null ? 'done' : 'todo';
+    // Once registered every step is done, the last one included: the person sees the setup finished.
+    const state =
+      draft.runnerId !== null ? 'done' : i === draft.step ? 'current' : draft.errors[i] ? 'error' : i < draft.reached ? 'done' : 'todo';
     const reachable = i <= draft.reached && draft.runnerId === null;
     const content = [
       h('span', { class: 'step-num', 'aria-hidden': 'true' }, String(i + 1)),
       h('span', null, label),
       state === 'error' ? h('span', { class: 'visually-hidden' }, ' (has a problem)') : null,
+      state === 'done' ? h('span', { class: 'visually-hidden' }, ' (done)') : null,
     ];
     return h(
       'li',
@@ -113,6 +136,13 @@ export function wizardScreen(ctx: ScreenContext): Screen {
       'header',
       { class: 'wizard-head' },
       h('h1', { tabindex: '-1' }, registeredBefore ? 'Re-register this runner' : 'Set up Sibyl Runner'),
+      previous
+        ? h(
+            'p',
+            { class: 'muted', 'data-testid': 'replaces' },
+            `This replaces runner “${previous.name || previous.runnerId}”: registering again removes it from ${previous.serverUrl} first, so Sibyl lists this machine once.`,
+          )
+        : null,
       h('nav', { 'aria-label': 'Setup steps' }, stepList),
     ),
     panel,

@@ -22,7 +22,7 @@ export class SettingsPage {
   get worktreeFolder(): Locator {
     return this.page.getByLabel('Worktree folder');
   }
-  /** The "Saved." note of a section (General, Runner, History). */
+  /** The "Saved" note of a section (General, Runner, History): shown after a save, then it fades. */
   saved(section: string): Locator {
     return this.page.getByRole('region', { name: section }).getByTestId('saved');
   }
@@ -31,6 +31,15 @@ export class SettingsPage {
   }
   get credentials(): Locator {
     return this.page.getByTestId('credentials-storage');
+  }
+  get account(): Locator {
+    return this.page.getByRole('region', { name: 'Account' });
+  }
+  get about(): Locator {
+    return this.page.getByRole('region', { name: 'About' });
+  }
+  get dangerZone(): Locator {
+    return this.page.getByRole('region', { name: 'Danger zone' });
   }
   fieldError(label: string): Locator {
     return this.page

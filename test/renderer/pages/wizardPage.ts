@@ -54,6 +54,14 @@ export class WizardPage {
   get signedIn(): Locator {
     return this.page.getByTestId('signed-in');
   }
+  /** The sign-in page's address: a link to the system browser. */
+  get verificationLink(): Locator {
+    return this.page.getByTestId('verification-link');
+  }
+  /** "The code expires in m:ss", counting down. */
+  get deviceExpiry(): Locator {
+    return this.page.getByTestId('device-expiry');
+  }
   async useToken(token: string): Promise<void> {
     await this.page.getByRole('radio', { name: 'Use a token' }).check();
     await this.page.getByLabel('Access token or API key').fill(token);
@@ -90,6 +98,12 @@ export class WizardPage {
   }
   get runnerId(): Locator {
     return this.page.getByTestId('runner-id');
+  }
+  get nextSteps(): Locator {
+    return this.page.getByTestId('next-steps');
+  }
+  get panel(): Locator {
+    return this.page.locator('.wizard-panel');
   }
   get registrationError(): Locator {
     return this.page.locator('.wizard-panel [role="alert"]');
