@@ -152,5 +152,8 @@ describe('logs --follow ends with the task', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, `Task ${rejected.slice(0, 8)} rejected: At capacity (1/1).\n`);
+    const plain = await logs(rejected.slice(0, 8));
+    assert.equal(plain.code, 1);
+    assert.equal(plain.stderr, `sibyl-runner logs: task ${rejected.slice(0, 8)} has no log: it was rejected before its agent started\n`);
   });
 });

@@ -45,14 +45,20 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
     const print = linePrinter(values.raw);
     if (values.follow) return await follow(io, store, taskId, print);
     const rec = store.get(taskId);
-    if (!rec?.logPath)
-      throw new RunnerError('not_found', `task ${shortId(taskId)} has no log (it was ${rec?.status ?? 'gone'} before its agent started)`);
+    if (!rec?.logPath) throw new RunnerError('not_found', noLog(taskId, rec));
     const { lines } = await readTaskLog(rec.logPath, values.search ? { search: values.search } : {});
     for (const l of lines) show(io, print, l);
     return 0;
   } finally {
     store.close();
   }
+}
+
+/** Why a task has no log: it is still being prepared (and `--follow` waits), or it ended before its agent started. */
+function noLog(taskId: string, rec: HistoryRecord | undefined): string {
+  if (rec && LIVE_STATUSES.includes(rec.status))
+    return `task ${shortId(taskId)} has no log yet: its workspace is being prepared (--follow waits for it)`;
+  return `task ${shortId(taskId)} has no log: it was ${rec ? taskPhaseLabel(rec.status).toLowerCase() : 'removed'} before its agent started`;
 }
 
 /**
