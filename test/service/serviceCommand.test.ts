@@ -2,7 +2,7 @@
 // fakes of systemctl, launchctl and schtasks that keep the state a real manager would (loaded,
 // enabled, running) and read the unit files the command really wrote.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -294,6 +294,32 @@ describe('systemd (Linux)', () => {
     const dry = await service(w, systemd, ['install', '--dry-run']);
     assert.equal(dry.code, 0);
     assert.match(dry.err, /note: .*names no runner_id/);
+  });
+
+  test("install judges runner.yaml as the service reads it: this shell's SIBYL_RUNNER_ID does not register it", async () => {
+    const w = world('linux', false);
+    const systemd = new FakeSystemd(unitOf(w));
+    const env = { SIBYL_RUNNER_ID: 'runner-from-env', SIBYL_SERVER_URL: 'https://sibyl.example.com' };
+    await assert.rejects(
+      service(w, systemd, ['install'], env),
+      rejectsWith(
+        'not_registered',
+        /names no runner_id: the service would stop at once \(SIBYL_RUNNER_ID is set in this shell, but the service does not get it\)/,
+      ),
+    );
+    assert.equal(existsSync(unitOf(w)), false);
+    assert.deepEqual(systemd.calls, []);
+  });
+
+  test('install of a configuration that does not exist says so', async () => {
+    const w = world('linux');
+    rmSync(w.config);
+    const systemd = new FakeSystemd(unitOf(w));
+    const dry = await service(w, systemd, ['install', '--dry-run']);
+    assert.equal(dry.code, 0);
+    assert.match(dry.err, /note: \S+runner\.yaml does not exist: the service would stop at once$/m);
+    await assert.rejects(service(w, systemd, ['install']), rejectsWith('not_registered', /runner\.yaml does not exist/));
+    assert.equal(existsSync(unitOf(w)), false);
   });
 
   test('without a running user manager, install says so and what to do', async () => {

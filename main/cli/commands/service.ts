@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { RUNNER_ENV_VARS } from '../../runner/config/loadConfig.ts';
+import { loadConfig, RUNNER_ENV_VARS, type LoadedConfig } from '../../runner/config/loadConfig.ts';
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { RunnerError, UsageError } from '../../runner/errors.ts';
@@ -93,9 +94,21 @@ interface InstallContext {
   configGiven: boolean;
 }
 
+/**
+ * runner.yaml as the service will read it: with none of this shell's SIBYL_* variables (the unit
+ * passes PATH alone), so a runner_id that only SIBYL_RUNNER_ID gives does not count as registered.
+ */
+function asTheServiceSees(ctx: CommandContext, env: Io['env']): LoadedConfig {
+  const bare = Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_ENV_VARS.includes(name)));
+  return loadConfig({ flags: { config: ctx.path }, env: bare, home: ctx.home, transport: 'unchecked' });
+}
+
 async function install({ ctx, io, deps, host, backend, run, dryRun, configGiven }: InstallContext): Promise<number> {
-  if (!ctx.config.runner_id) {
-    const problem = `${ctx.path} names no runner_id: the service would stop at once`;
+  const seen = asTheServiceSees(ctx, io.env);
+  if (!seen.config.runner_id) {
+    const why = existsSync(ctx.path) ? `${ctx.path} names no runner_id` : `${ctx.path} does not exist`;
+    const fromShell = io.env.SIBYL_RUNNER_ID?.trim() ? ' (SIBYL_RUNNER_ID is set in this shell, but the service does not get it)' : '';
+    const problem = `${why}: the service would stop at once${fromShell}`;
     if (!dryRun)
       throw new RunnerError('not_registered', problem, { remedy: 'register', context: { serverUrl: ctx.config.server_url || undefined } });
     println(io.stderr, `sibyl-runner service: note: ${problem}`);
@@ -104,7 +117,7 @@ async function install({ ctx, io, deps, host, backend, run, dryRun, configGiven 
     node: deps.node ?? process.execPath,
     launcher: deps.launcher ?? findLauncher(),
     configPath: ctx.path,
-    drainTimeoutSeconds: ctx.config.drain_timeout,
+    drainTimeoutSeconds: seen.config.drain_timeout,
     home: host.home,
     env: io.env,
     electron: deps.electron ?? process.versions.electron !== undefined,
