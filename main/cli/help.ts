@@ -63,7 +63,12 @@ Examples:
 
 Starts the daemon: connects to the server, executes assigned tasks, reconnects forever (unless
 max_reconnect_attempts > 0). SIGINT/SIGTERM drain it: status "draining", running agents stopped and
-reported, clean close, exit 0.
+reported, clean close, exit 0. Another run for the same runner.yaml is refused with exit 2.
+
+It says what happens in lines on stdout: "online as NAME, waiting for tasks", each task's start and
+end with its reason, "can't reach server, retrying in 4 s (attempt 3): …". What needs you (signed
+out, gave up reconnecting) and the log's warnings and errors go to stderr; the whole log, as JSON
+lines, is in log_dir/runner.log.
 
 Options:
   -c, --config PATH     runner.yaml
@@ -78,8 +83,8 @@ Options:
       --metrics-listen HOST:PORT
                         Serve /metrics (Prometheus), /healthz and /readyz there (metrics_listen;
                         a non-loopback address needs metrics_allow_remote: true)
-  -q, --quiet           Only errors on stderr (the JSON-lines log in log_dir keeps everything)
-      --verbose         Debug output on stderr
+  -q, --quiet           No lines on stdout, no log on stderr: only what needs you
+  -v, --verbose         Also the log on stderr, debug lines included
 
 Examples:
   sibyl-runner run

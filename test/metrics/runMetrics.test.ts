@@ -23,7 +23,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 test('`run --metrics-listen 127.0.0.1:0` serves /metrics and /readyz for the real daemon, and SIGTERM still exits 0', async () => {
   const { core, id, config, env } = await registeredRunner();
-  const child = cli(['run', '--config', config, '--metrics-listen', '127.0.0.1:0'], env);
+  const child = cli(['run', '--verbose', '--config', config, '--metrics-listen', '127.0.0.1:0'], env);
   const url = await metricsUrl(child);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
@@ -50,7 +50,7 @@ test('a non-loopback metrics address is refused (exit 2, naming the key and its 
 
 test('with metrics_allow_remote, 0.0.0.0 is served', async () => {
   const { core, id, config, env } = await registeredRunner({ metrics_allow_remote: true });
-  const child = cli(['run', '--config', config], { ...env, SIBYL_METRICS_LISTEN: '0.0.0.0:0' });
+  const child = cli(['run', '--verbose', '--config', config], { ...env, SIBYL_METRICS_LISTEN: '0.0.0.0:0' });
   const url = await metricsUrl(child);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
   const port = new URL(url).port;

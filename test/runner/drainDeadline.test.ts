@@ -19,7 +19,7 @@ async function deafTask(extra: Record<string, unknown>) {
   const runner = await registeredRunner(extra);
   const { core, id, home, config, env } = runner;
   const pidFile = join(home, 'agent.pid');
-  const proc = cli(['run', '--config', config], env);
+  const proc = cli(['run', '--verbose', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
   const taskId = assign(id, core, { command: ['/bin/sh', '-c', `trap '' TERM; sleep 300 & echo $! > '${pidFile}'; wait`] });
   const sleeper = await until(() => {

@@ -43,7 +43,7 @@ test("a second `run` on the same configuration exits 2 naming the first one's pi
 
   const second = await cliRun(['run', '--config', config], env);
   assert.equal(second.code, 2, second.stderr);
-  assert.equal(second.stderr.trim(), `sibyl-runner run: already running for this config (pid ${first.pid})`);
+  assert.equal(second.stderr.trim(), `sibyl-runner run: already running for this config (pid ${first.pid}); see \`sibyl-runner status\``);
   // Only the first daemon writes it: same file, not compacted, replaced or appended to; its agent lives.
   const after_ = statSync(journal);
   assert.deepEqual(

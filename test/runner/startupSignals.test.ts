@@ -41,7 +41,7 @@ test(
     const text = readFileSync(config, 'utf8');
     rmSync(config);
     execFileSync('mkfifo', [config]);
-    const run = cli(['run', '--config', config], env);
+    const run = cli(['run', '--verbose', '--config', config], env);
     const pipe = await open(config, 'w'); // resolves once `run` opened it for reading
     run.kill('SIGTERM');
     await pipe.writeFile(text);
@@ -61,7 +61,7 @@ test(
 
 test('SIGTERM upon the first log line ends `run` with exit 0', async () => {
   const { config, env } = await registeredRunner();
-  const run = cli(['run', '--config', config], env);
+  const run = cli(['run', '--verbose', '--config', config], env);
   await until(() => run.output().stderr.includes('\n'), 'the first log line');
   run.kill('SIGTERM');
   assert.deepEqual(await ended(run), { code: 0, signal: null }, run.output().stderr);
@@ -69,7 +69,7 @@ test('SIGTERM upon the first log line ends `run` with exit 0', async () => {
 
 test('SIGTERM once connected drains: the running task is reported, then exit 0', async () => {
   const { core, id, config, env } = await registeredRunner();
-  const run = cli(['run', '--config', config], env);
+  const run = cli(['run', '--verbose', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');
   const taskId = assign(id, core, { command: ['/bin/sh', '-c', 'echo started; sleep 300'] });
   await core.waitFor((f) => f.message?.type === 'task_ack', 5000, 'ack');
@@ -101,7 +101,7 @@ test('SIGTERM while the start-up worktree sweep runs (linked checkouts being pru
   );
   chmodSync(join(bin, 'git'), 0o755);
 
-  const run = cli(['run', '--config', config], { ...env, PATH: `${bin}:${process.env.PATH}` });
+  const run = cli(['run', '--verbose', '--config', config], { ...env, PATH: `${bin}:${process.env.PATH}` });
   await until(() => existsSync(started), 'the start-up sweep to prune a linked checkout');
   await until(() => /start-up worktree sweep/.test(run.output().stderr), 'the sweep said in the log');
   run.kill('SIGTERM');

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { AGENT_NAMES, AgentName } from '../../runner/agents/agentSettings.ts';
 import { PARENT_CREDENTIALS_ENV, ParentCredentialStore, parentCredentialsRequested } from '../../runner/config/parentCredentials.ts';
 import { RunnerError, UsageError } from '../../runner/errors.ts';
@@ -5,6 +6,7 @@ import { configureLogging, logger, type Logger } from '../../runner/logger.ts';
 import type { Daemon } from '../../runner/daemon.ts';
 import { startRunner, type StartedRunner } from '../../runner/startRunner.ts';
 import { remedyHint } from '../remedies.ts';
+import { RunLines } from '../runLines.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
@@ -52,7 +54,7 @@ function stopOnSignal(): SignalStop {
   let more = 0;
   const force = (): void => {
     if (++more === 1 && hurryFn) {
-      logger('cli').warn('second signal: ending the running agents now');
+      logger('cli').info('second signal: ending the running agents now');
       hurryFn();
     } else process.exit(1);
   };
@@ -100,7 +102,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     'no-sandbox-mode': { type: 'boolean' },
     foreground: { type: 'boolean', short: 'f' },
     quiet: { type: 'boolean', short: 'q' },
-    verbose: { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
     agent: { type: 'string', short: 'a' },
     'metrics-listen': { type: 'string' },
   });
@@ -124,17 +126,25 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     'checked',
   );
   const { config } = ctx;
+  // The terminal gets the story in words (runLines.ts) and the log's warnings and errors (an
+  // insecure server, a full disk); the JSON log is runner.log's. -v adds the whole log, -q leaves
+  // only what needs the person.
   configureLogging({
     logDir: config.log_dir,
-    ...(values.quiet ? { quiet: true } : {}),
-    ...(values.verbose ? { stderrLevel: 'debug' as const } : {}),
+    ...(values.quiet ? { quiet: true } : { stderrLevel: values.verbose ? ('debug' as const) : ('warn' as const) }),
   });
   const log = logger('cli');
   // A headless user sees only the terminal: a link that needs them (signed out, gave up) is said there, once per change.
   const watched: { daemon?: Daemon } = {};
+  const lines = new RunLines({
+    say: values.quiet ? () => undefined : (line) => println(io.stdout, line),
+    name: config.name || hostname(),
+    lookup: (taskId) => watched.daemon?.tasks.running().find((t) => t.taskId === taskId),
+  });
   let told = '';
   const onChange = (): void => {
     const link = watched.daemon?.link.status;
+    if (link) lines.link(link);
     // `stopped` with a remedy is giving up; without one it is our own drain.
     const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
     if (!link || !needsUser) return void (told = '');
@@ -155,6 +165,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
       credentials,
       env: withoutKey(io.env, PARENT_CREDENTIALS_ENV),
       log,
+      observer: lines.observer(),
       onChange,
       signal: stop.signal,
       onShutdown: () => stop.request('shutdown'),
@@ -162,19 +173,39 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
   } catch (err) {
     disown?.();
     if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop);
-    throw err;
+    throw alreadyRunning(err) ?? err;
   }
   watched.daemon = runner.daemon;
-  stop.onHurry(() => runner.daemon.hurry());
+  stop.onHurry(() => {
+    lines.hurrying();
+    runner.daemon.hurry();
+  });
   onChange();
   await new Promise<void>((resolve) =>
     stop.onStop(() => {
       log.info('signal received; draining', { signal: stop.received() });
+      lines.stopping(runner.daemon.tasks.running().length);
       void runner.stop().finally(resolve);
     }),
   );
   disown?.();
+  lines.stopped();
   return 0;
+}
+
+/**
+ * Another daemon runs for this configuration (its state lock, or its control socket): said with
+ * where to look, exit 2 (a service manager does not restart on it). A folder shared by two
+ * configurations (`context.key`) keeps its own words, which name the key to change.
+ */
+function alreadyRunning(err: unknown): RunnerError | undefined {
+  if (!(err instanceof RunnerError) || err.code !== 'already_running' || err.context.key !== undefined) return undefined;
+  const pid = typeof err.context.pid === 'number' ? ` (pid ${err.context.pid})` : '';
+  return new RunnerError('already_running', `already running for this config${pid}; see \`sibyl-runner status\``, {
+    exitCode: 2,
+    context: err.context,
+    cause: err,
+  });
 }
 
 /**

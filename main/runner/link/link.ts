@@ -279,7 +279,8 @@ export class Link {
           code === 1006 ? 'the connection dropped (1006)' : `the server closed the connection (${code}${reason ? ` ${reason}` : ''})`;
       }
       if (this.#stopping) return;
-      this.#log.warn('link down', { reason: closeReason, code });
+      // Info, not warn: every face shows the link's state and reason (run prints a line per attempt).
+      this.#log.info('link down', { reason: closeReason, code });
       if (authFailure) void this.#handleAuthFailure(closeReason ?? 'the server refused the credentials');
       else this.#failed(closeReason ?? `could not connect to ${this.#o.url}`, false, 'checkServer');
     });
@@ -374,7 +375,7 @@ export class Link {
 
   /** Kill a dead link and redial after a grace, so the server never sees two connections (S4). */
   #dead(ws: WebSocket, reason: string): void {
-    this.#log.warn('link dead', { reason });
+    this.#log.info('link dead', { reason });
     this.#clearLiveness();
     ws.removeAllListeners('close');
     ws.terminate();
