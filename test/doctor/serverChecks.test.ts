@@ -95,6 +95,12 @@ test('a token the server refuses: the sign-in fails naming where the token came 
   assert.equal(token.status, 'fail');
   assert.equal(token.summary, 'The server refused the token from SIBYL_ACCESS_TOKEN (HTTP 401)');
   assert.equal(token.detail.httpStatus, 401);
+  // One problem, said once: the runner lookup with that token is not a second failure with another fix.
+  const registration = checkOf(report, 'registration');
+  assert.equal(registration.status, 'skip');
+  assert.equal(registration.summary, 'Not checked: the server refused the token');
+  assert.equal(registration.fix, null);
+  assert.equal(report.checks.filter((c) => c.status === 'fail').length, 1);
 });
 
 test('signed out: no token anywhere fails, with the login command for this server', async () => {

@@ -54,6 +54,12 @@ export async function checkRegistration(
         },
       );
     }
+    // 401: the token itself is refused, which the sign-in check reports with its fix; 403: the token is
+    // good but may not see this runner (another organization, a viewer).
+    if (err instanceof AuthError && err.status === 401)
+      return check('registration', title, 'skip', 'Not checked: the server refused the token', {
+        detail: { runnerId: id, httpStatus: 401 },
+      });
     if (err instanceof AuthError) {
       return check('registration', title, 'fail', `The server would not show runner ${id}: ${err.message}`, {
         fix: `sign in as a member of the runner's organization: ${signIn(serverUrl)}`,
