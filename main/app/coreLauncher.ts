@@ -54,6 +54,8 @@ export function nodeCoreLauncher(o: { entry: string; execPath?: string }): CoreL
       const child = fork(o.entry, args, {
         env,
         execPath: o.execPath ?? process.execPath,
+        // Not this process's flags (a test runner's, --inspect): the core starts as `sibyl-runner run` would.
+        execArgv: [],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'json',
       });

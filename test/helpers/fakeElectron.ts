@@ -187,7 +187,12 @@ export interface FakeElectron extends ElectronSurface {
  */
 function fakeUtilityFork(record: FakeElectron['utilityForks']): UtilityProcessModule['fork'] {
   return (modulePath, args, options) => {
-    const child = fork(modulePath, args, { env: options.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    const child = fork(modulePath, args, {
+      env: options.env,
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     record.push({ modulePath, args, options, pid: child.pid });
     const proc: UtilityProcessLike & { on(event: string, l: (...a: never[]) => void): unknown } = {
       pid: child.pid,
