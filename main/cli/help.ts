@@ -47,9 +47,11 @@ Examples:
   sibyl-runner register --server https://sibyl.example.com --name build-box --max-agents 2`,
   login: `Usage: sibyl-runner login --server URL [--token TOKEN]
 
-Signs in with the device flow: shows a code, opens nothing by itself, and waits while you approve it
-in a browser. With --token, stores the given access token instead. Credentials are kept in
-credentials.json beside runner.yaml (mode 0600), never in runner.yaml.
+Signs in with the device flow: shows a code and waits while you approve it in a browser; in a
+terminal, Enter opens the browser there ($BROWSER, else the system's), and the code's remaining time
+counts down. Ends by saying who signed in (and in which organization). With --token, stores the
+given access token instead. Credentials are kept in credentials.json beside runner.yaml (mode 0600),
+never in runner.yaml.
 
 Options:
   -s, --server URL   Sibyl server (default: server_url from runner.yaml)

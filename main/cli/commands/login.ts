@@ -1,34 +1,50 @@
-import { runDeviceFlow, type DeviceCodeInfo } from '../../runner/api/deviceFlow.ts';
+import { accountOf, whoAmI, type SignedInAccount } from '../../runner/api/account.ts';
+import { runDeviceFlow } from '../../runner/api/deviceFlow.ts';
 import { normalizeServerUrl, type SibylApi } from '../../runner/api/sibylApi.ts';
-import { saveLogin, storeToken } from '../../runner/api/tokens.ts';
+import { saveLogin, storeCheckedToken } from '../../runner/api/tokens.ts';
 import type { CredentialStore } from '../../runner/config/credentials.ts';
 import { requireSecureTransport } from '../../runner/config/serverUrl.ts';
-import { UsageError } from '../../runner/errors.ts';
+import { errorMessage, UsageError } from '../../runner/errors.ts';
+import { redactUrl } from '../../runner/redact.ts';
 import { parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
+import { showDeviceCode, type DevicePrompt } from '../devicePrompt.ts';
 
-export function showDeviceCode(io: Io, info: DeviceCodeInfo): void {
-  println(io.stderr, '');
-  println(io.stderr, `  To sign in, open ${info.verificationUri}`);
-  println(io.stderr, `  and enter the code:  ${info.userCode}`);
-  println(io.stderr, `  (or open ${info.verificationUriComplete})`);
-  println(io.stderr, `  Waiting for approval; the code expires in ${Math.round(info.expiresInS / 60)} minutes…`);
-  println(io.stderr, '');
-}
-
-/** Device flow, storing the tokens in the 0600 credentials file. */
+/** Device flow, storing the tokens in the 0600 credentials file; the code is shown as devicePrompt.ts does. */
 export async function deviceLogin(api: SibylApi, store: CredentialStore, io: Io): Promise<string> {
   const ac = new AbortController();
   const onInt = (): void => ac.abort();
   process.once('SIGINT', onInt);
+  let prompt: DevicePrompt | undefined;
   try {
-    const tokens = await runDeviceFlow(api, { clientName: 'sibyl-runner', onCode: (info) => showDeviceCode(io, info), signal: ac.signal });
+    const tokens = await runDeviceFlow(api, {
+      clientName: 'sibyl-runner',
+      onCode: (info) => (prompt = showDeviceCode(io, info)),
+      signal: ac.signal,
+    });
+    prompt?.close();
     await saveLogin(store, tokens, api.serverUrl);
     return tokens.access_token;
   } finally {
+    prompt?.close();
     process.off('SIGINT', onInt);
   }
+}
+
+/** "as Ada (ada@example.com) in Ada (owner)" from `GET /api/auth/me`; a failed lookup does not undo the sign-in. */
+async function signedInAs(api: SibylApi, token: string): Promise<string> {
+  try {
+    return asAccount(await whoAmI(api, token));
+  } catch (err) {
+    return `(the server did not say as whom: ${errorMessage(err)})`;
+  }
+}
+
+/** The window's words after a sign-in (its setup says "Signed in as Ada (ada@example.com) in Ada (owner)."). */
+function asAccount(account: SignedInAccount): string {
+  const org = account.organization ? ` in ${account.organization}${account.role ? ` (${account.role})` : ''}` : '';
+  return `as ${account.label}${org}`;
 }
 
 export async function loginCommand(argv: string[], io: Io): Promise<number> {
@@ -50,11 +66,13 @@ export async function loginCommand(argv: string[], io: Io): Promise<number> {
   const api = ctx.api(serverUrl);
   if (values.token !== undefined) {
     if (!values.token.trim()) throw new UsageError('--token is empty');
-    const user = await storeToken(ctx.credentials, api, values.token.trim());
-    println(io.stdout, `Signed in to ${api.serverUrl} as ${user} (token stored in ${ctx.credentials.describe()}).`);
+    const me = await storeCheckedToken(ctx.credentials, api, values.token.trim());
+    println(io.stdout, `Signed in to ${redactUrl(api.serverUrl)} ${asAccount(accountOf(me))}.`);
+    println(io.stdout, `The token is stored in ${ctx.credentials.describe()}.`);
     return 0;
   }
-  await deviceLogin(api, ctx.credentials, io);
-  println(io.stdout, `Signed in to ${api.serverUrl}; credentials stored in ${ctx.credentials.describe()}.`);
+  const token = await deviceLogin(api, ctx.credentials, io);
+  println(io.stdout, `Signed in to ${redactUrl(api.serverUrl)} ${await signedInAs(api, token)}.`);
+  println(io.stdout, `Credentials are stored in ${ctx.credentials.describe()}.`);
   return 0;
 }
