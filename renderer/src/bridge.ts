@@ -7,7 +7,7 @@ import type {
   RequestOutput,
   SibylBridge,
 } from '../../preload/contract.ts';
-import { remedyAction } from '../../main/runner/vocabulary.ts';
+import { describeProblem, type Problem } from './problemWords.ts';
 
 /** The renderer's only way out: the preload's `window.sibyl`, typed by the contract. */
 declare global {
@@ -41,12 +41,21 @@ export function on<E extends EventChannel>(event: E, listener: (payload: EventPa
   return window.sibyl.on(event, listener);
 }
 
-/** What went wrong and, when main named a remedy, what to do: "… — sign in again". */
+/**
+ * What went wrong in the window's words (problemWords.ts): a BridgeError by its code, anything
+ * else (a bug, a dropped bridge) as an internal error. The core's message goes to `details`.
+ */
+export function problemOf(err: unknown): Problem {
+  if (err instanceof BridgeError) return describeProblem(err);
+  return describeProblem({ code: 'failed', message: err instanceof Error ? err.message : String(err) });
+}
+
+/**
+ * A problem as one sentence, for places without room for a button (a field's error line). Where
+ * the remedy matters, show `problemBox(problemOf(err), …)` instead, which offers it as a button.
+ */
 export function messageOf(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  // A field error already says what to correct next to the field.
-  const action = err instanceof BridgeError && err.remedy && err.remedy !== 'checkInput' ? remedyAction(err.remedy) : '';
-  return action ? `${err.message} — ${action.charAt(0).toLowerCase()}${action.slice(1)}` : err.message;
+  return problemOf(err).text;
 }
 
 export function codeOf(err: unknown): string {

@@ -1,13 +1,50 @@
-import { taskPhaseLabel, type TaskPhase, type Tone } from '../../main/runner/vocabulary.ts';
+import { relativeTime, taskPhaseLabel, type TaskPhase, type Tone } from '../../main/runner/vocabulary.ts';
 import { h } from './dom.ts';
 
 // Words for link state, task phases, durations and prompts are shared with the tray and the CLI:
 // main/runner/vocabulary.ts. What stays here is the window's own formatting.
 
+/** The one mark for a value that is not known or does not apply (never "–" or "-"). */
+export const NONE = '—';
+
 /** Timestamps from main are epoch milliseconds. */
 export function dateTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '—';
+  if (ms === null || ms === undefined) return NONE;
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A moment to the second: "1 Dec 2026, 14:03:22". */
+export function dateTimeSeconds(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return NONE;
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/**
+ * When something happened, as people scan a list: "3h ago", with the moment to the second on
+ * hover and in `datetime` (for screen readers and tests). "—" when unknown.
+ */
+export function timeAgo(ms: number | null | undefined, now: number = Date.now()): HTMLElement {
+  if (ms === null || ms === undefined) return h('span', null, NONE);
+  return h('time', { datetime: new Date(ms).toISOString(), title: dateTimeSeconds(ms) }, relativeTime(ms, now));
+}
+
+/** Signals by number, as a process that died of one reports it (the runner records it negated: -15). */
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  15: 'SIGTERM',
+};
+
+/** How the agent's process ended: "0", "3", "SIGTERM" (never "-15"); "—" when it did not run or is unknown. */
+export function exitText(code: number | null | undefined): string {
+  if (code === null || code === undefined) return NONE;
+  if (code < 0) return SIGNALS[-code] ?? `signal ${-code}`;
+  return String(code);
 }
 
 export function isoTime(ms: number | null | undefined): string | null {

@@ -1,9 +1,12 @@
 import type { HistoryPage, TaskRow, TaskStatus } from '../../preload/contract.ts';
-import { call, messageOf } from './bridge.ts';
+import { call, problemOf } from './bridge.ts';
+import { copyButton } from './copyButton.ts';
 import { debounce, h, mount, setText, uid, type Child } from './dom.ts';
-import { cost, duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
-import { count, dateTime, statusBadge } from './format.ts';
+import { cost, duration, shortId, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
+import { count, exitText, NONE, statusBadge, timeAgo } from './format.ts';
+import { problemBox } from './problemView.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
+import { reasonLine, taskHref, taskLink } from './taskRowParts.ts';
 
 const PAGE_SIZE = 50;
 const STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled', 'rejected', 'running', 'assigned'];
@@ -33,6 +36,7 @@ export function historyScreen(ctx: ScreenContext): Screen {
   const body = h('div', { class: 'history-body' });
   const newer = h('button', { type: 'button', class: 'btn btn-small' }, '← Newer');
   const older = h('button', { type: 'button', class: 'btn btn-small' }, 'Older →');
+  const pager = h('nav', { class: 'actions pager', 'aria-label': 'Pages', hidden: true }, newer, older);
   let seq = 0;
   let page: HistoryPage | null = null;
 
@@ -52,29 +56,44 @@ export function historyScreen(ctx: ScreenContext): Screen {
       if (mine !== seq) return;
       page = result;
       const first = index * PAGE_SIZE + 1;
+      const filtered = Boolean(view.status || view.search.trim());
+      // One message per situation: a filter that matches nothing says so in the count line, an
+      // empty history in the table's place; never both.
       setText(
         info,
         result.total === 0
-          ? 'No tasks match.'
+          ? filtered
+            ? 'No tasks match.'
+            : ''
           : `Showing ${count(first)}–${count(first + result.items.length - 1)} of ${count(result.total)}`,
       );
       mount(
         body,
         result.items.length
           ? table(result.items, ctx)
-          : h(
-              'p',
-              { class: 'empty' },
-              view.status || view.search ? 'No tasks match this filter.' : 'No tasks have run on this machine yet.',
-            ),
+          : filtered
+            ? h('p', { class: 'empty' }, h('button', { type: 'button', class: 'btn btn-small', onclick: clearFilters }, 'Show all tasks'))
+            : h('p', { class: 'empty' }, 'No tasks have run on this machine yet. Tasks from Sibyl appear here once they start.'),
       );
     } catch (err) {
       if (mine !== seq) return;
-      mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err)));
+      setText(info, '');
+      mount(body, problemBox(problemOf(err), { retry: () => void load() }));
     }
     body.removeAttribute('aria-busy');
     newer.disabled = view.cursors.length <= 1;
     older.disabled = !page?.nextCursor;
+    // Pagers only when there is another page to go to.
+    pager.hidden = view.cursors.length <= 1 && !page?.nextCursor;
+  }
+
+  function clearFilters(): void {
+    view.status = '';
+    view.search = '';
+    statusSelect.value = '';
+    searchInput.value = '';
+    restart();
+    searchInput.focus();
   }
 
   const restart = (): void => {
@@ -125,7 +144,7 @@ export function historyScreen(ctx: ScreenContext): Screen {
     ),
     info,
     h('div', { class: 'card table-card' }, body),
-    h('nav', { class: 'actions pager', 'aria-label': 'Pages' }, newer, older),
+    pager,
   );
   return { el, dispose: () => d.dispose() };
 }
@@ -135,6 +154,7 @@ function runningKey(ctx: ScreenContext): string {
 }
 
 function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
+  const now = Date.now();
   return h(
     'table',
     { class: 'history-table', 'data-testid': 'history-table' },
@@ -145,7 +165,7 @@ function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
       h(
         'tr',
         null,
-        ['Status', 'Task', 'Agent', 'Project', 'Started', 'Duration', 'Cost', 'Exit', 'Branch'].map((c) =>
+        ['Status', 'Task', 'Agent', 'Started', 'Duration', 'Cost', 'Exit', 'Branch'].map((c) =>
           h('th', { scope: 'col', class: NUMERIC.has(c) ? 'num' : null }, c),
         ),
       ),
@@ -153,15 +173,15 @@ function table(rows: TaskRow[], ctx: ScreenContext): HTMLTableElement {
     h(
       'tbody',
       null,
-      rows.map((r) => row(r, ctx)),
+      rows.map((r) => row(r, ctx, now)),
     ),
   );
 }
 
 const NUMERIC = new Set(['Duration', 'Cost', 'Exit']);
 
-function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
-  const href = `#/history/${encodeURIComponent(r.taskId)}`;
+function row(r: TaskRow, ctx: ScreenContext, now: number): HTMLTableRowElement {
+  const href = taskHref(r.taskId);
   const tr = h(
     'tr',
     { 'data-task-id': r.taskId, class: 'clickable' },
@@ -169,27 +189,43 @@ function row(r: TaskRow, ctx: ScreenContext): HTMLTableRowElement {
     h(
       'td',
       { class: 'prompt-cell' },
-      h('a', { href, title: r.prompt }, promptSummary(r.prompt, 90)),
-      h('div', { class: 'small muted mono' }, r.taskId.slice(0, 8)),
+      taskLink(r, 90),
+      reasonLine(r),
+      h(
+        'div',
+        { class: 'small muted ids' },
+        h('span', { class: 'mono', title: r.taskId }, shortId(r.taskId)),
+        copyButton(r.taskId, 'task id'),
+        r.projectId ? h('span', { class: 'project', title: `Project ${r.projectId}` }, ` · project ${shortProject(r.projectId)}`) : null,
+      ),
     ),
     h('td', { class: 'agent-cell' }, agentCell(r)),
-    h('td', { class: 'mono' }, r.projectId ?? '—'),
-    h('td', { class: 'nowrap' }, dateTime(r.startedAt ?? r.assignedAt)),
+    h('td', { class: 'nowrap' }, timeAgo(r.startedAt ?? r.assignedAt, now)),
     h('td', { class: 'num' }, duration(r.durationS)),
     h('td', { class: 'num' }, cost(r.costUsd)),
-    h('td', { class: 'num mono' }, r.exitCode === null ? '—' : String(r.exitCode)),
-    h('td', { class: 'mono branch' }, r.branch ?? '—'),
+    // The dash for "none" in the text face: in a monospaced face it reads as a minus.
+    h('td', { class: 'num' }, r.exitCode === null ? NONE : h('span', { class: 'mono' }, exitText(r.exitCode))),
+    h(
+      'td',
+      { class: 'branch-cell' },
+      r.branch ? [h('span', { class: 'mono branch', title: r.branch }, r.branch), copyButton(r.branch, 'branch')] : NONE,
+    ),
   );
   // The whole row is a click target for the mouse; the link inside is the keyboard path.
   tr.addEventListener('click', (e) => {
-    if (e.target instanceof HTMLAnchorElement || getSelection()?.toString()) return;
+    if (e.target instanceof HTMLAnchorElement || e.target instanceof HTMLButtonElement || getSelection()?.toString()) return;
     ctx.navigate(href);
   });
   return tr;
 }
 
+/** A project id as a column can hold it: a UUID by its start (the full id on hover), anything shorter as it is. */
+function shortProject(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? shortId(id) : id;
+}
+
 /** The agent preset, and under it the model it ran when the agent said. */
 function agentCell(r: TaskRow): Child[] {
-  if (!r.agent) return ['—'];
+  if (!r.agent) return [NONE];
   return [h('span', { class: 'mono' }, r.agent), r.model ? h('div', { class: 'small muted mono model' }, r.model) : null];
 }

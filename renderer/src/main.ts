@@ -1,6 +1,6 @@
 import { AppStateView } from './appState.ts';
 import { messageOf, on } from './bridge.ts';
-import { linkDescription } from '../../main/runner/vocabulary.ts';
+import { connectionWords } from './connectionWords.ts';
 import { h, mount, setText } from './dom.ts';
 import { LiveLogs } from './liveLogs.ts';
 import { dashboardScreen } from './dashboard.ts';
@@ -105,7 +105,8 @@ async function boot(root: HTMLElement): Promise<void> {
   }
 
   const renderTopbar = (): void => {
-    const view = linkDescription(app.current());
+    // The window's colours and plain words (paused is not amber like a lost connection).
+    const view = connectionWords(app.current());
     dot.dataset.tone = view.tone;
     setText(linkText, view.label);
     linkText.title = view.reason;

@@ -2,6 +2,10 @@ import type { AppState } from '../../preload/contract.ts';
 import { linkDescription, remedyAction } from '../../main/runner/vocabulary.ts';
 import { call, messageOf, on } from './bridge.ts';
 import { h, mount, setText } from './dom.ts';
+import { describeProblem } from './problemWords.ts';
+
+/** A device sign-in that ended without approval, by its event state, as the core's error code says it. */
+const ENDED = { denied: 'login_denied', expired: 'login_expired', error: 'auth_failed' } as const;
 
 /**
  * "Sign in again" on the dashboard, for a registered runner whose credentials were refused or
@@ -10,7 +14,8 @@ import { h, mount, setText } from './dom.ts';
  */
 export function signInAgain(): { el: HTMLElement; update(state: AppState): void; dispose(): void } {
   const status = h('p', { class: 'small', role: 'status', 'aria-live': 'polite', 'data-testid': 'signin-again-status' });
-  const code = h('output', { class: 'user-code', 'data-testid': 'signin-again-code' });
+  // Hidden while there is no code: an empty dashed box reads as a field to fill in.
+  const code = h('output', { class: 'user-code', 'data-testid': 'signin-again-code', hidden: true });
   const label = remedyAction('signIn');
   const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'signin-again' }, label);
   const box = h('div', { class: 'signin-again', hidden: true }, h('div', { class: 'row' }, start, code), status);
@@ -19,10 +24,13 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
 
   const off = on('wizard:device', (e) => {
     if (!busy) return;
-    setText(status, e.message);
+    // The core's words for a failed sign-in name the CLI; the window says it its own way.
+    const ended = e.state === 'denied' || e.state === 'expired' || e.state === 'error' ? ENDED[e.state] : null;
+    setText(status, ended ? describeProblem({ code: ended, message: e.message }).text : e.message);
     if (e.state === 'approved') {
       busy = false;
       code.textContent = '';
+      code.hidden = true;
       call('runner:restart', {}).then(
         () => setText(status, 'Signed in; reconnecting…'),
         (err: unknown) => setText(status, messageOf(err)),
@@ -30,6 +38,7 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
     } else if (e.state !== 'pending') {
       busy = false;
       start.disabled = false;
+      code.hidden = true;
       setText(start, remedyAction('retry'));
     }
   });
@@ -41,6 +50,7 @@ export function signInAgain(): { el: HTMLElement; update(state: AppState): void;
     call('wizard:startDeviceLogin', { serverUrl }).then(
       (dc) => {
         mount(code, dc.userCode);
+        code.hidden = false;
         setText(status, `Approve code ${dc.userCode} in the browser page that opened.`);
         void call('os:openExternal', { url: dc.verificationUriComplete }).catch(() =>
           setText(status, `Open ${dc.verificationUri} and enter ${dc.userCode}.`),

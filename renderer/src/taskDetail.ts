@@ -1,13 +1,16 @@
-import type { LogLine, TaskDetail } from '../../preload/contract.ts';
-import { call, messageOf } from './bridge.ts';
-import { append, debounce, h, mount, setText, uid, type Child } from './dom.ts';
-import { cost, duration, promptSummary } from '../../main/runner/vocabulary.ts';
-import { count, dateTime, shellLine, statusBadge } from './format.ts';
+import type { TaskDetail } from '../../preload/contract.ts';
+import { call, messageOf, problemOf } from './bridge.ts';
+import { append, h, mount, setText, type Child } from './dom.ts';
+import { cost, duration, promptSummary, relativeTime, shortId, tokens } from '../../main/runner/vocabulary.ts';
+import { copyButton } from './copyButton.ts';
+import { count, dateTimeSeconds, exitText, NONE, shellLine, statusBadge } from './format.ts';
+import { outcomeOf } from './outcomeWords.ts';
+import { problemBox } from './problemView.ts';
 import { Disposer, type Screen, type ScreenContext } from './screen.ts';
+import { logSection } from './taskLog.ts';
 import { transcriptSection } from './transcript.ts';
 
-const LOG_LINES = 5000;
-// Shown in their own sections or too long for the facts list.
+// Shown in their own sections: not repeated among the git details.
 const RESULT_SKIP = new Set([
   'commits',
   'stdout',
@@ -31,27 +34,53 @@ const RESULT_SKIP = new Set([
   'permission_denials',
 ]);
 
-/** One past task: what was asked, what ran, what the agent said and did, what came of it, and its full log with search. */
+/** Words for the result's workspace keys (worktrees.ts `#describe`); others are said with their key's words. */
+const RESULT_LABELS: Record<string, string> = {
+  workspace: 'Workspace',
+  base_ref: 'Started from',
+  base_commit: 'Base commit',
+  base_fetched: 'Base fetched from origin',
+  head_commit: 'Last commit',
+  files_changed: 'Files changed',
+  insertions: 'Lines added',
+  deletions: 'Lines removed',
+  dirty: 'Uncommitted changes left',
+  submodules_missing: 'Submodules left empty',
+  submodules_note: 'Why submodules are empty',
+  workspace_error: 'Workspace problem',
+};
+
+/**
+ * One past task (issue 15, item 4): first what happened, why and what to do (the outcome
+ * banner), then the key facts in one strip, the agent's report and transcript, the prompt and
+ * command, the commits, the full log with search; ids, times and the git details below, folded.
+ */
 export function taskDetailScreen(ctx: ScreenContext, taskId: string): Screen {
   const d = new Disposer();
   // The heading element stays while the task loads (the router may have focused it); only its text changes.
   const heading = h('h1', { tabindex: '-1' }, 'Task');
   const head = h('header', { class: 'detail-head' }, heading);
   const body = h('div', null, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
-  call('history:get', { taskId }).then(
-    (task) => {
-      if (!task) {
-        setText(heading, 'Task not found');
-        mount(body, h('p', null, `No task with id ${taskId} in this runner's history. It may have been removed by retention.`));
-        return;
-      }
-      setText(heading, promptSummary(task.prompt, 100));
-      heading.title = task.prompt;
-      append(head, headExtras(task));
-      mount(body, ...render(task, d));
-    },
-    (err: unknown) => mount(body, h('p', { class: 'msg msg-error', role: 'alert' }, messageOf(err))),
-  );
+  const load = (): void => {
+    call('history:get', { taskId }).then(
+      (task) => {
+        if (!task) {
+          setText(heading, 'Task not found');
+          mount(
+            body,
+            h('p', null, `No task with id ${shortId(taskId)} in this runner's history. It may have been removed after its retention time.`),
+          );
+          return;
+        }
+        setText(heading, promptSummary(task.prompt, 100));
+        heading.title = task.prompt;
+        append(head, headExtras(task));
+        mount(body, ...render(task, d));
+      },
+      (err: unknown) => mount(body, problemBox(problemOf(err), { retry: load })),
+    );
+  };
+  load();
   return {
     el: h('div', { class: 'detail' }, h('p', null, h('a', { href: '#/history' }, '← History')), head, body),
     dispose: () => d.dispose(),
@@ -80,39 +109,10 @@ function headExtras(task: TaskDetail): Child[] {
 
 function render(task: TaskDetail, d: Disposer): Child[] {
   const result = task.result ?? {};
+  const commits = task.commitCount ?? commitsOf(result.commits)?.total ?? null;
   return [
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'facts-title' },
-      h('h2', { id: 'facts-title' }, 'Summary'),
-      h(
-        'dl',
-        { class: 'facts', 'data-testid': 'task-facts' },
-        fact('Task id', task.taskId, true),
-        fact('Agent id', task.agentId, true),
-        fact('Project', task.projectId, true),
-        fact('Assigned', dateTime(task.assignedAt)),
-        fact('Started', dateTime(task.startedAt)),
-        fact('Finished', dateTime(task.finishedAt)),
-        fact('Duration', duration(task.durationS)),
-        fact('Exit code', task.exitCode === null ? null : String(task.exitCode), true),
-        fact('Branch', task.branch, true),
-        fact('Commits', String(task.commitCount ?? commitsOf(result.commits)?.total ?? '—')),
-        fact('Worktree', task.worktreePath, true),
-        fact('Log file', task.logPath, true),
-        task.error ? fact('Error', task.error) : null,
-        task.rejectReason ? fact('Rejected because', task.rejectReason) : null,
-        Object.entries(result)
-          .filter(([k, v]) => !RESULT_SKIP.has(k) && v !== null && v !== undefined)
-          .map(([k, v]) =>
-            fact(
-              k.replace(/_/g, ' '),
-              typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean),
-              typeof v !== 'string',
-            ),
-          ),
-      ),
-    ),
+    outcomeBanner(task, commits),
+    keyFacts(task, commits),
     agentSection(task),
     transcriptSection(task),
     h(
@@ -131,7 +131,111 @@ function render(task: TaskDetail, d: Disposer): Child[] {
       : null,
     commitsSection(result.commits),
     logSection(task.taskId, d),
+    moreDetails(task, result),
   ];
+}
+
+/** What happened, why, and what to do: the first thing on the page. */
+function outcomeBanner(task: TaskDetail, commits: number | null): HTMLElement {
+  const outcome = outcomeOf(task, commits);
+  return h(
+    'section',
+    { class: 'outcome', 'data-tone': outcome.tone, 'aria-label': 'Outcome', 'data-testid': 'outcome' },
+    h('p', { class: 'outcome-title', 'data-testid': 'outcome-title' }, outcome.title),
+    outcome.todo || outcome.link
+      ? h(
+          'p',
+          { class: 'outcome-todo', 'data-testid': 'outcome-todo' },
+          outcome.todo,
+          outcome.link ? [' ', h('a', { href: outcome.link.href }, `Open ${outcome.link.label}`)] : null,
+        )
+      : null,
+  );
+}
+
+/** The strip of facts people look for first: how long, how it ended, where the work is, what it cost. */
+function keyFacts(task: TaskDetail, commits: number | null): HTMLElement {
+  const signal = task.exitCode !== null && task.exitCode < 0;
+  const tokenText =
+    task.inputTokens === null && task.outputTokens === null ? NONE : `${tokens(task.inputTokens)} in · ${tokens(task.outputTokens)} out`;
+  const fact = (label: string, ...value: Child[]): Child[] => [
+    h('div', { class: 'keyfact' }, h('dt', null, label), h('dd', null, ...value)),
+  ];
+  return h(
+    'dl',
+    { class: 'keyfacts', 'data-testid': 'task-facts' },
+    fact('Duration', duration(task.durationS)),
+    fact(signal ? 'Ended by' : 'Exit code', task.exitCode === null ? NONE : h('span', { class: 'mono' }, exitText(task.exitCode))),
+    fact(
+      'Branch',
+      task.branch ? [h('span', { class: 'mono branch', title: task.branch }, task.branch), copyButton(task.branch, 'branch')] : NONE,
+    ),
+    fact('Commits', commits === null ? NONE : count(commits)),
+    fact('Tokens', tokenText),
+    fact('Cost', cost(task.costUsd)),
+    task.startedAt === null ? fact('Assigned', when(task.assignedAt)) : fact('Started', when(task.startedAt)),
+  );
+}
+
+/** A moment to the second, then how long ago: "1 Dec 2026, 14:03:22 · 3h ago". */
+function when(ms: number | null): Child {
+  if (ms === null) return NONE;
+  return h('time', { datetime: new Date(ms).toISOString() }, `${dateTimeSeconds(ms)} · ${relativeTime(ms)}`);
+}
+
+/** Ids, times, files and the git details: what people look up rather than read, folded. */
+function moreDetails(task: TaskDetail, result: Record<string, unknown>): HTMLElement {
+  const git = Object.entries(result)
+    .filter(([k, v]) => !RESULT_SKIP.has(k) && v !== null && v !== undefined)
+    .map(([k, v]) =>
+      fact(RESULT_LABELS[k] ?? sentenceCase(k.replace(/_/g, ' ')), resultValue(k, v), typeof v === 'string' && /commit|ref/.test(k)),
+    );
+  return h(
+    'section',
+    { class: 'card more', 'aria-labelledby': 'more-title' },
+    h('h2', { id: 'more-title' }, 'Details'),
+    h(
+      'dl',
+      { class: 'facts', 'data-testid': 'task-ids' },
+      idFact('Task id', task.taskId, 'task id'),
+      idFact('Agent id', task.agentId, 'agent id'),
+      idFact('Project', task.projectId, 'project id'),
+      fact('Assigned', task.assignedAt === null ? null : `${dateTimeSeconds(task.assignedAt)} · ${relativeTime(task.assignedAt)}`),
+      fact('Started', task.startedAt === null ? null : `${dateTimeSeconds(task.startedAt)} · ${relativeTime(task.startedAt)}`),
+      fact('Finished', task.finishedAt === null ? null : `${dateTimeSeconds(task.finishedAt)} · ${relativeTime(task.finishedAt)}`),
+    ),
+    h(
+      'details',
+      { class: 'git-details', 'data-testid': 'git-details' },
+      h('summary', null, 'Git and files'),
+      h(
+        'dl',
+        { class: 'facts' },
+        task.worktreePath ? idFact('Folder', task.worktreePath, 'folder path') : fact('Folder', null),
+        fact('Log file', task.logPath, true),
+        git,
+      ),
+    ),
+  );
+}
+
+function idFact(label: string, value: string | null, what: string): Child[] {
+  if (!value) return fact(label, null);
+  return [h('dt', null, label), h('dd', { class: 'mono' }, value, ' ', copyButton(value, what))];
+}
+
+/** A result value in words: yes/no for booleans, a short hash for a commit, lists joined. */
+function resultValue(key: string, v: unknown): string {
+  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
+  if (key === 'workspace' && v === 'git_worktree') return 'Git worktree';
+  if (key === 'workspace' && v === 'folder') return 'Plain folder';
+  if (typeof v === 'string' && /_commit$/.test(key) && /^[0-9a-f]{40}$/.test(v)) return v.slice(0, 10);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(', ');
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v);
+}
+
+function sentenceCase(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** What the agent reported about its run (issue 11); absent when no agent ran (a rejected task, a failed start). */
@@ -217,64 +321,4 @@ function commitsSection(value: unknown): Child {
       : h('p', { class: 'empty' }, 'No commits.'),
     total > items.length ? h('p', { class: 'small muted' }, `and ${total - items.length} more`) : null,
   );
-}
-
-function logSection(taskId: string, d: Disposer): HTMLElement {
-  const input = h('input', { id: uid('log-search'), type: 'search', placeholder: 'Find in log', autocomplete: 'off', spellcheck: 'false' });
-  const info = h('p', { class: 'small muted', role: 'status', 'data-testid': 'log-info' });
-  const pre = h('pre', { class: 'log full', tabindex: '0', 'aria-label': 'Task log', 'data-testid': 'log' });
-  let seq = 0;
-  const load = async (): Promise<void> => {
-    const mine = ++seq;
-    const search = input.value.trim();
-    try {
-      const { lines, truncated } = await call('logs:read', { taskId, tail: LOG_LINES, ...(search ? { search } : {}) });
-      if (mine !== seq) return;
-      pre.replaceChildren(...lines.map((l) => logLine(l, search)));
-      if (lines.length === 0) pre.append(h('span', { class: 'muted' }, search ? 'No line matches.' : 'The log is empty.'));
-      const shown = `${count(lines.length)} line${lines.length === 1 ? '' : 's'}${search ? ` matching “${search}”` : ''}`;
-      setText(info, truncated ? `${shown}; showing the last ${count(LOG_LINES)} only.` : shown);
-    } catch (err) {
-      if (mine !== seq) return;
-      pre.replaceChildren();
-      setText(info, `The log cannot be read: ${messageOf(err)}`);
-    }
-  };
-  const later = debounce(() => void load(), 250);
-  d.add(later.cancel);
-  input.addEventListener('input', later);
-  void load();
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'log-title' },
-    h('h2', { id: 'log-title' }, 'Log'),
-    h('div', { class: 'field log-search' }, h('label', { for: input.id, class: 'visually-hidden' }, 'Find in log'), input),
-    info,
-    pre,
-  );
-}
-
-function logLine(line: LogLine, search: string): HTMLElement {
-  const time = line.at.length >= 19 ? line.at.slice(11, 19) : line.at;
-  return h(
-    'span',
-    { class: `line ${line.stream === 'stderr' ? 'stderr' : ''}` },
-    h('span', { class: 'muted' }, `${time} `),
-    highlight(line.text, search),
-    '\n',
-  );
-}
-
-function highlight(text: string, search: string): Child[] {
-  if (!search) return [text];
-  const out: Child[] = [];
-  const lower = text.toLowerCase();
-  const needle = search.toLowerCase();
-  let from = 0;
-  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, from)) {
-    out.push(text.slice(from, at), h('mark', null, text.slice(at, at + needle.length)));
-    from = at + needle.length;
-  }
-  out.push(text.slice(from));
-  return out;
 }

@@ -2,32 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import YAML from 'yaml';
 import { makeRepo } from '../helpers/gitRepo.ts';
 import { ModelServer, say, type ScriptEntry, type Turn } from '../helpers/modelServer.ts';
 import { chromiumPath, NO_CHROMIUM } from './chromium.ts';
 import { expect } from './expect.ts';
 import { openRenderer, REPO, type RendererFixture } from './fixture.ts';
+import { noSidewaysScroll } from './layoutCheck.ts';
 import { DashboardPage } from './pages/dashboardPage.ts';
 import { TaskDetailPage } from './pages/taskDetailPage.ts';
 
 const browser = chromiumPath();
 const BIN = join(REPO, 'node_modules', '.bin');
 const CLAUDE = join(BIN, 'claude');
-
-/** At the window's narrowest nothing may scroll sideways; a failure names the elements that stick out. */
-async function noSidewaysScroll(page: Page, what: string): Promise<void> {
-  const { scrollWidth, innerWidth, wide } = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    innerWidth: window.innerWidth,
-    wide: [...document.querySelectorAll('body *')]
-      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
-      .slice(0, 5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`),
-  }));
-  assert.ok(scrollWidth <= innerWidth, `${what}: ${scrollWidth} px wide at ${innerWidth} px (${wide.join(', ')})`);
-}
 
 /** What a screen reader says for each element: its text without the parts hidden from it (the marks). */
 function spoken(items: Locator): Promise<string[]> {

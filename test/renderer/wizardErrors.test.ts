@@ -46,7 +46,7 @@ test('wizard errors are shown inline next to the step that caused them, and noth
   await wizard.useToken('short');
   await expect(wizard.fieldError('Access token or API key')).toHaveText('Paste the whole token.');
   await wizard.useToken('sk_test_this-key-does-not-exist-on-the-server');
-  await expect(wizard.fieldError('Access token or API key')).toContainText('rejected the token');
+  await expect(wizard.fieldError('Access token or API key')).toContainText("didn't accept this token");
   await expect(wizard.continueButton).not.toBeEnabled();
   await fx.screenshot('wizard-2-token-rejected');
   // Going back and forth keeps the token typed and the chosen sign-in method.
@@ -79,13 +79,13 @@ test('wizard errors are shown inline next to the step that caused them, and noth
     detail: [{ type: 'value_error', loc: ['body', 'name'], msg: 'Value error, name already taken', input: 'refused-runner' }],
   });
   await wizard.registerButton.click();
-  await expect(wizard.registrationError).toContainText('name already taken');
+  await expect(wizard.registrationError).toContainText('That name is already taken on this server.');
   await expect(wizard.step('This runner')).toBeVisible();
   await expect(fx.page.locator('.step[data-state="error"]')).toHaveText(/This runner/);
   await fx.screenshot('wizard-4-error');
   await fx.page.getByRole('button', { name: 'Fix in “This runner”' }).click();
   await expect(wizard.heading).toHaveText('This runner');
-  await expect(fx.page.locator('.wizard-panel [role="alert"]').first()).toContainText('name already taken');
+  await expect(fx.page.locator('.wizard-panel [role="alert"]').first()).toContainText('That name is already taken on this server.');
   await expect(wizard.runnerName).toHaveValue('refused-runner');
   await wizard.runnerName.fill('accepted-runner');
   await wizard.continueButton.click();

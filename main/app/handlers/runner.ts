@@ -7,12 +7,13 @@ type RunnerChannels =
   | 'runner:pause'
   | 'runner:resume'
   | 'runner:restart'
+  | 'runner:retryNow'
   | 'runner:unregister'
   | 'account:signOut'
   | 'tasks:cancel'
   | 'tasks:openFolder';
 
-/** The runner's lifecycle and its running tasks: pause/resume, restart, unregister, sign out, cancel, open a worktree. */
+/** The runner's lifecycle and its running tasks: pause/resume, restart, retry the link now, unregister, sign out, cancel, open a worktree. */
 export function runnerHandlers(app: AppContext): Pick<Handlers, RunnerChannels> {
   return {
     'app:state': async () => app.state(),
@@ -27,6 +28,11 @@ export function runnerHandlers(app: AppContext): Pick<Handlers, RunnerChannels> 
       return app.state();
     },
     'runner:restart': async () => app.restart(),
+    'runner:retryNow': async () => {
+      app.requireRunning();
+      app.host.kick();
+      return { ok: true };
+    },
     'runner:unregister': async () => {
       app.requireOwnConfig('unregister it');
       await app.host.stop();

@@ -19,6 +19,25 @@ export class DashboardPage {
   get linkReason(): Locator {
     return this.page.getByTestId('link-reason');
   }
+  /** The connection panel: tinted by the state, with its reason, timing, actions and "Details". */
+  get panel(): Locator {
+    return this.page.getByTestId('connection');
+  }
+  /** "Attempt 2 · next try in 8s · last connected 3m ago" while retrying. */
+  get linkTiming(): Locator {
+    return this.page.getByTestId('link-timing');
+  }
+  get retryNow(): Locator {
+    return this.page.getByTestId('retry-now');
+  }
+  /** "Agents in use" with its meter (only while a runner is there). */
+  get capacityBlock(): Locator {
+    return this.panel.locator('.capacity');
+  }
+  /** What the running list says when nothing runs (waiting, paused, or why no task can arrive). */
+  get idle(): Locator {
+    return this.page.getByTestId('running-empty');
+  }
   get capacity(): Locator {
     return this.page.getByTestId('capacity');
   }

@@ -25,6 +25,14 @@ export class HistoryPage {
   row(taskId: string): Locator {
     return this.page.locator(`tr[data-task-id="${taskId}"]`);
   }
+  /** The line under a task that did not complete saying why ("At capacity (3/3)"). */
+  reason(taskId: string): Locator {
+    return this.row(taskId).getByTestId('task-reason');
+  }
+  /** Newer / Older: only there when there is more than one page. */
+  get pager(): Locator {
+    return this.page.getByRole('navigation', { name: 'Pages' });
+  }
   /** A row's cell in the column with this heading (the table's columns are found by their headers, not by position). */
   async cell(taskId: string, column: string): Promise<Locator> {
     await this.row(taskId).waitFor();

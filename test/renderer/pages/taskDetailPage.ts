@@ -13,8 +13,23 @@ export class TaskDetailPage {
   get facts(): Locator {
     return this.page.getByTestId('task-facts');
   }
+  /** A fact by its label: in the key facts strip, else among the ids and times under "Details". */
   fact(label: string): Locator {
-    return this.facts.locator(`dt:text-is("${label}") + dd`);
+    return this.page.locator(`:is([data-testid="task-facts"], [data-testid="task-ids"]) dt:text-is("${label}") + dd`).first();
+  }
+  /** What happened, why, and what to do: the banner at the top. */
+  get outcome(): Locator {
+    return this.page.getByTestId('outcome');
+  }
+  get outcomeTitle(): Locator {
+    return this.page.getByTestId('outcome-title');
+  }
+  get outcomeTodo(): Locator {
+    return this.page.getByTestId('outcome-todo');
+  }
+  /** The folded group with the folder, the log file and the git details. */
+  get gitDetails(): Locator {
+    return this.page.getByTestId('git-details');
   }
   /** What the agent reported: facts, its final message, refused permissions. */
   get agent(): Locator {
