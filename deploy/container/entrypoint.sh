@@ -22,7 +22,24 @@ case "${1:-}" in
   *) exec sibyl-runner "$@" ;;
 esac
 
-config="${SIBYL_CONFIG_FILE:-${SIBYL_CONFIG_DIR:-$HOME/.config/sibyl}/runner.yaml}"
+# The configuration `sibyl-runner run` will use, found as it finds it: --config among the
+# arguments, else SIBYL_CONFIG_FILE, else SIBYL_CONFIG_DIR/runner.yaml, else the default; a leading
+# `~` is the home folder (a literal "~" folder here would hold a login the runner never reads).
+# Exported, so `status` and `register` below read that same file. (The preStop hook sees only the
+# pod's variables: in Kubernetes name the file with SIBYL_CONFIG_FILE, not --config.)
+config="${SIBYL_CONFIG_FILE:-${SIBYL_CONFIG_DIR:+$SIBYL_CONFIG_DIR/runner.yaml}}"
+prev=''
+for arg in "$@"; do
+  case "$prev" in -c | --config) config="$arg" ;; esac
+  case "$arg" in --config=*) config="${arg#--config=}" ;; esac
+  prev="$arg"
+done
+config="${config:-$HOME/.config/sibyl/runner.yaml}"
+case "$config" in
+  '~') config="$HOME" ;;
+  '~/'*) config="$HOME/${config#??}" ;;
+esac
+export SIBYL_CONFIG_FILE="$config"
 config_dir="$(dirname "$config")"
 mkdir -p "$config_dir"
 

@@ -27,9 +27,14 @@ if [ "$system" = 1 ]; then
 fi
 
 npm install --global --prefix "$prefix" --no-audit --no-fund --omit=dev "$tarball"
-if [ -n "${AGENT_PACKAGES:-}" ]; then
-  # shellcheck disable=SC2086 # one word per package
-  npm install --global --prefix "$prefix" --no-audit --no-fund $AGENT_PACKAGES
+# One word per package; blanks alone (--build-arg AGENT_PACKAGES=" ") are none, not a bare
+# `npm install --global`, which fails in / for want of a package.json. Not file patterns: `name@*`.
+set -f
+# shellcheck disable=SC2086
+set -- ${AGENT_PACKAGES:-}
+set +f
+if [ "$#" -gt 0 ]; then
+  npm install --global --prefix "$prefix" --no-audit --no-fund "$@"
 fi
 npm cache clean --force >/dev/null 2>&1 || true
 

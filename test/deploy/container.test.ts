@@ -76,9 +76,45 @@ test("the image's agent CLIs are the versions the presets are tested with (packa
   for (const [name, version] of pinned) assert.equal(version, dev[name], name);
 });
 
+test('install.sh installs the agent packages word by word: blanks are none, and a word is never a file pattern', () => {
+  // npm here is a stand-in that records its arguments and installs a `sibyl-runner` that prints a
+  // version: this test is about the script's words, the suite below installs for real.
+  const bin = tempDir('sibyl-install-bin-');
+  const log = join(bin, 'npm.log');
+  writeFileSync(
+    join(bin, 'npm'),
+    `#!/bin/sh\nprintf '%s|' "$@" >> '${log}'\necho >> '${log}'\nmkdir -p "$SIBYL_INSTALL_ROOT/usr/local/bin"\nprintf '#!/bin/sh\\necho 9.9.9\\n' > "$SIBYL_INSTALL_ROOT/usr/local/bin/sibyl-runner"\nchmod +x "$SIBYL_INSTALL_ROOT/usr/local/bin/sibyl-runner"\n`,
+    { mode: 0o755 },
+  );
+  const calls = (agentPackages: string): string[][] => {
+    const root = tempDir('sibyl-install-root-');
+    // In a folder with files, so `name@*` would match one if it were taken as a pattern.
+    writeFileSync(join(root, 'name@x'), '');
+    writeFileSync(log, '');
+    const run = spawnSync(join(CONTAINER, 'install.sh'), ['/pkg/sibyl runner.tgz'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, SIBYL_INSTALL_ROOT: root, AGENT_PACKAGES: agentPackages },
+    });
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.equal(run.stdout.trim().split('\n').at(-1), '9.9.9');
+    return readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('|').slice(0, -1))
+      .filter((args) => args[0] === 'install');
+  };
+  const [only, ...rest] = calls(' \n\t ');
+  assert.deepEqual(rest, [], 'no second npm install for blank AGENT_PACKAGES');
+  assert.deepEqual(only!.slice(-2), ['--omit=dev', '/pkg/sibyl runner.tgz']);
+  const [, agents] = calls('  @anthropic-ai/claude-code@2.1.332\n name@*  ');
+  assert.deepEqual(agents!.slice(-2), ['@anthropic-ai/claude-code@2.1.332', 'name@*']);
+  assert.deepEqual(agents!.slice(0, 2), ['install', '--global']);
+});
+
 /** A real `sh` process (the entry point, a script) whose output the test reads. */
-function start(cmd: string, args: string[], env: Record<string, string>): ChildProcess & { out: () => string } {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(cmd: string, args: string[], env: Record<string, string>, cwd?: string): ChildProcess & { out: () => string } {
+  const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -193,6 +229,46 @@ describe('the image built from scripts: pack, install, entry point, health check
     assert.equal(core.requests.filter((r) => r.path === '/api/runners/register').length, 1, 'registered once');
     second.kill('SIGTERM');
     assert.equal(await exitOf(second), 0, second.out());
+  });
+
+  test('the entry point seeds and registers the configuration the runner reads: `~` in SIBYL_CONFIG_FILE, or --config', async () => {
+    const core = await FakeCore.start({ heartbeatIntervalMs: 0 });
+    after(() => core.stop());
+    const seed = tempDir('sibyl-logins-');
+    const login = core.issueTokenPair();
+    writeFileSync(
+      join(seed, 'credentials.json'),
+      JSON.stringify({ ...login, access_token_expires_at: Math.floor(Date.now() / 1000) + login.expires_in, server_url: core.url }),
+    );
+    const base = { PATH: path, SIBYL_SERVER_URL: core.url, SIBYL_CREDENTIALS_SEED: seed, SIBYL_METRICS_LISTEN: '' };
+    const cases: { name: string; args: string[]; extra: Record<string, string>; file: (home: string) => string }[] = [
+      {
+        name: '~ in SIBYL_CONFIG_FILE',
+        args: [],
+        extra: { SIBYL_CONFIG_FILE: '~/etc/fleet.yaml' },
+        file: (h) => join(h, 'etc/fleet.yaml'),
+      },
+      { name: '--config', args: ['run', '--config', 'conf/r.yaml'], extra: {}, file: (h) => join(h, 'conf/r.yaml') },
+    ];
+    for (const c of cases) {
+      const home = tempDir('sibyl-container-home-');
+      const env = { ...base, ...c.extra, HOME: home, SIBYL_REGISTRATION_TOKEN: core.issueApiKey(['api:write']) };
+      // Started in HOME, as the image's WORKDIR is: a literal "~" folder would appear here.
+      const runner = start(join(CONTAINER, 'entrypoint.sh'), c.args, env, home);
+      const id = await until(
+        () => existsSync(c.file(home)) && /runner_id: (\S+)/.exec(readFileSync(c.file(home), 'utf8'))?.[1],
+        `${c.name}: the entry point to register into ${c.file(home)}`,
+        20_000,
+      );
+      assert.ok(id);
+      // Connected with the seeded login: it was copied beside the file the runner reads.
+      await core.until(() => core.connected(id), 20_000, `${c.name}: the runner to connect with the seeded login`);
+      assert.ok(existsSync(join(c.file(home), '..', 'credentials.json')), c.name);
+      assert.equal(existsSync(join(home, '~')), false, `${c.name}: no literal ~ folder`);
+      assert.equal(existsSync(join(home, '.config/sibyl/runner.yaml')), false, `${c.name}: nothing registered at the default path`);
+      runner.kill('SIGTERM');
+      assert.equal(await exitOf(runner), 0, runner.out());
+    }
   });
 
   test('other commands pass through the entry point', () => {
