@@ -3,6 +3,7 @@ import { ConfigFileSchema, type ConfigFile } from '../main/runner/config/schema.
 import { Snapshot, StepState } from '../main/runner/control/contract.ts';
 import { REMEDIES } from '../main/runner/errors.ts';
 import {
+  ActivityDay as ActivityDaySchema,
   CountedHistoryPage,
   DailyTotal as DailyTotalSchema,
   DailyTotalsQuery,
@@ -36,6 +37,9 @@ export type HistoryPage = z.infer<typeof HistoryPage>;
 
 export const DailyTotal = DailyTotalSchema;
 export type DailyTotal = z.infer<typeof DailyTotal>;
+
+export const ActivityDay = ActivityDaySchema;
+export type ActivityDay = z.infer<typeof ActivityDay>;
 
 export const LogLine = LogLineSchema;
 export type LogLine = z.infer<typeof LogLine>;
@@ -136,7 +140,6 @@ export const About = z.object({
   diagnostics: z.string(),
 });
 export type About = z.infer<typeof About>;
-
 
 export const ProjectLink = z.object({
   path: z.string(),
@@ -250,6 +253,8 @@ export const requests = {
   'history:get': { input: TaskRef, output: TaskDetail.nullable() },
   /** per local day, oldest first, ending today: finished tasks, cost and tokens (empty before registration) */
   'history:daily': { input: DailyTotalsQuery, output: z.array(DailyTotal) },
+  /** the same days by outcome (completed; failed or timed out; cancelled), for the dashboard's activity chart */
+  'history:activity': { input: DailyTotalsQuery, output: z.array(ActivityDay) },
   'logs:read': {
     input: TaskRef.extend({ search: z.string().max(200).optional(), tail: z.number().int().min(1).max(100_000).optional() }),
     output: z.object({ lines: z.array(LogLine), truncated: z.boolean() }),
@@ -291,8 +296,6 @@ export const requests = {
 } as const;
 
 /** Events pushed main → renderer. */
-  /** redial the server now instead of waiting for the next retry (the dashboard's "Retry now"); the state push follows */
-  'runner:retryNow': { input: None, output: Ok },
 export const events = {
   'app:state': AppState,
   /**

@@ -164,5 +164,6 @@ function flushedFirst(backend: HistoryBackend, flush: () => void): HistoryBacken
     get: (id) => (flush(), backend.get(id)),
     readLog: (id, o) => (flush(), backend.readLog(id, o)),
     dailyTotals: (q) => (flush(), backend.dailyTotals(q)),
+    activity: (q) => (flush(), backend.activity(q)),
   };
 }

@@ -5,7 +5,7 @@ import type { AppContext } from '../appContext.ts';
 /** The task history and logs as the window pages and searches them; empty before registration. */
 export function historyHandlers(
   app: Pick<AppContext, 'history'>,
-): Pick<Handlers, 'history:page' | 'history:get' | 'history:daily' | 'logs:read'> {
+): Pick<Handlers, 'history:page' | 'history:get' | 'history:daily' | 'history:activity' | 'logs:read'> {
   return {
     'history:page': async (q) => {
       const b = app.history();
@@ -19,6 +19,7 @@ export function historyHandlers(
     },
     'history:get': async ({ taskId }) => (await app.history()?.get(taskId)) ?? null,
     'history:daily': async ({ days }) => (await app.history()?.dailyTotals({ days })) ?? [],
+    'history:activity': async ({ days }) => (await app.history()?.activity({ days })) ?? [],
     'logs:read': async ({ taskId, search, tail }) => {
       const b = app.history();
       if (!b) throw new RunnerError('not_found', `no log for task ${taskId}`, { context: { taskId } });

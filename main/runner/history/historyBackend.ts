@@ -1,12 +1,13 @@
 import { RunnerError } from '../errors.ts';
 import { readTaskLog } from '../tasks/taskLog.ts';
 import type { TaskHistory } from './historyStore.ts';
-import type { CountedHistoryPage, DailyTotal, DailyTotalsQuery, HistoryRecord, HistoryStatus, LogLine } from './schema.ts';
+import type { ActivityDay, CountedHistoryPage, DailyTotal, DailyTotalsQuery, HistoryRecord, HistoryStatus, LogLine } from './schema.ts';
 
 /**
  * The task history as the window and the control socket read it: counted pages (newest first),
  * one task's record, its log (`tail` last lines, `search` a case-insensitive substring), and
- * per-day totals (`TaskHistory.dailyTotals`: local days, oldest first, ending today).
+ * per-day totals (`TaskHistory.dailyTotals`: local days, oldest first, ending today) and the
+ * same days by outcome (`TaskHistory.activity`).
  * Raises RunnerError `not_found` when no log was kept for the task.
  */
 export interface HistoryBackend {
@@ -14,6 +15,7 @@ export interface HistoryBackend {
   get(taskId: string): Promise<HistoryRecord | null>;
   readLog(taskId: string, opts: { search?: string; tail?: number }): Promise<{ lines: LogLine[]; truncated: boolean }>;
   dailyTotals(q: DailyTotalsQuery): Promise<DailyTotal[]>;
+  activity(q: DailyTotalsQuery): Promise<ActivityDay[]>;
 }
 
 /** The history store as the window reads it: pages with a total, details, logs, and per-day totals. */
@@ -38,6 +40,9 @@ export function historyBackend(history: TaskHistory): HistoryBackend {
     },
     async dailyTotals(q) {
       return history.dailyTotals({ days: q.days });
+    },
+    async activity(q) {
+      return history.activity({ days: q.days });
     },
   };
 }

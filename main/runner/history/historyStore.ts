@@ -3,10 +3,12 @@ import { unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { RunnerError } from '../errors.ts';
+import { activityDays, localDays } from './activity.ts';
 import { inTransaction, openHistoryDb, rebuildSearchIndex, suspendSearchIndex } from './historyDb.ts';
 import { COLUMNS, ITEM_COLS, num, str, toItem, toRecord } from './historyRows.ts';
 import {
   DailyTotalsQuery as DailyTotalsQuerySchema,
+  type ActivityDay,
   HistoryQuery as HistoryQuerySchema,
   LIVE_STATUSES,
   PruneOptions as PruneOptionsSchema,
@@ -37,6 +39,12 @@ export interface TaskHistory {
    * (cost, tokens). `now` (epoch ms) says which day is today; days without tasks are there with 0.
    */
   dailyTotals(query: DailyTotalsQuery & { now?: number }): DailyTotal[];
+  /**
+   * Per local day, oldest first and ending today, in one query: finished tasks by outcome
+   * (completed; failed or timed out; cancelled) and their cost and tokens. Days without tasks are
+   * there with 0 (cost and tokens null). Raises RunnerError `invalid_query` for days outside 1–90.
+   */
+  activity(query: DailyTotalsQuery & { now?: number }): ActivityDay[];
   /**
    * Delete finished tasks older than `maxAgeDays` or beyond the newest `maxTasks` finished ones,
    * and their log files inside the log dir. Tasks still assigned or running are never deleted.
@@ -211,6 +219,13 @@ export class HistoryStore implements TaskHistory {
     });
   }
 
+  activity(query: DailyTotalsQuery & { now?: number }): ActivityDay[] {
+    const parsed = DailyTotalsQuerySchema.safeParse(query);
+    if (!parsed.success)
+      throw new RunnerError('invalid_query', `bad activity query: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    return activityDays((sql) => this.#stmt(sql), parsed.data.days, query.now ?? Date.now());
+  }
+
   #fewWithStatus(status: HistoryStatus): boolean {
     return this.#one('SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE status = ? LIMIT ?)', status, FEW_ROWS + 1) <= FEW_ROWS;
   }
@@ -299,21 +314,6 @@ export class HistoryStore implements TaskHistory {
 }
 
 /** The last `n` local days up to the one holding `now`, oldest first: label and [start, end) in epoch ms. */
-function localDays(n: number, now: number): { day: string; start: number; end: number }[] {
-  const today = new Date(now);
-  const [y, m, d] = [today.getFullYear(), today.getMonth(), today.getDate()];
-  return Array.from({ length: n }, (_, k) => {
-    const start = new Date(y, m, d - (n - 1 - k));
-    const end = new Date(y, m, d - (n - 1 - k) + 1);
-    const day = `${start.getFullYear()}-${pad2(start.getMonth() + 1)}-${pad2(start.getDate())}`;
-    return { day, start: start.getTime(), end: end.getTime() };
-  });
-}
-
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
 function parseCursor(cursor: string): number {
   if (!/^\d{1,15}$/.test(cursor)) throw new RunnerError('invalid_query', `not a history cursor: ${JSON.stringify(cursor.slice(0, 40))}`);
   return Number(cursor);

@@ -134,6 +134,21 @@ export const DailyTotal = z.object({
 });
 export type DailyTotal = z.infer<typeof DailyTotal>;
 
+/** One local day's finished tasks by outcome (the dashboard's activity chart), and what their agents reported. */
+export const ActivityDay = z.object({
+  /** YYYY-MM-DD in the local time zone */
+  day: z.string(),
+  completed: z.number().int(),
+  /** failed or timed out */
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  /** the sum of the costs the agents reported; null when none of the day's tasks reported one */
+  costUsd: z.number().nullable(),
+  inputTokens: z.number().nullable(),
+  outputTokens: z.number().nullable(),
+});
+export type ActivityDay = z.infer<typeof ActivityDay>;
+
 export const DailyTotalsQuery = z.object({
   /** today and the days before it */
   days: z.number().int().min(1).max(90),
