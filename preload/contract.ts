@@ -296,6 +296,8 @@ export const requests = {
 } as const;
 
 /** Events pushed main → renderer. */
+  /** redial the server now instead of waiting for the next retry (the dashboard's "Retry now"); the state push follows */
+  'runner:retryNow': { input: None, output: Ok },
 export const events = {
   'app:state': AppState,
   /**

@@ -1,28 +1,23 @@
 import type { AppState, DailyTotal, TaskRow } from '../../preload/contract.ts';
 import { activityCard } from './activity.ts';
-import { call, messageOf } from './bridge.ts';
-import { cost, duration, linkDescription, promptSummary, tokens } from '../../main/runner/vocabulary.ts';
-import { signInAgain } from './signInAgain.ts';
+import { call, problemOf } from './bridge.ts';
+import { cost, duration, tokens } from '../../main/runner/vocabulary.ts';
+import { connectionPanel } from './connectionPanel.ts';
+import { connectionWords, hostOf } from './connectionWords.ts';
 import { h, mount, setText } from './dom.ts';
-import { count, dateTime, statusBadge } from './format.ts';
+import { count, statusBadge, timeAgo } from './format.ts';
+import { problemBox } from './problemView.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
 import { TaskCard } from './taskCard.ts';
+import { reasonLine, taskLink } from './taskRowParts.ts';
 
 /** The live view: connection, capacity, pause/resume, running tasks, and the last few finished. */
 export function dashboardScreen(ctx: ScreenContext): Screen {
   const d = new Disposer();
-  const dot = h('span', { class: 'dot', 'aria-hidden': 'true' });
-  const linkLabel = h('strong', { 'data-testid': 'link-state' });
-  const linkReason = h('p', { class: 'small muted link-reason', 'data-testid': 'link-reason' });
-  const facts = h('dl', { class: 'facts' });
-  const capacityText = h('span', { class: 'capacity-text', 'data-testid': 'capacity' });
-  const meter = h('meter', { min: 0, max: 1, value: 0, 'aria-label': 'Agents in use' });
-  const pauseBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'pause' });
-  const pauseNote = h('p', { class: 'field-error', role: 'alert' });
-  const extra = h('p', { class: 'small muted' });
+  const panel = connectionPanel(ctx, d);
   const runningCount = h('span', { class: 'muted' });
   const runningList = h('div', { class: 'task-list' });
-  const empty = h('p', { class: 'empty' });
+  const empty = h('p', { class: 'empty', 'data-testid': 'running-empty' });
   const recentBody = h('div');
   const todayBody = h('div', { 'data-testid': 'today' });
   // The day the totals are for: when the clock passes midnight, "today" starts again at zero.
@@ -30,52 +25,10 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
   const cards = new Map<string, TaskCard>();
   let runningIds: string | null = null;
 
-  pauseBtn.addEventListener('click', () => {
-    const paused = ctx.app.current().daemon?.paused ?? false;
-    pauseBtn.disabled = true;
-    call(paused ? 'runner:resume' : 'runner:pause', {})
-      .then(
-        (s) => {
-          setText(pauseNote, '');
-          ctx.app.accept(s);
-        },
-        (err: unknown) => setText(pauseNote, messageOf(err)),
-      )
-      .finally(() => (pauseBtn.disabled = false));
-  });
-
-  const again = signInAgain();
-  d.add(() => again.dispose());
-
   function render(state: AppState): void {
-    again.update(state);
-    const view = linkDescription(state);
-    dot.dataset.tone = view.tone;
-    setText(linkLabel, view.label);
-    setText(linkReason, view.reason);
+    panel.render(state);
     const daemon = state.daemon;
-    mount(
-      facts,
-      h('dt', null, 'Runner'),
-      h('dd', null, state.runnerName || daemon?.runner.name || '—'),
-      h('dt', null, 'Runner id'),
-      h('dd', { class: 'mono' }, state.runnerId || '—'),
-      h('dt', null, 'Server'),
-      h('dd', null, state.serverUrl || '—'),
-    );
     const running = daemon?.running ?? [];
-    const max = daemon?.runner.maxAgents ?? 0;
-    setText(capacityText, `${running.length} / ${max}`);
-    meter.max = Math.max(1, max);
-    meter.value = running.length;
-    setText(pauseBtn, daemon?.paused ? 'Resume' : 'Pause new tasks');
-    pauseBtn.hidden = !daemon;
-    const notes = [
-      state.attached ? `Showing the headless runner (pid ${daemon?.pid ?? '?'}).` : '',
-      daemon && daemon.outboxPending > 0 ? `${daemon.outboxPending} result(s) waiting to be sent.` : '',
-    ];
-    setText(extra, notes.filter(Boolean).join(' '));
-
     setText(runningCount, ` (${running.length})`);
     const ids = new Set(running.map((t) => t.taskId));
     for (const [id, card] of cards) {
@@ -97,18 +50,13 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     });
     ctx.logs.retain(ids);
     empty.hidden = running.length > 0;
-    setText(
-      empty,
-      daemon?.paused
-        ? 'Paused: no new tasks are taken until you resume.'
-        : `No tasks running. Waiting for work from ${state.serverUrl || 'the server'}.`,
-    );
+    setText(empty, idleText(state));
     const key = [...ids].sort().join(',');
     if (key !== runningIds) {
       runningIds = key;
       refreshHistoryView(d, () => {
-        void loadRecent();
         void loadToday();
+        void loadRecent();
       });
     }
   }
@@ -120,7 +68,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
       todayShown = day;
       mount(todayBody, todayStats(totals.at(-1)));
     } catch (err) {
-      mount(todayBody, h('p', { class: 'field-error' }, messageOf(err)));
+      mount(todayBody, problemBox(problemOf(err), { retry: () => void loadToday() }));
     }
   }
 
@@ -130,7 +78,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
       const finished = page.items.filter((r) => r.status !== 'running' && r.status !== 'assigned').slice(0, 5);
       mount(recentBody, finished.length ? recentTable(finished) : h('p', { class: 'empty' }, 'Nothing has finished yet.'));
     } catch (err) {
-      mount(recentBody, h('p', { class: 'field-error' }, messageOf(err)));
+      mount(recentBody, problemBox(problemOf(err), { retry: () => void loadRecent() }));
     }
   }
 
@@ -139,8 +87,8 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
   d.interval(() => {
     const now = Date.now();
     for (const card of cards.values()) card.tick(now);
-    // The retry countdown in the reason ticks too.
-    setText(linkReason, linkDescription(ctx.app.current(), now).reason);
+    // The retry countdown and "last connected" tick too.
+    panel.tick(now);
     if (todayShown && todayShown !== new Date(now).toDateString()) void loadToday();
   }, 1000);
   render(ctx.app.current());
@@ -149,22 +97,7 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     'div',
     { class: 'dashboard' },
     h('h1', { tabindex: '-1' }, 'Dashboard'),
-    h(
-      'section',
-      { class: 'card status-card', 'aria-label': 'Runner status' },
-      h('div', { class: 'status-line', role: 'status', 'aria-live': 'polite' }, dot, linkLabel),
-      linkReason,
-      again.el,
-      h(
-        'div',
-        { class: 'status-grid' },
-        facts,
-        h('div', { class: 'capacity' }, h('span', { class: 'label' }, 'Agents in use'), h('div', { class: 'row' }, capacityText, meter)),
-        h('div', { class: 'actions' }, pauseBtn),
-      ),
-      pauseNote,
-      extra,
-    ),
+    panel.el,
     h('section', { class: 'card today-card', 'aria-labelledby': 'today-title' }, h('h2', { id: 'today-title' }, 'Today'), todayBody),
     h('section', { 'aria-labelledby': 'running-title' }, h('h2', { id: 'running-title' }, 'Running', runningCount), empty, runningList),
     activityCard(ctx, d),
@@ -176,6 +109,28 @@ export function dashboardScreen(ctx: ScreenContext): Screen {
     ),
   );
   return { el, dispose: () => d.dispose() };
+}
+
+/**
+ * What the running list says when it is empty: only while connected is the runner waiting for
+ * work; otherwise no task can arrive, and it says so (issue 15, item 3).
+ */
+function idleText(state: AppState): string {
+  const words = connectionWords(state);
+  if (words.receiving) return `No tasks running. Waiting for work from ${hostOf(state.serverUrl)}.`;
+  switch (words.kind) {
+    case 'paused':
+      return 'Paused: no new tasks are taken until you resume.';
+    case 'signedOut':
+    case 'credentialsUnreadable':
+      return 'Not receiving tasks while signed out.';
+    case 'notRunning':
+    case 'stopped':
+    case 'needsAttention':
+      return 'Not receiving tasks while the runner is stopped.';
+    default:
+      return 'Not receiving tasks while disconnected.';
+  }
 }
 
 /** Today's finished tasks and what their agents reported; zeros before anything ran. */
@@ -203,15 +158,7 @@ function recentTable(rows: TaskRow[]): HTMLTableElement {
     h(
       'thead',
       null,
-      h(
-        'tr',
-        null,
-        h('th', null, 'Status'),
-        h('th', null, 'Task'),
-        h('th', null, 'Project'),
-        h('th', null, 'Finished'),
-        h('th', { class: 'num' }, 'Duration'),
-      ),
+      h('tr', null, h('th', null, 'Status'), h('th', null, 'Task'), h('th', null, 'Finished'), h('th', { class: 'num' }, 'Duration')),
     ),
     h(
       'tbody',
@@ -219,11 +166,10 @@ function recentTable(rows: TaskRow[]): HTMLTableElement {
       rows.map((r) =>
         h(
           'tr',
-          null,
+          { 'data-task-id': r.taskId },
           h('td', null, statusBadge(r.status)),
-          h('td', null, h('a', { href: `#/history/${encodeURIComponent(r.taskId)}` }, promptSummary(r.prompt, 80))),
-          h('td', { class: 'mono' }, r.projectId ?? '—'),
-          h('td', null, dateTime(r.finishedAt ?? r.startedAt ?? r.assignedAt)),
+          h('td', { class: 'prompt-cell' }, taskLink(r, 80), reasonLine(r)),
+          h('td', { class: 'nowrap' }, timeAgo(r.finishedAt ?? r.startedAt ?? r.assignedAt)),
           h('td', { class: 'num' }, duration(r.durationS)),
         ),
       ),
