@@ -291,13 +291,13 @@ export const requests = {
   'runner:unregister': { input: None, output: AppState },
   /** start (or restart) the runner with the stored registration and credentials, e.g. after signing in again */
   'runner:restart': { input: None, output: AppState },
+  /** redial the server now instead of waiting for the next retry (the dashboard's "Retry now"); the state push follows */
+  'runner:retryNow': { input: None, output: Ok },
   'os:pickFolder': { input: z.object({ defaultPath: z.string().max(4096).optional() }), output: z.object({ path: z.string().nullable() }) },
   'os:openExternal': { input: z.object({ url: z.string().url().max(4096) }), output: Ok },
 } as const;
 
 /** Events pushed main → renderer. */
-  /** redial the server now instead of waiting for the next retry (the dashboard's "Retry now"); the state push follows */
-  'runner:retryNow': { input: None, output: Ok },
 export const events = {
   'app:state': AppState,
   /**
