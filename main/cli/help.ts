@@ -60,7 +60,7 @@ Options:
 
 Examples:
   sibyl-runner login --server https://sibyl.example.com
-  sibyl-runner login --server https://sibyl.example.com --token "$SIBYL_TOKEN"`,
+  sibyl-runner login --server https://sibyl.example.com --token "$SIBYL_ACCESS_TOKEN"`,
   run: `Usage: sibyl-runner run [options]
 
 Starts the daemon: connects to the server, executes assigned tasks, reconnects forever (unless

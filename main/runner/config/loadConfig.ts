@@ -11,6 +11,7 @@ import {
   parseListenAddress,
 } from '../metrics/listenAddress.ts';
 import { RunnerConfigFile } from './configFile.ts';
+import { PARENT_CREDENTIALS_ENV } from './parentCredentials.ts';
 import { ALLOW_INSECURE_HTTP_ENV, insecureHttpError } from './serverUrl.ts';
 import { defaultConfig, defaultConfigPath, type ConfigFile, type RunnerConfig } from './schema.ts';
 
@@ -65,6 +66,8 @@ export const RUNNER_ENV_VARS: readonly string[] = [
   ALLOW_INSECURE_HTTP_ENV,
   METRICS_LISTEN_ENV,
   METRICS_ALLOW_REMOTE_ENV,
+  // set by the desktop app for its own core only; an agent's nested runner must read its own credentials
+  PARENT_CREDENTIALS_ENV,
 ];
 
 /** `--config`, else SIBYL_CONFIG_FILE, else $SIBYL_CONFIG_DIR/runner.yaml, else ~/.config/sibyl/runner.yaml. */
