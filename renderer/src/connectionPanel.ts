@@ -98,9 +98,13 @@ export function connectionPanel(
   );
 
   let idShown = '';
+  let kindShown = '';
   function render(state: AppState): void {
     again.update(state);
     const words = connectionWords(state);
+    // "Details" opened for one state says nothing about the next: it closes when the state changes.
+    if (words.kind !== kindShown) details.open = false;
+    kindShown = words.kind;
     el.dataset.state = words.kind;
     el.dataset.tone = words.tone;
     dot.dataset.tone = words.tone;
@@ -125,13 +129,15 @@ export function connectionPanel(
           : '—',
       );
     }
-    const running = daemon?.running.length ?? 0;
+    const busy = daemon?.running.length ?? 0;
     const max = daemon?.runner.maxAgents ?? 0;
-    capacity.hidden = !daemon;
-    setText(capacityText, `${running} / ${max}`);
+    // Agents and the pause belong to a runner that is running (a failed start may leave its last snapshot).
+    const running = RUNNING_KINDS.has(words.kind) && daemon !== null;
+    capacity.hidden = !running;
+    setText(capacityText, `${busy} / ${max}`);
     meter.max = Math.max(1, max);
-    meter.value = running;
-    pauseBtn.hidden = !daemon;
+    meter.value = busy;
+    pauseBtn.hidden = !running;
     setText(pauseBtn, daemon?.paused ? 'Resume' : 'Pause new tasks');
     const notes = [
       state.attached ? `Showing the runner started outside the app (process ${daemon?.pid ?? '?'}).` : '',
@@ -152,6 +158,9 @@ export function connectionPanel(
     },
   };
 }
+
+/** States in which a runner is running: its agents and its pause are shown. */
+const RUNNING_KINDS: ReadonlySet<string> = new Set(['connected', 'paused', 'connecting', 'reconnecting', 'unreachable']);
 
 /** Two sentences that differ only in case and final punctuation. */
 function same(a: string, b: string): boolean {

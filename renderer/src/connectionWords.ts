@@ -79,14 +79,20 @@ export function connectionWords(state: AppState, now: number = Date.now()): Conn
     case 'needsAttention':
     case 'credentialsUnreadable': {
       const err = view.kind === 'needsAttention' ? state.startError : state.credentialsError;
-      const problem = describeProblem({ code: err?.code ?? 'failed', message: err?.message ?? view.cause, remedy: view.remedy });
+      const problem = describeProblem({
+        code: err?.code ?? 'failed',
+        message: err?.message ?? view.cause,
+        remedy: view.remedy,
+        detail: state.startError?.detail,
+      });
       const detail = state.startError?.detail;
       const actions: ConnectionAction[] =
         problem.remedy === 'signIn'
           ? ['signIn']
           : problem.remedy === 'checkServer'
-            ? ['checkServer']
-            : problem.remedy === 'retry'
+            ? ['checkServer', 'start']
+            : // Once the file is corrected (or the cause is gone), the runner starts again from here.
+              problem.remedy === 'retry' || problem.remedy === 'fixConfig'
               ? ['start']
               : [];
       return {

@@ -105,6 +105,13 @@ export function describeProblem(facts: ProblemFacts): Problem {
   // A pasted token the server refused is not the runner's stored sign-in.
   if (facts.code === 'auth_failed' && /rejected the token/.test(facts.message))
     return { text: "The server didn't accept this token.", remedy: 'signIn', details };
+  // Which setting is wrong is the useful part: runner.yaml's key (ConfigError's context).
+  const key =
+    facts.code === 'config_invalid'
+      ? (/^key: ([a-z_][\w.]*)$/m.exec(facts.detail ?? '')?.[1] ?? /key "([a-z_][\w.]*)"/.exec(facts.message)?.[1])
+      : undefined;
+  if (key)
+    return { text: `The runner's configuration file (runner.yaml) has a value it can't use for ${key}.`, remedy: 'fixConfig', details };
   const fixed = FIXED[facts.code];
   if (fixed) return { text: fixed.text, remedy: fixed.remedy ?? given, details };
   const msg = facts.message.trim();

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Locator } from 'playwright-core';
-import YAML from 'yaml';
 import { chromiumPath, NO_CHROMIUM } from './chromium.ts';
 import { expect } from './expect.ts';
 import { openRenderer, type RendererFixture } from './fixture.ts';
 import { DashboardPage } from './pages/dashboardPage.ts';
+import { slowRetries } from './runnerYaml.ts';
 
 const browser = chromiumPath();
 
@@ -60,15 +58,6 @@ async function mainText(panel: Locator): Promise<string> {
       .map((s) => el.querySelector(s)?.textContent ?? '')
       .join(' '),
   );
-}
-
-/** A long back-off (reconnect_interval, seconds), so that the runner waits for "Retry now" rather than redialling by itself. */
-async function slowRetries(fx: RendererFixture, runnerId: string): Promise<void> {
-  const configPath = join(fx.home, '.config', 'sibyl-runner', 'runner.yaml');
-  const file = YAML.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configPath, YAML.stringify({ ...file, reconnect_interval: 600 }));
-  await fx.call('runner:restart', {});
-  await fx.core.until(() => fx.core.connected(runnerId), 10_000, 'the runner to reconnect');
 }
 
 test(
