@@ -59,6 +59,7 @@ test(
     const newId = (await wizard.runnerId.textContent()) ?? '';
     assert.notEqual(newId, oldId);
     await expect(fx.page.getByTestId('replaced')).toHaveText('Runner “old-desk” was removed from the server.');
+    await expect(fx.page.getByTestId('replaces')).not.toBeVisible();
     assert.equal(fx.core.runner(oldId), undefined, 'the old runner is gone from the server');
     assert.deepEqual(
       fx.core.runners().map((r) => [r.id, r.name]),

@@ -84,11 +84,21 @@ export function wizardScreen(ctx: ScreenContext): Screen {
     cancel: registeredBefore ? () => ctx.navigate('#/dashboard') : null,
   };
 
+  // Said until the new runner is registered; the last step then says what became of the old one.
+  const replacesNote = previous
+    ? h(
+        'p',
+        { class: 'muted', 'data-testid': 'replaces' },
+        `This replaces runner “${previous.name || previous.runnerId}”: registering again removes it from ${previous.serverUrl} first, so Sibyl lists this machine once.`,
+      )
+    : null;
+
   function render(moved: boolean): void {
     mount(
       stepList,
       STEPS.map((label, i) => stepItem(label, i as StepIndex)),
     );
+    if (replacesNote) replacesNote.hidden = draft.runnerId !== null;
     // Redrawing replaces the step's nodes; remember which control had the focus to give it back.
     const focusKey = panel.contains(document.activeElement) ? (document.activeElement?.getAttribute('data-key') ?? '') : null;
     viewTimers.dispose();
@@ -136,13 +146,7 @@ export function wizardScreen(ctx: ScreenContext): Screen {
       'header',
       { class: 'wizard-head' },
       h('h1', { tabindex: '-1' }, registeredBefore ? 'Re-register this runner' : 'Set up Sibyl Runner'),
-      previous
-        ? h(
-            'p',
-            { class: 'muted', 'data-testid': 'replaces' },
-            `This replaces runner “${previous.name || previous.runnerId}”: registering again removes it from ${previous.serverUrl} first, so Sibyl lists this machine once.`,
-          )
-        : null,
+      replacesNote,
       h('nav', { 'aria-label': 'Setup steps' }, stepList),
     ),
     panel,
