@@ -111,7 +111,13 @@ export function connectionWords(state: AppState, now: number = Date.now()): Conn
         actions: ['signIn'],
       };
     case 'notRunning':
-      return { ...words, reason: 'The runner is not running, so no tasks arrive.', actions: state.attached ? [] : ['start'] };
+      return (
+        coreWords(state, words, now) ?? {
+          ...words,
+          reason: 'The runner is not running, so no tasks arrive.',
+          actions: state.attached ? [] : ['start'],
+        }
+      );
     case 'stopped':
       return { ...words, reason: plainCause(view.cause) || 'The runner has stopped.', actions: state.attached ? [] : ['start'] };
     case 'connecting':
@@ -125,6 +131,40 @@ export function connectionWords(state: AppState, now: number = Date.now()): Conn
     default:
       return unreachable(view.kind);
   }
+}
+
+/**
+ * The runner's own process while it is not answering (AppState.core): starting, or restarting
+ * after it ended unexpectedly, with the attempt and the next try; null when it is neither.
+ */
+function coreWords(state: AppState, words: ConnectionWords, now: number): ConnectionWords | null {
+  const core = state.core;
+  if (core?.state === 'starting') return { ...words, label: 'Starting…', tone: 'warn', reason: 'Starting the runner.' };
+  if (core?.state !== 'restarting') return null;
+  const exit = core.lastExit;
+  const parts = [core.attempt !== undefined ? `Attempt ${core.attempt}` : ''];
+  if (core.nextRetryAt !== undefined) {
+    const waitS = (core.nextRetryAt - now) / 1000;
+    parts.push(waitS < 1 ? 'starting now…' : `next try in ${duration(waitS)}`);
+  }
+  const timing = parts.filter(Boolean).join(' · ');
+  return {
+    ...words,
+    label: 'Restarting',
+    tone: 'warn',
+    reason: exit ? 'The runner stopped unexpectedly; it is started again by itself.' : 'The runner is being started again.',
+    timing: timing.charAt(0).toUpperCase() + timing.slice(1),
+    actions: ['start'],
+    details: exit
+      ? [
+          exit.signal ? `ended by ${exit.signal}` : `exit code ${String(exit.code)}`,
+          `at ${new Date(exit.at).toISOString()}`,
+          exit.stderr ?? '',
+        ]
+          .filter(Boolean)
+          .join('\n')
+      : '',
+  };
 }
 
 /** "Attempt 3 · next try in 8s · last connected 3m ago", from the link's facts. */

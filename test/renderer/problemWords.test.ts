@@ -269,7 +269,27 @@ test('the connection panel: each state its colour, its reason in words, the atte
   );
   assert.equal(broken.tone, 'danger');
   assert.match(broken.details, /max_concurrent_agents/);
-  for (const w of [reconnecting, unreachable, paused, signedOut, broken]) assertPlain(w.reason, w.kind);
+  // The runner's own process died and is started again: amber, with the attempt and how it ended under Details.
+  const restarting = connectionWords(
+    {
+      ...stateWith({}),
+      daemon: null,
+      core: {
+        state: 'restarting',
+        attempt: 2,
+        nextRetryAt: now + 4000,
+        lastExit: { code: null, signal: 'SIGKILL', at: now - 1000, stderr: 'boom' },
+      },
+    },
+    now,
+  );
+  assert.equal(restarting.label, 'Restarting');
+  assert.equal(restarting.tone, 'warn');
+  assert.equal(restarting.timing, 'Attempt 2 · next try in 4s');
+  assert.deepEqual(restarting.actions, ['start']);
+  assert.match(restarting.details, /ended by SIGKILL/);
+  assert.equal(restarting.receiving, false);
+  for (const w of [reconnecting, unreachable, paused, signedOut, broken, restarting]) assertPlain(w.reason, w.kind);
   assert.equal(connectionWords(stateWith({}), now).tone, 'ok');
   assert.equal(connectionWords(stateWith({}), now).receiving, true);
 });
