@@ -6,7 +6,6 @@ import {
   findMarkedProcesses,
   freezeAndKill,
   killWindowsTree,
-  listProcesses,
   markedAmong,
   newTaskMarker,
   signalEach,
@@ -314,7 +313,7 @@ export class AgentProcess {
   #escaped(): number[] {
     const matches = (m: string): boolean => m === this.marker;
     // Linux: one /proc listing serves the tree and the marker (read only from processes not older than the agent).
-    const all = this.#tracker ? listProcesses() : undefined;
+    const all = this.#tracker?.listRecent();
     this.#tracker?.snapshot(all);
     const marked = all ? markedAmong(all, matches, this.#tracker?.rootStart) : findMarkedProcesses(matches);
     return [...new Set([...marked, ...(this.#tracker?.alive() ?? [])])];

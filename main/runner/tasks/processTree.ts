@@ -62,8 +62,11 @@ export interface ProcessEntry {
   zombie: boolean;
 }
 
-/** Every process in /proc (Linux); undefined elsewhere or when /proc cannot be read. */
-export function listProcesses(): ProcessEntry[] | undefined {
+/**
+ * Every process in /proc (Linux), or only those whose pid `within` accepts (their stat is not
+ * read at all: reading it is the cost); undefined elsewhere or when /proc cannot be read.
+ */
+export function listProcesses(within?: (pid: number) => boolean): ProcessEntry[] | undefined {
   if (process.platform !== 'linux') return undefined;
   let names: string[];
   try {
@@ -74,10 +77,90 @@ export function listProcesses(): ProcessEntry[] | undefined {
   const out: ProcessEntry[] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    const entry = readStat(Number(name));
+    const pid = Number(name);
+    if (within && !within(pid)) continue;
+    const entry = readStat(pid);
     if (entry) out.push(entry);
   }
   return out;
+}
+
+/** How long the gap between two looks at the pid counter may be before a window is no longer trusted (ms). */
+const PID_WINDOW_GAP_MS = 2000;
+
+/**
+ * Linux: the pids a process started at or after `first` (a task's agent) can have. Pids are
+ * handed out in increasing order, wrapping at pid_max, so everything the task started lies in the
+ * stretch from `first` to the last pid handed out (/proc/sys/kernel/ns_last_pid, this pid
+ * namespace's). Ending a task looked at every process's stat; looking only inside the stretch
+ * reads the few the task could have made. The stretch is measured by looking at the counter now
+ * and then (observe(); the task's DescendantTracker does every second): it is trusted only while
+ * it covers less than half of pid_max and no two looks were more than PID_WINDOW_GAP_MS apart,
+ * since a whole lap of the counter between two looks would go unseen. Otherwise (and where the
+ * counter cannot be read) `contains` is undefined and the caller reads every process, as before.
+ */
+export class PidWindow {
+  readonly #first: number;
+  readonly #max: number;
+  #last: number;
+  #lastAt: number;
+  /** pids handed out since `first` (an upper bound: the reserved low pids skipped at a wrap count too) */
+  #span = 0;
+  #trusted = true;
+
+  private constructor(first: number, max: number, last: number) {
+    this.#first = first;
+    this.#max = max;
+    this.#last = last;
+    this.#lastAt = performance.now();
+    this.#grow(this.#ahead(first, last));
+  }
+
+  /** A window from `first` (just spawned), or undefined where the counter cannot be read. */
+  static open(first: number): PidWindow | undefined {
+    if (process.platform !== 'linux') return undefined;
+    const max = readCounter('/proc/sys/kernel/pid_max');
+    const last = readCounter('/proc/sys/kernel/ns_last_pid');
+    if (max === undefined || last === undefined || first <= 0 || first >= max) return undefined;
+    return new PidWindow(first, max, last);
+  }
+
+  /** Look at the counter now. */
+  observe(): void {
+    const last = readCounter('/proc/sys/kernel/ns_last_pid');
+    const now = performance.now();
+    if (last === undefined || now - this.#lastAt > PID_WINDOW_GAP_MS) this.#trusted = false;
+    else this.#grow(this.#ahead(this.#last, last));
+    this.#last = last ?? this.#last;
+    this.#lastAt = now;
+  }
+
+  /** Whether `pid` may be a process started at or after `first`; undefined when the window is not trusted. */
+  get contains(): ((pid: number) => boolean) | undefined {
+    if (!this.#trusted) return undefined;
+    const first = this.#first;
+    const span = this.#span;
+    return (pid) => this.#ahead(first, pid) <= span;
+  }
+
+  /** How many pids `to` lies past `from`, going round at pid_max. */
+  #ahead(from: number, to: number): number {
+    return (((to - from) % this.#max) + this.#max) % this.#max;
+  }
+
+  #grow(by: number): void {
+    this.#span += by;
+    if (this.#span >= this.#max / 2) this.#trusted = false;
+  }
+}
+
+function readCounter(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, 'latin1').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise). */
@@ -217,6 +300,8 @@ export class DescendantTracker {
   readonly #rootStart: string | undefined;
   readonly #known = new Map<number, string>();
   readonly #timer: NodeJS.Timeout | undefined;
+  /** the pids the root and everything it starts can have (see PidWindow) */
+  readonly #window: PidWindow | undefined;
   #busy = false;
 
   constructor(rootPid: number, intervalMs = 1000) {
@@ -224,8 +309,19 @@ export class DescendantTracker {
     // Once the root has exited its pid may be reused: its children are then someone else's.
     this.#rootStart = processStartTime(rootPid);
     if (process.platform !== 'linux') return;
+    this.#window = PidWindow.open(rootPid);
     this.#timer = setInterval(() => void this.#tick(), intervalMs);
     this.#timer.unref();
+  }
+
+  /**
+   * The processes that can be the root's or started after it, read now (synchronously): only the
+   * pids inside its PidWindow while that is trusted, else every process. Undefined when /proc
+   * cannot be read.
+   */
+  listRecent(): ProcessEntry[] | undefined {
+    this.#window?.observe();
+    return listProcesses(this.#window?.contains);
   }
 
   /** The leader's start time (as processStartTime gives it), when it could be read. */
@@ -239,6 +335,7 @@ export class DescendantTracker {
   }
 
   async #tick(): Promise<void> {
+    this.#window?.observe();
     if (this.#busy) return;
     this.#busy = true;
     try {
