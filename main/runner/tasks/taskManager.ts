@@ -44,6 +44,12 @@ export class TaskManager {
   /** task_complete of recently finished tasks, so a re-sent assignment is answered, not re-run (§9 S11). */
   readonly #recent = new Map<string, TaskComplete>();
   readonly #idle = new Set<() => void>();
+  /**
+   * Running tasks whose result is decided and on its way out (journal flush, then the link): they
+   * no longer count against the capacity, since the server may assign the next task the moment it
+   * reads that result, before this runner has seen its own send complete.
+   */
+  readonly #finishing = new Set<string>();
   #draining = false;
   #maxAgents: number;
 
@@ -103,8 +109,8 @@ export class TaskManager {
       // An agent CLI with nothing to do would fail on every runner: refused before the ack.
       if (spec.commandSource === 'agent' && !spec.prompt) throw new TaskRejected('invalid_task', 'the task has no prompt and no command');
       this.#d.validate?.(spec);
-      if (this.#running.size >= this.#maxAgents)
-        throw new TaskRejected('at_capacity', `running ${this.#running.size} of ${this.#maxAgents} agents`);
+      const busy = this.#running.size - this.#finishing.size;
+      if (busy >= this.#maxAgents) throw new TaskRejected('at_capacity', `running ${busy} of ${this.#maxAgents} agents`);
     } catch (err) {
       const reason: RejectReason = err instanceof TaskRejected ? err.reason : 'invalid_task';
       await this.#reject({ taskId, agentId, projectId: msg.project_id, prompt: resolvePrompt(msg) }, reason, errorMessage(err));
@@ -186,6 +192,7 @@ export class TaskManager {
   async #execute(run: TaskRun): Promise<void> {
     const { message, workspace } = await run.execute();
     const status = message.result.status;
+    this.#finishing.add(run.spec.taskId);
     try {
       try {
         await this.#d.observer.finished?.(run.spec.taskId, message.result, message);
@@ -208,6 +215,7 @@ export class TaskManager {
               : `Execution ${status}${message.error ? `: ${message.error.slice(0, 160)}` : ''}`,
       });
       this.#running.delete(run.spec.taskId);
+      this.#finishing.delete(run.spec.taskId);
       this.#remember(run.spec.taskId, message);
       this.sendStatus();
       if (this.#running.size === 0) for (const fn of this.#idle) fn();
