@@ -25,6 +25,22 @@ export function controlSocketPath(configPath: string): string {
 /** Answers one control request; may return a value or a promise of one. */
 export type ControlHandler = (req: ControlCommand) => unknown;
 
+/**
+ * Bounds that keep the daemon's memory and event loop safe from a client that misbehaves (a
+ * script's loop that leaks connections, a tool that never reads): a request is one short JSON
+ * line (the longest is well under 200 bytes), so a longer line is not a request; answers a client
+ * leaves unread stop at a bound instead of piling up in this process; and the connections at once
+ * are capped (the app holds two or three, each `status` one).
+ */
+export const CONTROL_LIMITS = {
+  /** characters of one request line, newline excluded; past it the connection is closed */
+  lineChars: 64 * 1024,
+  /** unread answer bytes past which a connection that is not subscribed is closed (a subscription has the feed's own bound) */
+  unreadReplyBytes: 1024 * 1024,
+  /** connections at once; more are closed as they arrive */
+  connections: 64,
+};
+
 /** Serves the daemon's live state to `sibyl-runner status` and the desktop app. Local only. */
 export class ControlServer {
   readonly #server: Server;
@@ -50,6 +66,14 @@ export class ControlServer {
       rmSync(path, { force: true });
     }
     const server = createServer((sock) => serve(sock, handle, log, feed));
+    server.maxConnections = CONTROL_LIMITS.connections;
+    // Said once a minute at most: a loop that keeps connecting would otherwise fill runner.log.
+    let warnedAt = 0;
+    server.on('drop', () => {
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      log.warn('control connections refused: too many at once', { limit: CONTROL_LIMITS.connections });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       listenPrivately(server, path, () => resolve());
@@ -96,13 +120,25 @@ function serve(sock: Socket, handle: ControlHandler, log: Logger, feed: EventFee
   sock.setEncoding('utf8');
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: string) => {
-    buf += chunk;
-    if (buf.length > 1024 * 1024) return sock.destroy();
-    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      void answer(line);
+    // Only the new chunk is searched: a long line arriving in pieces is not rescanned (and
+    // flattened) at each one.
+    let nl = chunk.indexOf('\n');
+    if (nl === -1) {
+      buf += chunk;
+      if (buf.length > CONTROL_LIMITS.lineChars) sock.destroy();
+      return;
     }
+    let rest = chunk;
+    while (nl !== -1 && !sock.destroyed) {
+      const line = buf + rest.slice(0, nl);
+      buf = '';
+      rest = rest.slice(nl + 1);
+      if (line.length > CONTROL_LIMITS.lineChars) return sock.destroy();
+      void answer(line);
+      nl = rest.indexOf('\n');
+    }
+    buf = rest;
+    if (buf.length > CONTROL_LIMITS.lineChars) sock.destroy();
   });
   async function answer(line: string): Promise<void> {
     let json: unknown;
@@ -135,7 +171,13 @@ function serve(sock: Socket, handle: ControlHandler, log: Logger, feed: EventFee
     unsubscribe = feed.subscribe(sock);
   }
   function reply(res: ControlResponse): void {
-    if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
+    if (sock.destroyed) return;
+    // A client that sends requests and never reads the answers would have them all held here.
+    if (!unsubscribe && sock.writableLength > CONTROL_LIMITS.unreadReplyBytes) {
+      log.warn('control connection closed: it does not read its answers', { unreadBytes: sock.writableLength });
+      return void sock.destroy();
+    }
+    sock.write(JSON.stringify(res) + '\n');
   }
 }
 
