@@ -6,7 +6,7 @@ import { cost, duration, shortId, taskPhaseLabel } from '../../main/runner/vocab
 import { count, exitText, NONE, statusBadge, timeAgo } from './format.ts';
 import { problemBox } from './problemView.ts';
 import { Disposer, refreshHistoryView, type Screen, type ScreenContext } from './screen.ts';
-import { reasonLine, taskHref, taskLink } from './taskRowParts.ts';
+import { reasonLine, shortProject, taskHref, taskLink } from './taskRowParts.ts';
 
 const PAGE_SIZE = 50;
 const STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled', 'rejected', 'running', 'assigned'];
@@ -217,11 +217,6 @@ function row(r: TaskRow, ctx: ScreenContext, now: number): HTMLTableRowElement {
     ctx.navigate(href);
   });
   return tr;
-}
-
-/** A project id as a column can hold it: a UUID by its start (the full id on hover), anything shorter as it is. */
-function shortProject(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? shortId(id) : id;
 }
 
 /** The agent preset, and under it the model it ran when the agent said. */

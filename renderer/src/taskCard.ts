@@ -4,6 +4,7 @@ import { h, setText } from './dom.ts';
 import { duration, promptSummary, taskPhaseLabel } from '../../main/runner/vocabulary.ts';
 import { statusBadge } from './format.ts';
 import { stepDuration, stepMark } from './stepMark.ts';
+import { shortProject } from './taskRowParts.ts';
 
 type RunningTask = NonNullable<AppState['daemon']>['running'][number];
 type Step = NonNullable<RunningTask['steps']>[number];
@@ -58,7 +59,7 @@ export class TaskCard {
         'p',
         { class: 'small muted' },
         'Project ',
-        h('span', { class: 'mono' }, task.projectId),
+        h('span', { class: 'mono', title: task.projectId }, shortProject(task.projectId)),
         ' · task ',
         h('span', { class: 'mono' }, task.taskId.slice(0, 8)),
       ),

@@ -121,7 +121,7 @@ function render(task: TaskDetail, d: Disposer): Child[] {
       h('h2', { id: 'prompt-title' }, 'Prompt'),
       h('pre', { class: 'log prompt', 'data-testid': 'prompt' }, task.prompt || '(empty)'),
     ),
-    task.command
+    task.command?.length
       ? h(
           'section',
           { class: 'card', 'aria-labelledby': 'cmd-title' },
@@ -165,6 +165,7 @@ function keyFacts(task: TaskDetail, commits: number | null): HTMLElement {
     'dl',
     { class: 'keyfacts', 'data-testid': 'task-facts' },
     fact('Duration', duration(task.durationS)),
+    fact('Agent', task.agent ? h('span', { class: 'mono' }, task.agent) : NONE),
     fact(signal ? 'Ended by' : 'Exit code', task.exitCode === null ? NONE : h('span', { class: 'mono' }, exitText(task.exitCode))),
     fact(
       'Branch',
@@ -240,9 +241,10 @@ function sentenceCase(text: string): string {
 
 /** What the agent reported about its run (issue 11); absent when no agent ran (a rejected task, a failed start). */
 function agentSection(task: TaskDetail): Child {
-  const reported =
-    task.agent ?? task.model ?? task.costUsd ?? task.inputTokens ?? task.outputTokens ?? task.numTurns ?? task.sessionId ?? task.summary;
+  // The agent's name is in the key facts; a section of dashes for an agent that reported nothing else is noise.
+  const reported = task.model ?? task.costUsd ?? task.inputTokens ?? task.outputTokens ?? task.numTurns ?? task.sessionId ?? task.summary;
   if (reported === null && task.permissionDenials.length === 0) return null;
+  const known = (label: string, value: string | null, mono = false): Child[] => (value === null ? [] : fact(label, value, mono));
   return h(
     'section',
     { class: 'card agent-run', 'aria-labelledby': 'agent-title' },
@@ -251,11 +253,11 @@ function agentSection(task: TaskDetail): Child {
       'dl',
       { class: 'facts', 'data-testid': 'agent-facts' },
       fact('Agent', task.agent, true),
-      fact('Model', task.model, true),
-      fact('Cost', task.costUsd === null ? null : cost(task.costUsd)),
-      fact('Tokens', tokenLine(task)),
-      fact('Turns', task.numTurns === null ? null : count(task.numTurns)),
-      fact('Session id', task.sessionId, true),
+      known('Model', task.model, true),
+      known('Cost', task.costUsd === null ? null : cost(task.costUsd)),
+      known('Tokens', tokenLine(task)),
+      known('Turns', task.numTurns === null ? null : count(task.numTurns)),
+      known('Session id', task.sessionId, true),
     ),
     task.permissionDenials.length
       ? h(

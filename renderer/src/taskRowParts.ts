@@ -1,5 +1,5 @@
 import type { TaskRow } from '../../preload/contract.ts';
-import { promptSummary, taskReason } from '../../main/runner/vocabulary.ts';
+import { promptSummary, shortId, taskReason } from '../../main/runner/vocabulary.ts';
 import { h } from './dom.ts';
 
 /**
@@ -26,4 +26,9 @@ export function reasonLine(row: Pick<TaskRow, 'status' | 'error' | 'exitCode'>):
     { class: 'task-reason', 'data-testid': 'task-reason', 'data-tone': row.status === 'cancelled' ? 'neutral' : 'danger', title: why },
     why,
   );
+}
+
+/** A project id as a line can hold it: a UUID by its start (the whole id on hover), anything shorter as it is. */
+export function shortProject(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? shortId(id) : id;
 }

@@ -139,13 +139,14 @@ test(
     await expect(detail.facts).not.toContainText('session id');
     await fx.screenshot('task-detail-agent');
 
-    // A task whose agent reported nothing but its name: no cost, no tokens, no message.
+    // A task whose agent reported nothing but its name: the name in the key facts, no section of dashes.
     await detail.back();
     await history.openTask(PLAIN_TASK);
     await expect(detail.heading).toHaveText('Run the release script');
-    await expect(detail.agentFact('Agent')).toHaveText('command');
-    await expect(detail.agentFact('Cost')).toHaveText('—');
-    await expect(detail.agentFact('Tokens')).toHaveText('—');
+    await expect(detail.fact('Agent')).toHaveText('command');
+    await expect(detail.fact('Cost')).toHaveText('—');
+    await expect(detail.fact('Tokens')).toHaveText('—');
+    await expect(detail.agent).toHaveCount(0);
     await expect(detail.agentSummary).toHaveCount(0);
     await expect(detail.permissionDenials).toHaveCount(0);
     assert.deepEqual(fx.pageErrors, []);
