@@ -133,3 +133,23 @@ test('RunLines: one line per new state or attempt, the wait in seconds', () => {
   ]);
   assert.deepEqual([seconds(4000), seconds(1490), seconds(500), seconds(20), seconds(-5)], ['4 s', '1 s', '0.5 s', '0.1 s', '0.1 s']);
 });
+
+test('signed out: the line saying so and what to do comes once, however often the link tries again', async () => {
+  const { config, home } = await registeredRunner({ reconnect_interval: 0.2 });
+  const run = cli(['run', '--config', config], { HOME: home });
+  const attempts = async (): Promise<number> => {
+    const r = await cliRun(['status', '--json', '--config', config], { HOME: home });
+    const link = (JSON.parse(r.stdout) as { daemon?: { link?: { attempts?: number } } | null }).daemon?.link;
+    return link?.attempts ?? 0;
+  };
+  let seen = 0;
+  await until(async () => (seen = await attempts()) >= 3, 'three sign-in attempts');
+  run.kill('SIGTERM');
+  assert.equal(await exitOf(run), 0);
+  const told = run
+    .output()
+    .stderr.split('\n')
+    .filter((l) => l.startsWith('sibyl-runner run: '));
+  assert.equal(told.length, 1, `${seen} attempts:\n${run.output().stderr}`);
+  assert.match(told[0]!, /^sibyl-runner run: no usable credentials: .* — run `sibyl-runner login --server http:\/\/127\.0\.0\.1:\d+`$/);
+});

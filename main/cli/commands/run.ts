@@ -147,7 +147,10 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     if (link) lines.link(link);
     // `stopped` with a remedy is giving up; without one it is our own drain.
     const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
-    if (!link || !needsUser) return void (told = '');
+    // A signed-out link keeps trying (auth_failed, connecting, auth_failed, …): the same words once,
+    // said again only after it was online in between.
+    if (link?.state === 'open') told = '';
+    if (!link || !needsUser) return;
     const line = `${link.reason}${link.remedy ? ` — ${remedyHint(link.remedy, { serverUrl: config.server_url, configPath: ctx.path })}` : ''}`;
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
     told = line;
