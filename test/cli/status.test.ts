@@ -3,6 +3,7 @@
 // the help).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { StatusJson } from '../../main/cli/statusReport.ts';
@@ -127,4 +128,14 @@ test('the help documents the JSON: every top-level and runner key it prints', ()
     assert.ok(HELP.status?.includes(`"${key}"`), `status --help names "${key}"`);
   assert.match(HELP.status ?? '', /camelCase/);
   assert.match(HELP.status ?? '', /ISO-8601 UTC/);
+});
+
+test("status without a name in runner.yaml names the runner as register and run do: the machine's name", async () => {
+  const home = tempDir();
+  const config = join(home, 'runner.yaml');
+  writeYaml(config, { server_url: 'https://sibyl.example.com', runner_id: 'r-1' });
+  const r = await cliRun(['status', '--config', config], { HOME: home });
+  assert.equal(r.code, 0, r.stderr);
+  const row = r.stdout.split('\n').find((l) => l.startsWith('Runner'));
+  assert.equal(row?.replace(/^Runner +/, ''), `${hostname()} (r-1)`, r.stdout);
 });

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
@@ -50,7 +51,8 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     return 1;
   }
   rows.push(
-    ['Runner', `${config.name || 'unnamed-runner'} (${config.runner_id})`],
+    // Without a name in runner.yaml the runner goes by the machine's, as register and run say.
+    ['Runner', `${config.name || hostname()} (${config.runner_id})`],
     ['Server', redactUrl(config.server_url)],
     ['Max agents', String(config.max_concurrent_agents)],
     ['Capabilities', config.capabilities.join(', ') || '(none configured; detected ones are sent at registration)'],
