@@ -44,7 +44,8 @@ test('the desktop runs its core in a utilityProcess: the CLI entry with `run --c
 
   const taskId = assign(id, core, { command: ['/bin/sh', '-c', 'echo done'] }, { prompt: 'Say done' });
   await until(() => FakeNotification.shown.some((n) => n.title === 'Task completed' && n.body.includes('Say done')), 'a notification');
-  assert.ok(core.messagesOf('task_complete').some((m) => m.task_id === taskId));
+  // The notification follows the core's finished event; the result reaches the server once the journal has it on disk.
+  await core.until(() => core.messagesOf('task_complete').some((m) => m.task_id === taskId), 10_000, 'the result on the server');
 
   await d.quit();
   assert.equal(e.exitCode, 0);

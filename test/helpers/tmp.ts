@@ -1,14 +1,23 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 
-/** A temp folder removed after the test file finishes. */
+const made = new Set<string>();
+
+/**
+ * A temp folder removed when the test file's process exits: after every `after` hook, so an app
+ * or desktop test's core process (closed by a hook registered later than this folder, and hooks
+ * run in the order they were registered) has stopped writing its logs there first.
+ */
 export function tempDir(prefix = 'sibyl-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  // Retried: an app test's core process (closed by a later hook) may still add a log line meanwhile.
-  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
+  if (made.size === 0) process.once('exit', removeTempDirs);
+  made.add(dir);
   return dir;
+}
+
+function removeTempDirs(): void {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
 export function sleep(ms: number): Promise<void> {
