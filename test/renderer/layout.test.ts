@@ -62,6 +62,12 @@ test(
       }));
       assert.ok(cardBox <= width && title <= cardBox, `card ${cardBox} px, title ${title} px at ${width} px`);
       await expect(card.title).toHaveAttribute('title', prompt);
+      // The last running card keeps the same space below it as every other card: it does not touch the next section.
+      const gap = await card.root.evaluate((el) => {
+        const next = document.querySelector('.activity-card');
+        return next ? next.getBoundingClientRect().top - el.getBoundingClientRect().bottom : Number.NaN;
+      });
+      assert.ok(gap >= 8, `${gap} px between the running card and "Last 14 days" at ${width} px`);
     }
     await fx.screenshot('dashboard-long-task');
 
