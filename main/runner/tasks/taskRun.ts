@@ -139,7 +139,7 @@ export class TaskRun {
       if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
       let proc: AgentProcess;
       try {
-        proc = new AgentProcess({
+        proc = await AgentProcess.start({
           argv: plan.launch.argv,
           cwd: workspace.path,
           env,
