@@ -165,7 +165,11 @@ export class Outbox {
           if (this.#written.has(seq)) continue;
           // A result leaves only once it is on disk; what follows it waits too, to keep the order.
           const durable = this.#store.whenDurable?.(seq);
-          if (durable) await durable;
+          if (durable) {
+            await durable;
+            // A check answered meanwhile may have confirmed it (a flush of another task sent it): not again.
+            if (!this.#store.pending().some((p) => p.seq === seq)) continue;
+          }
           let sent: boolean;
           try {
             sent = await this.#sender.send(msg);
