@@ -170,7 +170,11 @@ test('attached to a headless `sibyl-runner run`: live lines and notifications; w
   });
   const got: EventPayload<'task:lines'>[] = [];
   const ended: FinishedTask[] = [];
-  app.onEvent((event, payload) => event === 'task:lines' && got.push(payload as EventPayload<'task:lines'>));
+  const seen: AppState[] = [];
+  app.onEvent((event, payload) => {
+    if (event === 'task:lines') got.push(payload as EventPayload<'task:lines'>);
+    if (event === 'app:state') seen.push(payload as AppState);
+  });
   app.onTaskFinished((t) => ended.push(t));
   assert.equal(app.state().attached, true);
   assert.equal(app.state().core?.owner, 'headless');
@@ -183,7 +187,8 @@ test('attached to a headless `sibyl-runner run`: live lines and notifications; w
   );
   headless.kill('SIGTERM');
   await new Promise((r) => headless.once('close', r));
-  await until(() => app.state().core?.state === 'restarting', 'restarting after the headless daemon left');
+  // Recorded, not polled: the restart may be over by the time the headless process has closed its pipes.
+  await until(() => seen.some((s) => s.core?.state === 'restarting'), 'restarting after the headless daemon left');
   await until(() => app.state().core?.state === 'running' && app.state().core?.owner === 'app', 'the app runs its own core', 20_000);
   assert.equal(app.state().attached, false, 'runner.yaml is the app’s again');
   await core.until(() => core.handshakes.filter((h) => h.outcome === 'accepted').length === 2, 15_000, 'its own core connects');
