@@ -139,7 +139,7 @@ export class TaskRun {
       if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
       let proc: AgentProcess;
       try {
-        proc = await AgentProcess.start({
+        proc = new AgentProcess({
           argv: plan.launch.argv,
           cwd: workspace.path,
           env,
