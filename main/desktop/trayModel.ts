@@ -75,6 +75,9 @@ const PROJECT_MAX = 20;
 /** Tasks listed in the menu; the rest are one "…and N more" item. */
 const TASKS_LISTED = 10;
 
+/** The states whose runner offers Pause / Resume: the window's connection panel shows its pause button for the same. */
+const PAUSABLE: ReadonlySet<LinkKind> = new Set<LinkKind>(['connected', 'paused', 'connecting', 'reconnecting', 'unreachable']);
+
 /** The tray's icon for each described link state. */
 const ICONS: Record<LinkKind, TrayIcon> = {
   needsAttention: 'error',
@@ -203,7 +206,10 @@ export function trayModel(state: AppState, opts: TrayOptions): TrayModel {
     : [{ id: 'open', label: 'Open Sibyl Runner…' }];
 
   const controls: MenuItemModel[] = [];
-  if (state.registered && d) controls.push(d.paused ? { id: 'resume', label: 'Resume' } : { id: 'pause', label: 'Pause new tasks' });
+  // Pausing is for a runner that takes or waits for work, as in the window's connection panel: not
+  // for one that stopped, is signed out or needs attention (it would read "Stopped" then "Pause new tasks").
+  if (state.registered && d && PAUSABLE.has(link.kind))
+    controls.push(d.paused ? { id: 'resume', label: 'Resume' } : { id: 'pause', label: 'Pause new tasks' });
   controls.push({
     id: 'startAtLogin',
     label: opts.loginItemHint ? `Start at login — ${opts.loginItemHint}` : 'Start at login',

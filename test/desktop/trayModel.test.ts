@@ -86,7 +86,7 @@ const CASES: [string, AppState, string, string, string[]][] = [
     state(snap({}, { state: 'auth_failed', reason: `the server rejected the token (Not authenticated) at ${wsUrl}`, remedy: 'signIn' })),
     'error',
     'Signed out — sign in again',
-    ['signIn', 'dashboard', 'history', 'settings', 'pause', 'startAtLogin', 'copyRunnerId', 'register', 'quit'],
+    ['signIn', 'dashboard', 'history', 'settings', 'startAtLogin', 'copyRunnerId', 'register', 'quit'],
   ],
   [
     'connecting',
@@ -114,7 +114,7 @@ const CASES: [string, AppState, string, string, string[]][] = [
     state(snap({}, { state: 'stopped', reason: 'gave up after 12 attempts' })),
     'offline',
     'Stopped',
-    ['dashboard', 'history', 'settings', 'pause', 'startAtLogin', 'copyRunnerId', 'register', 'quit'],
+    ['dashboard', 'history', 'settings', 'startAtLogin', 'copyRunnerId', 'register', 'quit'],
   ],
   [
     'connected, idle',
