@@ -332,10 +332,15 @@ const SIGNAL_NAMES: Record<number, string> = {
   15: 'SIGTERM',
 };
 
+/** The name of the signal a negative exit code carries (-15 → "SIGTERM"; "signal 7" when unnamed). */
+export function signalName(negatedCode: number): string {
+  return SIGNAL_NAMES[-negatedCode] ?? `signal ${-negatedCode}`;
+}
+
 /** "Exit code 3: <last words>", or "Killed by SIGTERM" for a negative code (a signal). */
 function exitWords(code: number, lastWords: string | undefined): string {
   const words = lastWords?.trim() ? `: ${lastWords.trim()}` : '';
-  if (code < 0) return `Killed by ${SIGNAL_NAMES[-code] ?? `signal ${-code}`}${words}`;
+  if (code < 0) return `Killed by ${signalName(code)}${words}`;
   return `Exit code ${code}${words}`;
 }
 

@@ -1,4 +1,4 @@
-import { relativeTime, taskPhaseLabel, type TaskPhase, type Tone } from '../../main/runner/vocabulary.ts';
+import { relativeTime, signalName, taskPhaseLabel, type TaskPhase, type Tone } from '../../main/runner/vocabulary.ts';
 import { h } from './dom.ts';
 
 // Words for link state, task phases, durations and prompts are shared with the tray and the CLI:
@@ -28,22 +28,10 @@ export function timeAgo(ms: number | null | undefined, now: number = Date.now())
   return h('time', { datetime: new Date(ms).toISOString(), title: dateTimeSeconds(ms) }, relativeTime(ms, now));
 }
 
-/** Signals by number, as a process that died of one reports it (the runner records it negated: -15). */
-const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  6: 'SIGABRT',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  15: 'SIGTERM',
-};
-
 /** How the agent's process ended: "0", "3", "SIGTERM" (never "-15"); "—" when it did not run or is unknown. */
 export function exitText(code: number | null | undefined): string {
   if (code === null || code === undefined) return NONE;
-  if (code < 0) return SIGNALS[-code] ?? `signal ${-code}`;
+  if (code < 0) return signalName(code);
   return String(code);
 }
 
