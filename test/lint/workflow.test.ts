@@ -146,7 +146,8 @@ test('the core tests run on Node 24 from setup-node, not through npm scripts (wh
 test('every test folder is either in the core list or one that needs Electron, Chromium or the toolchain', () => {
   const script = readFileSync(join(root, '.ci', 'core-tests'), 'utf8');
   const core = [...script.matchAll(/"test\/(\w+)\/\*\*\/\*\.test\.ts"/g)].map((m) => m[1]);
-  const notCore = ['desktop', 'renderer', 'lint', 'helpers'];
+  // deploy: the container scripts and manifests (npm pack, the image's install steps, kubectl), run by npm test only
+  const notCore = ['desktop', 'renderer', 'lint', 'helpers', 'deploy'];
   const folders = readdirSync(join(root, 'test')).filter((f) => statSync(join(root, 'test', f)).isDirectory());
   for (const f of folders) assert.ok(core.includes(f) !== notCore.includes(f), `test/${f}: core or not? (.ci/core-tests)`);
   for (const f of core) assert.ok(folders.includes(f ?? ''), `test/${f} exists`);
