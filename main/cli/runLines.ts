@@ -60,7 +60,8 @@ export class RunLines {
         if (status.nextRetryAt === undefined) return;
         this.#told = key;
         const lost = this.#wasOnline && status.attempts <= 1 ? 'connection lost' : "can't reach server";
-        const why = status.reason ? `: ${status.reason}` : '';
+        // A WebSocket close code means nothing to a person (the log keeps it): "the connection dropped (1006)".
+        const why = status.reason ? `: ${status.reason.replace(/ \(1\d{3}\)/g, '')}` : '';
         this.#o.say(`${lost}, retrying in ${seconds(status.nextRetryAt - this.#now())} (attempt ${status.attempts})${why}`);
         return;
       }
