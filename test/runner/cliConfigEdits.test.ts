@@ -53,7 +53,20 @@ test('register into a new runner.yaml writes no defaults the person never set; f
     ['server_url', 'runner_id', 'graph_runner_id'],
   );
   const again = await cliRun(
-    ['register', '--name', 'ci', '--max-agents', '2', '--capability', 'gpu', '--token', core.mintAccessToken(), '--config', config],
+    [
+      'register',
+      '--replace',
+      '--name',
+      'ci',
+      '--max-agents',
+      '2',
+      '--capability',
+      'gpu',
+      '--token',
+      core.mintAccessToken(),
+      '--config',
+      config,
+    ],
     { HOME: home },
   );
   assert.equal(again.code, 0, again.stderr);
