@@ -1,4 +1,5 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerConfig } from '../config/schema.ts';
 import { RunnerError } from '../errors.ts';
@@ -117,9 +118,11 @@ export class AgentLauncher {
   async plan(spec: TaskSpec, cwd: string, branch: string | undefined): Promise<AgentPlan> {
     const chosen = await this.choose(spec);
     const dir = join(this.#config.state_dir, PROMPTS_DIR);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Synchronous: small writes in the runner's own folder, on every task start, where three
+    // thread-pool round trips cost more than the writes (see workspace/containment.ts).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const promptFile = join(dir, `${spec.taskId}.txt`);
-    await writeFile(promptFile, spec.prompt, { mode: 0o600 });
+    writeFileSync(promptFile, spec.prompt, { mode: 0o600 });
     // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
     const tmp = join(this.#config.state_dir, TMP_DIR, spec.taskId);
     const cleanup = async (): Promise<void> => {
@@ -129,7 +132,7 @@ export class AgentLauncher {
     // An agent type we do not know gets the least: read-only (a missing type is `general`).
     const type = spec.agentType?.trim().toLowerCase();
     const readOnly = type !== undefined && (READ_ONLY_TYPES.has(type) || !(AGENT_TYPES as readonly string[]).includes(type));
-    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
     if (chosen.agent === 'command' || !chosen.installed) {
       const program = spec.command[0] ?? '';
       return {

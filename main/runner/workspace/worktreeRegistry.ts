@@ -1,4 +1,5 @@
-import { readFile, rename, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
 import { errorMessage } from '../errors.ts';
@@ -146,7 +147,7 @@ export class WorktreeRegistry {
   async #current(): Promise<WorkspaceRecord[]> {
     while (this.#loading) await this.#loading;
     const settled = this.#written === this.#version && this.#flushing === undefined;
-    if (this.#records === undefined || (settled && (await stampOf(this.file)) !== this.#stamp)) {
+    if (this.#records === undefined || (settled && stampOf(this.file) !== this.#stamp)) {
       this.#loading ??= this.#load().finally(() => (this.#loading = undefined));
       await this.#loading;
     }
@@ -154,7 +155,7 @@ export class WorktreeRegistry {
   }
 
   async #load(): Promise<void> {
-    const stamp = await stampOf(this.file);
+    const stamp = stampOf(this.file);
     let records: WorkspaceRecord[] = [];
     let readable = false;
     let text: string | undefined;
@@ -189,7 +190,7 @@ export class WorktreeRegistry {
         const version = this.#version;
         try {
           await writeFileAtomic(this.file, JSON.stringify({ version: 1, worktrees: this.#records ?? [] }, null, 1) + '\n');
-          this.#stamp = await stampOf(this.file);
+          this.#stamp = stampOf(this.file);
           this.#written = version;
           this.#settle(version, undefined);
         } catch (err) {
@@ -214,8 +215,11 @@ export class WorktreeRegistry {
   }
 }
 
-/** A file's identity for "did it change on disk": mtime, size and inode; '' when it does not exist. */
-async function stampOf(file: string): Promise<string> {
-  const s = await stat(file).catch(() => undefined);
+/**
+ * A file's identity for "did it change on disk": mtime, size and inode; '' when it does not exist.
+ * One synchronous stat: it runs at every task start, where a thread-pool round trip costs more.
+ */
+function stampOf(file: string): string {
+  const s = statSync(file, { throwIfNoEntry: false });
   return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : '';
 }

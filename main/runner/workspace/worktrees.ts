@@ -6,13 +6,14 @@ import * as git from '../git/git.ts';
 import { REPO_URL_PROTOCOLS, defaultBranchName, validateGitRefs } from '../git/refNames.ts';
 import { withRepoLock } from '../git/repoLock.ts';
 import { logger, type Logger } from '../logger.ts';
-import type { ProjectLinks, WarmWorktree } from '../projects/links.ts';
+import type { WarmWorktree } from '../projects/links.ts';
 import type { ResultStatus } from '../protocol/messages.ts';
 import { isInside, type TaskSpec } from '../tasks/taskSpec.ts';
 import { BaseResolver, type ResolvedBase } from './baseRef.ts';
 import { ensureMirror } from './repoCache.ts';
 import { FolderWorkspaces, type PreparedWorkspace, type WorkspaceProvider } from './workspace.ts';
 import { copyWorktreeIncludes } from './worktreeInclude.ts';
+import { LinkLookup, type LinkSource } from './linkLookup.ts';
 import { assertInside, mkdirInside } from './containment.ts';
 import { exists, removeFolderWorkspace, removeRecorded, removeWorktreeFolder } from './worktreeCleanup.ts';
 import { WorktreeRegistry, isFolderRecord, type FolderRecord, type WorktreeRecord } from './worktreeRegistry.ts';
@@ -34,7 +35,7 @@ export interface GitWorkspacesOptions {
   worktreeBase: string;
   /** Mirrors of `config.repo_url` repositories; default `~/.sibyl/repos`. */
   repoCacheDir?: string;
-  links: Pick<ProjectLinks, 'find' | 'links'>;
+  links: LinkSource;
   /** How long a failed or dirty task's worktree is kept for inspection; default 24, 0 removes at once. */
   keepFailedWorktreesHours?: number;
   /** Cap on the bytes used by the worktrees this provider manages; oldest finished removed first. 0/undefined: none. */
@@ -100,7 +101,8 @@ function stopwatch(): () => number {
 export class GitWorkspaces implements WorkspaceProvider {
   readonly #base: string;
   readonly #cacheDir: string;
-  readonly #links: Pick<ProjectLinks, 'find' | 'links'>;
+  readonly #links: LinkSource;
+  readonly #lookup: LinkLookup;
   readonly #keepMs: number;
   readonly #capBytes: number;
   readonly #fetchTimeoutMs: number;
@@ -119,6 +121,7 @@ export class GitWorkspaces implements WorkspaceProvider {
     this.#base = resolve(opts.worktreeBase);
     this.#cacheDir = resolve(opts.repoCacheDir ?? join(homedir(), '.sibyl', 'repos'));
     this.#links = opts.links;
+    this.#lookup = new LinkLookup(opts.links);
     this.#keepMs = (opts.keepFailedWorktreesHours ?? 24) * 3600_000;
     this.#capBytes = opts.diskCapBytes ?? 0;
     this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? 30_000;
@@ -273,7 +276,7 @@ export class GitWorkspaces implements WorkspaceProvider {
   }
 
   async #source(spec: TaskSpec, signal: AbortSignal | undefined): Promise<Source | undefined> {
-    const link = await this.#links.find(spec.projectId);
+    const link = await this.#lookup.find(spec.projectId);
     if (link) {
       const checkout = link.repo.bare ? undefined : link.repo.topLevel;
       return { kind: 'linked', repo: link.path, lockKey: link.repo.commonDir, checkout, prefix: link.repo.prefix, justFetched: false };
