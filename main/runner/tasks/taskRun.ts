@@ -137,6 +137,7 @@ export class TaskRun {
       });
       const marker = env[TASK_MARKER_VAR];
       if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
+      await spawnTurn();
       let proc: AgentProcess;
       try {
         proc = new AgentProcess({
@@ -414,6 +415,21 @@ export class TaskRun {
     this.#deps.update({ status: 'running', progress: this.#progress, activity: this.#latest });
     this.#latest = undefined;
   }
+}
+
+let lastSpawn: Promise<void> = Promise.resolve();
+
+/**
+ * Waits for this task's turn to spawn: one agent per turn of the event loop, each after the loop
+ * has read what arrived meanwhile. A spawn holds the thread until the child has exec'd (the whole
+ * runner is forked: ~1 ms on a quiet machine, 5–40 ms on a small busy VM); ten agents starting
+ * together would otherwise spawn back to back while the server's next task_assign waits for all
+ * of them. With a turn between them it waits for one at most.
+ */
+function spawnTurn(): Promise<void> {
+  const mine = lastSpawn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  lastSpawn = mine;
+  return mine;
 }
 
 /** The abort reason handed to the workspace provider when a task is stopped during preparation. */
