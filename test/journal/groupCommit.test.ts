@@ -45,7 +45,7 @@ test('many results finishing together share flushes, and every one is released',
   j.close();
 });
 
-test('the outbox sends nothing past a result that is not on disk yet, then all of it in order', async () => {
+test('the outbox holds a result until it is on disk, results keep their order, and acks do not wait behind them', async () => {
   const sent: string[] = [];
   const sender: Sender = {
     send: (msg) => {
@@ -53,29 +53,27 @@ test('the outbox sends nothing past a result that is not on disk yet, then all o
       return Promise.resolve(true);
     },
   };
+  let onDisk = false;
   let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
+  const gate = new Promise<void>((r) => (release = r)).then(() => {
+    onDisk = true;
+  });
   const items: { seq: number; msg: DurableMessage }[] = [];
   const store: OutboxStore = {
     enqueue: (msg) => items.push({ seq: items.length + 1, msg }),
     markSent: () => undefined,
     pending: () => [...items],
-    // The result (seq 2) is still on its way to the disk.
-    whenDurable: (seq) => (seq === 2 ? gate : undefined),
+    // The first result (seq 2) is still on its way to the disk; the second (seq 4) is there.
+    whenDurable: (seq) => (seq === 2 && !onDisk ? gate : undefined),
   };
   const outbox = new Outbox(store, sender, logger('test'));
   outbox.connected();
   await outbox.push(ack('a'));
-  const pushing = [outbox.push(complete('a')), outbox.push(ack('b'))];
+  const pushing = [outbox.push(complete('a')), outbox.push(ack('b')), outbox.push(complete('b'))];
   await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(
-    sent.filter((s) => !s.startsWith('runner_delivery_check')),
-    ['task_ack a'],
-  );
+  const messages = (): string[] => sent.filter((s) => !s.startsWith('runner_delivery_check'));
+  assert.deepEqual(messages(), ['task_ack a', 'task_ack b'], 'the pickup went out; both results wait for the first one');
   release();
   await Promise.all(pushing);
-  assert.deepEqual(
-    sent.filter((s) => !s.startsWith('runner_delivery_check')),
-    ['task_ack a', 'task_complete a', 'task_ack b'],
-  );
+  assert.deepEqual(messages(), ['task_ack a', 'task_ack b', 'task_complete a', 'task_complete b']);
 });

@@ -70,6 +70,8 @@ export class Outbox {
   readonly #sender: Sender;
   readonly #log: Logger;
   #flushing: Promise<void> | undefined;
+  /** a flush to run once the first result not yet on disk is (see flush) */
+  #afterFlush: Promise<void> | undefined;
   #again = false;
   /** bumped on every new connection: what was written before it is unconfirmed again */
   #connection = 0;
@@ -96,8 +98,14 @@ export class Outbox {
       this.#log.error('a message that cannot fit the size limit was dropped', { type: msg.type, taskId: msg.task_id });
       return;
     }
-    await this.#store.enqueue(fitted);
+    const seq = await this.#store.enqueue(fitted);
     await this.flush();
+    // A result not yet on disk went out with a later flush: this push resolves once it has.
+    const durable = this.#store.whenDurable?.(seq);
+    if (durable) {
+      await durable;
+      await this.flush();
+    }
   }
 
   /** Messages not yet confirmed by the server (written or not). */
@@ -151,7 +159,11 @@ export class Outbox {
     });
   }
 
-  /** Write everything pending and not yet written on this connection, oldest first, then a check. */
+  /**
+   * Write everything pending and not yet written on this connection, oldest first, then a check.
+   * A result not yet on disk (and every result after it) is written by a flush that starts once it
+   * is; the returned promise does not wait for that (push does, for its own message).
+   */
   flush(): Promise<void> {
     if (this.#flushing) {
       this.#again = true;
@@ -161,14 +173,17 @@ export class Outbox {
       do {
         this.#again = false;
         const connection = this.#connection;
+        /** the first result not yet on disk: it and every later result wait for it */
+        let unflushed: Promise<void> | undefined;
         for (const { seq, msg } of this.#store.pending()) {
           if (this.#written.has(seq)) continue;
-          // A result leaves only once it is on disk; what follows it waits too, to keep the order.
-          const durable = this.#store.whenDurable?.(seq);
-          if (durable) {
-            await durable;
-            // A check answered meanwhile may have confirmed it (a flush of another task sent it): not again.
-            if (!this.#store.pending().some((p) => p.seq === seq)) continue;
+          // A result leaves only once it is on disk, and results leave in their order. An ack or a
+          // reject does not wait behind another task's result (a task's own ack is always queued
+          // before its result), so a pickup never waits for a disk flush.
+          if (msg.type === 'task_complete') {
+            if (unflushed) continue;
+            unflushed = this.#store.whenDurable?.(seq);
+            if (unflushed) continue;
           }
           let sent: boolean;
           try {
@@ -188,6 +203,13 @@ export class Outbox {
           this.#written.set(seq, ++this.#writes);
         }
         if (connection === this.#connection && this.#written.size > 0 && !this.#check) this.#sendCheck();
+        // Not awaited here: acks enqueued meanwhile must not wait for the disk. Sent by the flush it starts.
+        if (unflushed && !this.#afterFlush) {
+          this.#afterFlush = unflushed.then(() => {
+            this.#afterFlush = undefined;
+            return this.flush();
+          });
+        }
       } while (this.#again);
     })().finally(() => {
       this.#flushing = undefined;
