@@ -278,12 +278,14 @@ const WORKTREE_ADD_ATTEMPTS = 4;
  * all. Raises GitFailed.
  */
 export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
+  // A checkout done by `worktree add` itself leaves submodules alone, as populateWorktree does.
   const noCheckout = w.checkout ? [] : ['--no-checkout'];
+  const pre = w.checkout ? ['-c', 'submodule.recurse=false'] : [];
   let args: string[];
   if (w.newBranch !== undefined && w.start !== undefined) {
-    args = ['worktree', 'add', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start];
+    args = [...pre, 'worktree', 'add', '--no-track', ...noCheckout, '-b', w.newBranch, '--', w.path, w.start];
   } else if (w.branch !== undefined) {
-    args = ['worktree', 'add', ...noCheckout, '--', w.path, w.branch];
+    args = [...pre, 'worktree', 'add', ...noCheckout, '--', w.path, w.branch];
   } else {
     throw new Error('addWorktree needs newBranch and start, or branch');
   }
@@ -297,6 +299,14 @@ export async function addWorktree(repo: string, w: AddWorktree): Promise<void> {
       await sleep(10 + Math.random() * 40 * attempt); // let the other git finish
     }
   }
+}
+
+/**
+ * Whether `worktree add -b` failed because a branch stands in the way of the new one: the name
+ * exists ("a branch named … already exists") or a ref path conflict ("cannot lock ref …").
+ */
+export function isBranchInTheWay(err: unknown): boolean {
+  return err instanceof GitFailed && !err.timedOut && /a branch named .* already exists|cannot lock ref/.test(err.message);
 }
 
 /** git's words when another git removed or pruned worktree records while this one read or wrote them. */

@@ -20,6 +20,8 @@ export interface RepoLocksOptions {
 
 export class RepoLocks {
   readonly #tails = new Map<string, Promise<void>>();
+  /** holders and waiters per key */
+  readonly #queued = new Map<string, number>();
   readonly #fileLockWaitMs: number | undefined;
 
   constructor(opts: RepoLocksOptions = {}) {
@@ -30,6 +32,7 @@ export class RepoLocks {
 
   async run<T>(repo: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const key = resolve(repo);
+    this.#queued.set(key, (this.#queued.get(key) ?? 0) + 1);
     const previous = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => {
@@ -55,6 +58,9 @@ export class RepoLocks {
     } finally {
       release();
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      const left = (this.#queued.get(key) ?? 1) - 1;
+      if (left > 0) this.#queued.set(key, left);
+      else this.#queued.delete(key);
     }
   }
 
@@ -85,6 +91,11 @@ export class RepoLocks {
   /** True while an operation holds or waits for the lock of `repo`. */
   busy(repo: string): boolean {
     return this.#tails.has(resolve(repo));
+  }
+
+  /** How many operations of this process hold or wait for the lock of `repo` (the caller's own included). */
+  queued(repo: string): number {
+    return this.#queued.get(resolve(repo)) ?? 0;
   }
 }
 

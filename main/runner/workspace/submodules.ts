@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import * as git from '../git/git.ts';
@@ -51,7 +51,10 @@ export interface SubmoduleOptions {
  */
 export async function initSubmodules(root: string, opts: SubmoduleOptions): Promise<SubmoduleReport> {
   const report: SubmoduleReport = { initialised: [], missing: [], notes: [] };
-  // No .gitmodules: nothing git itself could check out either (the common case, one cheap call).
+  // The worktree was just checked out from HEAD: no .gitmodules there, none in HEAD (the common
+  // case costs one lstat, not a git). One that is there is read from HEAD, never followed.
+  if (!(await lstat(join(root, '.gitmodules')).catch(() => undefined))) return report;
+  // No .gitmodules: nothing git itself could check out either.
   const declared = await git.declaredSubmodules(root);
   if (declared.length === 0) return report;
   const info = await git.repoInfo(root);

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RunnerError, TaskRejected, errorMessage } from '../errors.ts';
 import * as git from '../git/git.ts';
 import { REPO_URL_PROTOCOLS, defaultBranchName, validateGitRefs } from '../git/refNames.ts';
-import { withRepoLock } from '../git/repoLock.ts';
+import { repoLocks, withRepoLock } from '../git/repoLock.ts';
 import { logger, type Logger } from '../logger.ts';
 import type { WarmWorktree } from '../projects/links.ts';
 import type { ResultStatus } from '../protocol/messages.ts';
@@ -159,7 +159,11 @@ export class GitWorkspaces implements WorkspaceProvider {
     }
 
     await mkdirInside(this.#base, dirname(root), "the task's worktree");
-    const { branch, created } = await withRepoLock(source.lockKey, () => this.#addWorktree(source.repo, root, spec, base), signal);
+    const { branch, created, checkedOut } = await withRepoLock(
+      source.lockKey,
+      () => this.#addWorktree(source.repo, root, spec, base, source.lockKey),
+      signal,
+    );
     ms.add = claim + lap();
     const record: WorktreeRecord = {
       path: root,
@@ -183,7 +187,7 @@ export class GitWorkspaces implements WorkspaceProvider {
       await this.#registry.update((rs) => [...rs.filter((r) => r.path !== root), record], { wait: false });
       ms.add += lap();
       // Checking out runs outside the repository lock: it only touches this worktree.
-      await git.populateWorktree(root, signal);
+      if (!checkedOut) await git.populateWorktree(root, signal);
       ms.checkout = lap();
       active.submodules = await initSubmodules(root, {
         fetchTimeoutMs: this.#fetchTimeoutMs,
@@ -462,23 +466,39 @@ export class GitWorkspaces implements WorkspaceProvider {
    * default name steps around existing and conflicting branches, to `sibyl-<id>` when a branch
    * `sibyl` blocks the whole `sibyl/` namespace.
    */
-  async #addWorktree(repo: string, root: string, spec: TaskSpec, base: ResolvedBase): Promise<{ branch: string; created: boolean }> {
+  async #addWorktree(
+    repo: string,
+    root: string,
+    spec: TaskSpec,
+    base: ResolvedBase,
+    lockKey: string,
+  ): Promise<{ branch: string; created: boolean; checkedOut: boolean }> {
+    // With nothing else of ours waiting for this repository, the checkout is done by `worktree add`
+    // itself (one git instead of two); else outside the lock, so the others need not wait for it.
+    const checkout = repoLocks.queued(lockKey) <= 1;
     if (spec.branch !== undefined) {
       const conflict = await git.branchConflict(repo, spec.branch);
       if (conflict?.kind === 'same') {
         await freeCheckedOutBranch(repo, spec.branch, this.#ownership(), this.#log);
-        await git.addWorktree(repo, { path: root, branch: spec.branch, checkout: false });
-        return { branch: spec.branch, created: false };
+        await git.addWorktree(repo, { path: root, branch: spec.branch, checkout });
+        return { branch: spec.branch, created: false, checkedOut: checkout };
       }
       if (conflict) throw branchConflictError(spec.branch, conflict);
-      await git.addWorktree(repo, { path: root, newBranch: spec.branch, start: base.commit, checkout: false });
-      return { branch: spec.branch, created: true };
+      await git.addWorktree(repo, { path: root, newBranch: spec.branch, start: base.commit, checkout });
+      return { branch: spec.branch, created: true, checkedOut: checkout };
     }
-    // A retried task keeps the earlier attempt's branch (that is its work) and gets a new one.
+    // The default name is almost always free: tried first, and looked for only when git says a
+    // branch is in its way (a retried task keeps the earlier attempt's branch, that is its work).
     const stem = defaultBranchName(spec.taskId);
+    try {
+      await git.addWorktree(repo, { path: root, newBranch: stem, start: base.commit, checkout });
+      return { branch: stem, created: true, checkedOut: checkout };
+    } catch (err) {
+      if (!git.isBranchInTheWay(err)) throw err;
+    }
     const branch = await freeBranchName(repo, [stem, stem.replace('/', '-')]);
-    await git.addWorktree(repo, { path: root, newBranch: branch, start: base.commit, checkout: false });
-    return { branch, created: true };
+    await git.addWorktree(repo, { path: root, newBranch: branch, start: base.commit, checkout });
+    return { branch, created: true, checkedOut: checkout };
   }
 
   /** Which worktrees are this runner's, for freeCheckedOutBranch (paths compared resolved). */
