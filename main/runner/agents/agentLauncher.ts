@@ -120,9 +120,15 @@ export class AgentLauncher {
     const dir = join(this.#config.state_dir, PROMPTS_DIR);
     // Synchronous: small writes in the runner's own folder, on every task start, where three
     // thread-pool round trips cost more than the writes (see workspace/containment.ts).
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const promptFile = join(dir, `${spec.taskId}.txt`);
-    writeFileSync(promptFile, spec.prompt, { mode: 0o600 });
+    try {
+      writeFileSync(promptFile, spec.prompt, { mode: 0o600 });
+    } catch (err) {
+      // The first task (or the folder was removed): made once, not at every start.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(promptFile, spec.prompt, { mode: 0o600 });
+    }
     // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
     const tmp = join(this.#config.state_dir, TMP_DIR, spec.taskId);
     const cleanup = async (): Promise<void> => {

@@ -80,6 +80,7 @@ export class Outbox {
   #writes = 0;
   #checks = 0;
   #check: OpenCheck | undefined;
+  #checkSoon: NodeJS.Immediate | undefined;
   readonly #settled = new Set<() => void>();
 
   constructor(store: OutboxStore, sender: Sender, log: Logger) {
@@ -217,7 +218,19 @@ export class Outbox {
     return this.#flushing;
   }
 
+  /**
+   * The check goes out after the messages written in this turn of the event loop (setImmediate),
+   * so one check covers a task's ack and the results of the tasks that finished with it.
+   */
   #sendCheck(): void {
+    if (this.#checkSoon) return;
+    this.#checkSoon = setImmediate(() => {
+      this.#checkSoon = undefined;
+      if (this.#written.size > 0 && !this.#check) this.#sendCheckNow();
+    });
+  }
+
+  #sendCheckNow(): void {
     const check: OpenCheck = { n: ++this.#checks, upTo: this.#writes, connection: this.#connection };
     this.#check = check;
     void this.#sender.send(deliveryCheck(check.n)).then((ok) => {
