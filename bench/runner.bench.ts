@@ -11,7 +11,9 @@ import { p50p99, percentile, printTable, rssKb, type Row } from './stats.ts';
  * 10 agents start, task_assign → agent running, throughput at concurrency 10 (also with --quiet),
  * delivery confirmation, memory idle / with 10 agents / under a 50 MB agent, dead-link recovery.
  *
- * `BENCH_ONLY=throughput` runs only the throughput figures (for profiling with BENCH_NODE_FLAGS).
+ * `BENCH_ONLY=throughput` runs only the throughput figure, with the runner's CPU time per task (for
+ * profiling with BENCH_NODE_FLAGS, or A/B with BENCH_BIN); `BENCH_ONLY=pickup` only pickup while
+ * agents start and the spawn latency.
  */
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
@@ -234,6 +236,15 @@ export async function run(): Promise<Row[]> {
       console.log(
         `${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost; runner CPU per task: user ${((cpu1.user - cpu0.user) / 500).toFixed(2)} ms, system ${((cpu1.system - cpu0.system) / 500).toFixed(2)} ms`,
       );
+      await r.stop();
+      return [];
+    }
+    if (process.env.BENCH_ONLY === 'pickup') {
+      const r = await startRunner(core);
+      await pickupIdle(r, 30, 0);
+      const loaded = await pickupLoaded(r, 20);
+      const spawn = await spawnLatency(r, 30);
+      console.log(`while 10 agents start: ${p50p99(loaded)}; to a running agent: ${p50p99(spawn)}`);
       await r.stop();
       return [];
     }

@@ -50,7 +50,9 @@ export async function startRunner(core: FakeCore, opts: RunnerProcessOptions = {
     configPath,
     YAML.stringify({ server_url: core.url, runner_id: id, name: 'bench', max_concurrent_agents: opts.maxAgents ?? 20 }),
   );
-  const env = { PATH: process.env.PATH ?? '', HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
+  // Passed on to compare: SIBYL_SPAWN_HOST=0 spawns from the runner itself (tasks/spawnHost.ts).
+  if (process.env.SIBYL_SPAWN_HOST !== undefined) env.SIBYL_SPAWN_HOST = process.env.SIBYL_SPAWN_HOST;
   opts.prepare?.({ home, configPath, env });
   const child = spawn(process.execPath, [...nodeFlags(), BIN, 'run', ...(opts.quiet ? ['--quiet'] : []), '--config', configPath], {
     env,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunnerError, errorMessage } from '../errors.ts';
+import { spawnHost, type ChildLike, type HostSpawnOptions } from '../tasks/spawnHost.ts';
 import { redactUrlsIn } from './refNames.ts';
 
 /**
@@ -92,23 +93,28 @@ function killGit(pid: number | undefined, exited: () => boolean): void {
  * Run git in `dir`; resolves to stdout. A non-zero exit rejects with GitFailed carrying git's
  * stderr (URLs redacted); so do a timeout and an abort, after git's process group was killed.
  */
-function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
+async function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<string> {
   const argv = ['-c', 'core.hooksPath=/dev/null', ...args];
   // Hooks are the repository's (and an agent may have just written them): the runner never runs them.
+  if (opts.signal?.aborted) throw new GitFailed(args, 'aborted before it started', false, opts.signal.reason);
+  const options: HostSpawnOptions = {
+    cwd: dir,
+    env: gitEnvironment(opts.allowProtocols),
+    stdin: 'ignore',
+    // Its own group, so a kill reaches the transport helpers too (no console window on Windows).
+    detached: process.platform !== 'win32',
+    windowsHide: true,
+  };
+  // A task start runs several gits: forked off the event loop where the spawn host serves (spawnHost.ts).
+  const host = spawnHost();
+  const child: ChildLike = host
+    ? await host.spawn('git', argv, options)
+    : spawn('git', argv, { ...options, stdio: [options.stdin, 'pipe', 'pipe'] });
   return new Promise<string>((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new GitFailed(args, 'aborted before it started', false, opts.signal.reason));
-    const child = spawn('git', argv, {
-      cwd: dir,
-      env: gitEnvironment(opts.allowProtocols),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own group, so a kill reaches the transport helpers too (no console window on Windows).
-      detached: process.platform !== 'win32',
-      windowsHide: true,
-    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
     let settled = false;
     let exited = false;
     const finish = (e: GitFailed | undefined, stdout?: string): void => {
@@ -126,6 +132,8 @@ function run(dir: string, args: string[], opts: GitCallOptions = {}): Promise<st
     };
     const onAbort = (): void => stop('stopped', false, opts.signal?.reason);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the host was starting it.
+    if (opts.signal?.aborted) onAbort();
     const timer = opts.timeoutMs ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`, true), opts.timeoutMs) : undefined;
     const ended = (code: number | null, sig: NodeJS.Signals | null): void => {
       if (code === 0) return finish(undefined, Buffer.concat(out).toString('utf8'));

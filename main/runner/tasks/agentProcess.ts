@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
 import {
@@ -12,6 +12,7 @@ import {
   TASK_MARKER_VAR,
 } from './processTree.ts';
 import { spawnPlan } from './windowsCommand.ts';
+import { spawnHost, type ChildLike, type HostSpawnOptions, type SpawnHost } from './spawnHost.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -63,6 +64,35 @@ export interface AgentExit {
   durationS: number;
 }
 
+/** What to spawn for `opts`: the program (through cmd.exe for a Windows .cmd), options, and the run's marker. */
+function launchOf(
+  opts: AgentProcessOptions,
+  platform: NodeJS.Platform,
+): { file: string; args: string[]; options: HostSpawnOptions; marker: string } {
+  if (!opts.argv[0]) throw new Error('empty command');
+  // agentEnv's marker (it names the task); never one the runner carries itself (a runner started
+  // by another runner's agent), which would make us kill our own parent's processes.
+  const given = opts.env[TASK_MARKER_VAR];
+  const marker = given && given !== process.env[TASK_MARKER_VAR] ? given : newTaskMarker('');
+  // Windows: a .cmd agent (npm's shims) runs through cmd.exe, quoted for it (windowsCommand.ts).
+  const plan = spawnPlan(opts.argv, platform);
+  return {
+    file: plan.file,
+    args: plan.args,
+    marker,
+    options: {
+      cwd: opts.cwd,
+      env: { ...opts.env, [TASK_MARKER_VAR]: marker },
+      stdin: opts.stdin === undefined ? 'ignore' : 'pipe',
+      // detached: the child leads a new process group (POSIX), so we can signal -pgid.
+      detached: platform !== 'win32',
+      windowsHide: true,
+      // cmd.exe parses its own command line: it was quoted for it already.
+      windowsVerbatimArguments: plan.windowsVerbatimArguments,
+    },
+  };
+}
+
 /** However much an escaped process keeps writing, the drain after the agent's exit ends after this many windows. */
 const DRAIN_CAP_FACTOR = 10;
 
@@ -96,7 +126,7 @@ export class AgentProcess {
   readonly pid: number | undefined;
   readonly started: Promise<void>;
   readonly exited: Promise<AgentExit>;
-  readonly #child: ChildProcess;
+  readonly #child: ChildLike;
   readonly #opts: AgentProcessOptions;
   #stoppedBy: StopReason | undefined;
   #killTimer: NodeJS.Timeout | undefined;
@@ -112,28 +142,33 @@ export class AgentProcess {
   /** Windows: the one taskkill of this run's tree, once started */
   #treeKill: Promise<void> | undefined;
 
-  constructor(opts: AgentProcessOptions) {
+  /**
+   * Start the agent through the spawn host (spawnHost.ts: the fork happens off the event loop)
+   * where there is one, else as the constructor does. Raises what spawn raises (E2BIG for a
+   * launch too large, an empty command).
+   */
+  static async start(opts: AgentProcessOptions, host: SpawnHost | undefined = spawnHost()): Promise<AgentProcess> {
+    if (!host || opts.platform !== undefined) return new AgentProcess(opts);
+    const launch = launchOf(opts, process.platform);
+    const child = await host.spawn(launch.file, launch.args, launch.options);
+    return new AgentProcess(opts, { child, marker: launch.marker });
+  }
+
+  /** Spawns the agent on this thread, unless `started` is a child the spawn host started for it. */
+  constructor(opts: AgentProcessOptions, started?: { child: ChildLike; marker: string }) {
     this.#opts = opts;
     this.#platform = opts.platform ?? process.platform;
     const t0 = performance.now();
     const file = opts.argv[0];
     if (!file) throw new Error('empty command');
-    // agentEnv's marker (it names the task); never one the runner carries itself (a runner started
-    // by another runner's agent), which would make us kill our own parent's processes.
-    const given = opts.env[TASK_MARKER_VAR];
-    this.marker = given && given !== process.env[TASK_MARKER_VAR] ? given : newTaskMarker('');
-    // Windows: a .cmd agent (npm's shims) runs through cmd.exe, quoted for it (windowsCommand.ts).
-    const plan = spawnPlan(opts.argv, this.#platform);
-    // detached: the child leads a new process group (POSIX), so we can signal -pgid.
-    this.#child = spawn(plan.file, plan.args, {
-      cwd: opts.cwd,
-      env: { ...opts.env, [TASK_MARKER_VAR]: this.marker },
-      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: this.#platform !== 'win32',
-      windowsHide: true,
-      // cmd.exe parses its own command line: it was quoted for it already.
-      windowsVerbatimArguments: plan.windowsVerbatimArguments,
-    });
+    if (started) {
+      this.marker = started.marker;
+      this.#child = started.child;
+    } else {
+      const launch = launchOf(opts, this.#platform);
+      this.marker = launch.marker;
+      this.#child = spawn(launch.file, launch.args, { ...launch.options, stdio: [launch.options.stdin, 'pipe', 'pipe'] });
+    }
     this.pid = this.#child.pid;
     if (this.pid !== undefined && this.#platform === 'linux') this.#tracker = new DescendantTracker(this.pid);
     if (opts.stdin !== undefined && this.#child.stdin) {

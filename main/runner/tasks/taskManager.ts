@@ -4,6 +4,7 @@ import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssig
 import type { WorkspaceProvider } from '../workspace/workspace.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
 import { TaskRun, type TaskRunDeps } from './taskRun.ts';
+import { useSpawnHost } from './spawnHost.ts';
 import { resolvePrompt, toTaskSpec, type SpecDefaults, type TaskSpec } from './taskSpec.ts';
 
 export interface TaskManagerDeps extends SpecDefaults {
@@ -56,6 +57,8 @@ export class TaskManager {
   constructor(deps: TaskManagerDeps) {
     this.#d = deps;
     this.#maxAgents = deps.maxAgents;
+    // Agents and gits are forked off the event loop that answers the server from now on.
+    useSpawnHost();
   }
 
   get draining(): boolean {

@@ -140,7 +140,7 @@ export class TaskRun {
       await spawnTurn();
       let proc: AgentProcess;
       try {
-        proc = new AgentProcess({
+        proc = await AgentProcess.start({
           argv: plan.launch.argv,
           cwd: workspace.path,
           env,
@@ -421,10 +421,11 @@ let lastSpawn: Promise<void> = Promise.resolve();
 
 /**
  * Waits for this task's turn to spawn: one agent per turn of the event loop, each after the loop
- * has read what arrived meanwhile. A spawn holds the thread until the child has exec'd (the whole
- * runner is forked: ~1 ms on a quiet machine, 5–40 ms on a small busy VM); ten agents starting
- * together would otherwise spawn back to back while the server's next task_assign waits for all
- * of them. With a turn between them it waits for one at most.
+ * has read what arrived meanwhile. Where the runner spawns on its own thread (Windows, the desktop
+ * app, no spawn helper: spawnHost.ts), a spawn holds the thread until the child has exec'd (the
+ * whole runner is forked: ~1 ms on a quiet machine, 5–40 ms on a small busy VM); ten agents
+ * starting together would otherwise spawn back to back while the server's next task_assign waits
+ * for all of them. With a turn between them it waits for one at most.
  */
 function spawnTurn(): Promise<void> {
   const mine = lastSpawn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
