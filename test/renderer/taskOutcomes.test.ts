@@ -78,14 +78,15 @@ test(
     await expect(dash.recent.locator(`tr[data-task-id="${missing}"] [data-testid="task-reason"]`)).toHaveText(
       'Command not found: /opt/no-such-agent/bin/agent',
     );
+    // Found and read in one step: a list re-rendered between the two would leave a detached
+    // element, whose computed style is empty.
     const linkStyle = (where: string): Promise<string> =>
-      fx.page
-        .locator(`${where} a.task-link`)
-        .first()
-        .evaluate((a) => {
-          const s = getComputedStyle(a);
-          return `${s.color} ${s.fontWeight} ${s.textDecorationLine}`;
-        });
+      fx.page.evaluate((selector) => {
+        const a = document.querySelector(selector);
+        if (!a) return `no ${selector}`;
+        const s = getComputedStyle(a);
+        return `${s.color} ${s.fontWeight} ${s.textDecorationLine}`;
+      }, `${where} a.task-link`);
     const dashLink = await linkStyle('.recent');
 
     await history.open();
