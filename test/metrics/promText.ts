@@ -35,8 +35,11 @@ export function parseExposition(text: string): Exposition {
     if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`not a number in ${JSON.stringify(line)}`);
+    // Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case; prom-client
+    // writes "Nan" (e.g. the event-loop lag before its first sample).
+    const word = m[3]!.toLowerCase();
+    const value = word === '+inf' || word === 'inf' ? Infinity : word === '-inf' ? -Infinity : Number(m[3]);
+    if (Number.isNaN(value) && word !== 'nan') throw new Error(`not a number in ${JSON.stringify(line)}`);
     samples.push({ name: m[1]!, labels, value });
   }
   const matching = (name: string, labels: Record<string, string>): Sample[] =>
