@@ -1,7 +1,4 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type {
   BrowserWindowLike,
   ElectronSurface,
@@ -11,6 +8,7 @@ import type {
   WebContentsLike,
   WindowBounds,
 } from '../../main/desktop/electronSurface.ts';
+import { tempDir } from './tmp.ts';
 import type { UtilityProcessLike, UtilityProcessModule } from '../../main/desktop/coreProcess.ts';
 
 /**
@@ -229,7 +227,7 @@ export function fakeElectron(
   const power = new Emitter();
   const handlers = new Map<string, (event: IpcInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   let login = opts.loginItem ?? false;
-  const userData = opts.userData ?? mkdtempSync(join(tmpdir(), 'sibyl-fake-userdata-'));
+  const userData = opts.userData ?? tempDir('sibyl-fake-userdata-');
   // Like Electron: without a 'window-all-closed' listener, closing the last window quits the app.
   FakeBrowserWindow.onAllClosed = () => {
     if (appEvents.listeners.get('window-all-closed')?.length) appEvents.emit('window-all-closed');
