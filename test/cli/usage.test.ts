@@ -7,15 +7,19 @@ import { commandTable } from '../../main/cli/commandTable.ts';
 import { HELP } from '../../main/cli/help.ts';
 import { COMMAND_NAMES } from '../../main/cli/index.ts';
 import { closest } from '../../main/cli/suggest.ts';
+import { cliInProcess } from '../helpers/cliInProcess.ts';
 import { cliRun, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const home = tempDir('sibyl-usage-');
 const env = { HOME: home };
 
-/** The one line a usage error prints, after checking it is one line on stderr, nothing on stdout, exit 2. */
+/**
+ * The one line a usage error prints, after checking it is one line on stderr, nothing on stdout,
+ * exit 2. In process (dozens of cases); the first test runs the installed command to hold the two together.
+ */
 async function usageLine(...argv: string[]): Promise<string> {
-  const r = await cliRun(argv, env);
+  const r = await cliInProcess(argv, env);
   assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
   assert.equal(r.stdout, '');
   const lines = r.stderr.trimEnd().split('\n');
@@ -25,6 +29,8 @@ async function usageLine(...argv: string[]): Promise<string> {
 
 describe("usage errors: one prefix, the CLI's words, a suggestion for a typo", () => {
   test('a mistyped command is suggested; an unknown one lists the commands', async () => {
+    const installed = await cliRun(['regster'], env);
+    assert.deepEqual(installed, { code: 2, stdout: '', stderr: 'sibyl-runner: unknown command "regster"; did you mean register?\n' });
     assert.equal(await usageLine('regster'), 'sibyl-runner: unknown command "regster"; did you mean register?');
     assert.equal(await usageLine('stauts'), 'sibyl-runner: unknown command "stauts"; did you mean status?');
     assert.equal(await usageLine('hist'), 'sibyl-runner: unknown command "hist"; did you mean history?');
@@ -96,14 +102,14 @@ describe("usage errors: one prefix, the CLI's words, a suggestion for a typo", (
 describe('help', () => {
   test("`help COMMAND` prints that command's help, exactly as `COMMAND --help` does", async () => {
     for (const name of COMMAND_NAMES) {
-      const viaHelp = await cliRun(['help', name], env);
+      const viaHelp = await cliInProcess(['help', name], env);
       assert.equal(viaHelp.code, 0, viaHelp.stderr);
       assert.equal(viaHelp.stdout, `${HELP[name]}\n`, `help ${name}`);
       assert.notEqual(viaHelp.stdout, `${HELP.main}\n`);
     }
-    const flag = await cliRun(['register', '--help'], env);
+    const flag = await cliInProcess(['register', '--help'], env);
     assert.equal(flag.stdout, `${HELP.register}\n`);
-    const bare = await cliRun(['help'], env);
+    const bare = await cliInProcess(['help'], env);
     assert.equal(bare.code, 0);
     assert.equal(bare.stdout, `${HELP.main}\n`);
     assert.equal(await usageLine('help', 'regster'), 'sibyl-runner: unknown command "regster"; did you mean register?');
@@ -143,7 +149,7 @@ describe('help', () => {
       ['-c', config, 'status', '--json'],
       [`--config=${config}`, 'status', '--json'],
     ]) {
-      const r = await cliRun(argv, env);
+      const r = await cliInProcess(argv, env);
       assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
       const json = JSON.parse(r.stdout) as { configPath: string; runner: { name: string } };
       assert.equal(json.configPath, config);

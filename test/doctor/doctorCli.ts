@@ -1,31 +1,19 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../main/cli/index.ts';
 import { DoctorReport, type DoctorCheck } from '../../main/runner/doctor/check.ts';
+import { cliInProcess, type CliRun } from '../helpers/cliInProcess.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** What `sibyl-runner doctor` printed and returned, run in process through the CLI's entry point. */
-export interface DoctorRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type DoctorRun = CliRun;
 
 /**
  * `sibyl-runner doctor …` in process with exactly `env` (nothing of the test's own environment
  * leaks in: PATH decides which git and agent CLIs it finds). `tty` makes stdout a terminal.
  */
-export async function doctor(args: string[], env: Record<string, string | undefined>, tty = false): Promise<DoctorRun> {
-  const stdout = Object.assign(new PassThrough(), tty ? { isTTY: true } : {});
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(['doctor', ...args], { stdout, stderr, env, isTTY: tty });
-  return { code, stdout: out, stderr: err };
+export function doctor(args: string[], env: Record<string, string | undefined>, tty = false): Promise<DoctorRun> {
+  return cliInProcess(['doctor', ...args], env, tty);
 }
 
 /** `doctor --json` parsed with the report's own schema (the documented `--json` shape). */
