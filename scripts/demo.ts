@@ -24,7 +24,8 @@ const model = await ModelServer.start(
     callTools({ name: 'Bash', input: { command: 'git diff --stat', description: 'Show what changed' } }),
     answer('Add a greeting to the README\n\nThe README now ends with a friendly hello.', { input: 1200, output: 80 }),
   ],
-  { turnDelayMs: 1100 },
+  // Paced so a person can follow the steps; SIBYL_DEMO_PACE_MS=0 (the tests) does not wait.
+  { turnDelayMs: Number(process.env.SIBYL_DEMO_PACE_MS ?? 1100) || 0 },
 );
 const env = {
   // The real Claude Code CLI (a devDependency) is found on PATH like a user's global install.

@@ -36,7 +36,7 @@ describe('colour', () => {
       new Promise((done) => {
         const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} scripts/demo.ts`, '/dev/null'], {
           cwd: REPO,
-          env: { PATH: process.env.PATH, HOME: tempDir('sibyl-demo-home-'), TERM: 'xterm', ...env },
+          env: { PATH: process.env.PATH, HOME: tempDir('sibyl-demo-home-'), TERM: 'xterm', SIBYL_DEMO_PACE_MS: '0', ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
