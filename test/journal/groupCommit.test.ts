@@ -5,7 +5,7 @@ import { Journal } from '../../main/runner/journal/journal.ts';
 import { Outbox, type OutboxStore, type Sender } from '../../main/runner/link/outbox.ts';
 import { configureLogging, logger } from '../../main/runner/logger.ts';
 import type { DurableMessage, TaskComplete } from '../../main/runner/protocol/messages.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir, until } from '../helpers/tmp.ts';
 
 configureLogging({ quiet: true });
 
@@ -76,4 +76,44 @@ test('the outbox holds a result until it is on disk, results keep their order, a
   release();
   await Promise.all(pushing);
   assert.deepEqual(messages(), ['task_ack a', 'task_ack b', 'task_complete a', 'task_complete b']);
+});
+
+test('a message confirmed while its confirmation is still being recorded is not sent again by a flush meanwhile', async () => {
+  const sent: string[] = [];
+  const checks: string[] = [];
+  const sender: Sender = {
+    send: (msg) => {
+      if (msg.type.startsWith('runner_delivery_check:')) checks.push(msg.type);
+      else sent.push(`${msg.type}${'task_id' in msg ? ` ${msg.task_id}` : ''}`);
+      return Promise.resolve(true);
+    },
+  };
+  // markSent is a journal write: slow, and the message stays pending until it is done.
+  const items = new Map<number, DurableMessage>();
+  let recorded!: () => void;
+  const recording = new Promise<void>((r) => (recorded = r));
+  const store: OutboxStore = {
+    enqueue: (msg) => {
+      items.set(items.size + 1, msg);
+      return items.size;
+    },
+    markSent: async (seq) => {
+      await recording;
+      items.delete(seq);
+    },
+    pending: () => [...items].map(([seq, msg]) => ({ seq, msg })),
+  };
+  const outbox = new Outbox(store, sender, logger('test'));
+  outbox.connected();
+  await outbox.push(ack('a'));
+  await until(() => checks.length === 1, 'the delivery check');
+  assert.equal(outbox.answered(`Unknown message type: ${checks[0]}`), true);
+  // Another task's message arrives while the ack's confirmation is being written.
+  await outbox.push(ack('b'));
+  await outbox.flush();
+  assert.deepEqual(sent, ['task_ack a', 'task_ack b'], 'the confirmed ack went out once');
+  recorded();
+  await until(() => outbox.size === 1, 'the confirmation recorded');
+  await outbox.flush();
+  assert.deepEqual(sent, ['task_ack a', 'task_ack b']);
 });

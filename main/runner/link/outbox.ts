@@ -77,6 +77,11 @@ export class Outbox {
   #connection = 0;
   /** seq → write number, for messages written on the current connection and not yet confirmed */
   readonly #written = new Map<number, number>();
+  /**
+   * Messages a check confirmed whose confirmation is still being recorded (markSent is a journal
+   * write): the store still lists them as pending, and a flush meanwhile must not send them again.
+   */
+  readonly #confirming = new Set<number>();
   #writes = 0;
   #checks = 0;
   #check: OpenCheck | undefined;
@@ -135,8 +140,12 @@ export class Outbox {
     if (!check || check.n !== n || check.connection !== this.#connection) return true; // an earlier connection's check
     this.#check = undefined;
     const confirmed = [...this.#written].filter(([, write]) => write <= check.upTo).map(([seq]) => seq);
-    for (const seq of confirmed) this.#written.delete(seq);
+    for (const seq of confirmed) {
+      this.#written.delete(seq);
+      this.#confirming.add(seq);
+    }
     void this.#confirm(confirmed).then(() => {
+      for (const seq of confirmed) this.#confirming.delete(seq);
       if (this.#written.size > 0) this.#sendCheck();
       this.#notifySettled();
     });
@@ -177,7 +186,7 @@ export class Outbox {
         /** the first result not yet on disk: it and every later result wait for it */
         let unflushed: Promise<void> | undefined;
         for (const { seq, msg } of this.#store.pending()) {
-          if (this.#written.has(seq)) continue;
+          if (this.#written.has(seq) || this.#confirming.has(seq)) continue;
           // A result leaves only once it is on disk, and results leave in their order. An ack or a
           // reject does not wait behind another task's result (a task's own ack is always queued
           // before its result), so a pickup never waits for a disk flush.
