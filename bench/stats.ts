@@ -40,7 +40,7 @@ export function printTable(title: string, rows: Row[]): void {
 }
 
 /** Linux only, which is where benchmarks run: a process's resident set (or its peak), in kB. */
-export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' = 'VmRSS'): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(text);
   return m ? Number(m[1]) : NaN;
