@@ -1,6 +1,7 @@
 // Bundles the Electron main process (out/desktop/main.cjs) and the sandboxed preload
 // (out/desktop/preload.cjs, one CommonJS file: a sandboxed preload can only require 'electron').
 import { build } from 'esbuild';
+import { zodEnglishOnly } from './zodEnglishOnly.mjs';
 
 const common = {
   bundle: true,
@@ -10,6 +11,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   external: ['electron'],
+  plugins: [zodEnglishOnly],
 };
 await build({ ...common, entryPoints: ['main/desktop/index.ts'], outfile: 'out/desktop/main.cjs', format: 'cjs' });
 await build({
