@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerConfig } from '../config/schema.ts';
 import { RunnerError } from '../errors.ts';
@@ -131,9 +131,13 @@ export class AgentLauncher {
     }
     // The agent's scratch files stay in the runner's folders, one folder per task, removed with it.
     const tmp = join(this.#config.state_dir, TMP_DIR, spec.taskId);
+    // At every task end: an unlink, and an rmdir for the scratch folder most agents leave empty;
+    // the recursive removal (an lstat and a readdir per entry) only for one that is not.
     const cleanup = async (): Promise<void> => {
-      await rm(promptFile, { force: true }).catch(() => undefined);
-      await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+      await unlink(promptFile).catch(() => undefined);
+      await rmdir(tmp)
+        .catch(() => rm(tmp, { recursive: true, force: true }))
+        .catch(() => undefined);
     };
     // An agent type we do not know gets the least: read-only (a missing type is `general`).
     const type = spec.agentType?.trim().toLowerCase();

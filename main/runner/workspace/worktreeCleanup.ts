@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../errors.ts';
@@ -47,10 +48,15 @@ export async function removeRecorded(rec: WorkspaceRecord, worktreeBase: string,
   else await removeWorktreeFolder(rec, worktreeBase, log);
 }
 
+/**
+ * Whether anything (a symlink included, not followed) is at `path`. Asked at every task start,
+ * where the answer is almost always no: a synchronous lstat that returns nothing for a missing path
+ * costs microseconds, while a rejected promise builds an Error with a stack (0.4 ms a task start
+ * in a 500-task profile, issue 16).
+ */
 export async function exists(path: string): Promise<boolean> {
   try {
-    await lstat(path);
-    return true;
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }
