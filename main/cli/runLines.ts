@@ -81,6 +81,11 @@ export class RunLines {
     };
   }
 
+  /** Where /metrics, /healthz and /readyz are served (the port the system chose, for `:0`). */
+  metrics(url: string): void {
+    this.#o.say(`metrics and health at ${url}/metrics, /healthz and /readyz`);
+  }
+
   /** The first SIGINT/SIGTERM: what draining waits for, and how to stop waiting. */
   stopping(running: number): void {
     if (running === 0) return this.#o.say('stopping');

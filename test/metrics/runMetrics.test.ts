@@ -8,10 +8,10 @@ import { until } from '../helpers/tmp.ts';
 import { fetchPath } from './endpointClient.ts';
 import { parseExposition } from './promText.ts';
 
-/** The endpoint's address, from the line `run` logs when it starts serving. */
-async function metricsUrl(child: ChildProcess & { output: () => { stderr: string } }): Promise<string> {
+/** The endpoint's address, from the line `run` says on stdout when it starts serving. */
+async function metricsUrl(child: ChildProcess & { output: () => { stdout: string } }): Promise<string> {
   return until(
-    () => /serving metrics and health url=(http:\/\/\S+)/.exec(child.output().stderr)?.[1],
+    () => /metrics and health at (http:\/\/\S+)\/metrics, \/healthz and \/readyz$/m.exec(child.output().stdout)?.[1],
     'the runner to say where metrics are',
   );
 }
@@ -21,9 +21,9 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.on('close', (code) => r(code)));
 }
 
-test('`run --metrics-listen 127.0.0.1:0` serves /metrics and /readyz for the real daemon, and SIGTERM still exits 0', async () => {
+test('`run --metrics-listen 127.0.0.1:0` says the port it got, serves /metrics and /readyz for the real daemon, and SIGTERM still exits 0', async () => {
   const { core, id, config, env } = await registeredRunner();
-  const child = cli(['run', '--verbose', '--config', config, '--metrics-listen', '127.0.0.1:0'], env);
+  const child = cli(['run', '--config', config, '--metrics-listen', '127.0.0.1:0'], env);
   const url = await metricsUrl(child);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   await core.until(() => core.connected(id), 10_000, 'the runner connects');

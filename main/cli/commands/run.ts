@@ -179,6 +179,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     throw alreadyRunning(err) ?? err;
   }
   watched.daemon = runner.daemon;
+  if (runner.metricsUrl) lines.metrics(runner.metricsUrl);
   stop.onHurry(() => {
     lines.hurrying();
     runner.daemon.hurry();
