@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Journal } from '../../main/runner/journal/journal.ts';
-import { Outbox, type OutboxStore, type Sender } from '../../main/runner/link/outbox.ts';
+import { MemoryOutboxStore, Outbox, type OutboxStore, type Sender } from '../../main/runner/link/outbox.ts';
 import { configureLogging, logger } from '../../main/runner/logger.ts';
 import type { DurableMessage, TaskComplete } from '../../main/runner/protocol/messages.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
@@ -116,4 +116,41 @@ test('a message confirmed while its confirmation is still being recorded is not 
   await until(() => outbox.size === 1, 'the confirmation recorded');
   await outbox.flush();
   assert.deepEqual(sent, ['task_ack a', 'task_ack b']);
+});
+
+test('a message confirmed (and recorded at once, as the journal does) while a flush awaits an earlier send is not sent again from that flush', async () => {
+  const sent: string[] = [];
+  const checks: string[] = [];
+  // A frame's send resolves in ws's write callback, a few ms later.
+  const sender: Sender = {
+    send: (msg) => {
+      if (msg.type.startsWith('runner_delivery_check:')) {
+        checks.push(msg.type);
+        return Promise.resolve(true);
+      }
+      sent.push(`${msg.type}${'task_id' in msg ? ` ${msg.task_id}` : ''}`);
+      return new Promise((r) => setTimeout(() => r(true), 5));
+    },
+  };
+  let onDisk = false;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r)).then(() => {
+    onDisk = true;
+  });
+  class Store extends MemoryOutboxStore {
+    whenDurable(seq: number): Promise<void> | undefined {
+      return seq === 1 && !onDisk ? gate : undefined;
+    }
+  }
+  const outbox = new Outbox(new Store(), sender, logger('test'));
+  outbox.connected();
+  const result = outbox.push(complete('c1')); // waits for its flush to the disk
+  await outbox.push(ack('a2')); // goes out at once
+  await until(() => checks.length === 1, 'the delivery check');
+  release(); // c1 is on disk: a flush takes the pending list [c1, a2] and awaits c1's send
+  await new Promise((r) => setImmediate(r));
+  assert.equal(outbox.answered(`Unknown message type: ${checks[0]}`), true, 'a2 confirmed meanwhile');
+  await result;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(sent, ['task_ack a2', 'task_complete c1'], 'a2 went out once');
 });

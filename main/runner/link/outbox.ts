@@ -144,8 +144,10 @@ export class Outbox {
       this.#written.delete(seq);
       this.#confirming.add(seq);
     }
-    void this.#confirm(confirmed).then(() => {
-      for (const seq of confirmed) this.#confirming.delete(seq);
+    void this.#confirm(confirmed).then((failed) => {
+      // Recorded ones stay until a flush's snapshot no longer lists them (a flush running now may
+      // hold a snapshot taken before markSent); failed ones are pending again.
+      for (const seq of failed) this.#confirming.delete(seq);
       if (this.#written.size > 0) this.#sendCheck();
       this.#notifySettled();
     });
@@ -185,7 +187,12 @@ export class Outbox {
         const connection = this.#connection;
         /** the first result not yet on disk: it and every later result wait for it */
         let unflushed: Promise<void> | undefined;
-        for (const { seq, msg } of this.#store.pending()) {
+        const pending = this.#store.pending();
+        if (this.#confirming.size > 0) {
+          const listed = new Set(pending.map((p) => p.seq));
+          for (const seq of this.#confirming) if (!listed.has(seq)) this.#confirming.delete(seq);
+        }
+        for (const { seq, msg } of pending) {
           if (this.#written.has(seq) || this.#confirming.has(seq)) continue;
           // A result leaves only once it is on disk, and results leave in their order. An ack or a
           // reject does not wait behind another task's result (a task's own ack is always queued
@@ -247,15 +254,18 @@ export class Outbox {
     });
   }
 
-  async #confirm(seqs: number[]): Promise<void> {
+  async #confirm(seqs: number[]): Promise<number[]> {
+    const failed: number[] = [];
     for (const seq of seqs) {
       try {
         await this.#store.markSent(seq);
       } catch (err) {
-        // Not recorded as sent: it is sent once more after a restart, which the server tolerates.
+        // Not recorded as sent: a later flush sends it again, which the server tolerates (§10 item 4).
         this.#log.warn('could not record a confirmed delivery', { seq, error: err });
+        failed.push(seq);
       }
     }
+    return failed;
   }
 
   #notifySettled(): void {
