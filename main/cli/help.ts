@@ -68,7 +68,7 @@ max_reconnect_attempts > 0). SIGINT/SIGTERM drain it: status "draining", running
 reported, clean close, exit 0. Another run for the same runner.yaml is refused with exit 2.
 
 It says what happens in lines on stdout: "online as NAME, waiting for tasks", each task's start and
-end with its reason, "can't reach server, retrying in 4 s (attempt 3): …". What needs you (signed
+end with its reason, "can't reach server, retrying in 4s (attempt 3): …". What needs you (signed
 out, gave up reconnecting) and the log's warnings and errors go to stderr; the whole log, as JSON
 lines, is in log_dir/runner.log.
 

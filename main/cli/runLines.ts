@@ -138,10 +138,10 @@ export class RunLines {
   }
 }
 
-/** "4 s", "0.5 s": whole seconds from 1 s on (the backoff's own steps), tenths below, at least 0.1 s. */
+/** "4s", "0.5s" (as the window and `status` write durations): whole seconds from 1 s on (the backoff's own steps), tenths below, at least 0.1 s. */
 export function seconds(ms: number): string {
   const s = ms / 1000;
-  return s >= 1 ? `${Math.round(s)} s` : `${Math.max(1, Math.round(s * 10)) / 10} s`;
+  return s >= 1 ? `${Math.round(s)}s` : `${Math.max(1, Math.round(s * 10)) / 10}s`;
 }
 
 /** "At capacity (3/3)" reads "at capacity (3/3)" after a colon; a proper noun or a command stays as it is. */

@@ -60,11 +60,11 @@ test('run on a terminal: online, tasks started and ended with their reasons, a r
   );
   assert.match(after(`task ${short(missing)} failed`), /failed after \d+s: command not found: \/nonexistent\/agent-cli$/);
   assert.equal(after(`task ${short(refused)}`), `task ${short(refused)} refused: at capacity (1/1)`);
-  assert.match(after('connection lost'), /^connection lost, retrying in [\d.]+ s \(attempt 1\): /);
+  assert.match(after('connection lost'), /^connection lost, retrying in [\d.]+s \(attempt 1\): /);
   assert.match(
     after("can't reach server"),
     new RegExp(
-      `^can't reach server, retrying in [\\d.]+ s \\(attempt \\d+\\): Nothing is answering at 127\\.0\\.0\\.1:${core.port} — is Sibyl running\\?$`,
+      `^can't reach server, retrying in [\\d.]+s \\(attempt \\d+\\): Nothing is answering at 127\\.0\\.0\\.1:${core.port} — is Sibyl running\\?$`,
     ),
   );
   assert.equal(after('stopping'), 'stopping: draining, waiting for 1 running task to finish (Ctrl+C again to end it now)');
@@ -126,12 +126,12 @@ test('RunLines: one line per new state or attempt, the wait in seconds', () => {
   lines.link({ state: 'waiting', attempts: 1, reason: 'the connection dropped (1006)', nextRetryAt: now + 250 });
   lines.link({ state: 'open', attempts: 0, reason: undefined, nextRetryAt: undefined });
   assert.deepEqual(said, [
-    "can't reach server, retrying in 4 s (attempt 1): Nothing is answering at h:1 — is Sibyl running?",
+    "can't reach server, retrying in 4s (attempt 1): Nothing is answering at h:1 — is Sibyl running?",
     'online as box, waiting for tasks (Ctrl+C to stop)',
-    'connection lost, retrying in 0.3 s (attempt 1): the connection dropped',
+    'connection lost, retrying in 0.3s (attempt 1): the connection dropped',
     'online again as box',
   ]);
-  assert.deepEqual([seconds(4000), seconds(1490), seconds(500), seconds(20), seconds(-5)], ['4 s', '1 s', '0.5 s', '0.1 s', '0.1 s']);
+  assert.deepEqual([seconds(4000), seconds(1490), seconds(500), seconds(20), seconds(-5)], ['4s', '1s', '0.5s', '0.1s', '0.1s']);
 });
 
 test('signed out: the line saying so and what to do comes once, however often the link tries again', async () => {
