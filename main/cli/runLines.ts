@@ -27,6 +27,14 @@ export interface RunLinesOptions {
   lookup(taskId: string): StartedTaskFacts | undefined;
   /** epoch ms */
   now?: () => number;
+  /**
+   * How long a connection must stay open before "online" is said (ms; default 1000, 0 = at once).
+   * The server accepts every upgrade and refuses credentials by closing at once (protocol §4.2:
+   * 1008/4003 right after HTTP 101), so an open socket is not yet being online.
+   */
+  onlineAfterMs?: number;
+  /** "online" was said (a connection stayed open): what needed the person is solved */
+  onOnline?: () => void;
 }
 
 /** A prompt in a line is cut to this many characters: the line stays within a terminal's 100 columns. */
@@ -40,6 +48,8 @@ export class RunLines {
   #told = '';
   /** prompts of tasks assigned but not yet started or refused */
   readonly #prompts = new Map<string, string>();
+  /** the open connection not yet said to be online (see onlineAfterMs) */
+  #openTimer: NodeJS.Timeout | undefined;
 
   constructor(o: RunLinesOptions) {
     this.#o = o;
@@ -50,12 +60,22 @@ export class RunLines {
   link(status: Pick<LinkStatus, 'state' | 'reason' | 'attempts' | 'nextRetryAt'>): void {
     const key = `${status.state}:${status.attempts}:${status.nextRetryAt ?? ''}`;
     if (key === this.#told) return;
+    if (status.state !== 'open' && this.#openTimer) {
+      // That connection did not last: the next open is a new one to wait for.
+      clearTimeout(this.#openTimer);
+      this.#openTimer = undefined;
+      this.#told = '';
+    }
     switch (status.state) {
-      case 'open':
+      case 'open': {
         this.#told = key;
-        this.#o.say(this.#wasOnline ? `online again as ${this.#o.name}` : `online as ${this.#o.name}, waiting for tasks (Ctrl+C to stop)`);
-        this.#wasOnline = true;
+        const after = this.#o.onlineAfterMs ?? 1000;
+        if (after === 0) return this.#online();
+        clearTimeout(this.#openTimer);
+        this.#openTimer = setTimeout(() => this.#online(), after);
+        this.#openTimer.unref();
         return;
+      }
       case 'waiting': {
         if (status.nextRetryAt === undefined) return;
         this.#told = key;
@@ -69,6 +89,13 @@ export class RunLines {
         // connecting says nothing until it succeeds or fails; signed out and giving up are said on stderr with what to do.
         return;
     }
+  }
+
+  #online(): void {
+    this.#openTimer = undefined;
+    this.#o.say(this.#wasOnline ? `online again as ${this.#o.name}` : `online as ${this.#o.name}, waiting for tasks (Ctrl+C to stop)`);
+    this.#wasOnline = true;
+    this.#o.onOnline?.();
   }
 
   /** The task events that make lines: start, refusal, end. */
@@ -99,6 +126,7 @@ export class RunLines {
   }
 
   stopped(): void {
+    clearTimeout(this.#openTimer);
     this.#o.say('stopped');
   }
 

@@ -127,7 +127,15 @@ export async function startRunner(config: RunnerConfig, opts: StartRunnerOptions
       const agents = (await started.agents.installed()).map((a) => a.preset.name);
       return syncRegistration(api, auth, config, log, agents, lifetime.signal);
     };
-    background(log, 'registration sync', sync());
+    // Signed out, or stopping while it asks: the link says the first with what to do, and the
+    // second is no failure; either as an error line on stderr would only add noise.
+    const quietly = (err: unknown): void => {
+      if (lifetime.signal.aborted) return;
+      if (err instanceof RunnerError && err.remedy === 'signIn')
+        return log.info('registration sync skipped: not signed in', { error: err });
+      throw err;
+    };
+    background(log, 'registration sync', sync().catch(quietly));
   } catch (err) {
     await daemon?.stop().catch(() => undefined);
     await services?.close().catch(() => undefined);

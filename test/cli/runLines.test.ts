@@ -87,6 +87,8 @@ test('-v adds the log on stderr; -q prints nothing on stdout', async () => {
   const verbose = cli(['run', '-v', '--config', config], env);
   await core.until(() => core.connected(id), 10_000, 'the verbose runner connects');
   await until(() => / DEBUG | INFO +\[/.test(verbose.output().stderr), 'log lines on stderr');
+  // Said once the connection has stayed open a moment (the server refuses credentials by closing at once).
+  await until(() => verbose.output().stdout.includes('online as box'), 'the online line');
   verbose.kill('SIGTERM');
   assert.equal(await exitOf(verbose), 0);
   assert.match(verbose.output().stdout, /^online as box, waiting for tasks/m);
@@ -116,7 +118,7 @@ test('a second run for the same config: "already running for this config (pid N)
 test('RunLines: one line per new state or attempt, the wait in seconds', () => {
   const said: string[] = [];
   let now = 1_000_000;
-  const lines = new RunLines({ say: (l) => said.push(l), name: 'box', lookup: () => undefined, now: () => now });
+  const lines = new RunLines({ say: (l) => said.push(l), name: 'box', lookup: () => undefined, now: () => now, onlineAfterMs: 0 });
   lines.link({ state: 'connecting', attempts: 0, reason: undefined, nextRetryAt: undefined });
   lines.link({ state: 'waiting', attempts: 1, reason: 'Nothing is answering at h:1 — is Sibyl running?', nextRetryAt: now + 4000 });
   now += 100;
@@ -151,5 +153,43 @@ test('signed out: the line saying so and what to do comes once, however often th
     .stderr.split('\n')
     .filter((l) => l.startsWith('sibyl-runner run: '));
   assert.equal(told.length, 1, `${seen} attempts:\n${run.output().stderr}`);
+  assert.doesNotMatch(run.output().stderr, /registration sync failed/, 'the sign-in line says it all');
   assert.match(told[0]!, /^sibyl-runner run: no usable credentials: .* — run `sibyl-runner login --server http:\/\/127\.0\.0\.1:\d+`$/);
+});
+
+test('RunLines: "online" only once a connection stayed open; one the server closes at once (refused credentials) is not said', async () => {
+  const said: string[] = [];
+  let onOnline = 0;
+  const lines = new RunLines({
+    say: (l) => said.push(l),
+    name: 'box',
+    lookup: () => undefined,
+    onlineAfterMs: 50,
+    onOnline: () => onOnline++,
+  });
+  lines.link({ state: 'open', attempts: 0, reason: undefined, nextRetryAt: undefined });
+  lines.link({ state: 'auth_failed', attempts: 1, reason: 'the server refused the credentials', nextRetryAt: undefined });
+  await new Promise((r) => setTimeout(r, 120));
+  assert.deepEqual(said, [], 'accepted and closed at once: not online');
+  lines.link({ state: 'open', attempts: 0, reason: undefined, nextRetryAt: undefined });
+  assert.deepEqual(said, [], 'not yet');
+  await until(() => said.length === 1, 'the online line');
+  assert.deepEqual(said, ['online as box, waiting for tasks (Ctrl+C to stop)']);
+  assert.equal(onOnline, 1);
+});
+
+test('a refused token: never "online", and the sign-in line once, however often the server accepts and closes', async () => {
+  const { config, home } = await registeredRunner({ reconnect_interval: 0.2 });
+  const run = cli(['run', '--config', config], { HOME: home, SIBYL_ACCESS_TOKEN: 'not-a-token-this-server-signed' });
+  await until(() => (run.output().stderr.match(/refused the credentials/g) ?? []).length >= 1, 'the refusal');
+  // Several more accept-then-close rounds (reconnect_interval 0.2 s).
+  await new Promise((r) => setTimeout(r, 2500));
+  run.kill('SIGTERM');
+  assert.equal(await exitOf(run), 0);
+  const { stdout, stderr } = run.output();
+  assert.doesNotMatch(stdout, /online/, stdout);
+  const told = stderr.split('\n').filter((l) => l.startsWith('sibyl-runner run: '));
+  assert.equal(told.length, 1, stderr);
+  assert.match(told[0]!, /refused the credentials .*— run `sibyl-runner login --server http:\/\/127\.0\.0\.1:\d+`$/);
+  assert.doesNotMatch(stderr, /registration sync failed/, 'the sign-in line says it all');
 });

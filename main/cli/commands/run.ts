@@ -140,6 +140,9 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     say: values.quiet ? () => undefined : (line) => println(io.stdout, line),
     name: config.name || hostname(),
     lookup: (taskId) => watched.daemon?.tasks.running().find((t) => t.taskId === taskId),
+    // A signed-out link keeps trying (auth_failed, open for a moment, auth_failed, …): the same
+    // words once, said again only after the runner was online in between.
+    onOnline: () => (told = ''),
   });
   let told = '';
   const onChange = (): void => {
@@ -147,9 +150,6 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     if (link) lines.link(link);
     // `stopped` with a remedy is giving up; without one it is our own drain.
     const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
-    // A signed-out link keeps trying (auth_failed, connecting, auth_failed, …): the same words once,
-    // said again only after it was online in between.
-    if (link?.state === 'open') told = '';
     if (!link || !needsUser) return;
     const line = `${link.reason}${link.remedy ? ` — ${remedyHint(link.remedy, { serverUrl: config.server_url, configPath: ctx.path })}` : ''}`;
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
