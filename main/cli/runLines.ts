@@ -50,6 +50,8 @@ export class RunLines {
   readonly #prompts = new Map<string, string>();
   /** the open connection not yet said to be online (see onlineAfterMs) */
   #openTimer: NodeJS.Timeout | undefined;
+  /** stopping was said: nothing says online any more */
+  #stopping = false;
 
   constructor(o: RunLinesOptions) {
     this.#o = o;
@@ -92,7 +94,9 @@ export class RunLines {
   }
 
   #online(): void {
+    clearTimeout(this.#openTimer);
     this.#openTimer = undefined;
+    if (this.#stopping) return;
     this.#o.say(this.#wasOnline ? `online again as ${this.#o.name}` : `online as ${this.#o.name}, waiting for tasks (Ctrl+C to stop)`);
     this.#wasOnline = true;
     this.#o.onOnline?.();
@@ -101,7 +105,11 @@ export class RunLines {
   /** The task events that make lines: start, refusal, end. */
   observer(): TaskObserver {
     return {
-      assigned: (spec) => void this.#prompts.set(spec.taskId, spec.prompt),
+      assigned: (spec) => {
+        // A task from the server proves the connection was accepted: online now, before its start line.
+        if (this.#openTimer) this.#online();
+        this.#prompts.set(spec.taskId, spec.prompt);
+      },
       started: (taskId) => this.#started(taskId),
       rejected: (taskId, reason, detail) => this.#rejected(taskId, reason, detail),
       finished: (taskId, result, message) => this.#finished(taskId, result, message),
@@ -115,9 +123,16 @@ export class RunLines {
 
   /** The first SIGINT/SIGTERM: what draining waits for, and how to stop waiting. */
   stopping(running: number): void {
+    this.#stopping = true;
+    clearTimeout(this.#openTimer);
     if (running === 0) return this.#o.say('stopping');
-    const tasks = running === 1 ? '1 running task' : `${running} running tasks`;
-    this.#o.say(`stopping: draining, waiting for ${tasks} to finish (Ctrl+C again to end ${running === 1 ? 'it' : 'them'} now)`);
+    // The drain asks each agent to stop (its interrupt signal) and waits for it, up to drain_timeout;
+    // the task is reported as cancelled and retryable.
+    this.#o.say(
+      running === 1
+        ? 'stopping: asking the running agent to stop; Sibyl can retry its task (Ctrl+C again to end it now)'
+        : `stopping: asking the ${running} running agents to stop; Sibyl can retry their tasks (Ctrl+C again to end them now)`,
+    );
   }
 
   /** The second signal. */

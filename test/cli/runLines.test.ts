@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { RunLines, seconds } from '../../main/cli/runLines.ts';
 import { agentGate, assign, cli, cliRun, completionOf, registeredRunner } from '../helpers/runnerHarness.ts';
 import { until } from '../helpers/tmp.ts';
+import { spec } from '../helpers/workspaceFixture.ts';
 
 /**
  * `run` tells its story in words (issue 15, item 11): online, each task's start and end with its
@@ -67,7 +68,7 @@ test('run on a terminal: online, tasks started and ended with their reasons, a r
       `^can't reach server, retrying in [\\d.]+s \\(attempt \\d+\\): Nothing is answering at 127\\.0\\.0\\.1:${core.port} — is Sibyl running\\?$`,
     ),
   );
-  assert.equal(after('stopping'), 'stopping: draining, waiting for 1 running task to finish (Ctrl+C again to end it now)');
+  assert.equal(after('stopping'), 'stopping: asking the running agent to stop; Sibyl can retry its task (Ctrl+C again to end it now)');
   // Draining stops the running agents; their results still go out.
   assert.match(after(`task ${short(held)} cancelled`), new RegExp(`^task ${short(held)} cancelled after \\d+s: the runner stopped$`));
   assert.equal(lines.at(-1), 'stopped');
@@ -190,6 +191,23 @@ test('a refused token: never "online", and the sign-in line once, however often 
   assert.doesNotMatch(stdout, /online/, stdout);
   const told = stderr.split('\n').filter((l) => l.startsWith('sibyl-runner run: '));
   assert.equal(told.length, 1, stderr);
-  assert.match(told[0]!, /refused the credentials .*— run `sibyl-runner login --server http:\/\/127\.0\.0\.1:\d+`$/);
+  // The token in the environment is used before any stored login: signing in again would not help.
+  assert.match(told[0]!, /refused the credentials .*— fix or unset SIBYL_ACCESS_TOKEN: it is used instead of the stored login$/);
   assert.doesNotMatch(stderr, /registration sync failed/, 'the sign-in line says it all');
+});
+
+test('RunLines: a task from the server says online at once; nothing says online once stopping was said', async () => {
+  const said: string[] = [];
+  const lines = new RunLines({ say: (l) => said.push(l), name: 'box', lookup: () => undefined, onlineAfterMs: 60_000 });
+  const observer = lines.observer();
+  lines.link({ state: 'open', attempts: 0, reason: undefined, nextRetryAt: undefined });
+  await observer.assigned?.(spec({ prompt: 'Fix it' }), Date.now());
+  assert.deepEqual(said, ['online as box, waiting for tasks (Ctrl+C to stop)'], 'a task_assign proves the connection was accepted');
+
+  const late: string[] = [];
+  const stopping = new RunLines({ say: (l) => late.push(l), name: 'box', lookup: () => undefined, onlineAfterMs: 30 });
+  stopping.link({ state: 'open', attempts: 0, reason: undefined, nextRetryAt: undefined });
+  stopping.stopping(2);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(late, ['stopping: asking the 2 running agents to stop; Sibyl can retry their tasks (Ctrl+C again to end them now)']);
 });

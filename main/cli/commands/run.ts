@@ -5,7 +5,7 @@ import { RunnerError, UsageError } from '../../runner/errors.ts';
 import { configureLogging, logger, type Logger } from '../../runner/logger.ts';
 import type { Daemon } from '../../runner/daemon.ts';
 import { startRunner, type StartedRunner } from '../../runner/startRunner.ts';
-import { remedyHint } from '../remedies.ts';
+import { linkNextStep } from '../linkNextStep.ts';
 import { RunLines } from '../runLines.ts';
 import { intOption, parse, println, type Io } from '../args.ts';
 import { commandContext } from '../context.ts';
@@ -151,7 +151,8 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     // `stopped` with a remedy is giving up; without one it is our own drain.
     const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
     if (!link || !needsUser) return;
-    const line = `${link.reason}${link.remedy ? ` — ${remedyHint(link.remedy, { serverUrl: config.server_url, configPath: ctx.path })}` : ''}`;
+    const step = linkNextStep(link.remedy, ctx, io);
+    const line = `${link.reason}${step ? ` — ${step}` : ''}`;
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
     told = line;
   };

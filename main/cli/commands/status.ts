@@ -4,9 +4,9 @@ import { controlRequest, controlSocketPath } from '../../runner/control/controlS
 import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
 import { jsonSafe } from '../../runner/terminalText.ts';
 import { parse, println, printlnRaw, type Io } from '../args.ts';
-import { commandContext, type CommandContext } from '../context.ts';
+import { commandContext } from '../context.ts';
 import { HELP } from '../help.ts';
-import { remedyHint } from '../remedies.ts';
+import { linkNextStep } from '../linkNextStep.ts';
 import { duration, linkDescription, promptSummary, shortId, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
 import { daemonStatus, statusJson, type DaemonStatus } from '../statusReport.ts';
 
@@ -42,7 +42,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     printlnRaw(io.stdout, jsonSafe(JSON.stringify(report, null, 2)));
     return registered ? 0 : 1;
   }
-  const hint = nextStep(link, ctx, io);
+  const hint = linkNextStep(link.remedy, ctx, io);
   const rows: [string, string][] = [];
   if (!registered) {
     rows.push(['Status', linkLine(link)], ['Config', ctx.path]);
@@ -93,25 +93,6 @@ const STATUS_WORDS: Record<DaemonStatus, string> = {
   signedOut: 'signed out',
   stopped: 'stopped',
 };
-
-/**
- * What to do about the link, in CLI words. A token given in the environment or runner.yaml is
- * used before the stored login (authSource.ts), so when the server refuses it, signing in again
- * does not help until that token is fixed or removed. This reads the status command's own
- * environment, the same as the daemon's when both were started from one shell.
- */
-function nextStep(link: LinkDescription, ctx: CommandContext, io: Io): string {
-  if (link.remedy === 'signIn') {
-    const { config } = ctx;
-    const [key, envName] = config.runner_token ? ['runner_token', 'SIBYL_RUNNER_TOKEN'] : ['access_token', 'SIBYL_ACCESS_TOKEN'];
-    if (config.runner_token || config.access_token) {
-      return io.env[envName]?.trim()
-        ? `fix or unset ${envName}: it is used instead of the stored login`
-        : `fix or remove ${key} in ${ctx.path}: it is used instead of the stored login`;
-    }
-  }
-  return remedyHint(link.remedy, { serverUrl: ctx.config.server_url || undefined, configPath: ctx.path });
-}
 
 /** The shared label, then why (vocabulary.ts): "Can't reach the server — The server refused…". */
 function linkLine(link: LinkDescription): string {
