@@ -64,7 +64,7 @@ Examples:
   run: `Usage: sibyl-runner run [options]
 
 Starts the daemon: connects to the server, executes assigned tasks, reconnects forever (unless
-max_reconnect_attempts > 0). SIGINT/SIGTERM drain it: status "draining", running agents stopped and
+max_reconnect_attempts > 0: it then gives up and exits 1). SIGINT/SIGTERM drain it: status "draining", running agents stopped and
 reported, clean close, exit 0. Another run for the same runner.yaml is refused with exit 2.
 
 It says what happens in lines on stdout: "online as NAME, waiting for tasks", each task's start and

@@ -211,3 +211,17 @@ test('RunLines: a task from the server says online at once; nothing says online 
   await new Promise((r) => setTimeout(r, 80));
   assert.deepEqual(late, ['stopping: asking the 2 running agents to stop; Sibyl can retry their tasks (Ctrl+C again to end them now)']);
 });
+
+test(
+  'giving up reconnecting (max_reconnect_attempts) ends run with exit 1, so a service manager starts it again',
+  { timeout: 30_000 },
+  async () => {
+    const { core, config, env } = await registeredRunner({ max_reconnect_attempts: 2, reconnect_interval: 0.05 });
+    await core.stop();
+    const run = cli(['run', '--config', config], env);
+    assert.equal(await exitOf(run), 1, run.output().stderr);
+    const { stdout, stderr } = run.output();
+    assert.match(stderr, /^sibyl-runner run: .*gave up after 2 attempts \(max_reconnect_attempts\)/m);
+    assert.match(stdout, /^stopped$/m);
+  },
+);

@@ -27,17 +27,20 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/** A stop asked for otherwise than by a signal: the control socket's `shutdown`, the desktop app gone, the link given up. */
+type StopRequest = 'shutdown' | 'parent_gone' | 'gave_up';
+
 interface SignalStop {
   /** aborted by the first SIGINT/SIGTERM */
   signal: AbortSignal;
   /** which signal (or request), once one arrived */
-  received(): NodeJS.Signals | 'shutdown' | 'parent_gone' | undefined;
+  received(): NodeJS.Signals | StopRequest | undefined;
   /** set what the first signal (or one already received) drains */
   onStop(fn: () => void): void;
   /** set what a second signal does (end the agents now); a third exits 1 at once */
   onHurry(fn: () => void): void;
   /** a stop asked for otherwise (the control socket's `shutdown`, the desktop app gone): as a first signal */
-  request(why: 'shutdown' | 'parent_gone'): void;
+  request(why: StopRequest): void;
   dispose(): void;
 }
 
@@ -47,7 +50,7 @@ function stopOnSignal(): SignalStop {
     for (const l of process.listeners(sig)) if ((l as { sibylLauncher?: boolean }).sibylLauncher) process.off(sig, l);
   }
   const aborter = new AbortController();
-  let got: NodeJS.Signals | 'shutdown' | 'parent_gone' | undefined;
+  let got: NodeJS.Signals | StopRequest | undefined;
   let stopFn: (() => void) | undefined;
   let hurryFn: (() => void) | undefined;
   // A second signal while draining ends the agents now (their results still go out); a third exits at once.
@@ -58,7 +61,7 @@ function stopOnSignal(): SignalStop {
       hurryFn();
     } else process.exit(1);
   };
-  const onSignal = (sig: NodeJS.Signals | 'shutdown' | 'parent_gone'): void => {
+  const onSignal = (sig: NodeJS.Signals | StopRequest): void => {
     if (got) return;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -145,12 +148,19 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     onOnline: () => (told = ''),
   });
   let told = '';
+  let gaveUp = false;
   const onChange = (): void => {
     const link = watched.daemon?.link.status;
     if (link) lines.link(link);
     // `stopped` with a remedy is giving up; without one it is our own drain.
     const needsUser = link && link.reason && (link.state === 'auth_failed' || (link.state === 'stopped' && link.remedy));
     if (!link || !needsUser) return;
+    // Given up (max_reconnect_attempts): the run ends, as the original daemon's did, with exit 1 so
+    // a service manager (Restart=on-failure, KeepAlive) starts it again.
+    if (link.state === 'stopped' && !gaveUp) {
+      gaveUp = true;
+      queueMicrotask(() => stop.request('gave_up'));
+    }
     const step = linkNextStep(link.remedy, ctx, io);
     const line = `${link.reason}${step ? ` — ${step}` : ''}`;
     if (line !== told) println(io.stderr, `sibyl-runner run: ${line}`);
@@ -176,7 +186,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
     });
   } catch (err) {
     disown?.();
-    if (err instanceof RunnerError && err.code === 'start_cancelled') return stopped(log, stop);
+    if (err instanceof RunnerError && err.code === 'start_cancelled') return gaveUp ? 1 : stopped(log, stop);
     throw alreadyRunning(err) ?? err;
   }
   watched.daemon = runner.daemon;
@@ -195,7 +205,7 @@ async function run(argv: string[], io: Io, stop: SignalStop): Promise<number> {
   );
   disown?.();
   lines.stopped();
-  return 0;
+  return gaveUp ? 1 : 0;
 }
 
 /**

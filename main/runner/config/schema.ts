@@ -73,7 +73,7 @@ export interface RunnerConfig {
   log_dir: string;
   /** backoff base in seconds (first retry is at most this, with full jitter) */
   reconnect_interval: number;
-  /** 0 = reconnect forever */
+  /** 0 = reconnect forever; N: the link gives up after N failed attempts (and `run` exits 1) */
   max_reconnect_attempts: number;
   heartbeat_interval: number;
   state_dir: string;
