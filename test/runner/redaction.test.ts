@@ -126,32 +126,36 @@ test('a server that cannot be reached: the reasons that quote its URL (run on th
   const config = join(home, 'runner.yaml');
   const logDir = join(home, 'logs');
   const server = withPassword(`http://127.0.0.1:${await closedPort()}`);
-  writeYaml(config, {
-    server_url: server,
-    runner_id: crypto.randomUUID(),
-    worktree_base: join(home, 'wt'),
-    log_dir: logDir,
-    reconnect_interval: 0.05,
-    max_reconnect_attempts: 3,
-  });
+  const yaml = (maxAttempts: number): void =>
+    writeYaml(config, {
+      server_url: server,
+      runner_id: crypto.randomUUID(),
+      worktree_base: join(home, 'wt'),
+      log_dir: logDir,
+      reconnect_interval: 0.05,
+      max_reconnect_attempts: maxAttempts,
+    });
   const env = { HOME: home, SIBYL_ACCESS_TOKEN: 'a-token-for-nobody' };
+  // Reconnecting forever: status and status --json say why, while run retries.
+  yaml(0);
   const run = cli(['run', '--config', config, '--verbose'], env);
-  // A link that gives up is said on the terminal with what to check.
-  await until(
-    () => /sibyl-runner run: Nothing is answering at 127\.0\.0\.1:\d+/.test(run.output().stderr),
-    'run gives up and says why',
-    20_000,
-  );
+  const linkReason = async (): Promise<string> => {
+    const json = await cliRun(['status', '--json', '--config', config], env);
+    return (JSON.parse(json.stdout) as { daemon: { link: { reason?: string } } | null }).daemon?.link.reason ?? '';
+  };
+  // The link names host and port only (api/networkError.ts): no user, password or path.
+  await until(async () => /^Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?/.test(await linkReason()), 'status to say why');
   const text = await cliRun(['status', '--config', config], env);
   const json = await cliRun(['status', '--json', '--config', config], env);
-  const reason = (JSON.parse(json.stdout) as { daemon: { link: { reason?: string } } | null }).daemon?.link.reason ?? '';
-  // The link names host and port only (api/networkError.ts): no user, password or path.
-  assert.match(reason, /^Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?/);
   assert.match(text.stdout, /Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?/);
   run.kill('SIGTERM');
   assert.equal(await exitOf(run), 0);
-  const out = run.output();
-  assert.match(out.stderr, /check that http:\/\/alice:\*\*\*@127\.0\.0\.1:\d+ is the right address/);
+  // Giving up (max_reconnect_attempts) is said on the terminal with the address to check, and ends run (exit 1).
+  yaml(3);
+  const givingUp = cli(['run', '--config', config, '--verbose'], env);
+  assert.equal(await exitOf(givingUp), 1);
+  assert.match(givingUp.output().stderr, /check that http:\/\/alice:\*\*\*@127\.0\.0\.1:\d+ is the right address/);
+  const out = { stdout: run.output().stdout + givingUp.output().stdout, stderr: run.output().stderr + givingUp.output().stderr };
   assertNoPasswordAnywhere(out, text, json, logDir);
 });
 

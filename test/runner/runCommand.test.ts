@@ -154,7 +154,9 @@ test('`run` says on the terminal when the server refuses its credentials, with w
   writeYaml(config, { server_url: core.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
   const run = cli(['run', '--config', config, '--quiet'], { HOME: home, SIBYL_ACCESS_TOKEN: 'garbage-token-value' });
   await until(
-    () => /sibyl-runner run: .*refused.* — run `sibyl-runner login --server /.test(run.output().stderr),
+    // The token in the environment is used before a stored login: logging in again would not help.
+    () =>
+      /sibyl-runner run: .*refused.* — fix or unset SIBYL_ACCESS_TOKEN: it is used instead of the stored login/.test(run.output().stderr),
     'the refusal on stderr',
     10_000,
   );
