@@ -2,6 +2,7 @@ import type { Remedy } from '../runner/errors.ts';
 import type { Io } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { remedyHint } from './remedies.ts';
+import { tokenSource } from './tokenSource.ts';
 
 /**
  * What to do about the link (its `remedy`), in CLI words, for `run` and `status` alike. A token
@@ -12,14 +13,8 @@ import { remedyHint } from './remedies.ts';
  */
 export function linkNextStep(remedy: Remedy | undefined, ctx: CommandContext, io: Io): string {
   if (!remedy) return '';
-  if (remedy === 'signIn') {
-    const { config } = ctx;
-    const [key, envName] = config.runner_token ? ['runner_token', 'SIBYL_RUNNER_TOKEN'] : ['access_token', 'SIBYL_ACCESS_TOKEN'];
-    if (config.runner_token || config.access_token) {
-      return io.env[envName]?.trim()
-        ? `fix or unset ${envName}: it is used instead of the stored login`
-        : `fix or remove ${key} in ${ctx.path}: it is used instead of the stored login`;
-    }
-  }
+  const source = remedy === 'signIn' ? tokenSource(ctx, io) : undefined;
+  if (source?.from === 'env') return `fix or unset ${source.name}: it is used instead of the stored login`;
+  if (source?.from === 'config') return `fix or remove ${source.key} in ${ctx.path}: it is used instead of the stored login`;
   return remedyHint(remedy, { serverUrl: ctx.config.server_url || undefined, configPath: ctx.path });
 }

@@ -4,10 +4,13 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { StatusJson } from '../../main/cli/statusReport.ts';
 import { HELP } from '../../main/cli/help.ts';
+import YAML from 'yaml';
+import { cliInProcess } from '../helpers/cliInProcess.ts';
 import { agentGate, cli, cliRun, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir, until } from '../helpers/tmp.ts';
 
@@ -138,4 +141,22 @@ test("status without a name in runner.yaml names the runner as register and run 
   assert.equal(r.code, 0, r.stderr);
   const row = r.stdout.split('\n').find((l) => l.startsWith('Runner'));
   assert.equal(row?.replace(/^Runner +/, ''), `${hostname()} (r-1)`, r.stdout);
+});
+
+test('status names the credentials the runner uses: a token from the environment or runner.yaml before the stored login, else the file, else none', async () => {
+  const { home, config } = await registeredRunner();
+  const file = join(home, 'credentials.json');
+  const row = async (env: Record<string, string>): Promise<string> => {
+    const r = await cliInProcess(['status', '--config', config], { HOME: home, ...env });
+    const json = await cliInProcess(['status', '--json', '--config', config], { HOME: home, ...env });
+    const text = /^Credentials +(.*)$/m.exec(r.stdout)?.[1] ?? `(no Credentials row in ${r.stdout}${r.stderr})`;
+    assert.equal((JSON.parse(json.stdout) as { credentials: string }).credentials, text, 'the same words in --json');
+    return text;
+  };
+  assert.equal(await row({}), 'none stored (sign in with `sibyl-runner login`)');
+  assert.equal(await row({ SIBYL_ACCESS_TOKEN: 'tok' }), 'SIBYL_ACCESS_TOKEN from the environment (used instead of a stored login)');
+  writeFileSync(file, '{}\n', { mode: 0o600 });
+  assert.equal(await row({}), `file ${file} (mode 0600)`);
+  writeYaml(config, { ...(YAML.parse(readFileSync(config, 'utf8')) as Record<string, unknown>), access_token: 'in-the-file' });
+  assert.equal(await row({}), `access_token in ${config} (used instead of a stored login)`);
 });

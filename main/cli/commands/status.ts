@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Snapshot } from '../../runner/control/contract.ts';
 import { controlRequest, controlSocketPath } from '../../runner/control/controlSocket.ts';
 import { redactUrl, redactUrlsIn } from '../../runner/redact.ts';
 import { jsonSafe } from '../../runner/terminalText.ts';
 import { parse, println, printlnRaw, type Io } from '../args.ts';
-import { commandContext } from '../context.ts';
+import { commandContext, type CommandContext } from '../context.ts';
 import { HELP } from '../help.ts';
 import { linkNextStep } from '../linkNextStep.ts';
+import { tokenSource } from '../tokenSource.ts';
 import { duration, linkDescription, promptSummary, shortId, taskPhaseLabel, type LinkDescription } from '../../runner/vocabulary.ts';
 import { daemonStatus, statusJson, type DaemonStatus } from '../statusReport.ts';
 
@@ -34,7 +36,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       config,
       serverUrl: redactUrl(config.server_url),
       configPath: ctx.path,
-      credentials: ctx.credentials.describe(),
+      credentials: credentialsInWords(ctx, io),
       link,
       snapshot,
     });
@@ -58,7 +60,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     ['Capabilities', config.capabilities.join(', ') || '(none configured; detected ones are sent at registration)'],
     ['Worktrees', config.worktree_base],
     ['Config', ctx.path],
-    ['Credentials', ctx.credentials.describe()],
+    ['Credentials', credentialsInWords(ctx, io)],
   );
   if (!snapshot) rows.push(['Daemon', link.label]);
   else {
@@ -115,4 +117,15 @@ function shown(s: Snapshot): Snapshot {
     runner: { ...s.runner, serverUrl: redactUrl(s.runner.serverUrl) },
     link: s.link.reason === undefined ? s.link : { ...s.link, reason: redactUrlsIn(s.link.reason) },
   };
+}
+
+/**
+ * Which credentials the runner uses, in words: a token from the environment or runner.yaml (used
+ * before the stored login), else the stored login's file, else none.
+ */
+function credentialsInWords(ctx: CommandContext, io: Io): string {
+  const source = tokenSource(ctx, io);
+  if (source?.from === 'env') return `${source.name} from the environment (used instead of a stored login)`;
+  if (source?.from === 'config') return `${source.key} in ${ctx.path} (used instead of a stored login)`;
+  return existsSync(ctx.credentials.path) ? ctx.credentials.describe() : 'none stored (sign in with `sibyl-runner login`)';
 }
