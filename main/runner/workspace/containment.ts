@@ -17,9 +17,13 @@ import { isInside } from '../tasks/taskSpec.ts';
  * added up to most of a task start. The functions keep their async signatures.
  */
 
-const lstatOrUndefined = (p: string): Stats | undefined => {
+/**
+ * What is at `p` (a symlink not followed), or undefined when nothing is or it cannot be read. A
+ * missing path, the common answer at a task start, returns without building an Error.
+ */
+export const lstatOrUndefined = (p: string): Stats | undefined => {
   try {
-    return lstatSync(p);
+    return lstatSync(p, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -1,4 +1,3 @@
-import { lstatSync } from 'node:fs';
 import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../errors.ts';
@@ -6,7 +5,7 @@ import { pruneWorktrees, removeWorktree, repoInfo } from '../git/git.ts';
 import { withRepoLock } from '../git/repoLock.ts';
 import type { Logger } from '../logger.ts';
 import { isInside, isSafeId } from '../tasks/taskSpec.ts';
-import { assertInside } from './containment.ts';
+import { assertInside, lstatOrUndefined } from './containment.ts';
 import { isFolderRecord, type FolderRecord, type WorkspaceRecord, type WorktreeRecord } from './worktreeRegistry.ts';
 
 /**
@@ -55,11 +54,7 @@ export async function removeRecorded(rec: WorkspaceRecord, worktreeBase: string,
  * in a 500-task profile, issue 16).
  */
 export async function exists(path: string): Promise<boolean> {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
-  }
+  return lstatOrUndefined(path) !== undefined;
 }
 
 /** Bytes used by the files under `dir`; symlinks are not followed. */
