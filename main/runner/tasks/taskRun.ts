@@ -8,6 +8,7 @@ import type { AgentLauncher, AgentPlan } from '../agents/agentLauncher.ts';
 import type { AgentOutcome, AgentStep } from '../agents/preset.ts';
 import { oneLine } from '../vocabulary.ts';
 import { AgentProcess, type StopReason } from './agentProcess.ts';
+import { spawnHost } from './spawnHost.ts';
 import { agentEnv } from './agentEnv.ts';
 import { isTooLargeToStart, tooLargeMessage } from './launchSize.ts';
 import { visibleText } from './lineSplitter.ts';
@@ -137,7 +138,8 @@ export class TaskRun {
       });
       const marker = env[TASK_MARKER_VAR];
       if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
-      await spawnTurn();
+      // Spawning on this thread holds it until the child has exec'd; the spawn host does not.
+      if (!spawnHost()) await spawnTurn();
       let proc: AgentProcess;
       try {
         proc = await AgentProcess.start({
