@@ -13,7 +13,7 @@ import { p50p99, percentile, printTable, rssKb, type Row } from './stats.ts';
  *
  * `BENCH_ONLY=throughput` runs only the throughput figure, with the runner's CPU time per task (for
  * profiling with BENCH_NODE_FLAGS, or A/B with BENCH_BIN); `BENCH_ONLY=pickup` only pickup while
- * agents start and the spawn latency.
+ * agents start and the spawn latency; `BENCH_ONLY=memory` only the memory figures.
  */
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
@@ -292,6 +292,18 @@ export async function run(): Promise<Row[]> {
       // CPU time per task spreads far less with the machine's load than wall time does.
       console.log(
         `${Math.round(tp.perSec)} tasks/s, ${tp.lost} lost, ${tp.duplicates} duplicate results; runner CPU per task: user ${((cpu1.user - cpu0.user) / 500).toFixed(2)} ms, system ${((cpu1.system - cpu0.system) / 500).toFixed(2)} ms`,
+      );
+      await r.stop();
+      return [];
+    }
+    if (process.env.BENCH_ONLY === 'memory') {
+      const r = await startRunner(core);
+      await sleep(3000);
+      const idleMb = rssKb(r.child.pid!) / 1024;
+      const ten = await tenAgents(r);
+      const big = await bigOutput(r);
+      console.log(
+        `idle ${idleMb.toFixed(1)} MB; 10 agents runner +${ten.runnerMb.toFixed(1)} MB${helperWords(ten)}; 50 MB output runner +${big.memory.runnerMb.toFixed(1)} MB${helperWords(big.memory)}`,
       );
       await r.stop();
       return [];

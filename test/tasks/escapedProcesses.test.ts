@@ -6,6 +6,7 @@ import {
   DescendantTracker,
   findMarkedProcesses,
   freezeAndKill,
+  listProcessesAsync,
   markerTaskId,
   newTaskMarker,
   TASK_MARKER_VAR,
@@ -145,6 +146,45 @@ test('findMarkedProcesses sees exactly the processes carrying the marker; freeze
   } finally {
     mine.kill('SIGKILL');
     theirs.kill('SIGKILL');
+  }
+});
+
+test('a marker is found after an environment far larger than the buffer it is read into', { skip: LINUX_ONLY }, async () => {
+  const { spawn } = await import('node:child_process');
+  const marker = newTaskMarker('big-env');
+  // 100 KiB before the marker: the environment is read into a 16 KiB buffer that has to grow.
+  const big = { ...env, A_BIG_VALUE: 'x'.repeat(100 * 1024), [TASK_MARKER_VAR]: marker };
+  const child = spawn('sleep', ['300'], { env: big, stdio: 'ignore', detached: true });
+  try {
+    await until(() => findMarkedProcesses((m) => m === marker).length > 0, 'the marked sleep with a large environment');
+    assert.deepEqual(
+      findMarkedProcesses((m) => m === marker),
+      [child.pid],
+    );
+    // A small environment read after it still ends where that one does.
+    assert.deepEqual(
+      findMarkedProcesses((m) => m === 'no such marker'),
+      [],
+    );
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('the periodic listing is shared by looks within half a second, and sees a new process after', { skip: LINUX_ONLY }, async () => {
+  const { spawn } = await import('node:child_process');
+  const first = listProcessesAsync();
+  assert.equal(listProcessesAsync(), first, 'a second tracker looking at once gets the same listing');
+  const listed = await first;
+  assert.ok(
+    listed?.some((p) => p.pid === process.pid),
+    'the listing holds this process',
+  );
+  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  try {
+    await until(async () => (await listProcessesAsync())?.some((p) => p.pid === child.pid), 'a later listing to see the new sleep');
+  } finally {
+    child.kill('SIGKILL');
   }
 });
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { outputTaken } from './outputCollection.ts';
 import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
 import {
@@ -194,6 +195,7 @@ export class AgentProcess {
     let lastReadAt = 0;
     const read = (stream: StreamName) => (c: Buffer) => {
       lastReadAt = performance.now();
+      outputTaken(c.length);
       splitters[stream].push(c);
       partials[stream]?.changed();
     };

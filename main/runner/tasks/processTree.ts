@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { parseProcStat, processStartTime } from './processIdentity.ts';
 
 /**
@@ -156,15 +156,36 @@ export class PidWindow {
 
 function readCounter(path: string): number | undefined {
   try {
-    const n = Number(readFileSync(path, 'latin1').trim());
+    // 'utf8' takes Node's native read; other encodings read into a fresh 64 KiB buffer, since
+    // /proc files report no size (issue 16: that was most of the garbage of 10 starting agents).
+    const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise). */
-export async function listProcessesAsync(): Promise<ProcessEntry[] | undefined> {
+/**
+ * One listing shared by every task's tracker: each looks once a second, and ten agents reading
+ * every process's stat ten times a second cost the runner a core's share (issue 16). A listing
+ * younger than this is reused (ms).
+ */
+const SHARED_LISTING_MS = 500;
+let sharedListing: { at: number; listing: Promise<ProcessEntry[] | undefined> } | undefined;
+
+/**
+ * `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise),
+ * shared by callers within SHARED_LISTING_MS of each other.
+ */
+export function listProcessesAsync(): Promise<ProcessEntry[] | undefined> {
+  const now = performance.now();
+  if (sharedListing && now - sharedListing.at < SHARED_LISTING_MS) return sharedListing.listing;
+  const listing = readListing();
+  sharedListing = { at: now, listing };
+  return listing;
+}
+
+async function readListing(): Promise<ProcessEntry[] | undefined> {
   if (process.platform !== 'linux') return undefined;
   let names: string[];
   try {
@@ -177,13 +198,31 @@ export async function listProcessesAsync(): Promise<ProcessEntry[] | undefined> 
   for (let i = 0; i < names.length; i += 64) {
     const batch = await Promise.all(
       names.slice(i, i + 64).map(async (name) => {
-        const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+        const stat = await readProcText(`/proc/${name}/stat`).catch(() => undefined);
         return stat === undefined ? undefined : toEntry(Number(name), stat);
       }),
     );
     for (const e of batch) if (e) out.push(e);
   }
   return out;
+}
+
+/** Bytes read from a /proc file in one go: a stat line is a few hundred; a small read comes from Node's shared pool. */
+const PROC_READ_BYTES = 2048;
+
+/**
+ * A small /proc file's text, read asynchronously into a pooled buffer: readFile sizes its
+ * buffer by the file, and /proc files report none, so it allocated 64 KiB for each (issue 16).
+ */
+async function readProcText(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(PROC_READ_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, PROC_READ_BYTES, 0);
+    return bytesRead < PROC_READ_BYTES ? buf.toString('utf8', 0, bytesRead) : await readFile(path, 'utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
 function readStat(pid: number): ProcessEntry | undefined {
@@ -253,12 +292,38 @@ function hasMarker(pid: number, matches: (marker: string) => boolean): boolean {
   if (pid === process.pid) return false;
   let environ: string;
   try {
-    environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    environ = readEnviron(pid);
   } catch {
     return false; // another user's process (EACCES), or gone
   }
   const key = `${TASK_MARKER_VAR}=`;
   return environ.split('\0').some((kv) => kv.startsWith(key) && matches(kv.slice(key.length)));
+}
+
+/** Reused by readEnviron, grown to the largest environment seen (bytes). */
+let environBuffer = Buffer.allocUnsafeSlow(16 * 1024);
+
+/**
+ * `/proc/<pid>/environ` as latin1 (its bytes as they are), read into one reused buffer:
+ * readFileSync allocated 64 KiB for each process looked at. Raises what open/read raise.
+ */
+function readEnviron(pid: number): string {
+  const fd = openSync(`/proc/${pid}/environ`, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === environBuffer.length) {
+        const bigger = Buffer.allocUnsafeSlow(environBuffer.length * 2);
+        environBuffer.copy(bigger, 0, 0, length);
+        environBuffer = bigger;
+      }
+      const n = readSync(fd, environBuffer, length, environBuffer.length - length, null);
+      if (n === 0) return environBuffer.toString('latin1', 0, length);
+      length += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** macOS / BSD: `ps -E` appends each process's environment to its command (own processes only). */

@@ -2,6 +2,7 @@ import { errorMessage, TaskRejected } from '../errors.ts';
 import { background, type Logger } from '../logger.ts';
 import type { AgentUpdate, DurableMessage, RejectReason, RunnerStatus, TaskAssign, TaskComplete } from '../protocol/messages.ts';
 import type { WorkspaceProvider } from '../workspace/workspace.ts';
+import { collectAfterOutput } from './outputCollection.ts';
 import type { RunningTask, TaskObserver } from './taskEvents.ts';
 import { TaskRun, type TaskRunDeps } from './taskRun.ts';
 import { useSpawnHost } from './spawnHost.ts';
@@ -57,8 +58,10 @@ export class TaskManager {
   constructor(deps: TaskManagerDeps) {
     this.#d = deps;
     this.#maxAgents = deps.maxAgents;
-    // Agents and gits are forked off the event loop that answers the server from now on.
+    // Agents and gits are forked off the event loop that answers the server from now on, and the
+    // buffers their output leaves are collected as it comes (tasks/outputCollection.ts).
     useSpawnHost();
+    collectAfterOutput();
   }
 
   get draining(): boolean {
