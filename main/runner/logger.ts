@@ -30,9 +30,27 @@ interface Sink {
   maxBytes: number;
   keep: number;
   written: number;
+  /** runner.log, open for appending, and when it was opened (performance.now() ms) */
+  fd: number | undefined;
+  openedAt: number;
 }
 
-const sink: Sink = { stderrLevel: LEVELS.info, file: undefined, maxBytes: 10 * 1024 * 1024, keep: 3, written: 0 };
+const sink: Sink = {
+  stderrLevel: LEVELS.info,
+  file: undefined,
+  maxBytes: 10 * 1024 * 1024,
+  keep: 3,
+  written: 0,
+  fd: undefined,
+  openedAt: 0,
+};
+
+/**
+ * How long runner.log stays open between lines (ms). Opening it for every line was two opens and
+ * closes per task (issue 16); reopening it this often still follows a rotation made by another
+ * process writing the same folder (a CLI command beside the daemon) within a second.
+ */
+const REOPEN_AFTER_MS = 1000;
 
 /** What the log files' modes must not allow: anything for group or others (task output and prompts are in there). */
 const LOOSE = 0o077;
@@ -57,6 +75,7 @@ export function configureLogging(opts: { logDir?: string; stderrLevel?: LogLevel
   if (opts.maxBytes) sink.maxBytes = opts.maxBytes;
   if (opts.logDir) {
     mkdirSync(opts.logDir, { recursive: true, mode: DIR_MODE });
+    closeLogFile();
     sink.file = join(opts.logDir, 'runner.log');
     const left = [tighten(opts.logDir, DIR_MODE)];
     for (let i = 0; i <= sink.keep; i++) left.push(tighten(i ? `${sink.file}.${i}` : sink.file, FILE_MODE, 'file'));
@@ -120,7 +139,29 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+function closeLogFile(): void {
+  if (sink.fd === undefined) return;
+  try {
+    closeSync(sink.fd);
+  } catch {
+    /* closed already */
+  }
+  sink.fd = undefined;
+}
+
+/** runner.log's descriptor, opened again after REOPEN_AFTER_MS. Raises what open raises. */
+function logFd(file: string): number {
+  const now = performance.now();
+  if (sink.fd !== undefined && now - sink.openedAt < REOPEN_AFTER_MS) return sink.fd;
+  closeLogFile();
+  // The mode applies when the file is created (first line, or after a rotation).
+  sink.fd = openSync(file, APPEND_NOFOLLOW, FILE_MODE);
+  sink.openedAt = now;
+  return sink.fd;
+}
+
 function rotate(file: string): void {
+  closeLogFile();
   for (let i = sink.keep - 1; i >= 1; i--) {
     try {
       renameSync(`${file}.${i}`, `${file}.${i + 1}`);
@@ -144,16 +185,11 @@ function write(level: LogLevel, scope: string, msg: string, fields?: LogFields):
     const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg: text, ...safe }) + '\n';
     try {
       if (sink.written + line.length > sink.maxBytes) rotate(sink.file);
-      // The mode applies when the file is created (first line, or after a rotation).
-      const fd = openSync(sink.file, APPEND_NOFOLLOW, FILE_MODE);
-      try {
-        writeSync(fd, line);
-      } finally {
-        closeSync(fd);
-      }
+      writeSync(logFd(sink.file), line);
       sink.written += line.length;
     } catch {
-      // A full disk must not take the runner down; stderr still has it.
+      // A full disk must not take the runner down; stderr still has it. Opened afresh next time.
+      closeLogFile();
     }
   }
   if (LEVELS[level] >= sink.stderrLevel) {

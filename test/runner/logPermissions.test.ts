@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -78,6 +78,30 @@ test('a rotated runner.log is created 0600 again', { skip: !posix && 'POSIX mode
   assert.ok(existsSync(join(logDir, 'runner.log.1')), 'rotated');
   for (const f of ['runner.log', 'runner.log.1']) assert.equal(octal(mode(join(logDir, f))), '0600', f);
   assert.equal(octal(mode(logDir)), '0700');
+});
+
+test('runner.log moved away by another process (its rotation) is followed: later lines go to a new runner.log', () => {
+  const logDir = join(tempDir('sibyl-logrotate-'), 'logs');
+  const log = logger('moved');
+  try {
+    configureLogging({ logDir, quiet: true, maxBytes: 1024 * 1024 }); // no rotation of its own
+    log.info('first line');
+    // A CLI command beside the daemon rotates the same file.
+    renameSync(join(logDir, 'runner.log'), join(logDir, 'runner.log.1'));
+    log.info('second line');
+    // The file is kept open between lines, and opened again after at most a second.
+    const until = performance.now() + 1100;
+    while (performance.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    log.info('third line');
+  } finally {
+    configureLogging({ quiet: true });
+  }
+  const moved = readFileSync(join(logDir, 'runner.log.1'), 'utf8');
+  const current = readFileSync(join(logDir, 'runner.log'), 'utf8');
+  assert.match(moved, /first line/);
+  assert.match(moved + current, /second line/, 'no line is lost');
+  assert.match(current, /third line/);
+  assert.doesNotMatch(moved, /third line/);
 });
 
 test(
