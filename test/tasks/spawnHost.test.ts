@@ -85,3 +85,29 @@ test('a stopped agent started through the helper is ended by its group signal', 
   assert.equal(exit.stoppedBy, 'task_cancel');
   assert.equal(exit.signal, 'SIGTERM');
 });
+
+test(
+  'many children at once, printing little or much on both streams: every byte arrives, in order, once',
+  { skip: POSIX_ONLY },
+  async () => {
+    const host = new SpawnHost();
+    // Sizes around the point where the helper stops relaying a stream and hands its pipe over.
+    const sizes = [0, 1, 4096, 200_000, 262_144, 300_000, 3_000_000];
+    const runs = sizes.flatMap((n) =>
+      [false, true].map(async (exitAtOnce) => {
+        // A numbered line per 8 bytes: lost, doubled or reordered output shows in the text.
+        const script = `i=0; while [ $i -lt ${Math.ceil(n / 8)} ]; do printf '%07d\\n' $i; i=$((i+1)); done | head -c ${n}; printf 'e%s' ${n} >&2${exitAtOnce ? '; exit 0' : '; sleep 0.1'}`;
+        const child = await host.spawn('/bin/sh', ['-c', script], options);
+        const seen = await collect(child);
+        const want = Array.from({ length: Math.ceil(n / 8) }, (_, i) => `${String(i).padStart(7, '0')}\n`)
+          .join('')
+          .slice(0, n);
+        assert.equal(seen.stdout.length, n, `${n} bytes of stdout`);
+        assert.ok(seen.stdout === want, `the ${n} bytes of stdout as printed`);
+        assert.equal(seen.stderr, `e${n}`);
+        assert.deepEqual(seen.close, [0, null]);
+      }),
+    );
+    await Promise.all(runs);
+  },
+);

@@ -3,15 +3,17 @@ import { runInNewContext } from 'node:vm';
 
 /**
  * Collecting the garbage that agent output leaves. Every chunk an agent prints passes through
- * buffers outside V8's heap (the pipe's read, the task log's write). The log's pending writes
- * live long enough to be promoted to the old generation, where V8 frees such buffers only at a
- * full collection, and it starts one only once ~64 MB of them piled up: one agent printing 50 MB
- * grew the runner by 40–55 MB. A full collection per OUTPUT_COLLECT_EVERY_BYTES of output keeps
- * that near 14 MB for a few ms each (issue 16, `BENCH_ONLY=memory node bench/runner.bench.ts`).
+ * buffers outside V8's heap (the pipe's reads, the task log's queued writes); those that live
+ * long enough reach the old generation, where V8 frees such buffers only at a full collection,
+ * and it starts one only once ~64 MB of them piled up. With the task log's write buffers reused
+ * (taskLog.ts), one agent printing 50 MB still grew the runner by ~26 MB; a full collection per
+ * OUTPUT_COLLECT_EVERY_BYTES of output keeps that near 10 MB, for 7 collections of ~11 ms over
+ * those 50 MB, which the runner takes ~3 s to log (at 4 MiB: ~8 MB for 13 of them; issue 16,
+ * `BENCH_ONLY=memory node bench/runner.bench.ts`).
  */
 
 /** Output taken in between two collections (bytes). */
-export const OUTPUT_COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+export const OUTPUT_COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 
 type Collect = (options: { type: 'major' | 'minor' }) => void;
 

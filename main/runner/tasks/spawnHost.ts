@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 
 /**
  * Starting agents and gits from a small helper process instead of the runner. Node's spawn forks
@@ -9,8 +10,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * map, so the main thread stalls on its next page fault for as long as the fork lasts. The helper
  * is a bare Node process (a few MB of its own memory) that only spawns: the runner sends it a
  * request over an IPC channel and goes on; the helper forks itself, which is cheap and stalls
- * nobody, and relays the child's pid, output, spawn/error/exit/close events back in order.
- * Signals need no relay: a process group is signalled by pid from the runner.
+ * nobody, and relays the child's pid, output and spawn/error/exit events back in order. A stream
+ * that goes on printing is not relayed for long: past HANDOVER_BYTES the helper hands the pipe
+ * itself to the runner over the channel (a descriptor passed with its message), and the output
+ * goes from the agent to the runner as from the runner's own child. Relaying all of it grew the
+ * helper by ~20 MB while an agent printed 50 MB; handing every pipe over at once cost the runner
+ * ~0.5 ms of CPU per task (two descriptors received and acknowledged, two sockets opened and
+ * closed), which most tasks, printing little, do not need. Signals need no relay: a process group
+ * is signalled by pid from the runner.
  *
  * The agents are the helper's children. When the runner ends, the helper ends too (its channel
  * closes); agents, which lead their own process groups, are left as a killed runner leaves them
@@ -60,26 +67,32 @@ const IDLE_MS = 30_000;
  * in the runner's memory, and the caller's pause takes effect within this much.
  */
 const IN_FLIGHT_BYTES = 1024 * 1024;
+/** Output of one stream relayed before its pipe is handed to the runner instead (bytes). */
+const HANDOVER_BYTES = 256 * 1024;
 /**
  * The helper collects its garbage after relaying this much output (bytes). Each chunk is read into
- * one buffer and serialised into another; V8 collects such memory once ~64 MB of it piled up, so an
- * agent printing 50 MB grew the helper by ~45 MB. A minor collection per 4 MB took it to ~18 MB
- * (bench/runner.bench.ts) for well under a millisecond each.
+ * one buffer and serialised into another; V8 collects such memory once ~64 MB of it piled up.
  */
 const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The helper's code, as source for `node -e`: it must run the same from out/cli.mjs and the
  * TypeScript sources, so it is not a module of its own that a bundler would have to emit.
- * Messages in: spawn, stdin, read (bytes the main thread has taken), pause, resume, destroy, kill.
- * Out: spawned | failed (spawn threw), then event (spawn, error, exit, close) and data, per child
- * id, in the order they happened.
+ * Messages in: spawn, stdin, read (bytes the runner has taken), pause, resume, destroy, kill.
+ * Out, per child id, in the order they happened: spawned | failed (spawn threw); then data and
+ * eof (a relayed stream ended) per stream, or `out` with the stream's pipe passed along; and
+ * event (spawn, error, exit).
+ *
+ * A pipe handed over must not be read here meanwhile: Node sends a descriptor only once the
+ * runner acknowledged the previous one, and what the helper read until then would be lost. So
+ * its reading is stopped (after what it had buffered is relayed) and it is marked unreadable, so
+ * that Node's "flush the pipes of an exited child" does not start it again.
  */
 const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
-const parentPort = { postMessage: (m) => process.send(m) };
 process.on('disconnect', () => process.exit(0));
 const IN_FLIGHT = ${IN_FLIGHT_BYTES};
+const HANDOVER = ${HANDOVER_BYTES};
 const COLLECT_EVERY = ${COLLECT_EVERY_BYTES};
 let relayed = 0;
 const children = new Map();
@@ -88,7 +101,25 @@ const flow = (c) => {
   const pause = c.asked || c.inFlight > IN_FLIGHT;
   if (pause === c.paused) return;
   c.paused = pause;
-  for (const s of [c.child.stdout, c.child.stderr]) pause ? s.pause() : s.resume();
+  for (const name of ['stdout', 'stderr']) if (!c.handed[name]) pause ? c.child[name].pause() : c.child[name].resume();
+};
+const relay = (c, id, name, chunk) => {
+  c.inFlight += chunk.length;
+  c.sent[name] += chunk.length;
+  process.send({ op: 'data', id, stream: name, bytes: chunk });
+  relayed += chunk.length;
+  if (relayed >= COLLECT_EVERY) { relayed = 0; gc({ type: 'minor' }); }
+};
+const handOver = (c, id, name) => {
+  const s = c.child[name];
+  if (c.handed[name] || s.destroyed || s.readableEnded) return;
+  c.handed[name] = true;
+  s.removeAllListeners('data');
+  s.pause();
+  for (let chunk; (chunk = s.read()) !== null; ) relay(c, id, name, chunk);
+  s._handle.readStop();
+  s.readable = false;
+  process.send({ op: 'out', id, stream: name }, s);
 };
 process.on('message', (m) => {
   if (m.op === 'spawn') {
@@ -100,27 +131,30 @@ process.on('message', (m) => {
         windowsVerbatimArguments: m.options.windowsVerbatimArguments,
       });
     } catch (e) {
-      parentPort.postMessage({ op: 'failed', id: m.id, error: plainError(e) });
+      process.send({ op: 'failed', id: m.id, error: plainError(e) });
       return;
     }
-    const c = { child, inFlight: 0, asked: false, paused: false };
+    const c = { child, inFlight: 0, asked: false, paused: false, sent: { stdout: 0, stderr: 0 }, handed: {}, handing: {}, closed: {}, exited: false };
     children.set(m.id, c);
-    parentPort.postMessage({ op: 'spawned', id: m.id, pid: child.pid });
-    const send = (name, args) => parentPort.postMessage({ op: 'event', id: m.id, name, args });
+    process.send({ op: 'spawned', id: m.id, pid: child.pid });
+    const send = (name, args) => process.send({ op: 'event', id: m.id, name, args });
     if (child.stdin) child.stdin.on('error', () => {});
-    for (const stream of ['stdout', 'stderr']) {
-      child[stream].on('data', (chunk) => {
-        c.inFlight += chunk.length;
-        parentPort.postMessage({ op: 'data', id: m.id, stream, bytes: chunk });
+    for (const name of ['stdout', 'stderr']) {
+      const s = child[name];
+      s.on('data', (chunk) => {
+        relay(c, m.id, name, chunk);
         flow(c);
-        relayed += chunk.length;
-        if (relayed >= COLLECT_EVERY) { relayed = 0; gc({ type: 'minor' }); }
+        if (c.sent[name] >= HANDOVER && !c.handing[name]) { c.handing[name] = true; setImmediate(() => handOver(c, m.id, name)); }
       });
+      s.on('close', () => { c.closed[name] = true; forget(); if (!c.handed[name]) process.send({ op: 'eof', id: m.id, stream: name }); });
     }
+    // A handed-over pipe never closes here, so neither does the child: it is forgotten once it
+    // exited and what is still relayed has ended (until then, the runner's reads pace it).
+    const forget = () => { if (c.exited && ['stdout', 'stderr'].every((n) => c.handed[n] || c.closed[n])) children.delete(m.id); };
     child.once('spawn', () => send('spawn', []));
     child.on('error', (e) => send('error', [plainError(e)]));
-    child.on('exit', (code, signal) => send('exit', [code, signal]));
-    child.on('close', (code, signal) => { children.delete(m.id); send('close', [code, signal]); });
+    child.on('exit', (code, signal) => { c.exited = true; forget(); send('exit', [code, signal]); });
+    child.on('close', () => children.delete(m.id));
     return;
   }
   const c = children.get(m.id);
@@ -128,17 +162,20 @@ process.on('message', (m) => {
   if (m.op === 'stdin') c.child.stdin && c.child.stdin.end(m.data);
   else if (m.op === 'read') { c.inFlight -= m.bytes; flow(c); }
   else if (m.op === 'pause' || m.op === 'resume') { c.asked = m.op === 'pause'; flow(c); }
-  else if (m.op === 'destroy') { c.child.stdout.destroy(); c.child.stderr.destroy(); }
+  else if (m.op === 'destroy') { for (const name of ['stdout', 'stderr']) if (!c.handed[name]) c.child[name].destroy(); children.delete(m.id); }
   else if (m.op === 'kill') { try { c.child.kill(m.signal); } catch {} }
 });
 `;
 
 type ErrorShape = { message: string; code?: string; errno?: number; syscall?: string; path?: string };
+type StreamName = 'stdout' | 'stderr';
 type FromHelper =
   | { op: 'spawned'; id: number; pid: number | undefined }
   | { op: 'failed'; id: number; error: ErrorShape }
-  | { op: 'data'; id: number; stream: 'stdout' | 'stderr'; bytes: Uint8Array }
-  | { op: 'event'; id: number; name: 'spawn' | 'error' | 'exit' | 'close'; args: unknown[] };
+  | { op: 'data'; id: number; stream: StreamName; bytes: Uint8Array }
+  | { op: 'eof'; id: number; stream: StreamName }
+  | { op: 'out'; id: number; stream: StreamName }
+  | { op: 'event'; id: number; name: 'spawn' | 'error' | 'exit'; args: unknown[] };
 
 function toError(e: ErrorShape): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(e.message);
@@ -150,9 +187,9 @@ function toError(e: ErrorShape): NodeJS.ErrnoException {
 }
 
 /**
- * A child started by the helper: events and output arrive from it, requests go to it. Like
- * a ChildProcess, a paused output emits nothing (what arrives meanwhile waits here, at most
- * IN_FLIGHT_BYTES), and 'close' comes only after every chunk was emitted.
+ * A child started by the helper: events and relayed output arrive from it, requests go to it, a
+ * handed-over pipe is read here. Like a ChildProcess, a paused output emits nothing, and 'close'
+ * comes after 'exit' (or a failure to start) once both outputs ended, so after every chunk.
  */
 class RemoteChild extends EventEmitter implements ChildLike {
   readonly pid?: number | undefined;
@@ -160,7 +197,9 @@ class RemoteChild extends EventEmitter implements ChildLike {
   readonly stdout: RemoteOutput;
   readonly stderr: RemoteOutput;
   readonly #post: (m: Record<string, unknown>) => void;
-  #close: unknown[] | undefined;
+  /** the arguments of 'close', once the child has ended */
+  #ended: unknown[] | undefined;
+  #closed = false;
   /**
    * What arrived before the caller could listen: the helper's messages come several to a read and
    * are handled in one go, so a quick child's exit can come in the same go as its pid.
@@ -172,8 +211,8 @@ class RemoteChild extends EventEmitter implements ChildLike {
     this.pid = pid;
     this.#post = post;
     let paused = false;
-    const control = {
-      read: (bytes: number) => post({ op: 'read', bytes }),
+    const control: OutputControl = {
+      read: (bytes) => post({ op: 'read', bytes }),
       pause: () => {
         if (!paused) post({ op: 'pause' });
         paused = true;
@@ -183,9 +222,9 @@ class RemoteChild extends EventEmitter implements ChildLike {
           if (paused) post({ op: 'resume' });
           paused = false;
         }
-        this.#closeWhenDrained();
       },
       destroy: () => post({ op: 'destroy' }),
+      closed: () => this.#closeWhenDone(),
     };
     this.stdout = new RemoteOutput(control);
     this.stderr = new RemoteOutput(control);
@@ -210,32 +249,48 @@ class RemoteChild extends EventEmitter implements ChildLike {
     for (const event of held) event();
   }
 
-  /** The helper's 'close': passed on once no output is waiting to be emitted. */
-  closed(args: unknown[]): void {
-    this.#close = args;
-    this.#closeWhenDrained();
+  /** The child exited (or never started): 'close' follows with `args` once both outputs ended. */
+  ended(args: unknown[]): void {
+    this.#ended ??= args;
+    this.#closeWhenDone();
   }
 
-  #closeWhenDrained(): void {
-    if (this.#close === undefined || this.stdout.waiting || this.stderr.waiting) return;
-    const args = this.#close;
-    this.#close = undefined;
-    this.emit('close', ...args);
+  /** The helper is gone: what it would still have relayed or handed over never comes. */
+  abandon(): void {
+    this.stdout.abandon();
+    this.stderr.abandon();
+  }
+
+  #closeWhenDone(): void {
+    if (this.#closed || this.#ended === undefined || !this.stdout.closed || !this.stderr.closed) return;
+    this.#closed = true;
+    this.emit('close', ...this.#ended);
   }
 }
 
 interface OutputControl {
+  /** relayed bytes taken by the caller */
   read(bytes: number): void;
   pause(): void;
   resume(): void;
   destroy(): void;
+  /** this output has ended */
+  closed(): void;
 }
 
+/**
+ * One of a child's outputs, as the caller sees it: relayed chunks first (queued while paused, at
+ * most IN_FLIGHT_BYTES), then, if the helper hands it over, the pipe itself.
+ */
 class RemoteOutput extends EventEmitter implements OutputLike {
   readonly #control: OutputControl;
   readonly #queue: Buffer[] = [];
+  #pipe: Socket | undefined;
   #paused = false;
   #destroyed = false;
+  /** the helper relayed the stream's end, or will never relay or hand over more */
+  #eof = false;
+  #closed = false;
 
   constructor(control: OutputControl) {
     super();
@@ -246,20 +301,45 @@ class RemoteOutput extends EventEmitter implements OutputLike {
     return this.#paused;
   }
 
-  /** chunks received while paused, not yet emitted */
-  get waiting(): boolean {
-    return this.#queue.length > 0;
+  /** ended: every chunk emitted (or the output destroyed) */
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  /** A chunk from the helper: emitted now, or when resumed. */
+  /** A relayed chunk: emitted now, or when resumed. */
   push(chunk: Buffer): void {
     if (this.#destroyed) return this.#control.read(chunk.length);
     if (this.#paused) this.#queue.push(chunk);
     else this.#emit(chunk);
   }
 
+  /** The helper relayed the stream's end. */
+  eof(): void {
+    this.#eof = true;
+    this.#closeWhenDone();
+  }
+
+  /** The pipe, handed over after the relayed chunks. */
+  attach(pipe: Socket): void {
+    if (this.#pipe || this.#closed || this.#destroyed) {
+      pipe.destroy();
+      return;
+    }
+    this.#pipe = pipe;
+    // A read error ends the output, as on a ChildProcess's own pipe.
+    pipe.on('error', () => undefined);
+    pipe.on('close', () => this.eof());
+    pipe.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    if (this.#paused || this.#queue.length > 0) pipe.pause();
+  }
+
+  abandon(): void {
+    if (!this.#pipe) this.eof();
+  }
+
   pause(): this {
     this.#paused = true;
+    this.#pipe?.pause();
     this.#control.pause();
     return this;
   }
@@ -267,20 +347,33 @@ class RemoteOutput extends EventEmitter implements OutputLike {
   resume(): this {
     this.#paused = false;
     while (!this.#paused && this.#queue.length > 0) this.#emit(this.#queue.shift()!);
+    if (this.#paused) return this;
+    this.#pipe?.resume();
     this.#control.resume();
+    this.#closeWhenDone();
     return this;
   }
 
   destroy(): this {
+    if (this.#destroyed) return this;
     this.#destroyed = true;
     for (const c of this.#queue.splice(0)) this.#control.read(c.length);
+    this.#pipe?.destroy();
     this.#control.destroy();
+    this.#eof = true;
+    this.#closeWhenDone();
     return this;
   }
 
   #emit(chunk: Buffer): void {
     this.emit('data', chunk);
     this.#control.read(chunk.length);
+  }
+
+  #closeWhenDone(): void {
+    if (this.#closed || !this.#eof || this.#queue.length > 0) return;
+    this.#closed = true;
+    this.#control.closed();
   }
 }
 
@@ -326,14 +419,14 @@ export class SpawnHost {
     });
     // Neither the helper nor, while it has nothing to do, its channel keeps the runner alive.
     helper.unref();
-    helper.on('message', (m: FromHelper) => this.#receive(m));
+    helper.on('message', (m: FromHelper, pipe: unknown) => this.#receive(m, pipe as Socket | undefined));
     helper.on('error', (err) => this.#lost(helper, err));
     helper.on('exit', (code, signal) => this.#lost(helper, new Error(`the spawn helper ended (${signal ?? code})`)));
     this.#helper = helper;
     return helper;
   }
 
-  #receive(m: FromHelper): void {
+  #receive(m: FromHelper, pipe: Socket | undefined): void {
     if (m.op === 'spawned' || m.op === 'failed') {
       const waiting = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -349,27 +442,41 @@ export class SpawnHost {
       };
       const child = new RemoteChild(m.pid, waiting.piped, post);
       this.#children.set(m.id, child);
+      child.once('close', () => {
+        this.#children.delete(m.id);
+        this.#maybeIdle();
+      });
       waiting.resolve(child);
       // The caller attaches its listeners when the promise resolves, a microtask from now.
       setImmediate(() => child.release());
       return;
     }
     const child = this.#children.get(m.id);
-    if (!child) return;
-    if (m.op === 'data') {
-      const b = m.bytes;
-      const chunk = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-      child.receive(() => (m.stream === 'stdout' ? child.stdout : child.stderr).push(chunk));
+    if (!child) {
+      pipe?.destroy();
       return;
     }
-    if (m.name === 'close') {
-      this.#children.delete(m.id);
-      this.#maybeIdle();
+    if (m.op === 'data' || m.op === 'eof' || m.op === 'out') {
+      const output = m.stream === 'stdout' ? child.stdout : child.stderr;
+      if (m.op === 'data') {
+        const b = m.bytes;
+        const chunk = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+        child.receive(() => output.push(chunk));
+      } else if (m.op === 'eof') child.receive(() => output.eof());
+      // Node passes a pipe it could not send as none: the output ends there.
+      else child.receive(() => (pipe ? output.attach(pipe) : output.abandon()));
+      return;
     }
     child.receive(() => {
-      if (m.name === 'error') child.emit('error', toError(m.args[0] as ErrorShape));
-      else if (m.name === 'close') child.closed(m.args);
-      else child.emit(m.name, ...m.args);
+      if (m.name === 'error') {
+        const err = toError(m.args[0] as ErrorShape);
+        child.emit('error', err);
+        // Never started: no 'exit' follows, 'close' does (with the errno, as Node gives it).
+        if (child.pid === undefined) child.ended([err.errno ?? null, null]);
+      } else if (m.name === 'exit') {
+        child.emit('exit', ...m.args);
+        child.ended(m.args);
+      } else child.emit(m.name);
     });
   }
 
@@ -396,11 +503,11 @@ export class SpawnHost {
     this.#pending.clear();
     for (const child of this.#children.values()) {
       child.receive(() => {
+        child.abandon();
         child.emit('exit', null, 'SIGKILL');
-        child.closed([null, 'SIGKILL']);
+        child.ended([null, 'SIGKILL']);
       });
     }
-    this.#children.clear();
   }
 }
 

@@ -53,6 +53,15 @@ export const DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_PENDING = 2 * 1024 * 1024;
 const DEFAULT_MAX_LINE_CHARS = 64 * 1024;
 const BATCH_BYTES = 64 * 1024;
+/**
+ * The buffers a log's batches are encoded into and written from, reused once written (bytes each,
+ * and how many at most). Writing the joined string made a new buffer per batch, held until the
+ * disk took it: long enough to reach V8's old generation, where it is freed only by a full
+ * collection, so an agent printing 50 MB grew the runner by ~35 MB of dead buffers (issue 16).
+ * A batch that does not fit (one very long line) is written as a string.
+ */
+const WRITE_BUFFER_BYTES = 2 * BATCH_BYTES;
+const WRITE_BUFFERS = 8;
 
 /** `<logDir>/<taskId>.log`. Task ids are checked as safe names before a task is accepted (taskSpec.ts). */
 export function taskLogPath(logDir: string, taskId: string): string {
@@ -73,6 +82,9 @@ class TaskLogFile implements TaskLogWriter {
   readonly #closed: Promise<void>;
   #chunks: string[] = [];
   #chunkBytes = 0;
+  /** write buffers free for the next batch, and how many were made */
+  readonly #freeBuffers: Buffer[] = [];
+  #buffersMade = 0;
   #flushScheduled = false;
   #bytes: number;
   #truncated = false;
@@ -222,8 +234,25 @@ class TaskLogFile implements TaskLogWriter {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#chunkBytes === 0 || this.#out.destroyed) return;
-    this.#out.write(this.#chunks.join(''));
+    const text = this.#chunks.join('');
+    const bytes = this.#chunkBytes;
     this.#chunks = [];
     this.#chunkBytes = 0;
+    const buffer = bytes <= WRITE_BUFFER_BYTES ? this.#writeBuffer() : undefined;
+    if (!buffer) {
+      this.#out.write(text);
+      return;
+    }
+    buffer.write(text, 0, bytes, 'utf8');
+    // Free again once written (or failed): the stream holds it until then.
+    this.#out.write(buffer.subarray(0, bytes), () => this.#freeBuffers.push(buffer));
+  }
+
+  #writeBuffer(): Buffer | undefined {
+    const free = this.#freeBuffers.pop();
+    if (free) return free;
+    if (this.#buffersMade >= WRITE_BUFFERS) return undefined;
+    this.#buffersMade++;
+    return Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
   }
 }
