@@ -22,8 +22,10 @@ let taken = 0;
 
 /**
  * From now on, agent output counted by outputTaken() triggers a full collection every
- * OUTPUT_COLLECT_EVERY_BYTES. V8's `gc` is made available the documented way for a running
- * process: the flag, then a new context, which gets the function (the main context does not).
+ * OUTPUT_COLLECT_EVERY_BYTES. V8's `gc` is made available in a running process: the flag,
+ * then a new context, which gets the function (the main context does not). Node's docs warn that
+ * flags set after start-up may misbehave; this one is checked on Node 22 and 24, not yet in
+ * Electron's utilityProcess (passing --expose-gc at launch would avoid the question).
  * The daemon turns this on; a one-shot command never needs it. Idempotent.
  */
 export function collectAfterOutput(): void {
