@@ -5,30 +5,23 @@ import { println, type Io } from './args.ts';
 import { didYouMean } from './suggest.ts';
 import { configureLogging } from '../runner/logger.ts';
 import { HELP } from './help.ts';
-import { loginCommand } from './commands/login.ts';
-import { registerCommand } from './commands/register.ts';
-import { runCommand } from './commands/run.ts';
-import { statusCommand } from './commands/status.ts';
-import { historyCommand } from './commands/history.ts';
-import { logsCommand } from './commands/logs.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { projectsCommand } from './projects.ts';
-import { serviceCommand } from './commands/service.ts';
-import { completionCommand } from './commands/completion.ts';
-
 type Command = (argv: string[], io: Io) => Promise<number>;
 
+/**
+ * Each command's module is loaded when it runs: the daemon (`run`) then never evaluates the other
+ * commands' code, schemas and texts, which it would keep in memory for days (issue 16).
+ */
 const COMMANDS: Record<string, Command> = {
-  register: registerCommand,
-  login: loginCommand,
-  run: runCommand,
-  status: statusCommand,
-  history: historyCommand,
-  logs: logsCommand,
-  doctor: doctorCommand,
-  projects: projectsCommand,
-  service: (argv, io) => serviceCommand(argv, io),
-  completion: completionCommand,
+  register: async (argv, io) => (await import('./commands/register.ts')).registerCommand(argv, io),
+  login: async (argv, io) => (await import('./commands/login.ts')).loginCommand(argv, io),
+  run: async (argv, io) => (await import('./commands/run.ts')).runCommand(argv, io),
+  status: async (argv, io) => (await import('./commands/status.ts')).statusCommand(argv, io),
+  history: async (argv, io) => (await import('./commands/history.ts')).historyCommand(argv, io),
+  logs: async (argv, io) => (await import('./commands/logs.ts')).logsCommand(argv, io),
+  doctor: async (argv, io) => (await import('./commands/doctor.ts')).doctorCommand(argv, io),
+  projects: async (argv, io) => (await import('./projects.ts')).projectsCommand(argv, io),
+  service: async (argv, io) => (await import('./commands/service.ts')).serviceCommand(argv, io),
+  completion: async (argv, io) => (await import('./commands/completion.ts')).completionCommand(argv, io),
 };
 
 /** The commands `main` dispatches; the main help lists the same (a test holds them together, and completion reads the help). */

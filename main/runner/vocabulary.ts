@@ -348,7 +348,7 @@ function exitWords(code: number, lastWords: string | undefined): string {
 function sentence(text: string): string {
   if (!text) return '';
   const capital = text.charAt(0).toUpperCase() + text.slice(1);
-  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+  return /[.!?\u2026]$/.test(capital) ? capital : `${capital}.`;
 }
 
 function join(...parts: string[]): string {

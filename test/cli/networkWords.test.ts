@@ -60,11 +60,6 @@ test('an unknown host: "Can\'t find HOST"', async () => {
   assert.equal(r.line, "sibyl-runner register: Can't find sibyl-cli-test.invalid: no such host");
 });
 
-test('a port fetch refuses ("bad port" inside undici) is named as the port', async () => {
-  const r = await registerAt('http://127.0.0.1:1');
-  assert.equal(r.line, "sibyl-runner register: Port 1 can't be used for a web address — is the port right?");
-});
-
 test('a web server that is not Sibyl (501 for POST, 404 pages for GET): "That address is not a Sibyl server"', async () => {
   const url = await notSibyl();
   const register = await registerAt(url);

@@ -58,8 +58,13 @@ describe('the npm package', { skip: process.platform === 'win32' ? 'npm is npm.c
     // npm always packs package.json's `main` when it exists: the desktop app's entry, which Electron starts
     // the app from (`electron .`). The CLI never loads it.
     const main = z.object({ main: z.string() }).parse(pkg).main;
+    const chunks = packed.filter((f) => f.startsWith('out/cli-chunks/'));
+    assert.ok(
+      chunks.length > 0 && chunks.every((f) => /^out\/cli-chunks\/[\w-]+\.mjs$/.test(f)),
+      `the CLI's chunks, no source maps: ${chunks.join(', ')}`,
+    );
     assert.deepEqual(
-      packed.filter((f) => f !== main),
+      packed.filter((f) => f !== main && !chunks.includes(f)),
       ['LICENSE', 'README.md', 'bin/sibyl-runner.js', 'out/cli.mjs', 'package.json'],
     );
   });

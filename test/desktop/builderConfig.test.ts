@@ -19,7 +19,7 @@ const Expected = z.object({
   productName: z.literal('Sibyl Runner'),
   directories: z.object({ output: z.literal('dist') }),
   files: z.array(z.string()),
-  extraResources: z.array(z.object({ from: z.string(), to: z.string() }).strict()),
+  extraResources: z.array(z.object({ from: z.string(), to: z.string(), filter: z.array(z.string()).optional() }).strict()),
   linux: z.object({
     target: z.tuple([z.literal('AppImage'), z.literal('deb')]),
     category: z.literal('Development'),
@@ -59,9 +59,10 @@ test('tray images and the CLI go to resources under their own names', () => {
     { from: 'build/tray', to: 'tray' },
     { from: 'bin/sibyl-runner.js', to: 'cli/bin/sibyl-runner.js' },
     { from: 'out/cli.mjs', to: 'cli/out/cli.mjs' },
+    { from: 'out/cli-chunks', to: 'cli/out/cli-chunks', filter: ['*.mjs'] },
     { from: 'build/bin', to: 'bin' },
   ]);
-  // bin/sibyl-runner.js loads the bundle from ../out/cli.mjs, so the two keep that layout.
+  // bin/sibyl-runner.js loads the bundle from ../out/cli.mjs (which loads ./cli-chunks/*.mjs), so they keep that layout.
   assert.match(readFileSync(join(root, 'bin/sibyl-runner.js'), 'utf8'), /'\.\.\/out\/cli\.mjs'/);
   assert.ok(config.deb.depends.includes('git'), 'tasks run in git worktrees');
 });
@@ -80,7 +81,7 @@ test('every path the config names exists', () => {
       // A build output (out/ is not committed): check that the build writes it.
       assert.match(
         readFileSync(join(root, 'scripts/build-cli.mjs'), 'utf8'),
-        new RegExp(`outfile: '${p}'`),
+        new RegExp(p === 'out/cli.mjs' ? `outdir: 'out',\\n  entryNames: 'cli',` : `const CHUNKS = '${p}'`),
         `${p} is not produced by scripts/build-cli.mjs`,
       );
       continue;

@@ -4,7 +4,7 @@
 // package links it. About 5 s here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { extractFile, listPackage } from '@electron/asar';
@@ -100,7 +100,7 @@ test('app.asar holds the bundles only: no node_modules, no source maps, no CLI',
     entries.filter((e) => e.endsWith('.map')),
     [],
   );
-  assert.ok(!entries.includes('/out/cli.mjs'), 'the CLI ships outside app.asar');
+  assert.ok(!entries.some((e) => e === '/out/cli.mjs' || e.startsWith('/out/cli-chunks')), 'the CLI ships outside app.asar');
   assert.ok(!existsSync(join(resources, 'app.asar.unpacked')), 'nothing is unpacked');
   // Safe only because the desktop bundle leaves nothing but Electron to node_modules.
   assert.match(readFileSync(join(root, 'scripts/build-desktop.mjs'), 'utf8'), /^ {2}external: \['electron'\],$/m);
@@ -132,6 +132,14 @@ test('the CLI launcher runs the CLI on the app runtime, also through a symlink o
   delete env.ELECTRON_RUN_AS_NODE;
   const out = execFileSync('sibyl-runner', ['--version'], { env, encoding: 'utf8', cwd: work });
   assert.equal(out.trim(), pkg.version);
+  // A command in its own chunk (out/cli-chunks): they ship beside the entry.
+  const completion = execFileSync('sibyl-runner', ['completion', 'bash'], { env, encoding: 'utf8', cwd: work });
+  assert.match(completion, /^complete -o default -F _sibyl_runner sibyl-runner$/m);
+  assert.deepEqual(
+    readdirSync(join(resources, 'cli', 'out', 'cli-chunks')).filter((f) => !f.endsWith('.mjs')),
+    [],
+    'chunks only, no source maps',
+  );
 });
 
 test('the launchers name the executables electron-builder writes on each platform', () => {

@@ -149,20 +149,32 @@ test("the real core's errors, as the window receives them, in the window's words
     assert.equal(p.remedy, 'retry');
   }
 
-  // Nothing listening, a port fetch refuses, an HTTPS address on a plain server, a web page that is not Sibyl.
+  // Nothing listening, an HTTPS address on a plain server, a web page that is not Sibyl, an endless answer.
   const page = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not here</h1>'));
   await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
   t.after(() => page.close());
   const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+  const endless = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const more = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    more();
+  });
+  await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+  t.after(() => endless.close());
+  const endlessUrl = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
   const closed = createServer();
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
   await new Promise<void>((r) => closed.close(() => r()));
   const cases: [string, string, RegExp][] = [
     ['nothing listening', closedUrl, /^Nothing is answering at 127\.0\.0\.1:\d+ — is Sibyl running\?$/],
-    ['port 1', 'http://127.0.0.1:1', /^Port 1 can't be used for a web address — is the port right\?$/],
     ['https to http', core.url.replace('http:', 'https:'), /^This machine doesn't trust|does not speak|closed the connection|Can't reach/],
     ['a web page', pageUrl, /isn't a Sibyl server/],
+    ['an endless answer', endlessUrl, /isn't a Sibyl server/],
   ];
   for (const [what, url, expected] of cases) {
     const p = describeProblem(await failure(() => new SibylApi(url).health()));

@@ -20,12 +20,6 @@ export interface WordingOptions {
 
 const CHECK_ADDRESS = 'check the server address (the site root of Sibyl, e.g. https://sibyl.example.com)';
 
-/**
- * undici reports a fetch refused by the Fetch standard's port blocklist as "bad port" with no
- * code (`fetch('http://host:1/')`); named here so it is worded like the others.
- */
-export const BAD_PORT = 'BAD_PORT';
-
 const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_|HOSTNAME_MISMATCH$|EPROTO$)/;
 
 /** Whether Node's error code is a TLS failure (certificate, handshake, protocol). */
@@ -34,24 +28,29 @@ export function isTlsCode(code: string | undefined): boolean {
 }
 
 /**
- * The first error `code` in a cause chain (undici: TypeError "fetch failed" → Error { code },
- * sometimes an AggregateError of one per address), or BAD_PORT; undefined when there is none.
+ * The first error `code` in a cause chain (Node's Error { code }, sometimes an AggregateError of
+ * one per address); undefined when there is none. Node's HTTP client reports a TLS record error
+ * found while writing the request as EPROTO with OpenSSL's reason in the message ("…:SSL
+ * routines:…:wrong version number:…"); that is named as Node names it on a read,
+ * ERR_SSL_WRONG_VERSION_NUMBER, so both are worded alike.
  */
 export function errorCode(err: unknown): string | undefined {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
-  let badPort = false;
   while (queue.length) {
     const e = queue.shift();
     if (!(e instanceof Error) || seen.has(e)) continue;
     seen.add(e);
     const code = (e as { code?: unknown }).code;
+    if (code === 'EPROTO') {
+      const reason = /:SSL routines:[^:]*:([a-z0-9 ]+):/.exec(e.message)?.[1];
+      return reason ? `ERR_SSL_${reason.toUpperCase().replaceAll(' ', '_')}` : code;
+    }
     if (typeof code === 'string') return code;
-    if (e.message === 'bad port') badPort = true;
     queue.push(e.cause);
     if (e instanceof AggregateError) queue.push(...(e.errors as unknown[]));
   }
-  return badPort ? BAD_PORT : undefined;
+  return undefined;
 }
 
 /** `host:port` of a URL, the scheme's default port spelt out: people check it against what they started. */
@@ -62,7 +61,7 @@ export function hostPort(url: URL): string {
 
 /**
  * A connection that failed before any answer, in words for people. `code` is Node's error code
- * (ECONNREFUSED…, or BAD_PORT from `errorCode`), undefined when there was none; `url` is where
+ * (ECONNREFUSED…, from `errorCode`), undefined when there was none; `url` is where
  * the request went (only its host and port are named, so no path, query or password is shown).
  */
 export function unreachableWords(code: string | undefined, url: URL, opts: WordingOptions = {}): NetworkWords {
@@ -79,24 +78,17 @@ export function unreachableWords(code: string | undefined, url: URL, opts: Wordi
         fix: 'check the network and DNS of this machine, then try again',
       };
     case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
       return { summary: `No connection to ${at}: it timed out`, fix: `a firewall may drop it, or the address is wrong; ${checkAddress}` };
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return { summary: `No route to ${at}`, fix: 'check the network of this machine (VPN, Wi-Fi, proxy)' };
     case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
       return {
         summary: `${at} closed the connection without answering`,
         fix: `is it http:// where the server speaks https:// (or the other way round)? ${checkAddress}`,
       };
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
       return { summary: `${at} does not speak HTTPS`, fix: 'use http:// for a server without TLS, or the HTTPS port' };
-    case BAD_PORT:
-      return {
-        summary: `Port ${url.port} can't be used for a web address — is the port right?`,
-        fix: `use the port Sibyl listens on; ${checkAddress}`,
-      };
     default:
       if (isTlsCode(code)) {
         return {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { requireSecureTransport } from '../config/serverUrl.ts';
 import { AuthError, ConfigError, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { logger } from '../logger.ts';
+import { HttpAnswerError, httpRequest, type HttpAnswer } from './httpRequest.ts';
 import { errorCode, isTlsCode, notSibylWords, timeoutWords, unreachableWords } from './networkError.ts';
 import {
   DeviceGrantType,
@@ -43,7 +44,7 @@ interface Exchange {
   method: Method;
   url: string;
   status: number;
-  headers: Headers;
+  headers: HttpAnswer['headers'];
   json: unknown;
   text: string;
 }
@@ -198,8 +199,8 @@ export class SibylApi {
     const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
     const started = performance.now();
     try {
-      const res = await fetch(url, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
+      const res = await httpRequest(url, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+      const { text } = res;
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -214,6 +215,15 @@ export class SibylApi {
       if (timeout.aborted) {
         const words = timeoutWords(where, this.timeoutMs / 1000);
         throw this.serverError('timeout', words.summary, url, undefined, err);
+      }
+      if (err instanceof HttpAnswerError) {
+        throw this.serverError(
+          'bad_response',
+          `That address is not a Sibyl server: ${method} ${where.pathname}: ${err.message}`,
+          url,
+          undefined,
+          err,
+        );
       }
       // One wording for every face (networkError.ts); Node's code stays in the context for Details and logs.
       const code = errorCode(err);

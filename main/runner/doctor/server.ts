@@ -7,6 +7,7 @@ import {
   type NetworkWords,
 } from '../api/networkError.ts';
 import { normalizeServerUrl } from '../api/sibylApi.ts';
+import { HttpAnswerError, httpRequest, type HttpAnswer } from '../api/httpRequest.ts';
 import { insecureHttpError } from '../config/serverUrl.ts';
 import { redactUrl } from '../redact.ts';
 import { check, isoTime, REQUEST_TIMEOUT_MS, timeSpan, type DoctorCheck } from './check.ts';
@@ -74,22 +75,33 @@ export async function probeServer(
   const url = new URL(`${serverUrl}/api/health`);
   const timeout = AbortSignal.timeout(timeoutMs);
   const sent = now();
-  let res: Response;
-  let text: string;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.any([timeout, opts.signal]) });
-    text = await res.text();
+    res = await httpRequest(url, {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.any([timeout, opts.signal]),
+    });
   } catch (err) {
     if (timeout.aborted) {
       const words = timeoutWords(url, timeoutMs / 1000, { checkAddress: 'check server_url' });
       return fail(words.summary, words.fix, { serverUrl: shown });
+    }
+    if (err instanceof HttpAnswerError) {
+      return fail(
+        `${shown} is not a Sibyl server: GET /api/health: ${err.message}`,
+        `set server_url in ${opts.configPath} to the site root of Sibyl`,
+        {
+          serverUrl: shown,
+        },
+      );
     }
     const code = errorCode(err);
     const words = unreachableWords(code, url);
     return fail(words.summary, words.fix, { serverUrl: shown, errorCode: code ?? null });
   }
   const received = now();
-  const parsed = res.ok ? parseJson(text) : undefined;
+  const parsed = res.status >= 200 && res.status < 300 ? parseJson(res.text) : undefined;
   const health = parsed === undefined ? undefined : HealthResponse.safeParse(parsed);
   if (!health?.success) {
     const words = notSibylWords('GET', url.pathname, res.status, res.headers.get('content-type'), {
