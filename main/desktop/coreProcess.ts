@@ -18,7 +18,13 @@ export interface UtilityProcessModule {
   fork(
     modulePath: string,
     args: string[],
-    options: { env: Record<string, string>; stdio: 'pipe' | ['ignore', 'ignore' | 'pipe', 'pipe']; serviceName: string },
+    options: {
+      env: Record<string, string>;
+      stdio: 'pipe' | ['ignore', 'ignore' | 'pipe', 'pipe'];
+      serviceName: string;
+      /** Node's flags for the child */
+      execArgv?: string[];
+    },
   ): UtilityProcessLike;
 }
 
@@ -38,7 +44,14 @@ export function utilityCoreLauncher(utility: UtilityProcessModule, o: { entry: s
   return {
     launch(req) {
       const { args, env } = coreCommand(req);
-      const proc = utility.fork(o.entry, args, { env, stdio: ['ignore', 'ignore', 'pipe'], serviceName: 'Sibyl Runner core' });
+      // --expose-gc: the daemon collects what agent output leaves behind (tasks/outputCollection.ts);
+      // given at launch, it need not turn the flag on at run time.
+      const proc = utility.fork(o.entry, args, {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        serviceName: 'Sibyl Runner core',
+        execArgv: ['--expose-gc'],
+      });
       const exited = new Promise<CoreExit>((resolve) => proc.on('exit', (code) => resolve({ code, signal: null })));
       let gone = false;
       void exited.then(() => (gone = true));

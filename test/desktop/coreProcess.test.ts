@@ -35,6 +35,7 @@ test('the desktop runs its core in a utilityProcess: the CLI entry with `run --c
   assert.equal(fork.modulePath, BIN);
   assert.deepEqual(fork.args, ['run', '--config', configPath, '--quiet']);
   assert.equal(fork.options.serviceName, 'Sibyl Runner core');
+  assert.deepEqual(fork.options.execArgv, ['--expose-gc'], 'the daemon collects after agent output');
   assert.deepEqual(fork.options.stdio, ['ignore', 'ignore', 'pipe']);
   assert.equal(fork.options.env[PARENT_CREDENTIALS_ENV], 'parent');
   assert.equal(fork.options.env.HOME, home, 'the environment the app computed');

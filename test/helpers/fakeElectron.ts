@@ -187,7 +187,7 @@ function fakeUtilityFork(record: FakeElectron['utilityForks']): UtilityProcessMo
   return (modulePath, args, options) => {
     const child = fork(modulePath, args, {
       env: options.env,
-      execArgv: [],
+      execArgv: options.execArgv ?? [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });

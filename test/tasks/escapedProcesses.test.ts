@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { AgentProcess } from '../../main/runner/tasks/agentProcess.ts';
@@ -6,12 +7,13 @@ import {
   DescendantTracker,
   findMarkedProcesses,
   freezeAndKill,
-  listProcessesAsync,
+  watchListing,
+  type ProcessEntry,
   markerTaskId,
   newTaskMarker,
   TASK_MARKER_VAR,
 } from '../../main/runner/tasks/processTree.ts';
-import { processAlive, processGone, tempDir, until } from '../helpers/tmp.ts';
+import { processAlive, processGone, sleep, tempDir, until } from '../helpers/tmp.ts';
 
 const LINUX_ONLY = process.platform === 'linux' ? false : 'escaped processes are found through /proc here';
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -171,21 +173,32 @@ test('a marker is found after an environment far larger than the buffer it is re
   }
 });
 
-test('the periodic listing is shared by looks within half a second, and sees a new process after', { skip: LINUX_ONLY }, async () => {
+test('the periodic listing is read once per tick for every watcher, fresh each time', { skip: LINUX_ONLY }, async () => {
   const { spawn } = await import('node:child_process');
-  const first = listProcessesAsync();
-  assert.equal(listProcessesAsync(), first, 'a second tracker looking at once gets the same listing');
-  const listed = await first;
-  assert.ok(
-    listed?.some((p) => p.pid === process.pid),
-    'the listing holds this process',
-  );
-  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  const seen: { a: ProcessEntry[][]; b: ProcessEntry[][] } = { a: [], b: [] };
+  let befores = 0;
+  const stopA = watchListing(50, { before: () => befores++, absorb: (all) => seen.a.push(all) });
+  const stopB = watchListing(50, { before: () => befores++, absorb: (all) => seen.b.push(all) });
+  let child: ChildProcess | undefined;
   try {
-    await until(async () => (await listProcessesAsync())?.some((p) => p.pid === child.pid), 'a later listing to see the new sleep');
+    await until(() => seen.a.length >= 1 && seen.b.length >= 1, 'a first listing');
+    assert.ok(
+      seen.a[0]?.some((p) => p.pid === process.pid),
+      'the listing holds this process',
+    );
+    child = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const pid = child.pid;
+    await until(() => seen.b.at(-1)?.some((p) => p.pid === pid), 'a later listing to see the new sleep');
+    assert.ok(seen.a.length === seen.b.length && seen.a.every((l, i) => l === seen.b[i]), 'both watchers get the one listing of each tick');
+    assert.ok(befores >= seen.a.length + seen.b.length, 'each look runs its `before` first');
   } finally {
-    child.kill('SIGKILL');
+    stopA();
+    stopB();
+    child?.kill('SIGKILL');
   }
+  const count = seen.a.length + seen.b.length;
+  await sleep(200);
+  assert.ok(seen.a.length + seen.b.length <= count + 2, 'no listing once both left (one in flight at most)');
 });
 
 test('DescendantTracker keeps a grandchild after its parent exits, never a recycled pid', { skip: LINUX_ONLY }, async () => {

@@ -165,24 +165,61 @@ function readCounter(path: string): number | undefined {
   }
 }
 
-/**
- * One listing shared by every task's tracker: each looks once a second, and ten agents reading
- * every process's stat ten times a second cost the runner a core's share (issue 16). A listing
- * younger than this is reused (ms).
- */
-const SHARED_LISTING_MS = 500;
-let sharedListing: { at: number; listing: Promise<ProcessEntry[] | undefined> } | undefined;
+/** What a tracker does at each periodic look: before the listing (synchronously), then with it. */
+interface ListingWatcher {
+  before(): void;
+  absorb(all: ProcessEntry[]): void;
+}
+
+interface ListingTicker {
+  timer: NodeJS.Timeout;
+  watchers: Set<ListingWatcher>;
+  busy: boolean;
+}
 
 /**
- * `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise),
- * shared by callers within SHARED_LISTING_MS of each other.
+ * One periodic /proc listing per interval, shared by every task's tracker: each looks once a
+ * second, and ten agents reading every process's stat ten times a second cost the runner a core's
+ * share (issue 16). One timer per interval; each listing is read once and given to all, fresh.
  */
+const tickers = new Map<number, ListingTicker>();
+
+/** Adds `watcher` to the listing every `intervalMs` (ms); returns what removes it (the last one stops the timer). */
+export function watchListing(intervalMs: number, watcher: ListingWatcher): () => void {
+  let ticker = tickers.get(intervalMs);
+  if (!ticker) {
+    const created: ListingTicker = { timer: setInterval(() => void tick(created), intervalMs), watchers: new Set(), busy: false };
+    created.timer.unref();
+    tickers.set(intervalMs, created);
+    ticker = created;
+  }
+  const t = ticker;
+  t.watchers.add(watcher);
+  return () => {
+    t.watchers.delete(watcher);
+    if (t.watchers.size > 0) return;
+    clearInterval(t.timer);
+    if (tickers.get(intervalMs) === t) tickers.delete(intervalMs);
+  };
+}
+
+async function tick(t: ListingTicker): Promise<void> {
+  for (const w of t.watchers) w.before();
+  if (t.busy) return; // the last listing is still being read: this look is skipped, not queued
+  t.busy = true;
+  try {
+    const all = await listProcessesAsync();
+    if (all) for (const w of [...t.watchers]) w.absorb(all);
+  } catch {
+    // readListing does not reject; a watcher's own failure must not stop the others' looks
+  } finally {
+    t.busy = false;
+  }
+}
+
+/** `listProcesses` without blocking the event loop (a few ms per hundred processes otherwise). */
 export function listProcessesAsync(): Promise<ProcessEntry[] | undefined> {
-  const now = performance.now();
-  if (sharedListing && now - sharedListing.at < SHARED_LISTING_MS) return sharedListing.listing;
-  const listing = readListing();
-  sharedListing = { at: now, listing };
-  return listing;
+  return readListing();
 }
 
 async function readListing(): Promise<ProcessEntry[] | undefined> {
@@ -300,8 +337,9 @@ function hasMarker(pid: number, matches: (marker: string) => boolean): boolean {
   return environ.split('\0').some((kv) => kv.startsWith(key) && matches(kv.slice(key.length)));
 }
 
-/** Reused by readEnviron, grown to the largest environment seen (bytes). */
-let environBuffer = Buffer.allocUnsafeSlow(16 * 1024);
+/** Reused by readEnviron (bytes); grown for a bigger environment, and let go again after it. */
+const ENVIRON_BUFFER_BYTES = 16 * 1024;
+let environBuffer = Buffer.allocUnsafeSlow(ENVIRON_BUFFER_BYTES);
 
 /**
  * `/proc/<pid>/environ` as latin1 (its bytes as they are), read into one reused buffer:
@@ -323,6 +361,8 @@ function readEnviron(pid: number): string {
     }
   } finally {
     closeSync(fd);
+    // One process with a huge environment (a CI job's, say) must not keep megabytes for the runner's life.
+    if (environBuffer.length > 4 * ENVIRON_BUFFER_BYTES) environBuffer = Buffer.allocUnsafeSlow(ENVIRON_BUFFER_BYTES);
   }
 }
 
@@ -364,10 +404,10 @@ export class DescendantTracker {
   readonly #root: number;
   readonly #rootStart: string | undefined;
   readonly #known = new Map<number, string>();
-  readonly #timer: NodeJS.Timeout | undefined;
+  /** leaves the shared periodic listing */
+  readonly #unwatch: (() => void) | undefined;
   /** the pids the root and everything it starts can have (see PidWindow) */
   readonly #window: PidWindow | undefined;
-  #busy = false;
 
   constructor(rootPid: number, intervalMs = 1000) {
     this.#root = rootPid;
@@ -375,8 +415,8 @@ export class DescendantTracker {
     this.#rootStart = processStartTime(rootPid);
     if (process.platform !== 'linux') return;
     this.#window = PidWindow.open(rootPid);
-    this.#timer = setInterval(() => void this.#tick(), intervalMs);
-    this.#timer.unref();
+    const window = this.#window;
+    this.#unwatch = watchListing(intervalMs, { before: () => window?.observe(), absorb: (all) => this.#absorb(all) });
   }
 
   /**
@@ -397,18 +437,6 @@ export class DescendantTracker {
   /** Look now, synchronously (the periodic look reads /proc without blocking); `all` is a listing just taken. */
   snapshot(all = listProcesses()): void {
     if (all) this.#absorb(all);
-  }
-
-  async #tick(): Promise<void> {
-    this.#window?.observe();
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      const all = await listProcessesAsync();
-      if (all) this.#absorb(all);
-    } finally {
-      this.#busy = false;
-    }
   }
 
   #absorb(all: ProcessEntry[]): void {
@@ -446,7 +474,7 @@ export class DescendantTracker {
 
   /** Stop the periodic snapshots (what is known stays). */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#unwatch?.();
   }
 }
 
