@@ -50,7 +50,7 @@ const sink: Sink = {
  * closes per task (issue 16); reopening it this often still follows a rotation made by another
  * process writing the same folder (a CLI command beside the daemon) within a second.
  */
-const REOPEN_AFTER_MS = 1000;
+export const REOPEN_AFTER_MS = 1000;
 
 /** What the log files' modes must not allow: anything for group or others (task output and prompts are in there). */
 const LOOSE = 0o077;

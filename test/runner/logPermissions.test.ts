@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ControlServer } from '../../main/runner/control/controlSocket.ts';
-import { configureLogging, logger } from '../../main/runner/logger.ts';
+import { configureLogging, logger, REOPEN_AFTER_MS } from '../../main/runner/logger.ts';
 import { BIN, registeredRunner } from '../helpers/runnerHarness.ts';
-import { tempDir, until } from '../helpers/tmp.ts';
+import { sleep, tempDir, until } from '../helpers/tmp.ts';
 
 const posix = process.platform !== 'win32';
 const mode = (path: string): number => statSync(path).mode & 0o7777;
@@ -160,3 +171,26 @@ test('a runner.log planted as a symlink is not followed: its target keeps its mo
   assert.equal(readFileSync(victim, 'utf8'), 'mine\n');
   assert.equal(octal(mode(victim)), '0644');
 });
+
+test(
+  'a symlink planted in place of runner.log while it is open is not followed when the log opens it again',
+  { skip: !posix && 'POSIX modes' },
+  async () => {
+    const shared = tempDir('sibyl-logperm-');
+    chmodSync(shared, 0o1777);
+    const victim = join(tempDir('sibyl-logperm-victim-'), 'victim.txt');
+    writeFileSync(victim, 'mine\n', { mode: 0o644 });
+    configureLogging({ logDir: shared, quiet: true });
+    try {
+      logger('planted').info('the first line opens runner.log');
+      rmSync(join(shared, 'runner.log'));
+      symlinkSync(victim, join(shared, 'runner.log'));
+      await sleep(REOPEN_AFTER_MS + 100);
+      logger('planted').info('must not land in the victim');
+    } finally {
+      configureLogging({ quiet: true });
+    }
+    assert.equal(readFileSync(victim, 'utf8'), 'mine\n');
+    assert.ok(lstatSync(join(shared, 'runner.log')).isSymbolicLink(), 'the planted link is left for the user to see');
+  },
+);
