@@ -48,7 +48,14 @@ export async function startRunner(core: FakeCore, opts: RunnerProcessOptions = {
   const configPath = join(home, 'runner.yaml');
   writeFileSync(
     configPath,
-    YAML.stringify({ server_url: core.url, runner_id: id, name: 'bench', max_concurrent_agents: opts.maxAgents ?? 20 }),
+    YAML.stringify({
+      server_url: core.url,
+      runner_id: id,
+      name: 'bench',
+      max_concurrent_agents: opts.maxAgents ?? 20,
+      // For comparisons only (`BENCH_CONFIG='{"keep_failed_worktrees_hours":0}'`); the figures use the defaults.
+      ...(process.env.BENCH_CONFIG ? (JSON.parse(process.env.BENCH_CONFIG) as Record<string, unknown>) : {}),
+    }),
   );
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, SIBYL_ACCESS_TOKEN: accessToken };
   // Passed on to compare: SIBYL_SPAWN_HOST=0 spawns from the runner itself (tasks/spawnHost.ts).

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { RunnerError } from '../../main/runner/errors.ts';
@@ -7,7 +7,8 @@ import { TaskAssignMsg } from '../../main/runner/protocol/messages.ts';
 import { toTaskSpec } from '../../main/runner/tasks/taskSpec.ts';
 import { git } from '../helpers/gitRepo.ts';
 import { assign, completionOf, startHarness } from '../helpers/runnerHarness.ts';
-import { until } from '../helpers/tmp.ts';
+import { tempDir, until } from '../helpers/tmp.ts';
+import { assertInside, mkdirInside, resolvePath } from '../../main/runner/workspace/containment.ts';
 import { HOUR, setup, spec } from '../helpers/workspaceFixture.ts';
 
 /** Issue 13, cases 1 and 2: folders are checked on their resolved paths where they are made, used and deleted. */
@@ -173,5 +174,27 @@ describe("config.worktree_path never takes another task's folder", () => {
     const retry = await fx.ws.prepare({ ...a });
     assert.equal(resolve(retry.path), kept);
     await retry.release({ status: 'completed' });
+  });
+});
+
+describe('folders resolved before (containment.ts remembers their real paths)', () => {
+  test('a remembered folder replaced by a symlink leading out is caught; one moved away is resolved afresh', async () => {
+    const base = tempDir('sibyl-known-');
+    const outside = tempDir('sibyl-known-outside-');
+    const project = join(base, 'project');
+    mkdirSync(project);
+    // Resolved (and remembered) as a task start does, twice.
+    assert.equal(await assertInside(base, join(project, 'task-1'), "the task's folder"), join(realpathSync(base), 'project', 'task-1'));
+    assert.equal(await mkdirInside(base, join(project, 'task-1')), join(realpathSync(base), 'project', 'task-1'));
+    // The project folder becomes a symlink out of the base.
+    renameSync(project, join(base, 'moved'));
+    symlinkSync(outside, project);
+    await assert.rejects(assertInside(base, join(project, 'task-2'), "the task's folder"), escapes(project));
+    await assert.rejects(mkdirInside(base, join(project, 'task-2')), { code: 'path_escapes' });
+    assert.deepEqual(readdirSync(outside), [], 'nothing made outside');
+    // A real folder again, at the same path: resolved to where it is now.
+    rmSync(project);
+    mkdirSync(project);
+    assert.equal(await resolvePath(join(project, 'task-3')), join(realpathSync(base), 'project', 'task-3'));
   });
 });

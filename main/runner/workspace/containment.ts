@@ -55,16 +55,60 @@ export function isPathEscape(err: unknown): err is RunnerError {
 }
 
 /**
+ * Real paths of folders resolved before, each kept while its path still leads to the same folder
+ * (device and inode, by one stat that follows symlinks). Every task start resolves the runner's
+ * bases (~/.sibyl/worktrees-…, the task's project folder) several times, one lstat per component
+ * each time: ~25 of the ~140 system calls of a task's start and end (issue 16). A folder moved
+ * away, or a symlink swapped in on its path, changes what the stat finds and the entry is dropped;
+ * a stale entry can only make a check refuse, never pass (the candidate is resolved afresh).
+ * At most KNOWN_FOLDERS entries, the least recently used going first.
+ */
+const knownFolders = new Map<string, { real: string; dev: number; ino: number }>();
+const KNOWN_FOLDERS = 256;
+
+/** The remembered real path of the folder at `abs` (absolute, normalised), if it is still that folder. */
+function knownFolder(abs: string): string | undefined {
+  const hit = knownFolders.get(abs);
+  if (!hit) return undefined;
+  const st = statSync(abs, { throwIfNoEntry: false });
+  knownFolders.delete(abs);
+  if (!st?.isDirectory() || st.dev !== hit.dev || st.ino !== hit.ino) return undefined;
+  knownFolders.set(abs, hit); // most recently used last
+  return hit.real;
+}
+
+function rememberFolder(abs: string, real: string): void {
+  const st = statSync(real, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return;
+  if (knownFolders.size >= KNOWN_FOLDERS) knownFolders.delete(knownFolders.keys().next().value as string);
+  knownFolders.set(abs, { real, dev: st.dev, ino: st.ino });
+}
+
+/**
  * Where `path` really is: every symlink on the way followed, dangling ones included (their text is
  * followed), and the part that does not exist yet appended as written. Raises RunnerError
  * `path_escapes` for a symlink loop.
  */
 export async function resolvePath(path: string): Promise<string> {
   const abs = resolve(path);
-  const real = realpathOrUndefined(abs);
-  if (real !== undefined) return real;
-  let todo = abs.slice(parse(abs).root.length).split(/[\\/]+/);
-  let cur = parse(abs).root;
+  const known = knownFolder(abs);
+  if (known !== undefined) return known;
+  // From the nearest folder resolved before, walking only what lies below it.
+  let from = dirname(abs);
+  let fromReal: string | undefined;
+  for (; from !== dirname(from); from = dirname(from)) {
+    if (knownFolders.has(from) && (fromReal = knownFolder(from)) !== undefined) break;
+  }
+  if (fromReal === undefined) {
+    const real = realpathOrUndefined(abs);
+    if (real !== undefined) {
+      rememberFolder(abs, real);
+      return real;
+    }
+  }
+  const start = fromReal === undefined ? parse(abs).root : from;
+  let todo = abs.slice(start.length).split(/[\\/]+/);
+  let cur = fromReal ?? start;
   let links = 0;
   while (todo.length > 0) {
     const name = todo.shift() as string;
@@ -145,7 +189,7 @@ export async function assertInside(base: string, path: string, what: string, opt
  */
 export async function mkdirInside(root: string, dir: string, what = 'the folder'): Promise<string> {
   if (!lstatOrUndefined(root)) mkdirSync(root, { recursive: true });
-  const rootReal = realpathSync(root);
+  const rootReal = await resolvePath(root);
   if (!within(resolve(root), resolve(dir))) throw await escapeError(what, dir, root, rootReal);
   const rel = relative(resolve(root), resolve(dir));
   let cur = rootReal;
