@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { errorCode, isTlsCode, unreachableWords } from '../api/networkError.ts';
 import { requireSecureTransport } from '../config/serverUrl.ts';
@@ -62,6 +63,9 @@ export class Link {
   readonly #log: Logger;
   readonly #backoff: Backoff;
   #ws: WebSocket | undefined;
+  /** the connection under #ws, from its upgrade (ws does not expose it) */
+  #socket: Socket | undefined;
+  #corked = false;
   #status: LinkStatus = {
     state: 'idle',
     since: Date.now(),
@@ -125,8 +129,26 @@ export class Link {
           context: { type: msg.type },
         }),
       );
+    this.#corkForThisTick();
     return new Promise((resolve) => {
       ws.send(frame, (err) => resolve(!err));
+    });
+  }
+
+  /**
+   * The frames sent in one turn of the event loop leave in one write (a task's ack and status,
+   * results and the outbox's delivery check): each write to the socket is a system call and a
+   * wake-up of the server (issue 16). Uncorked before the loop goes on (ws
+   * corks each frame's header and payload itself; corks nest).
+   */
+  #corkForThisTick(): void {
+    const socket = this.#socket;
+    if (!socket || this.#corked || socket.destroyed) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
     });
   }
 
@@ -136,6 +158,7 @@ export class Link {
     if (!ws || !this.isOpen) return false;
     const frame = this.#frame(msg);
     if (frame === undefined) return false;
+    this.#corkForThisTick();
     ws.send(frame);
     return true;
   }
@@ -212,6 +235,10 @@ export class Link {
     if (this.#stopping) return;
     const ws = new WebSocket(this.#o.url, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 15_000 });
     this.#ws = ws;
+    this.#socket = undefined;
+    ws.once('upgrade', (res) => {
+      if (this.#ws === ws) this.#socket = res.socket;
+    });
     let opened = false;
     let closeReason: string | undefined;
     let authFailure = false;
