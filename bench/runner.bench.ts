@@ -12,7 +12,7 @@ import { p50p99, percentile, printTable, rssKb, type Row } from './stats.ts';
  * delivery confirmation, memory idle / with 10 agents / under a 50 MB agent, dead-link recovery.
  *
  * `BENCH_ONLY=throughput` runs only the throughput figure, with the runner's CPU time per task (for
- * profiling with BENCH_NODE_FLAGS, or A/B with BENCH_BIN); `BENCH_ONLY=pickup` only pickup while
+ * profiling with BENCH_NODE_FLAGS, or A/B with BENCH_BIN); `BENCH_ONLY=pickup` only pickup idle and while
  * agents start and the spawn latency; `BENCH_ONLY=memory` only the memory figures.
  */
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -328,6 +328,8 @@ export async function run(): Promise<Row[]> {
     if (process.env.BENCH_ONLY === 'pickup') {
       const r = await startRunner(core);
       await pickupIdle(r, 30, 0);
+      const idleP = await pickupIdle(r, 200, 20);
+      console.log(`idle: ${p50p99(idleP)}`);
       const loaded = await pickupLoaded(r, 20);
       const spawn = await spawnLatency(r, 30);
       console.log(`while 10 agents start: ${p50p99(loaded)}; to a running agent: ${p50p99(spawn)}`);

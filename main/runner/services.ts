@@ -82,7 +82,7 @@ export async function wireCoreServices(
   try {
     // The daemon (it holds the state lock) is the one that may set a damaged history aside.
     historyStore = openHistoryOrStartAfresh(
-      { dbPath: join(config.state_dir, HISTORY_FILE), logDir: taskLogDir(config) },
+      { dbPath: join(config.state_dir, HISTORY_FILE), logDir: taskLogDir(config), checkpointWhenIdle: true },
       ctx.log.child('history'),
     );
     recovered = await recoverInterruptedTasks(journal, historyStore, ctx.log.child('recovery'));

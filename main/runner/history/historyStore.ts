@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
@@ -66,7 +66,21 @@ export interface HistoryStoreOptions {
   logDir: string;
   /** false: search by scanning (as on a SQLite build without FTS5); default: the index when available */
   fullTextSearch?: boolean;
+  /**
+   * The daemon's store: the write-ahead log is checkpointed once writes have paused for
+   * CHECKPOINT_IDLE_MS (or it passed WAL_CAP_BYTES), not by SQLite inside a write. An automatic
+   * checkpoint syncs the database file in the middle of whatever write crosses 1000 pages: a 2–6 ms
+   * stall of the event loop that answers the server, the slowest task_ack of a run (issue 16).
+   */
+  checkpointWhenIdle?: boolean;
 }
+
+/** Writes paused this long (ms): the log is checkpointed. */
+export const CHECKPOINT_IDLE_MS = 2000;
+/** A log grown past this (bytes) is checkpointed at the next write even while writes go on. */
+export const WAL_CAP_BYTES = 16 * 1024 * 1024;
+/** The log file is cut back to this (bytes) when it starts over after a checkpoint. */
+const WAL_KEEP_BYTES = 4 * 1024 * 1024;
 
 export class HistoryStore implements TaskHistory {
   readonly #db: DatabaseSync;
@@ -74,17 +88,52 @@ export class HistoryStore implements TaskHistory {
   readonly #statements = new Map<string, StatementSync>();
   /** false when this SQLite build has no FTS5 trigram tokenizer: search then scans with LIKE */
   readonly fullTextSearch: boolean;
+  /** the write-ahead log's file, when this store checkpoints it itself (checkpointWhenIdle) */
+  readonly #walPath: string | undefined;
+  readonly #idleCheckpoint: NodeJS.Timeout | undefined;
 
   constructor(opts: HistoryStoreOptions) {
     this.#logDir = resolve(opts.logDir);
     const { db, fullTextSearch } = openHistoryDb(opts.dbPath, opts.fullTextSearch ?? true);
     this.#db = db;
     this.fullTextSearch = fullTextSearch;
+    if (opts.checkpointWhenIdle && opts.dbPath !== ':memory:') {
+      db.exec(`PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = ${WAL_KEEP_BYTES};`);
+      this.#walPath = `${opts.dbPath}-wal`;
+      this.#idleCheckpoint = setTimeout(() => this.checkpoint(), CHECKPOINT_IDLE_MS);
+      this.#idleCheckpoint.unref();
+    }
+  }
+
+  /**
+   * Copies the write-ahead log into the database (PASSIVE: never waits for a reader such as a
+   * `history` command). Returns false when SQLite refused (busy); the next pause tries again.
+   */
+  checkpoint(): boolean {
+    if (!this.#db.isOpen) return false;
+    try {
+      this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** After a write (committed): the idle checkpoint starts counting again; a log past its cap goes now. */
+  #written(): void {
+    if (this.#walPath === undefined || this.#db.isTransaction) return;
+    this.#idleCheckpoint?.refresh();
+    if ((statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0) > WAL_CAP_BYTES) this.checkpoint();
   }
 
   upsert(patch: HistoryPatch): void {
-    if (patch.result === undefined || this.#db.isTransaction) return this.#upsert(patch);
+    if (patch.result === undefined || this.#db.isTransaction) {
+      this.#upsert(patch);
+      this.#written();
+      return;
+    }
     inTransaction(this.#db, () => this.#upsert(patch));
+    this.#written();
   }
 
   #upsert(patch: HistoryPatch): void {
@@ -123,6 +172,7 @@ export class HistoryStore implements TaskHistory {
       for (const p of patches) this.upsert(p);
       if (bulk) rebuildSearchIndex(this.#db);
     });
+    this.#written();
   }
 
   get(taskId: string): HistoryRecord | undefined {
@@ -253,6 +303,7 @@ export class HistoryStore implements TaskHistory {
     inTransaction(this.#db, () => {
       for (const row of doomed) del.run(num(row.id));
     });
+    this.#written();
     let logFiles = 0;
     for (const row of doomed) {
       const path = str(row.log_path);
@@ -290,6 +341,7 @@ export class HistoryStore implements TaskHistory {
   }
 
   close(): void {
+    clearTimeout(this.#idleCheckpoint);
     if (!this.#db.isOpen) return;
     this.#statements.clear();
     try {
