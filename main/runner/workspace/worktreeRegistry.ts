@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
 import { errorMessage } from '../errors.ts';
@@ -95,6 +96,7 @@ export class WorktreeRegistry {
   #version = 0;
   #written = 0;
   #flushing: Promise<void> | undefined;
+  #flushScheduled = false;
   readonly #waiters: Waiter[] = [];
   #retry: NodeJS.Timeout | undefined;
 
@@ -129,7 +131,7 @@ export class WorktreeRegistry {
     this.#records = next;
     const version = ++this.#version;
     const written = new Promise<void>((resolve, reject) => this.#waiters.push({ version, resolve, reject }));
-    this.#flush();
+    this.#flushSoon();
     if (opts.wait === false)
       written.catch(() => undefined); // logged by #flush
     else await written;
@@ -166,7 +168,8 @@ export class WorktreeRegistry {
     }
     if (text !== undefined) {
       try {
-        records = FileSchema.parse(JSON.parse(text)).worktrees;
+        // Paths as the runner writes them (absolute, normalised), so they compare as text.
+        records = FileSchema.parse(JSON.parse(text)).worktrees.map((r) => ({ ...r, path: resolve(r.path) }));
         readable = true;
       } catch (err) {
         // Runtime state, not settings: set the bad file aside; sweep() rediscovers worktrees on disk.
@@ -179,6 +182,20 @@ export class WorktreeRegistry {
     if (this.#records !== undefined && this.#written !== this.#version) return;
     this.#records = records;
     this.#stamp = readable ? stamp : '';
+  }
+
+  /**
+   * The write starts after the current turn of the event loop: serialising every record takes
+   * ~0.3 ms with a day of kept folders, and a task start (which changes the registry just before
+   * it spawns its agent) should not wait for it; changes made meanwhile go in the same write.
+   */
+  #flushSoon(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
   }
 
   /** One write at a time, each with every change made before it started. */

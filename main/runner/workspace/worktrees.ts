@@ -407,10 +407,11 @@ export class GitWorkspaces implements WorkspaceProvider {
       throw new RunnerError('worktree_busy', `${root} ${running === root ? 'is' : 'overlaps'} the folder of a running task (${running})`);
     await assertInside(this.#base, root, "the task's folder");
     const records = await this.#registry.readAll();
-    // By text first: the registry holds a day of kept folders, and isInside on each was most of a task start.
+    // By text first (the registry's paths are normalised when read): it holds a day of kept
+    // folders, and resolving each, let alone isInside on each, was most of a task start.
     const resolved = resolve(root);
     const near = (p: string): boolean => p === resolved || p.startsWith(resolved + sep) || resolved.startsWith(p + sep);
-    const kept = records.find((r) => near(resolve(r.path)) && overlaps(r.path) && (r.path !== root || r.taskId !== taskId));
+    const kept = records.find((r) => near(r.path) && overlaps(r.path) && (r.path !== root || r.taskId !== taskId));
     if (kept) {
       const what = isFolderRecord(kept) ? 'the kept files' : 'the kept worktree';
       const where = kept.path === root ? 'holds' : isInside(kept.path, root) ? 'lies inside' : 'contains';
