@@ -115,6 +115,36 @@ test('a redirect loop and an endless answer end with HttpAnswerError', async () 
   });
 });
 
+// The timeout only turns a hang (the endless body read on) into a failure.
+test('a redirect to a non-http address is refused; a redirect with an endless body is not read', { timeout: 30_000 }, async () => {
+  let endlessClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (endlessClosed = resolve));
+  const s = await serve((req, res) => {
+    if (req.url === '/file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    else if (req.url === '/garbled') res.writeHead(302, { location: 'http://[::1' }).end();
+    else if (req.url === '/endless') {
+      res.writeHead(302, { location: '/done' });
+      res.once('close', endlessClosed);
+      const chunk = Buffer.alloc(256 * 1024, 0x62);
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    } else res.writeHead(200).end('done');
+  });
+  for (const path of ['/file', '/garbled'])
+    await assert.rejects(httpRequest(`${s.url}${path}`, { method: 'GET', headers: {} }), (err: unknown) => {
+      assert.ok(err instanceof HttpAnswerError);
+      assert.equal(err.code, 'bad_redirect');
+      assert.match(err.message, /not an http\(s\) address/);
+      return true;
+    });
+  const answer = await httpRequest(`${s.url}/endless`, { method: 'GET', headers: {} });
+  assert.equal(answer.text, 'done');
+  await closed; // the runner hung up on it
+});
+
 test('an abort ends the exchange before the answer and in the middle of it', async () => {
   const s = await serve((req, res) => {
     if (req.url === '/silent') return; // never answers

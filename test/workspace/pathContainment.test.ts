@@ -197,4 +197,26 @@ describe('folders resolved before (containment.ts remembers their real paths)', 
     mkdirSync(project);
     assert.equal(await resolvePath(join(project, 'task-3')), join(realpathSync(base), 'project', 'task-3'));
   });
+  test('a remembered real path that now names another folder is not walked from (a base moved behind its symlink)', async () => {
+    const root = realpathSync(tempDir('sibyl-known-moved-'));
+    const secret = tempDir('sibyl-known-secret-');
+    mkdirSync(join(root, 'vol1', 'w', 'proj'), { recursive: true });
+    mkdirSync(join(root, 'vol2'));
+    symlinkSync(join(root, 'vol1'), join(root, 'home'));
+    const base = join(root, 'home', 'w');
+    const task = join(base, 'proj', 'task-1');
+    // Remembered: home/w -> vol1/w, home/w/proj -> vol1/w/proj.
+    assert.equal(await assertInside(base, task, "the task's folder"), join(root, 'vol1', 'w', 'proj', 'task-1'));
+    // The base moves to vol2 (same folder, same inode) and home follows it; a decoy takes the old
+    // real path, and the project in the moved base becomes a symlink out.
+    renameSync(join(root, 'vol1', 'w'), join(root, 'vol2', 'w'));
+    rmSync(join(root, 'home'));
+    symlinkSync(join(root, 'vol2'), join(root, 'home'));
+    mkdirSync(join(root, 'vol1', 'w', 'proj'), { recursive: true });
+    rmSync(join(root, 'vol2', 'w', 'proj'), { recursive: true });
+    symlinkSync(secret, join(root, 'vol2', 'w', 'proj'));
+    await assert.rejects(assertInside(base, task, "the task's folder"), { code: 'path_escapes' });
+    await assert.rejects(mkdirInside(base, task), { code: 'path_escapes' });
+    assert.deepEqual(readdirSync(secret), [], 'nothing made outside');
+  });
 });

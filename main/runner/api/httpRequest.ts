@@ -33,9 +33,12 @@ export const MAX_REDIRECTS = 20;
 /** An API answer is a few KB; a server sending more than this is not a Sibyl server. */
 export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
-/** Raised for an answer over MAX_ANSWER_BYTES or a redirect loop; `code` says which. */
+/**
+ * Raised for an answer over MAX_ANSWER_BYTES, a redirect loop, or a redirect to something other
+ * than an http(s) address (or no address at all); `code` says which.
+ */
 export class HttpAnswerError extends Error {
-  readonly code: 'answer_too_large' | 'too_many_redirects';
+  readonly code: 'answer_too_large' | 'too_many_redirects' | 'bad_redirect';
   constructor(code: HttpAnswerError['code'], message: string) {
     super(message);
     this.code = code;
@@ -57,9 +60,12 @@ export async function httpRequest(url: string | URL, req: HttpRequest): Promise<
     const res = await send(target, method, headers, body, req.signal);
     const location = res.headers.location;
     if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return read(res, req.signal);
-    res.resume();
+    // The redirect's own body is not wanted, however long the server would make it.
+    res.destroy();
     if (hop === MAX_REDIRECTS) throw new HttpAnswerError('too_many_redirects', `more than ${MAX_REDIRECTS} redirects from ${String(url)}`);
-    const next = new URL(location, target);
+    const next = URL.parse(location, target);
+    if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:'))
+      throw new HttpAnswerError('bad_redirect', `${String(target)} redirects to ${JSON.stringify(location)}, not an http(s) address`);
     if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;

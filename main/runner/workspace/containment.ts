@@ -55,12 +55,13 @@ export function isPathEscape(err: unknown): err is RunnerError {
 }
 
 /**
- * Real paths of folders resolved before, each kept while its path still leads to the same folder
- * (device and inode, by one stat that follows symlinks). Every task start resolves the runner's
- * bases (~/.sibyl/worktrees-…, the task's project folder) several times, one lstat per component
- * each time: ~25 of the ~140 system calls of a task's start and end (issue 16). A folder moved
- * away, or a symlink swapped in on its path, changes what the stat finds and the entry is dropped;
- * a stale entry can only make a check refuse, never pass (the candidate is resolved afresh).
+ * Real paths of folders resolved before, each kept while both its path and the remembered real
+ * path still lead to the same folder (device and inode, by two stats that follow symlinks). Every
+ * task start resolves the runner's bases (~/.sibyl/worktrees-…, the task's project folder) several
+ * times, one lstat per component each time: ~25 of the ~140 system calls of a task's start and end
+ * (issue 16). A folder moved away, a symlink swapped in on its path, or another folder left at the
+ * old real path changes what one of the stats finds and the entry is dropped, so a check never
+ * walks from a real path that no longer names the folder the path leads to.
  * At most KNOWN_FOLDERS entries, the least recently used going first.
  */
 const knownFolders = new Map<string, { real: string; dev: number; ino: number }>();
@@ -70,11 +71,15 @@ const KNOWN_FOLDERS = 256;
 function knownFolder(abs: string): string | undefined {
   const hit = knownFolders.get(abs);
   if (!hit) return undefined;
-  const st = statSync(abs, { throwIfNoEntry: false });
   knownFolders.delete(abs);
-  if (!st?.isDirectory() || st.dev !== hit.dev || st.ino !== hit.ino) return undefined;
+  if (!sameFolder(abs, hit) || !sameFolder(hit.real, hit)) return undefined;
   knownFolders.set(abs, hit); // most recently used last
   return hit.real;
+}
+
+function sameFolder(path: string, known: { dev: number; ino: number }): boolean {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && st.isDirectory() && st.dev === known.dev && st.ino === known.ino;
 }
 
 function rememberFolder(abs: string, real: string): void {
