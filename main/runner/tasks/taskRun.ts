@@ -13,6 +13,7 @@ import { agentEnv } from './agentEnv.ts';
 import { isTooLargeToStart, tooLargeMessage } from './launchSize.ts';
 import { visibleText } from './lineSplitter.ts';
 import { MAX_VIEW_STEPS, type RunningTask, type TaskObserver, type TaskStep } from './taskEvents.ts';
+import { loopTurn } from './loopTurn.ts';
 import type { TaskSpec } from './taskSpec.ts';
 import type { TaskLogWriter } from './taskLog.ts';
 
@@ -103,6 +104,7 @@ export class TaskRun {
     const t0 = performance.now();
     let workspace: PreparedWorkspace | undefined;
     try {
+      await loopTurn();
       this.#deps.update({ status: 'running', progress: 5, activity: 'Preparing workspace' });
       workspace = await this.#deps.workspaces.prepare(spec, this.#stopping.signal);
       this.view.worktreePath = workspace.path;
@@ -139,7 +141,7 @@ export class TaskRun {
       const marker = env[TASK_MARKER_VAR];
       if (marker) await this.#deps.observer.launching?.(spec.taskId, marker);
       // Spawning on this thread holds it until the child has exec'd; the spawn host does not.
-      if (!spawnHost()) await spawnTurn();
+      if (!spawnHost()) await loopTurn();
       let proc: AgentProcess;
       try {
         proc = await AgentProcess.start({
@@ -417,22 +419,6 @@ export class TaskRun {
     this.#deps.update({ status: 'running', progress: this.#progress, activity: this.#latest });
     this.#latest = undefined;
   }
-}
-
-let lastSpawn: Promise<void> = Promise.resolve();
-
-/**
- * Waits for this task's turn to spawn: one agent per turn of the event loop, each after the loop
- * has read what arrived meanwhile. Where the runner spawns on its own thread (Windows, the desktop
- * app, no spawn helper: spawnHost.ts), a spawn holds the thread until the child has exec'd (the
- * whole runner is forked: ~1 ms on a quiet machine, 5–40 ms on a small busy VM); ten agents
- * starting together would otherwise spawn back to back while the server's next task_assign waits
- * for all of them. With a turn between them it waits for one at most.
- */
-function spawnTurn(): Promise<void> {
-  const mine = lastSpawn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
-  lastSpawn = mine;
-  return mine;
 }
 
 /** The abort reason handed to the workspace provider when a task is stopped during preparation. */
