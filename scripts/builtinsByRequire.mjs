@@ -3,11 +3,39 @@
 // import of a built-in makes Node build its whole export list, reading every lazy getter: for
 // node:http that loads undici and its WebAssembly HTTP parser, ~6 MB of the idle daemon's memory
 // that nothing uses (issue 16; `process.moduleLoadList` shows internal/deps/undici/undici).
+//
+// A few built-ins are loaded on first use instead: TLS (ws requires tls and https when it loads,
+// but a runner whose server is http:// or ws:// never needs them: ~3 MB of the idle daemon,
+// OpenSSL's TLS state and Node's tls modules) and readline (only `logs --follow` reads lines).
+import { createRequire } from 'node:module';
+
+const nodeRequire = createRequire(import.meta.url);
+
+/** Built-ins loaded on first use, by their bare names. */
+const LAZY = new Set(['tls', 'https', 'readline']);
+const bare = (path) => path.replace(/^node:/, '');
+
+/**
+ * A CommonJS module standing in for built-in `name`: one getter per export (the export names of
+ * the Node that builds, which the runtime's are a superset of for what we use), each loading the
+ * built-in on first use. Getters, not a Proxy: esbuild's ESM interop copies property names.
+ */
+function lazyModule(name) {
+  const getters = Object.keys(nodeRequire(`node:${name}`))
+    .map((key) => `  get ${JSON.stringify(key)}() { return load()[${JSON.stringify(key)}]; },`)
+    .join('\n');
+  return `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(`node:${name}`)}));\nmodule.exports = {\n${getters}\n};\n`;
+}
 
 /** @type {import('esbuild').Plugin} */
 export const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
+    // The stand-in's own require() is left to Node.
+    build.onResolve({ filter: /^(node:)?(tls|https|readline)$/ }, (args) =>
+      LAZY.has(bare(args.path)) && args.namespace !== 'lazy-builtin' ? { path: bare(args.path), namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(args.path), loader: 'js' }));
     build.onResolve({ filter: /^node:/ }, (args) =>
       args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-by-require' } : undefined,
     );

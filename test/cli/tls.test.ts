@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createServer, type TLSSocket } from 'node:tls';
+import { cli, cliRun, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
+
+/**
+ * A self-signed certificate for localhost and 127.0.0.1, valid until 2126, made with `openssl req
+ * -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500 -subj /CN=localhost
+ * -addext subjectAltName=DNS:localhost,IP:127.0.0.1`; trusted by the CLI through NODE_EXTRA_CA_CERTS.
+ */
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
+
+/**
+ * A TLS front for a plain-HTTP server on 127.0.0.1:`port` (certificate for localhost and
+ * 127.0.0.1, test/fixtures/tls), as a reverse proxy in front of Sibyl Core would be. Counts the
+ * TLS sessions it completed; stopped after the test file.
+ */
+async function tlsFront(port: number): Promise<{ url: string; sessions: () => number }> {
+  let sessions = 0;
+  const open = new Set<Socket>();
+  const server = createServer(
+    { key: readFileSync(join(FIXTURES, 'localhost.key')), cert: readFileSync(join(FIXTURES, 'localhost.crt')) },
+    (client: TLSSocket) => {
+      sessions++;
+      const upstream = connect(port, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        open.add(s);
+        s.on('close', () => open.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(async () => {
+    for (const s of open) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `https://localhost:${(server.address() as { port: number }).port}`, sessions: () => sessions };
+}
+
+// The bundle loads tls and https on first use (scripts/builtinsByRequire.mjs): this is the test
+// that a runner whose server is https:// still gets them, for its REST calls and its wss:// link.
+test('the bundled CLI runs against an https:// server: REST and the WebSocket link over TLS', async () => {
+  const { core, id, home, config, env } = await registeredRunner();
+  const front = await tlsFront(core.port);
+  writeYaml(config, { server_url: front.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
+  const run = cli(['run', '--config', config, '--quiet'], { ...env, NODE_EXTRA_CA_CERTS: join(FIXTURES, 'localhost.crt') });
+  await core.until(() => core.connected(id), 20_000, 'the runner to connect through the TLS front');
+  assert.ok(front.sessions() >= 1, 'the runner reached the server through TLS');
+  run.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => run.on('close', resolve));
+  assert.equal(code, 0, run.output().stderr);
+
+  // doctor's server and account checks are REST calls (node:https through api/httpRequest.ts).
+  const before = core.requests.length;
+  const doctor = await cliRun(['doctor', '--config', config], { ...env, NODE_EXTRA_CA_CERTS: join(FIXTURES, 'localhost.crt') });
+  const paths = core.requests.slice(before).map((r) => r.path);
+  assert.ok(
+    paths.some((p) => p.startsWith('/api/')),
+    `doctor's REST calls reached the server: ${JSON.stringify(paths)}\n${doctor.stdout}${doctor.stderr}`,
+  );
+});
