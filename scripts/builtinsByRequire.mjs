@@ -16,15 +16,20 @@ const LAZY = new Set(['tls', 'https', 'readline']);
 const bare = (path) => path.replace(/^node:/, '');
 
 /**
- * A CommonJS module standing in for built-in `name`: one getter per export (the export names of
- * the Node that builds, which the runtime's are a superset of for what we use), each loading the
- * built-in on first use. Getters, not a Proxy: esbuild's ESM interop copies property names.
+ * A CommonJS module standing in for built-in `name`: one accessor per export, each loading the
+ * built-in on first use; a set goes through to it (tls.DEFAULT_MIN_VERSION is settable).
+ * Accessors, not a Proxy: esbuild's ESM interop copies property names. The names are those of
+ * the Node that builds: an export newer than it would read as undefined, so code that uses one
+ * must not come through here (none does; Node 22 and 24 export the same names we use).
  */
 function lazyModule(name) {
-  const getters = Object.keys(nodeRequire(`node:${name}`))
-    .map((key) => `  get ${JSON.stringify(key)}() { return load()[${JSON.stringify(key)}]; },`)
+  const accessors = Object.keys(nodeRequire(`node:${name}`))
+    .map((key) => {
+      const k = JSON.stringify(key);
+      return `  get ${k}() { return load()[${k}]; },\n  set ${k}(value) { load()[${k}] = value; },`;
+    })
     .join('\n');
-  return `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(`node:${name}`)}));\nmodule.exports = {\n${getters}\n};\n`;
+  return `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(`node:${name}`)}));\nmodule.exports = {\n${accessors}\n};\n`;
 }
 
 /** @type {import('esbuild').Plugin} */

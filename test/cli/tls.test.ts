@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createServer, type TLSSocket } from 'node:tls';
 import { cli, cliRun, registeredRunner, writeYaml } from '../helpers/runnerHarness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /**
  * A self-signed certificate for localhost and 127.0.0.1, valid until 2126, made with `openssl req
@@ -66,4 +67,27 @@ test('the bundled CLI runs against an https:// server: REST and the WebSocket li
     paths.some((p) => p.startsWith('/api/')),
     `doctor's REST calls reached the server: ${JSON.stringify(paths)}\n${doctor.stdout}${doctor.stderr}`,
   );
+});
+
+test('an idle runner whose server is http:// never loads tls, https or readline', async () => {
+  const { core, id, config, env } = await registeredRunner();
+  // Node's own list of the built-ins this process loaded, written as the runner exits.
+  const dir = tempDir();
+  const hook = join(dir, 'loaded.mjs');
+  const list = join(dir, 'loaded.txt');
+  writeFileSync(
+    hook,
+    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+  );
+  const run = cli(['run', '--config', config, '--quiet'], { ...env, NODE_OPTIONS: `--import ${hook}` });
+  await core.until(() => core.connected(id), 20_000, 'the runner to connect');
+  run.kill('SIGTERM');
+  assert.equal(await new Promise<number | null>((resolve) => run.on('close', resolve)), 0, run.output().stderr);
+  const loaded = readFileSync(list, 'utf8').split('\n');
+  assert.ok(loaded.includes('NativeModule net'), "the list is the runner's");
+  for (const name of ['tls', 'https', 'readline'])
+    assert.ok(
+      !loaded.includes(`NativeModule ${name}`),
+      `${name} was loaded: ${loaded.filter((l) => /tls|https|readline/.test(l)).join(', ')}`,
+    );
 });
