@@ -12,11 +12,11 @@ import { tempDir } from '../helpers/tmp.ts';
  * -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500 -subj /CN=localhost
  * -addext subjectAltName=DNS:localhost,IP:127.0.0.1`; trusted by the CLI through NODE_EXTRA_CA_CERTS.
  */
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
+const FIXTURES = join(import.meta.dirname, '..', 'helpers', 'tls');
 
 /**
  * A TLS front for a plain-HTTP server on 127.0.0.1:`port` (certificate for localhost and
- * 127.0.0.1, test/fixtures/tls), as a reverse proxy in front of Sibyl Core would be. Counts the
+ * 127.0.0.1, test/helpers/tls), as a reverse proxy in front of Sibyl Core would be. Counts the
  * TLS sessions it completed; stopped after the test file.
  */
 async function tlsFront(port: number): Promise<{ url: string; sessions: () => number }> {

@@ -55,6 +55,7 @@ test("an agent told to read the runner's credentials finds no path to them and n
     ANTHROPIC_API_KEY: 'sk-ant-kept-for-the-agent-0001',
     OPENAI_API_KEY: 'sk-openai-kept-for-the-agent-02',
   });
+  const closed = new Promise((r) => run.on('close', r));
   try {
     await core.until(() => core.connected(id), 15_000, 'the runner connects with the stored login');
     const taskId = crypto.randomUUID();
@@ -90,6 +91,10 @@ test("an agent told to read the runner's credentials finds no path to them and n
     assert.equal(vars.get('SIBYL_TASK_ID'), taskId, 'the task variables are there');
 
     // Nowhere: not in anything the runner sent (results, activity), its output, or any file it wrote.
+    // Read once it has stopped: until then it writes some files in the background (the worktree
+    // registry goes through a temporary file renamed into place), and what it writes at exit counts too.
+    run.kill('SIGTERM');
+    await closed;
     const stored = JSON.parse(readFileSync(credentials, 'utf8')) as { access_token: string; refresh_token: string };
     const tokens = [login.access_token, login.refresh_token, stored.access_token, stored.refresh_token];
     const places: [string, string][] = [
@@ -101,7 +106,7 @@ test("an agent told to read the runner's credentials finds no path to them and n
     for (const [where, text] of places) for (const token of tokens) assert.equal(text.includes(token), false, `a token in ${where}`);
   } finally {
     run.kill('SIGTERM');
-    await new Promise((r) => run.on('close', r));
+    await closed;
     await core.stop();
   }
 });
