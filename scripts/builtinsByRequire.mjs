@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 
 const nodeRequire = createRequire(import.meta.url);
 
-/** Built-ins loaded on first use, by their bare names. */
-const LAZY = new Set(['tls', 'https', 'readline']);
-const bare = (path) => path.replace(/^node:/, '');
+/** Built-ins loaded on first use, by their bare names, and the import paths that name them. */
+const LAZY = ['tls', 'https', 'readline'];
+const LAZY_PATH = new RegExp(`^(node:)?(${LAZY.join('|')})$`);
 
 /**
  * A CommonJS module standing in for built-in `name`: one accessor per export, each loading the
@@ -37,8 +37,8 @@ export const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
     // The stand-in's own require() is left to Node.
-    build.onResolve({ filter: /^(node:)?(tls|https|readline)$/ }, (args) =>
-      LAZY.has(bare(args.path)) && args.namespace !== 'lazy-builtin' ? { path: bare(args.path), namespace: 'lazy-builtin' } : undefined,
+    build.onResolve({ filter: LAZY_PATH }, (args) =>
+      args.namespace === 'lazy-builtin' ? undefined : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
     );
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModule(args.path), loader: 'js' }));
     build.onResolve({ filter: /^node:/ }, (args) =>

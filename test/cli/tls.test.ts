@@ -13,6 +13,13 @@ import { tempDir } from '../helpers/tmp.ts';
  * -addext subjectAltName=DNS:localhost,IP:127.0.0.1`; trusted by the CLI through NODE_EXTRA_CA_CERTS.
  */
 const FIXTURES = join(import.meta.dirname, '..', 'helpers', 'tls');
+const TRUST_FIXTURE = { NODE_EXTRA_CA_CERTS: join(FIXTURES, 'localhost.crt') };
+
+/** SIGTERM to a `sibyl-runner run`; resolves to its exit code once it has closed. */
+function stop(run: ReturnType<typeof cli>): Promise<number | null> {
+  run.kill('SIGTERM');
+  return new Promise((resolve) => run.on('close', resolve));
+}
 
 /**
  * A TLS front for a plain-HTTP server on 127.0.0.1:`port` (certificate for localhost and
@@ -52,16 +59,14 @@ test('the bundled CLI runs against an https:// server: REST and the WebSocket li
   const { core, id, home, config, env } = await registeredRunner();
   const front = await tlsFront(core.port);
   writeYaml(config, { server_url: front.url, runner_id: id, worktree_base: join(home, 'wt'), log_dir: join(home, 'logs') });
-  const run = cli(['run', '--config', config, '--quiet'], { ...env, NODE_EXTRA_CA_CERTS: join(FIXTURES, 'localhost.crt') });
+  const run = cli(['run', '--config', config, '--quiet'], { ...env, ...TRUST_FIXTURE });
   await core.until(() => core.connected(id), 20_000, 'the runner to connect through the TLS front');
   assert.ok(front.sessions() >= 1, 'the runner reached the server through TLS');
-  run.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => run.on('close', resolve));
-  assert.equal(code, 0, run.output().stderr);
+  assert.equal(await stop(run), 0, run.output().stderr);
 
   // doctor's server and account checks are REST calls (node:https through api/httpRequest.ts).
   const before = core.requests.length;
-  const doctor = await cliRun(['doctor', '--config', config], { ...env, NODE_EXTRA_CA_CERTS: join(FIXTURES, 'localhost.crt') });
+  const doctor = await cliRun(['doctor', '--config', config], { ...env, ...TRUST_FIXTURE });
   const paths = core.requests.slice(before).map((r) => r.path);
   assert.ok(
     paths.some((p) => p.startsWith('/api/')),
@@ -81,8 +86,7 @@ test('an idle runner whose server is http:// never loads tls, https or readline'
   );
   const run = cli(['run', '--config', config, '--quiet'], { ...env, NODE_OPTIONS: `--import ${hook}` });
   await core.until(() => core.connected(id), 20_000, 'the runner to connect');
-  run.kill('SIGTERM');
-  assert.equal(await new Promise<number | null>((resolve) => run.on('close', resolve)), 0, run.output().stderr);
+  assert.equal(await stop(run), 0, run.output().stderr);
   const loaded = readFileSync(list, 'utf8').split('\n');
   assert.ok(loaded.includes('NativeModule net'), "the list is the runner's");
   for (const name of ['tls', 'https', 'readline'])
