@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigFileSchema, type ConfigFile } from '../main/runner/config/schema.ts';
 import { Snapshot, StepState } from '../main/runner/control/contract.ts';
 import { REMEDIES } from '../main/runner/errors.ts';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorMessage } from '../runner/errors.ts';
 import { logger } from '../runner/logger.ts';
 

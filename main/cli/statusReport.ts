@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunnerConfig } from '../runner/config/schema.ts';
 import type { Snapshot } from '../runner/control/contract.ts';
 import { REMEDIES } from '../runner/errors.ts';

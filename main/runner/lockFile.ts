@@ -1,5 +1,5 @@
 import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { processStartTime } from './tasks/processIdentity.ts';
 
 /**

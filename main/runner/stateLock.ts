@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalPath } from './config/canonicalPath.ts';
 import { RunnerError, errorMessage } from './errors.ts';
 import { LockHolder, holderAlive, isCode, readHolder, removeIfOurs, selfHolder, takeOverStale, tryLink } from './lockFile.ts';

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HELP } from '../../main/cli/help.ts';
 import { REPO, writeYaml } from '../helpers/runnerHarness.ts';
 import { tempDir } from '../helpers/tmp.ts';

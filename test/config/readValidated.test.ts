@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FileCredentialStore } from '../../main/runner/config/credentials.ts';
 import { readValidated } from '../../main/runner/config/readValidated.ts';
 import { ConfigError } from '../../main/runner/errors.ts';

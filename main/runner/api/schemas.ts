@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every HTTP body the runner sends to or reads from Sibyl Core (sibyl-protocol.md §2–§3), one

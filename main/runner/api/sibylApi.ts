@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { requireSecureTransport } from '../config/serverUrl.ts';
 import { AuthError, ConfigError, RunnerError, ServerError, type Remedy } from '../errors.ts';
 import { logger } from '../logger.ts';

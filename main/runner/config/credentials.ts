@@ -1,5 +1,5 @@
 import { join, dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { readValidated } from './readValidated.ts';
 import { RunnerError, type RunnerErrorOptions } from '../errors.ts';

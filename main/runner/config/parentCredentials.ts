@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorMessage, REMEDIES, remedyOf, RunnerError } from '../errors.ts';
 import { Credentials, type CredentialStore } from './credentials.ts';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parse as parseYaml, YAMLError } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError, errorMessage, type Remedy } from '../errors.ts';
 
 export type ConfigFormat = 'yaml' | 'json' | 'toml';

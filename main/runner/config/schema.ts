@@ -1,7 +1,7 @@
 import { canonicalPath } from './canonicalPath.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentName, AgentsConfig } from '../agents/agentSettings.ts';
 
 /**

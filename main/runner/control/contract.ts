@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { REMEDIES } from '../errors.ts';
 
 /** One step of a running task's live timeline (tasks/taskEvents.ts `TaskStep`). */

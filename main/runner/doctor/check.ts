@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The shape of `sibyl-runner doctor`: one result per check, and the report around them. The

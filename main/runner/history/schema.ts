@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The local task history as the CLI and the desktop app see it. Field names and nullability match

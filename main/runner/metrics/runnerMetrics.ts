@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LinkState } from '../link/link.ts';
 import type { TaskResult } from '../protocol/messages.ts';
 import type { TaskObserver } from '../tasks/taskEvents.ts';

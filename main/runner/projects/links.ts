@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
 import { readValidated, syntaxError, unreadable, validationError } from '../config/readValidated.ts';
 import { patchYamlText } from '../config/yamlEdit.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every WebSocket message between runner and Sibyl Core, one schema each (sibyl-protocol.md §4).

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from '../config/atomicWrite.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';

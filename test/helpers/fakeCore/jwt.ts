@@ -1,6 +1,6 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TokenResponse } from '../../../main/runner/api/schemas.ts';
 import type { CoreState } from './state.ts';
 

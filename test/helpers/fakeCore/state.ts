@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { RunnerMessage } from '../../../main/runner/protocol/messages.ts';
 import { RunnerResponse, type RegisterRequest } from '../../../main/runner/api/schemas.ts';
 
