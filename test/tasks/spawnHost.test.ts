@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentProcess } from '../../main/runner/tasks/agentProcess.ts';
-import { SpawnHost, type ChildLike } from '../../main/runner/tasks/spawnHost.ts';
+import { HELPER_FLAGS, SpawnHost, type ChildLike } from '../../main/runner/tasks/spawnHost.ts';
 
 const POSIX_ONLY = process.platform === 'win32' ? 'the spawn helper is not used on Windows' : false;
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -111,3 +111,30 @@ test(
     await Promise.all(runs);
   },
 );
+
+test(
+  'a helper that Node refuses to start (an option it does not know): the spawns it was asked for run here, once',
+  { skip: POSIX_ONLY },
+  async () => {
+    const host = new SpawnHost(['--no-such-option-for-node']);
+    const [a, b] = await Promise.all([
+      host.spawn('/bin/sh', ['-c', 'echo one'], options),
+      host.spawn('/bin/sh', ['-c', 'read l; echo "two $l"'], { ...options, stdin: 'pipe' }),
+    ]);
+    b.stdin?.end('in\n');
+    const [seenA, seenB] = await Promise.all([collect(a), collect(b)]);
+    assert.equal(seenA.stdout, 'one\n');
+    assert.equal(seenB.stdout, 'two in\n');
+    assert.deepEqual(seenB.close, [0, null]);
+    assert.equal(host.usable, false, 'the caller spawns on its own from then on');
+  },
+);
+
+test('the helper flags are ones this Node takes without a word', { skip: POSIX_ONLY }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, [...HELPER_FLAGS, '-e', 'gc({ type: "minor" }); process.stdout.write("ok")'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.equal(out, 'ok');
+});

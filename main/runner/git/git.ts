@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunnerError, errorMessage } from '../errors.ts';
-import { spawnHost, type ChildLike, type HostSpawnOptions } from '../tasks/spawnHost.ts';
+import { spawnHere, spawnHost, type ChildLike, type HostSpawnOptions } from '../tasks/spawnHost.ts';
 import { redactUrlsIn } from './refNames.ts';
 
 /**
@@ -107,9 +106,7 @@ async function run(dir: string, args: string[], opts: GitCallOptions = {}): Prom
   };
   // A task start runs several gits: forked off the event loop where the spawn host serves (spawnHost.ts).
   const host = spawnHost();
-  const child: ChildLike = host
-    ? await host.spawn('git', argv, options)
-    : spawn('git', argv, { ...options, stdio: [options.stdin, 'pipe', 'pipe'] });
+  const child: ChildLike = host ? await host.spawn('git', argv, options) : spawnHere('git', argv, options);
   return new Promise<string>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { outputTaken } from './outputCollection.ts';
 import { LineSplitter, LineTail, PartialLineReporter } from './lineSplitter.ts';
 import { killProcessGroup } from './processIdentity.ts';
@@ -13,7 +12,7 @@ import {
   TASK_MARKER_VAR,
 } from './processTree.ts';
 import { spawnPlan } from './windowsCommand.ts';
-import { spawnHost, type ChildLike, type HostSpawnOptions, type SpawnHost } from './spawnHost.ts';
+import { spawnHere, spawnHost, type ChildLike, type HostSpawnOptions, type SpawnHost } from './spawnHost.ts';
 
 export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'task_cancel' | 'runner_draining' | 'runner_shutdown';
@@ -168,7 +167,7 @@ export class AgentProcess {
     } else {
       const launch = launchOf(opts, this.#platform);
       this.marker = launch.marker;
-      this.#child = spawn(launch.file, launch.args, { ...launch.options, stdio: [launch.options.stdin, 'pipe', 'pipe'] });
+      this.#child = spawnHere(launch.file, launch.args, launch.options);
     }
     this.pid = this.#child.pid;
     if (this.pid !== undefined && this.#platform === 'linux') this.#tracker = new DescendantTracker(this.pid);

@@ -76,6 +76,24 @@ const HANDOVER_BYTES = 256 * 1024;
 const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 
 /**
+ * The helper's Node flags: a small young generation (1 MB), collected in place (`--minor-ms`: one
+ * space instead of two copying halves): its own memory with 10 agents running 8.4 → 8.0 MB, with
+ * no measurable change in spawn latency or tasks/s (issue 16, bench/runner.bench.ts). Not
+ * `--jitless` (−0.2 MB more): on Node 24 it prints a warning that cannot be turned off. A Node
+ * that does not know a flag exits with code 9 before running anything; the waiting spawns are then
+ * done on the caller's thread (see #lost). `--expose-gc` for COLLECT_EVERY_BYTES.
+ */
+export const HELPER_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--minor-ms', '--expose-gc'];
+
+/** Node's exit code for an option it does not know (Node's docs, "Exit codes": 9 Invalid Argument). */
+const INVALID_ARGUMENT = 9;
+
+/** `file` spawned from this thread, as the helper would have: stdout and stderr piped. */
+export function spawnHere(file: string, args: readonly string[], options: HostSpawnOptions): ChildProcess {
+  return spawn(file, args, { ...options, stdio: [options.stdin, 'pipe', 'pipe'] });
+}
+
+/**
  * The helper's code, as source for `node -e`: it must run the same from out/cli.mjs and the
  * TypeScript sources, so it is not a module of its own that a bundler would have to emit.
  * Messages in: spawn, stdin, read (bytes the runner has taken), pause, resume, destroy, kill.
@@ -377,15 +395,31 @@ class RemoteOutput extends EventEmitter implements OutputLike {
   }
 }
 
+/** A spawn the helper was asked for and has not answered yet. */
+interface Pending {
+  resolve: (c: ChildLike) => void;
+  reject: (e: unknown) => void;
+  /** what was asked, to do it here if the helper never started */
+  request: { file: string; args: readonly string[]; options: HostSpawnOptions };
+}
+
 /** The helper process, started on demand. */
 export class SpawnHost {
+  readonly #flags: readonly string[];
+  /** the current helper has sent something: it ran, so it may have acted on a request */
+  #heard = false;
   #helper: ChildProcess | undefined;
   #next = 0;
-  readonly #pending = new Map<number, { resolve: (c: RemoteChild) => void; reject: (e: unknown) => void; piped: boolean }>();
+  readonly #pending = new Map<number, Pending>();
   readonly #children = new Map<number, RemoteChild>();
   #idleTimer: NodeJS.Timeout | undefined;
   /** the helper could not be started or died: spawn on the caller's thread from now on */
   #broken = false;
+
+  /** `flags`: the helper's Node flags (HELPER_FLAGS; a test passes one Node rejects). */
+  constructor(flags: readonly string[] = HELPER_FLAGS) {
+    this.#flags = flags;
+  }
 
   /** False once the helper could not start or failed: the caller spawns itself. */
   get usable(): boolean {
@@ -400,33 +434,39 @@ export class SpawnHost {
   spawn(file: string, args: readonly string[], options: HostSpawnOptions): Promise<ChildLike> {
     const helper = this.#ensure();
     clearTimeout(this.#idleTimer);
-    // While it has work, its answers keep the process alive (as a child's own pipes would).
+    // While it has work, it and its answers keep the process alive (as a child's own pipes would).
+    helper.ref();
     helper.channel?.ref();
     const id = ++this.#next;
     return new Promise<ChildLike>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, piped: options.stdin === 'pipe' });
+      this.#pending.set(id, { resolve, reject, request: { file, args, options } });
       helper.send({ op: 'spawn', id, file, args, options });
     });
   }
 
   #ensure(): ChildProcess {
     if (this.#helper) return this.#helper;
-    const helper = spawn(process.execPath, ['--max-semi-space-size=1', '--expose-gc', '-e', HELPER_SOURCE], {
+    const helper = spawn(process.execPath, [...this.#flags, '-e', HELPER_SOURCE], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
       env: {},
       windowsHide: true,
     });
-    // Neither the helper nor, while it has nothing to do, its channel keeps the runner alive.
+    // While it has nothing to do, neither the helper nor its channel keeps the runner alive.
     helper.unref();
     helper.on('message', (m: FromHelper, pipe: unknown) => this.#receive(m, pipe as Socket | undefined));
-    helper.on('error', (err) => this.#lost(helper, err));
-    helper.on('exit', (code, signal) => this.#lost(helper, new Error(`the spawn helper ended (${signal ?? code})`)));
+    // Never started (no pid), or refused its options before running any code: nothing was forked.
+    helper.on('error', (err) => this.#lost(helper, err, helper.pid === undefined));
+    helper.on('exit', (code, signal) =>
+      this.#lost(helper, new Error(`the spawn helper ended (${signal ?? code})`), code === INVALID_ARGUMENT && !this.#heard),
+    );
     this.#helper = helper;
+    this.#heard = false;
     return helper;
   }
 
   #receive(m: FromHelper, pipe: Socket | undefined): void {
+    this.#heard = true;
     if (m.op === 'spawned' || m.op === 'failed') {
       const waiting = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -440,7 +480,7 @@ export class SpawnHost {
       const post = (msg: Record<string, unknown>): void => {
         if (helper?.connected) helper.send({ ...msg, id: m.id });
       };
-      const child = new RemoteChild(m.pid, waiting.piped, post);
+      const child = new RemoteChild(m.pid, waiting.request.options.stdin === 'pipe', post);
       this.#children.set(m.id, child);
       child.once('close', () => {
         this.#children.delete(m.id);
@@ -482,6 +522,7 @@ export class SpawnHost {
 
   #maybeIdle(): void {
     if (this.#children.size > 0 || this.#pending.size > 0) return;
+    this.#helper?.unref();
     this.#helper?.channel?.unref();
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
@@ -494,12 +535,27 @@ export class SpawnHost {
     this.#idleTimer.unref();
   }
 
-  /** The helper died under its children (it never should): they are reported ended, and it is not used again. */
-  #lost(helper: ChildProcess, err: Error): void {
+  /**
+   * The helper is gone (it never should be): from now on the caller spawns, and its children are
+   * reported ended. `neverRan`: it ran no code, so none of the
+   * waiting spawns happened and they are done here; otherwise any of them may have, and each is
+   * rejected with `err` rather than started twice.
+   */
+  #lost(helper: ChildProcess, err: Error, neverRan: boolean): void {
     if (this.#helper !== helper) return; // an idle helper we ended ourselves
     this.#helper = undefined;
     this.#broken = true;
-    for (const p of this.#pending.values()) p.reject(err);
+    for (const p of this.#pending.values()) {
+      if (!neverRan) {
+        p.reject(err);
+        continue;
+      }
+      try {
+        p.resolve(spawnHere(p.request.file, p.request.args, p.request.options));
+      } catch (e) {
+        p.reject(e);
+      }
+    }
     this.#pending.clear();
     for (const child of this.#children.values()) {
       child.receive(() => {
