@@ -69,7 +69,7 @@ test('status: online while connected; "reconnecting" and not receiving tasks whi
   const up = await until(async () => {
     const s = await status(config, env);
     // The text is read first: once it says Running (not Preparing worktree), so does the JSON.
-    const shown = s.json.daemon?.running.length === 1 && s.json.daemon.link.state === 'open' && /  Running  /.test(s.text);
+    const shown = s.json.daemon?.running.length === 1 && s.json.daemon.link.state === 'open' && / {2}Running {2}/.test(s.text);
     return shown ? s : undefined;
   }, 'status to show the running task');
   assert.equal(up.json.state, 'connected');

@@ -83,11 +83,16 @@ export function completionOf(core: FakeCore, taskId: string) {
 
 /**
  * A file the test creates when the agent may go on: `waitScript` is a shell loop that waits for
- * it, so a test looks at a running task without racing the task's end.
+ * it, so a test looks at a running task without racing the task's end. It gives up after ~2 min:
+ * a test that failed (its runner killed, the agent left in its own group) leaves no loop behind
+ * forking `sleep` every 20 ms under the next tests and benchmarks.
  */
 export function agentGate(): { waitScript: string; open(): void } {
   const path = join(tempDir('sibyl-gate-'), 'open');
-  return { waitScript: `while [ ! -e '${path}' ]; do sleep 0.02; done`, open: () => writeFileSync(path, '') };
+  return {
+    waitScript: `i=0; while [ ! -e '${path}' ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done`,
+    open: () => writeFileSync(path, ''),
+  };
 }
 
 /** The core sends a heartbeat and waits for its ack: every frame the runner sent before the ack has arrived by then (one ordered socket). */
