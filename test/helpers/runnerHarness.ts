@@ -85,12 +85,12 @@ export function completionOf(core: FakeCore, taskId: string) {
  * A file the test creates when the agent may go on: `waitScript` is a shell loop that waits for
  * it, so a test looks at a running task without racing the task's end. It gives up after ~2 min:
  * a test that failed (its runner killed, the agent left in its own group) leaves no loop behind
- * forking `sleep` every 20 ms under the next tests and benchmarks.
+ * forking `sleep` every 20 ms under the next tests and benchmarks. Given up, it exits 97.
  */
 export function agentGate(): { waitScript: string; open(): void } {
   const path = join(tempDir('sibyl-gate-'), 'open');
   return {
-    waitScript: `i=0; while [ ! -e '${path}' ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done`,
+    waitScript: `i=0; while [ ! -e '${path}' ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done; [ -e '${path}' ] || exit 97`,
     open: () => writeFileSync(path, ''),
   };
 }

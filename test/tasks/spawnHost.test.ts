@@ -7,6 +7,13 @@ const POSIX_ONLY = process.platform === 'win32' ? 'the spawn helper is not used 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 const options = { env, stdin: 'ignore' as const, detached: true };
 
+/** `host.spawn`, which must have been done by the helper (not handed back to the caller). */
+async function viaHelper(host: SpawnHost, ...request: Parameters<SpawnHost['spawn']>): Promise<ChildLike> {
+  const child = await host.spawn(...request);
+  assert.ok(child, 'the helper started it');
+  return child;
+}
+
 /** Everything a child says and how it ends, as the caller sees it. */
 function collect(child: ChildLike): Promise<{ stdout: string; stderr: string; exit: unknown[]; close: unknown[] }> {
   const out: Buffer[] = [];
@@ -24,7 +31,10 @@ function collect(child: ChildLike): Promise<{ stdout: string; stderr: string; ex
 
 test('a child started by the helper: its pid, output on both streams, stdin, exit and close', { skip: POSIX_ONLY }, async () => {
   const host = new SpawnHost();
-  const child = await host.spawn('/bin/sh', ['-c', 'read line; echo "out $line"; echo err >&2; exit 3'], { ...options, stdin: 'pipe' });
+  const child = await viaHelper(host, '/bin/sh', ['-c', 'read line; echo "out $line"; echo err >&2; exit 3'], {
+    ...options,
+    stdin: 'pipe',
+  });
   assert.ok(Number.isInteger(child.pid) && child.pid! > 0);
   child.stdin?.end('hello\n');
   const seen = await collect(child);
@@ -36,7 +46,7 @@ test('a child started by the helper: its pid, output on both streams, stdin, exi
 
 test('a missing program is an error event, as with spawn; an environment too large rejects with E2BIG', { skip: POSIX_ONLY }, async () => {
   const host = new SpawnHost();
-  const missing = await host.spawn('/no/such/program', [], options);
+  const missing = await viaHelper(host, '/no/such/program', [], options);
   const err = await new Promise<NodeJS.ErrnoException>((r) => missing.once('error', r));
   assert.equal(err.code, 'ENOENT');
   await assert.rejects(host.spawn('/bin/true', [], { ...options, env: { ...env, HUGE: 'x'.repeat(256 * 1024) } }), { code: 'E2BIG' });
@@ -45,7 +55,7 @@ test('a missing program is an error event, as with spawn; an environment too lar
 test('paused output holds back the agent (bounded), loses nothing, and close waits for the last chunk', { skip: POSIX_ONLY }, async () => {
   const host = new SpawnHost();
   // 20 MB of output: far more than the helper reads ahead.
-  const child = await host.spawn('/bin/sh', ['-c', 'head -c 20971520 /dev/zero'], options);
+  const child = await viaHelper(host, '/bin/sh', ['-c', 'head -c 20971520 /dev/zero'], options);
   let received = 0;
   let closed = false;
   child.stdout?.on('data', (c) => (received += c.length));
@@ -97,7 +107,7 @@ test(
       [false, true].map(async (exitAtOnce) => {
         // A numbered line per 8 bytes: lost, doubled or reordered output shows in the text.
         const script = `i=0; while [ $i -lt ${Math.ceil(n / 8)} ]; do printf '%07d\\n' $i; i=$((i+1)); done | head -c ${n}; printf 'e%s' ${n} >&2${exitAtOnce ? '; exit 0' : '; sleep 0.1'}`;
-        const child = await host.spawn('/bin/sh', ['-c', script], options);
+        const child = await viaHelper(host, '/bin/sh', ['-c', script], options);
         const seen = await collect(child);
         const want = Array.from({ length: Math.ceil(n / 8) }, (_, i) => `${String(i).padStart(7, '0')}\n`)
           .join('')
@@ -113,20 +123,30 @@ test(
 );
 
 test(
-  'a helper that Node refuses to start (an option it does not know): the spawns it was asked for run here, once',
+  'a helper that Node refuses to start (an option it does not know): every waiting spawn is handed back, agents run here',
   { skip: POSIX_ONLY },
   async () => {
     const host = new SpawnHost(['--no-such-option-for-node']);
-    const [a, b] = await Promise.all([
-      host.spawn('/bin/sh', ['-c', 'echo one'], options),
-      host.spawn('/bin/sh', ['-c', 'read l; echo "two $l"'], { ...options, stdin: 'pipe' }),
-    ]);
-    b.stdin?.end('in\n');
-    const [seenA, seenB] = await Promise.all([collect(a), collect(b)]);
-    assert.equal(seenA.stdout, 'one\n');
-    assert.equal(seenB.stdout, 'two in\n');
-    assert.deepEqual(seenB.close, [0, null]);
+    // A burst: some requests go out after the helper has already exited (their send fails).
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 2));
+        return host.spawn('/bin/true', [], options);
+      }),
+    );
+    assert.deepEqual(burst, Array<undefined>(20).fill(undefined), 'nothing was forked there: each caller spawns itself');
     assert.equal(host.usable, false, 'the caller spawns on its own from then on');
+    // Through the callers' path: output and a missing command, as on the main thread (no uncaught error).
+    const lines: string[] = [];
+    const ok = await AgentProcess.start(
+      { argv: ['/bin/sh', '-c', 'echo one'], cwd: process.cwd(), env, timeoutMs: 10_000, onLine: (_s, l) => lines.push(l) },
+      host,
+    );
+    await ok.started;
+    assert.equal((await ok.exited).exitCode, 0);
+    assert.deepEqual(lines, ['one']);
+    const missing = await AgentProcess.start({ argv: ['/no/such/agent'], cwd: process.cwd(), env, timeoutMs: 10_000 }, host);
+    assert.equal((await missing.exited).spawnError, 'command not found: /no/such/agent');
   },
 );
 

@@ -151,7 +151,7 @@ export class AgentProcess {
     if (!host || opts.platform !== undefined) return new AgentProcess(opts);
     const launch = launchOf(opts, process.platform);
     const child = await host.spawn(launch.file, launch.args, launch.options);
-    return new AgentProcess(opts, { child, marker: launch.marker });
+    return child ? new AgentProcess(opts, { child, marker: launch.marker }) : new AgentProcess(opts);
   }
 
   /** Spawns the agent on this thread, unless `started` is a child the spawn host started for it. */

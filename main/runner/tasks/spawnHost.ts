@@ -88,7 +88,7 @@ const COLLECT_EVERY_SPAWNS = 100;
  * above. (`--minor-ms`, young-generation mark-sweep: −0.4 MB with 10 agents, but +4 MB after 500
  * spawns. `--jitless`: −0.2 MB, but on Node 24 it prints a warning nothing turns off.) A Node that
  * does not know a flag exits with code 9 before running anything: the waiting spawns are then done
- * on the caller's thread (see #lost).
+ * by their callers (see #lost).
  */
 export const HELPER_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
 
@@ -135,7 +135,7 @@ const relay = (c, id, name, chunk) => {
   c.sent[name] += chunk.length;
   process.send({ op: 'data', id, stream: name, bytes: chunk });
   relayed += chunk.length;
-  if (relayed >= COLLECT_EVERY) { relayed = 0; gc({ type: 'minor' }); }
+  if (relayed >= COLLECT_EVERY && typeof gc === 'function') { relayed = 0; gc({ type: 'minor' }); }
 };
 const handOver = (c, id, name) => {
   const s = c.child[name];
@@ -164,7 +164,7 @@ process.on('message', (m) => {
     const c = { child, inFlight: 0, asked: false, paused: false, sent: { stdout: 0, stderr: 0 }, handed: {}, handing: {}, closed: {}, exited: false };
     children.set(m.id, c);
     process.send({ op: 'spawned', id: m.id, pid: child.pid });
-    if (++spawns % COLLECT_EVERY_SPAWNS === 0) setImmediate(() => gc());
+    if (++spawns % COLLECT_EVERY_SPAWNS === 0 && typeof gc === 'function') setImmediate(() => gc());
     const send = (name, args) => process.send({ op: 'event', id: m.id, name, args });
     if (child.stdin) child.stdin.on('error', () => {});
     for (const name of ['stdout', 'stderr']) {
@@ -407,10 +407,10 @@ class RemoteOutput extends EventEmitter implements OutputLike {
 
 /** A spawn the helper was asked for and has not answered yet. */
 interface Pending {
-  resolve: (c: ChildLike) => void;
+  resolve: (c: ChildLike | undefined) => void;
   reject: (e: unknown) => void;
-  /** what was asked, to do it here if the helper never started */
-  request: { file: string; args: readonly string[]; options: HostSpawnOptions };
+  /** stdin is piped: the child gets a stdin to write to */
+  piped: boolean;
 }
 
 /** The helper process, started on demand. */
@@ -439,17 +439,20 @@ export class SpawnHost {
   /**
    * Start `file` with `args` from the helper. Resolves once it is forked (with its pid); rejects
    * with what spawn threw there (E2BIG, EINVAL…) as an Error with the same code. A failure to
-   * exec (ENOENT) arrives as the child's 'error' event, as with spawn itself.
+   * exec (ENOENT) arrives as the child's 'error' event, as with spawn itself. Resolves to
+   * undefined when the helper could not start (or failed before): nothing was forked, and the
+   * caller spawns it itself (spawnHere), with its listeners attached at once.
    */
-  spawn(file: string, args: readonly string[], options: HostSpawnOptions): Promise<ChildLike> {
+  spawn(file: string, args: readonly string[], options: HostSpawnOptions): Promise<ChildLike | undefined> {
+    if (this.#broken) return Promise.resolve(undefined);
     const helper = this.#ensure();
     clearTimeout(this.#idleTimer);
     // While it has work, it and its answers keep the process alive (as a child's own pipes would).
     helper.ref();
     helper.channel?.ref();
     const id = ++this.#next;
-    return new Promise<ChildLike>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, request: { file, args, options } });
+    return new Promise<ChildLike | undefined>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, piped: options.stdin === 'pipe' });
       helper.send({ op: 'spawn', id, file, args, options });
     });
   }
@@ -466,7 +469,10 @@ export class SpawnHost {
     helper.unref();
     helper.on('message', (m: FromHelper, pipe: unknown) => this.#receive(m, pipe as Socket | undefined));
     // Never started (no pid), or refused its options before running any code: nothing was forked.
-    helper.on('error', (err) => this.#lost(helper, err, helper.pid === undefined));
+    // With a pid, an 'error' is a failed send or kill: the 'exit' that follows decides.
+    helper.on('error', (err) => {
+      if (helper.pid === undefined) this.#lost(helper, err, true);
+    });
     helper.on('exit', (code, signal) =>
       this.#lost(helper, new Error(`the spawn helper ended (${signal ?? code})`), code === INVALID_ARGUMENT && !this.#heard),
     );
@@ -490,7 +496,7 @@ export class SpawnHost {
       const post = (msg: Record<string, unknown>): void => {
         if (helper?.connected) helper.send({ ...msg, id: m.id });
       };
-      const child = new RemoteChild(m.pid, waiting.request.options.stdin === 'pipe', post);
+      const child = new RemoteChild(m.pid, waiting.piped, post);
       this.#children.set(m.id, child);
       child.once('close', () => {
         this.#children.delete(m.id);
@@ -547,8 +553,8 @@ export class SpawnHost {
 
   /**
    * The helper is gone (it never should be): from now on the caller spawns, and its children are
-   * reported ended. `neverRan`: it ran no code, so none of the
-   * waiting spawns happened and they are done here; otherwise any of them may have, and each is
+   * reported ended. `neverRan`: it ran no code, so none of the waiting spawns happened and each
+   * resolves to undefined (the caller spawns it); otherwise any of them may have, and each is
    * rejected with `err` rather than started twice.
    */
   #lost(helper: ChildProcess, err: Error, neverRan: boolean): void {
@@ -560,11 +566,7 @@ export class SpawnHost {
         p.reject(err);
         continue;
       }
-      try {
-        p.resolve(spawnHere(p.request.file, p.request.args, p.request.options));
-      } catch (e) {
-        p.reject(e);
-      }
+      p.resolve(undefined);
     }
     this.#pending.clear();
     for (const child of this.#children.values()) {
