@@ -37,13 +37,19 @@ function family(css: string): Family | 'other' {
  * connected runner the panel stays plain and only its dot and edge are green.
  */
 async function assertColours(fx: RendererFixture, panel: Locator, expected: Family, what: string): Promise<void> {
-  for (const scheme of ['light', 'dark'] as const) {
-    await fx.page.emulateMedia({ colorScheme: scheme });
-    const { background, dot, edge } = await panel.evaluate((el) => ({
+  const read = (): Promise<{ background: string; dot: string; edge: string }> =>
+    panel.evaluate((el) => ({
       background: getComputedStyle(el).backgroundColor,
       dot: getComputedStyle(el.querySelector('.dot')!).backgroundColor,
       edge: getComputedStyle(el).borderLeftColor,
     }));
+  for (const scheme of ['light', 'dark'] as const) {
+    await fx.page.emulateMedia({ colorScheme: scheme });
+    // The panel's state can land a render after its words (seen once under load): wait for the dot, then check all three.
+    for (const until = Date.now() + 5000; family((await read()).dot) !== expected && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { background, dot, edge } = await read();
     assert.equal(family(dot), expected, `${what} (${scheme}): dot ${dot}`);
     assert.equal(family(edge), expected === 'neutral' ? 'neutral' : expected, `${what} (${scheme}): edge ${edge}`);
     if (expected !== 'green') assert.equal(family(background), expected, `${what} (${scheme}): panel ${background}`);
