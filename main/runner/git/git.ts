@@ -106,7 +106,7 @@ async function run(dir: string, args: string[], opts: GitCallOptions = {}): Prom
   };
   // A task start runs several gits: forked off the event loop where the spawn host serves (spawnHost.ts).
   const host = spawnHost();
-  const child: ChildLike = (host ? await host.spawn('git', argv, options) : undefined) ?? spawnHere('git', argv, options);
+  const child: ChildLike = (await host?.spawn('git', argv, options)) ?? spawnHere('git', argv, options);
   return new Promise<string>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];

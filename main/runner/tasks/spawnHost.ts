@@ -562,11 +562,8 @@ export class SpawnHost {
     this.#helper = undefined;
     this.#broken = true;
     for (const p of this.#pending.values()) {
-      if (!neverRan) {
-        p.reject(err);
-        continue;
-      }
-      p.resolve(undefined);
+      if (neverRan) p.resolve(undefined);
+      else p.reject(err);
     }
     this.#pending.clear();
     for (const child of this.#children.values()) {
